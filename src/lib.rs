@@ -1,0 +1,4 @@
+//! happyhorse: HappyHorse 1.1 video generation on HiAPI, reapi and Apiframe.
+#![warn(missing_docs)]
+
+pub mod generated;
