@@ -2,7 +2,9 @@
 //!
 //! For every `openapi/<provider>.yaml` this writes `$OUT_DIR/<provider>.rs`, a progenitor
 //! client (builder style) pretty-printed with prettyplease, which `src/generated.rs`
-//! `include!`s. A document that does not parse, or that progenitor cannot turn into code, stops
+//! `include!`s, and `$OUT_DIR/<provider>.openapi.json`, the same document as JSON, which
+//! `src/contract.rs` embeds so that the crate can validate against the contract at run time
+//! without a YAML parser. A document that does not parse, or that progenitor cannot turn into code, stops
 //! the build with one line naming the file and the reason.
 //!
 //! The same text is kept in `tests/snapshots/<provider>.rs`; `tests/snapshots.rs` fails when
@@ -28,20 +30,29 @@ fn main() {
     for provider in PROVIDERS {
         let document = format!("openapi/{provider}.yaml");
         println!("cargo::rerun-if-changed={document}");
-        let code = generate(Path::new(&document)).unwrap_or_else(|reason| fail(&reason));
-        let target = out_dir.join(format!("{provider}.rs"));
-        if let Err(err) = fs::write(&target, code) {
-            fail(&format!("cannot write {}: {err}", target.display()));
-        }
+        let (code, json) = generate(Path::new(&document)).unwrap_or_else(|reason| fail(&reason));
+        write(&out_dir.join(format!("{provider}.rs")), &code);
+        write(&out_dir.join(format!("{provider}.openapi.json")), &json);
     }
 }
 
-/// Reads, parses and generates one document, returning pretty-printed Rust source.
-fn generate(document: &Path) -> Result<String, String> {
+fn write(target: &Path, contents: &str) {
+    if let Err(err) = fs::write(target, contents) {
+        fail(&format!("cannot write {}: {err}", target.display()));
+    }
+}
+
+/// Reads, parses and generates one document, returning pretty-printed Rust source and the
+/// document as JSON.
+fn generate(document: &Path) -> Result<(String, String), String> {
     let name = document.display();
     let text = fs::read_to_string(document).map_err(|err| format!("{name}: cannot read: {err}"))?;
     let spec: openapiv3::OpenAPI = serde_norway::from_str(&text)
         .map_err(|err| format!("{name}: not a valid OpenAPI 3.0 document: {err}"))?;
+    let json: serde_json::Value =
+        serde_norway::from_str(&text).map_err(|err| format!("{name}: not valid YAML: {err}"))?;
+    let json = serde_json::to_string(&json)
+        .map_err(|err| format!("{name}: cannot be written as JSON: {err}"))?;
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
@@ -61,19 +72,25 @@ fn generate(document: &Path) -> Result<String, String> {
 
     let tokens = match generated {
         Ok(Ok(tokens)) => tokens,
-        Ok(Err(err)) => return Err(format!("{name}: progenitor cannot generate a client: {err}")),
+        Ok(Err(err)) => {
+            return Err(format!(
+                "{name}: progenitor cannot generate a client: {err}"
+            ))
+        }
         Err(payload) => {
             let reason = payload
                 .downcast_ref::<String>()
                 .map(String::as_str)
                 .or_else(|| payload.downcast_ref::<&str>().copied())
                 .unwrap_or("unknown reason");
-            return Err(format!("{name}: progenitor cannot generate a client: {reason}"));
+            return Err(format!(
+                "{name}: progenitor cannot generate a client: {reason}"
+            ));
         }
     };
     let file: syn::File = syn::parse2(tokens)
         .map_err(|err| format!("{name}: progenitor produced code that does not parse: {err}"))?;
-    Ok(prettyplease::unparse(&file))
+    Ok((prettyplease::unparse(&file), json))
 }
 
 /// Stops the build with a one-line reason, and no backtrace.

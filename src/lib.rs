@@ -1,4 +1,8 @@
 //! happyhorse: HappyHorse 1.1 video generation on HiAPI, reapi and Apiframe.
 #![warn(missing_docs)]
 
+pub mod contract;
 pub mod generated;
+mod provider;
+
+pub use provider::{Provider, UnknownProvider};

@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests: the seed examples and the contract's validators.
+#![allow(dead_code)]
+
+use std::{fs, path::PathBuf};
+
+use happyhorse::{contract, Provider};
+use serde_json::Value;
+
+/// The directory holding the seed pages' example bodies, one folder per provider.
+pub fn seed_examples_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-examples")
+}
+
+/// Every example request body of the seed pages: provider, file name, body.
+pub fn seed_examples() -> Vec<(Provider, String, Value)> {
+    let mut out = Vec::new();
+    for provider in Provider::ALL {
+        let dir = seed_examples_dir().join(provider.name());
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|entry| entry.expect("directory entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        names.sort();
+        for path in names {
+            let text = fs::read_to_string(&path).expect("readable fixture");
+            let body =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            out.push((provider, name, body));
+        }
+    }
+    out
+}
+
+/// One seed example by provider and file name.
+pub fn seed_example(provider: Provider, name: &str) -> Value {
+    seed_examples()
+        .into_iter()
+        .find(|(p, n, _)| *p == provider && n == name)
+        .map(|(_, _, body)| body)
+        .unwrap_or_else(|| panic!("no seed example {provider}/{name}"))
+}
+
+/// A draft-4 validator, with formats checked, for the named component of a provider's document.
+pub fn validator(provider: Provider, component: &str) -> jsonschema::Validator {
+    let schema = contract::component_schema(provider, component)
+        .unwrap_or_else(|| panic!("{provider} has no component {component}"));
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{provider} {component} does not compile: {e}"))
+}
+
+/// The validator of a provider's whole submit body.
+pub fn request_validator(provider: Provider) -> jsonschema::Validator {
+    validator(provider, contract::request_component(provider))
+}
+
+/// Every error the validator reports, as `path: message` lines.
+pub fn errors(validator: &jsonschema::Validator, body: &Value) -> Vec<String> {
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+/// `body` with the value at the JSON pointer `pointer` replaced (or inserted into its parent
+/// object).
+pub fn with(mut body: Value, pointer: &str, value: Value) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').expect("pointer has a parent");
+    let target = body.pointer_mut(parent).expect("parent exists");
+    match target {
+        Value::Object(map) => {
+            map.insert(key.to_owned(), value);
+        }
+        Value::Array(items) => items[key.parse::<usize>().expect("index")] = value,
+        _ => panic!("{parent} is not a container"),
+    }
+    body
+}
+
+/// `body` without the member at the JSON pointer `pointer`.
+pub fn without(mut body: Value, pointer: &str) -> Value {
+    let (parent, key) = pointer.rsplit_once('/').expect("pointer has a parent");
+    body.pointer_mut(parent)
+        .and_then(Value::as_object_mut)
+        .expect("parent object exists")
+        .remove(key);
+    body
+}
