@@ -4,5 +4,7 @@
 pub mod contract;
 pub mod generated;
 mod provider;
+pub mod validate;
+pub mod values;
 
 pub use provider::{Provider, UnknownProvider};

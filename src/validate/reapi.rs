@@ -1,0 +1,170 @@
+//! reapi's `POST /api/v1/videos/generations` body (`openapi/reapi.yaml`, `GenerationRequest`).
+//!
+//! The mode follows the media field present: none → text-to-video, `image_urls` →
+//! image-to-video, `reference_image_urls` → reference-to-video; both at once is an error.
+
+use serde_json::Value;
+
+use super::report::Report;
+use super::rules::{check_object, type_name, Field, Rule};
+use super::url::UrlRule;
+use crate::values::{AspectRatio, Resolution};
+
+/// reapi's model id.
+pub(crate) const MODEL: &str = "happyhorse-1-1";
+
+/// Past this weight reapi truncates a prompt: 5000 non-CJK characters, or 2500 CJK ones (a CJK
+/// character weighs two).
+pub(crate) const PROMPT_WEIGHT_LIMIT: usize = 5000;
+
+const MEDIA_URL: Rule = Rule::Str {
+    min_chars: 0,
+    max_chars: None,
+    url: Some(UrlRule::HttpPattern),
+};
+
+const fn fields(prompt_required: bool, media: Field) -> [Field; 6] {
+    [
+        Field {
+            name: "model",
+            required: true,
+            rule: Rule::Enum(&[MODEL]),
+        },
+        Field {
+            name: "prompt",
+            required: prompt_required,
+            rule: Rule::Str {
+                min_chars: if prompt_required { 1 } else { 0 },
+                max_chars: None,
+                url: None,
+            },
+        },
+        media,
+        Field {
+            name: "resolution",
+            required: false,
+            rule: Rule::Enum(&Resolution::NAMES),
+        },
+        Field {
+            name: "aspect_ratio",
+            required: false,
+            rule: Rule::Enum(&AspectRatio::NAMES),
+        },
+        Field {
+            name: "duration",
+            required: false,
+            rule: Rule::Int { min: 3, max: 15 },
+        },
+    ]
+}
+
+const T2V: [Field; 5] = {
+    let [model, prompt, _, resolution, aspect_ratio, duration] = fields(true, IMAGE);
+    [model, prompt, resolution, aspect_ratio, duration]
+};
+const IMAGE: Field = Field {
+    name: "image_urls",
+    required: true,
+    rule: Rule::List {
+        min: 1,
+        max: 1,
+        item: &MEDIA_URL,
+    },
+};
+const REFERENCES: Field = Field {
+    name: "reference_image_urls",
+    required: true,
+    rule: Rule::List {
+        min: 1,
+        max: 9,
+        item: &MEDIA_URL,
+    },
+};
+const I2V: [Field; 6] = fields(false, IMAGE);
+const R2V: [Field; 6] = fields(true, REFERENCES);
+
+pub(crate) fn validate(body: &Value, report: &mut Report) {
+    let Some(map) = body.as_object() else {
+        return report.error("$", format!("got {}, want object", type_name(body)));
+    };
+    let image = map.contains_key("image_urls");
+    let references = map.contains_key("reference_image_urls");
+    match (image, references) {
+        (true, true) => {
+            report.error(
+                "$",
+                "image_urls and reference_image_urls are mutually exclusive: send image_urls \
+                 (exactly 1) for image-to-video or reference_image_urls (1-9) for \
+                 reference-to-video",
+            );
+            // Check everything else too, as reference-to-video plus the first frame.
+            let mut both = Report::default();
+            let mut fields: Vec<Field> = R2V.into();
+            fields.push(IMAGE);
+            check_object(map, &fields, "$", &mut both);
+            report.errors.extend(both.errors);
+        }
+        (true, false) => {
+            check_object(map, &I2V, "$", report);
+            if map.contains_key("aspect_ratio") && report.is_valid() {
+                report.warn(
+                    "aspect_ratio",
+                    "ignored in image-to-video: the orientation comes from the image; crop the \
+                     image instead",
+                );
+            }
+        }
+        (false, true) => check_object(map, &R2V, "$", report),
+        (false, false) => check_object(map, &T2V, "$", report),
+    }
+    if !report.is_valid() {
+        return;
+    }
+    if let Some(prompt) = map.get("prompt").and_then(Value::as_str) {
+        let weight = prompt_weight(prompt);
+        if weight > PROMPT_WEIGHT_LIMIT {
+            report.warn(
+                "prompt",
+                format!(
+                    "reapi truncates prompts past 5000 characters (2500 CJK); this one weighs \
+                     {weight} (CJK characters count double), so its end will be cut"
+                ),
+            );
+        }
+        if let Some(refs) = map.get("reference_image_urls").and_then(Value::as_array) {
+            super::check_image_markers(prompt, refs.len(), "prompt", report);
+        }
+    }
+}
+
+/// A prompt's weight against reapi's limit: one per character, two per CJK character.
+pub(crate) fn prompt_weight(prompt: &str) -> usize {
+    prompt.chars().map(|c| if is_cjk(c) { 2 } else { 1 }).sum()
+}
+
+/// CJK ideographs, kana, hangul, and CJK punctuation and full-width forms.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF
+        | 0x2E80..=0x2FDF
+        | 0x3000..=0x30FF
+        | 0x3100..=0x31FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7AF
+        | 0xF900..=0xFAFF
+        | 0xFF00..=0xFFEF
+        | 0x20000..=0x2FA1F)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cjk_characters_weigh_double() {
+        assert_eq!(prompt_weight("horse"), 5);
+        assert_eq!(prompt_weight("一匹马"), 6);
+        assert_eq!(prompt_weight(&"马".repeat(2500)), PROMPT_WEIGHT_LIMIT);
+    }
+}

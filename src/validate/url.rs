@@ -1,0 +1,200 @@
+//! The URL rules the sources state, and an RFC 3986 check for `format: uri`.
+
+/// A rule for a URL-valued string, as the OpenAPI documents state it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UrlRule {
+    /// `format: uri` and `pattern: ^https://` (HiAPI references and callback, Apiframe webhook).
+    Https,
+    /// `format: uri` and `pattern: ^https?://` (HiAPI first frame).
+    HttpOrHttps,
+    /// `pattern: ^https?://` alone (reapi media: "public HTTP(S) URLs", no `data:`/base64).
+    HttpPattern,
+    /// `format: uri` alone (Apiframe images).
+    Uri,
+}
+
+impl UrlRule {
+    /// The problem with `text` under this rule, if any.
+    pub(crate) fn check(self, text: &str) -> Option<String> {
+        let needs_uri = !matches!(self, UrlRule::HttpPattern);
+        if needs_uri && !is_uri(text) {
+            return Some(format!(
+                "'{text}' is not a valid URI (RFC 3986): percent-encode spaces and non-ASCII characters"
+            ));
+        }
+        match self {
+            UrlRule::Https if !text.starts_with("https://") => {
+                Some(format!("'{text}' must be an https:// URL"))
+            }
+            UrlRule::HttpOrHttps | UrlRule::HttpPattern
+                if !(text.starts_with("https://") || text.starts_with("http://")) =>
+            {
+                Some(format!(
+                    "'{text}' must be a public http(s):// URL; data: URIs and base64 are not accepted"
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `true` when `text` is an absolute URI by RFC 3986: `scheme ":" hier-part ["?" query]
+/// ["#" fragment]`, every character allowed where it stands, every `%` followed by two hex
+/// digits, and an authority (after `//`) with a well-formed host and a numeric port.
+pub(crate) fn is_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    let mut scheme_chars = scheme.chars();
+    let scheme_ok = scheme_chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme_chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok {
+        return false;
+    }
+    let (before_fragment, fragment) = match rest.split_once('#') {
+        Some((a, f)) => (a, Some(f)),
+        None => (rest, None),
+    };
+    let (hier, query) = match before_fragment.split_once('?') {
+        Some((h, q)) => (h, Some(q)),
+        None => (before_fragment, None),
+    };
+    let tail_ok = |part: &str| valid_chars(part, |c| is_pchar(c) || c == '/' || c == '?');
+    if !query.is_none_or(tail_ok) || !fragment.is_none_or(tail_ok) {
+        return false;
+    }
+    match hier.strip_prefix("//") {
+        Some(after) => {
+            let (authority, path) = match after.find('/') {
+                Some(i) => after.split_at(i),
+                None => (after, ""),
+            };
+            valid_authority(authority) && valid_chars(path, |c| is_pchar(c) || c == '/')
+        }
+        None => valid_chars(hier, |c| is_pchar(c) || c == '/'),
+    }
+}
+
+fn is_unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
+
+fn is_sub_delim(c: char) -> bool {
+    matches!(
+        c,
+        '!' | '$' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | ';' | '='
+    )
+}
+
+fn is_pchar(c: char) -> bool {
+    is_unreserved(c) || is_sub_delim(c) || matches!(c, ':' | '@')
+}
+
+/// Every character satisfies `allowed`, except well-formed `%XX` escapes.
+fn valid_chars(text: &str, allowed: impl Fn(char) -> bool) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        // Multi-byte characters are never allowed, so checking the lead byte suffices.
+        if !allowed(char::from(bytes[i])) || !bytes[i].is_ascii() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+fn valid_authority(authority: &str) -> bool {
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    if !userinfo.is_none_or(|u| valid_chars(u, |c| is_unreserved(c) || is_sub_delim(c) || c == ':'))
+    {
+        return false;
+    }
+    let (host, port) = if let Some(literal) = host_port.strip_prefix('[') {
+        let Some((inside, after)) = literal.split_once(']') else {
+            return false;
+        };
+        let literal_ok = !inside.is_empty()
+            && inside
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))
+            && inside.contains(':');
+        if !literal_ok {
+            return false;
+        }
+        match after {
+            "" => return true,
+            _ => match after.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    valid_chars(host, |c| is_unreserved(c) || is_sub_delim(c))
+        && port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_uris_pass_and_malformed_ones_fail() {
+        for ok in [
+            "https://static.hiapi.ai/example/first-frame.jpg",
+            "http://127.0.0.1:8787/v1/tasks?x=1#top",
+            "https://user:pw@[::1]:443/a%20b",
+            "data:image/png;base64,iVBORw0KGgo=",
+            "urn:isbn:0451450523",
+            "https://a.example",
+        ] {
+            assert!(is_uri(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "not a url",
+            "/relative/path.jpg",
+            "https://…/frame.jpg",
+            "https://a.example/a b.jpg",
+            "https://a.example/%zz",
+            "https://a.example:port/",
+            "1https://a.example",
+            "https://[zz]/",
+        ] {
+            assert!(!is_uri(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn url_rules_say_what_is_wrong() {
+        assert_eq!(UrlRule::Https.check("https://a.example/x.jpg"), None);
+        assert_eq!(
+            UrlRule::Https.check("http://a.example/x.jpg").unwrap(),
+            "'http://a.example/x.jpg' must be an https:// URL"
+        );
+        assert!(UrlRule::HttpPattern
+            .check("data:image/png;base64,AAAA")
+            .unwrap()
+            .contains("data: URIs and base64 are not accepted"));
+        // reapi states only the scheme rule: its own example URLs carry a literal '…'.
+        assert_eq!(UrlRule::HttpPattern.check("https://…/frame.jpg"), None);
+        assert_eq!(UrlRule::Uri.check("data:image/png;base64,AAAA"), None);
+        assert!(UrlRule::Uri.check("no scheme").is_some());
+    }
+}

@@ -1,0 +1,432 @@
+//! Typed request values that cannot hold an invalid state.
+//!
+//! Each constructor checks the rule the sources state and fails with the providers' own
+//! wording (`duration: minimum: got 0, want 3`). The types derive `schemars::JsonSchema`, and a
+//! test holds the bounds they emit to the bounds in `openapi/*.yaml`.
+
+use std::{fmt, str::FromStr};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::validate::url;
+
+/// Why a value was refused. The message says what the rule is and what was given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {rule}")]
+pub struct ValueError {
+    /// The field the value was meant for (`duration`, `seed`, …).
+    pub field: &'static str,
+    /// The rule it broke, in the providers' wording.
+    pub rule: String,
+}
+
+impl ValueError {
+    fn new(field: &'static str, rule: impl Into<String>) -> Self {
+        ValueError {
+            field,
+            rule: rule.into(),
+        }
+    }
+}
+
+/// Output resolution. HiAPI and Apiframe default to 1080p, reapi to 720p.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum Resolution {
+    /// 720p: cheaper and faster.
+    #[serde(rename = "720p")]
+    P720,
+    /// 1080p: the default on HiAPI and Apiframe.
+    #[serde(rename = "1080p")]
+    P1080,
+}
+
+impl Resolution {
+    /// Both resolutions, in the order the documents list them.
+    pub const ALL: [Resolution; 2] = [Resolution::P720, Resolution::P1080];
+    /// Their wire names.
+    pub const NAMES: [&'static str; 2] = ["720p", "1080p"];
+
+    /// The wire name (`720p`, `1080p`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::P720 => "720p",
+            Resolution::P1080 => "1080p",
+        }
+    }
+}
+
+/// Output aspect ratio. HiAPI and reapi take all nine; Apiframe takes five
+/// (see [`AspectRatio::on_apiframe`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum AspectRatio {
+    /// 16:9 landscape, the default everywhere.
+    #[serde(rename = "16:9")]
+    Landscape16x9,
+    /// 9:16 vertical.
+    #[serde(rename = "9:16")]
+    Portrait9x16,
+    /// 3:4.
+    #[serde(rename = "3:4")]
+    Portrait3x4,
+    /// 4:3.
+    #[serde(rename = "4:3")]
+    Landscape4x3,
+    /// 4:5 (not on Apiframe).
+    #[serde(rename = "4:5")]
+    Portrait4x5,
+    /// 5:4 (not on Apiframe).
+    #[serde(rename = "5:4")]
+    Landscape5x4,
+    /// 1:1 square.
+    #[serde(rename = "1:1")]
+    Square,
+    /// 9:21 tall (not on Apiframe).
+    #[serde(rename = "9:21")]
+    Portrait9x21,
+    /// 21:9 cinemascope (not on Apiframe).
+    #[serde(rename = "21:9")]
+    Cinema21x9,
+}
+
+impl AspectRatio {
+    /// All nine, in the order HiAPI and reapi list them.
+    pub const ALL: [AspectRatio; 9] = [
+        AspectRatio::Landscape16x9,
+        AspectRatio::Portrait9x16,
+        AspectRatio::Portrait3x4,
+        AspectRatio::Landscape4x3,
+        AspectRatio::Portrait4x5,
+        AspectRatio::Landscape5x4,
+        AspectRatio::Square,
+        AspectRatio::Portrait9x21,
+        AspectRatio::Cinema21x9,
+    ];
+    /// The wire names of all nine (HiAPI and reapi).
+    pub const NAMES: [&'static str; 9] = [
+        "16:9", "9:16", "3:4", "4:3", "4:5", "5:4", "1:1", "9:21", "21:9",
+    ];
+    /// The wire names of the five Apiframe takes, in Apiframe's order.
+    pub const APIFRAME_NAMES: [&'static str; 5] = ["16:9", "9:16", "1:1", "4:3", "3:4"];
+
+    /// The wire name (`16:9`, …).
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// Whether Apiframe accepts this ratio (it takes 16:9, 9:16, 1:1, 4:3 and 3:4).
+    pub fn on_apiframe(self) -> bool {
+        Self::APIFRAME_NAMES.contains(&self.as_str())
+    }
+}
+
+macro_rules! named_from_str {
+    ($ty:ty, $field:literal) => {
+        impl FromStr for $ty {
+            type Err = ValueError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s.trim())
+                    .ok_or_else(|| {
+                        let names: Vec<String> = Self::ALL
+                            .iter()
+                            .map(|v| format!("{:?}", v.as_str()))
+                            .collect();
+                        ValueError::new(
+                            $field,
+                            format!("value must be one of {}", names.join(", ")),
+                        )
+                    })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+named_from_str!(Resolution, "resolution");
+named_from_str!(AspectRatio, "aspect_ratio");
+
+/// Clip length in whole seconds, 3 to 15 (every provider). The default is 5 where documented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Duration(#[schemars(range(min = 3, max = 15))] u8);
+
+impl Duration {
+    /// The shortest clip, 3 s.
+    pub const MIN: u8 = 3;
+    /// The longest clip, 15 s.
+    pub const MAX: u8 = 15;
+
+    /// A duration of `seconds`, refused outside 3..=15 with the providers' wording.
+    pub fn new(seconds: i64) -> Result<Self, ValueError> {
+        if seconds < i64::from(Self::MIN) {
+            return Err(ValueError::new(
+                "duration",
+                format!("minimum: got {seconds}, want {}", Self::MIN),
+            ));
+        }
+        if seconds > i64::from(Self::MAX) {
+            return Err(ValueError::new(
+                "duration",
+                format!("maximum: got {seconds}, want {}", Self::MAX),
+            ));
+        }
+        // In range, so it fits in a u8.
+        Ok(Duration(seconds as u8))
+    }
+
+    /// The length in seconds.
+    pub fn seconds(self) -> u8 {
+        self.0
+    }
+}
+
+impl FromStr for Duration {
+    type Err = ValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim().trim_end_matches('s');
+        let seconds: i64 = s.parse().map_err(|_| {
+            ValueError::new(
+                "duration",
+                format!("got {s:?}, want a whole number of seconds from 3 to 15"),
+            )
+        })?;
+        Duration::new(seconds)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Duration::new(i64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A seed for reproducible output, 0 to 2147483647. Only Apiframe accepts one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Seed(#[schemars(range(min = 0, max = 2_147_483_647))] u32);
+
+impl Seed {
+    /// The largest seed Apiframe accepts.
+    pub const MAX: u32 = 2_147_483_647;
+
+    /// A seed, refused outside 0..=2147483647.
+    pub fn new(value: i64) -> Result<Self, ValueError> {
+        if value < 0 {
+            return Err(ValueError::new(
+                "seed",
+                format!("minimum: got {value}, want 0"),
+            ));
+        }
+        if value > i64::from(Self::MAX) {
+            return Err(ValueError::new(
+                "seed",
+                format!("maximum: got {value}, want {}", Self::MAX),
+            ));
+        }
+        Ok(Seed(value as u32))
+    }
+
+    /// The seed's value.
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for Seed {
+    type Err = ValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let value: i64 = s.trim().parse().map_err(|_| {
+            ValueError::new(
+                "seed",
+                format!("got {s:?}, want a whole number from 0 to {}", Seed::MAX),
+            )
+        })?;
+        Seed::new(value)
+    }
+}
+
+/// A non-empty prompt. Provider limits (Apiframe 2500 characters; reapi truncating past 5000,
+/// or 2500 CJK) are checked when the request is converted for a provider.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Prompt(#[schemars(length(min = 1))] String);
+
+impl Prompt {
+    /// A prompt; refused when empty or only white space.
+    pub fn new(text: impl Into<String>) -> Result<Self, ValueError> {
+        let text = text.into();
+        if text.trim().is_empty() {
+            return Err(ValueError::new(
+                "prompt",
+                "must not be empty or only white space: describe the clip",
+            ));
+        }
+        Ok(Prompt(text))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The length in characters (Unicode scalar values), as the providers count it.
+    pub fn chars(&self) -> usize {
+        self.0.chars().count()
+    }
+}
+
+/// An absolute `http://` or `https://` URL of a media file or callback endpoint. Whether plain
+/// HTTP is allowed depends on the provider and the field, and is checked on conversion.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct HttpUrl(#[schemars(url)] String);
+
+impl HttpUrl {
+    /// A URL; refused unless it is an absolute RFC 3986 URI with an http or https scheme.
+    /// `data:` URIs and bare base64 are refused: no provider fetches them.
+    pub fn new(text: impl Into<String>) -> Result<Self, ValueError> {
+        let text = text.into();
+        if let Some(problem) = url::UrlRule::HttpOrHttps.check(&text) {
+            return Err(ValueError::new("url", problem));
+        }
+        Ok(HttpUrl(text))
+    }
+
+    /// The URL text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+}
+
+impl fmt::Debug for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for HttpUrl {
+    type Err = ValueError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        HttpUrl::new(s.trim())
+    }
+}
+
+/// One to nine reference images for reference-to-video, referred to in the prompt as
+/// `[Image 1]`, `[Image 2]`, … in this order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct References(#[schemars(length(min = 1, max = 9))] Vec<HttpUrl>);
+
+impl References {
+    /// The most references any provider takes.
+    pub const MAX: usize = 9;
+
+    /// A reference list; refused when empty or longer than nine.
+    pub fn new(urls: Vec<HttpUrl>) -> Result<Self, ValueError> {
+        match urls.len() {
+            0 => Err(ValueError::new(
+                "reference_image",
+                "minItems: got 0, want 1: pass at least one reference image",
+            )),
+            n if n > Self::MAX => Err(ValueError::new(
+                "reference_image",
+                format!(
+                    "maxItems: got {n}, want 9: compose several references into one grid image"
+                ),
+            )),
+            _ => Ok(References(urls)),
+        }
+    }
+
+    /// The URLs, in prompt order.
+    pub fn urls(&self) -> &[HttpUrl] {
+        &self.0
+    }
+
+    /// How many references there are (1..=9).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always `false`: a reference list holds at least one URL.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_outside_3_to_15_are_refused_in_the_providers_words() {
+        assert_eq!(
+            Duration::new(0).unwrap_err().to_string(),
+            "duration: minimum: got 0, want 3"
+        );
+        assert_eq!(
+            Duration::new(20).unwrap_err().to_string(),
+            "duration: maximum: got 20, want 15"
+        );
+        assert_eq!(Duration::new(3).unwrap().seconds(), 3);
+        assert_eq!("15s".parse::<Duration>().unwrap().seconds(), 15);
+        assert!("5.5".parse::<Duration>().is_err());
+        assert!(serde_json::from_str::<Duration>("5.5").is_err());
+        assert!(serde_json::from_str::<Duration>("16").is_err());
+    }
+
+    #[test]
+    fn aspect_ratios_know_which_five_apiframe_takes() {
+        let on_apiframe: Vec<_> = AspectRatio::ALL
+            .into_iter()
+            .filter(|r| r.on_apiframe())
+            .map(AspectRatio::as_str)
+            .collect();
+        assert_eq!(on_apiframe, ["16:9", "9:16", "3:4", "4:3", "1:1"]);
+        for (ratio, name) in AspectRatio::ALL.iter().zip(AspectRatio::NAMES) {
+            assert_eq!(serde_json::to_value(ratio).unwrap(), name);
+            assert_eq!(name.parse::<AspectRatio>().unwrap(), *ratio);
+        }
+        assert!("2:1"
+            .parse::<AspectRatio>()
+            .unwrap_err()
+            .rule
+            .contains("\"21:9\""));
+    }
+
+    #[test]
+    fn seeds_prompts_urls_and_references_hold_their_rules() {
+        assert!(Seed::new(-1).is_err() && Seed::new(2_147_483_648).is_err());
+        assert_eq!(Seed::new(2_147_483_647).unwrap().get(), Seed::MAX);
+        assert!(Prompt::new("  ").is_err());
+        assert!(HttpUrl::new("data:image/png;base64,AAAA").is_err());
+        assert!(HttpUrl::new("ftp://a.example/x.jpg").is_err());
+        assert!(!HttpUrl::new("http://a.example/x.jpg").unwrap().is_https());
+        let url = HttpUrl::new("https://a.example/x.jpg").unwrap();
+        assert!(References::new(vec![]).is_err());
+        assert!(References::new(vec![url.clone(); 10]).is_err());
+        assert_eq!(References::new(vec![url; 9]).unwrap().len(), 9);
+    }
+}
