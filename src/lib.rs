@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod generated;
 mod provider;
+pub mod request;
 pub mod validate;
 pub mod values;
 

@@ -18,6 +18,9 @@ use serde_json::Value;
 
 pub use report::{Issue, Report};
 
+pub(crate) use apiframe::MODEL as APIFRAME_MODEL;
+pub(crate) use reapi::MODEL as REAPI_MODEL;
+
 use crate::Provider;
 
 /// Validates a provider-native submit body; see the module documentation.
