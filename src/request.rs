@@ -167,7 +167,9 @@ impl VideoRequest {
         let mut report = validate::validate_body(provider, &json);
         if self.apiframe_lacks_prompt(provider) {
             // Already said, in the request's terms, by `capability_problems`.
-            report.errors.retain(|e| e.message != "missing property 'prompt'");
+            report
+                .errors
+                .retain(|e| e.message != "missing property 'prompt'");
         }
         reasons.extend(report.errors.iter().map(ToString::to_string));
         if !reasons.is_empty() {
@@ -175,7 +177,9 @@ impl VideoRequest {
         }
         let body = WireBody::from_json(provider, json).map_err(|err| Unsupported {
             provider,
-            reasons: vec![format!("the generated {provider} types refused the body: {err}")],
+            reasons: vec![format!(
+                "the generated {provider} types refused the body: {err}"
+            )],
         })?;
         Ok(Wire {
             body,
@@ -202,13 +206,12 @@ impl VideoRequest {
             _ => {}
         }
         match (provider, mode) {
-            (Provider::HiApi, Mode::ImageToVideo { .. }) if self.aspect_ratio.is_some() => {
-                out.push(
+            (Provider::HiApi, Mode::ImageToVideo { .. }) if self.aspect_ratio.is_some() => out
+                .push(
                     "aspect_ratio: HiAPI image-to-video takes no aspect_ratio (the first frame \
                      sets the orientation); remove it or crop the image"
                         .to_owned(),
-                )
-            }
+                ),
             (Provider::Apiframe, Mode::ReferenceToVideo { references, .. })
                 if references.len() == 1 =>
             {
@@ -418,7 +421,12 @@ pub struct Unsupported {
 
 impl fmt::Display for Unsupported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} cannot serve this request: {}", self.provider, self.reasons.join("; "))
+        write!(
+            f,
+            "{} cannot serve this request: {}",
+            self.provider,
+            self.reasons.join("; ")
+        )
     }
 }
 
