@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use super::report::{child, Report};
-use super::rules::{check, check_object, type_name, Field, Rule};
+use super::rules::{check, check_object, text, type_name, url, Field, Rule, DURATION, RESOLUTION};
 use super::url::UrlRule;
-use crate::values::{AspectRatio, Resolution};
+use crate::values::AspectRatio;
 
 /// The three model ids, in the document's order.
 pub(crate) const MODELS: [&str; 3] = [
@@ -14,153 +14,57 @@ pub(crate) const MODELS: [&str; 3] = [
     "happyhorse-1.1/reference-to-video",
 ];
 
-const RESOLUTION: Rule = Rule::Enum(&Resolution::NAMES);
 const ASPECT_RATIO: Rule = Rule::Enum(&AspectRatio::NAMES);
-const DURATION: Rule = Rule::Int { min: 3, max: 15 };
-const REQUIRED_PROMPT: Rule = Rule::Str {
-    min_chars: 1,
-    max_chars: None,
-    url: None,
-};
+const REQUIRED_PROMPT: Rule = text(1, None);
 
 const T2V: &[Field] = &[
-    Field {
-        name: "prompt",
-        required: true,
-        rule: REQUIRED_PROMPT,
-    },
-    Field {
-        name: "resolution",
-        required: false,
-        rule: RESOLUTION,
-    },
-    Field {
-        name: "aspect_ratio",
-        required: false,
-        rule: ASPECT_RATIO,
-    },
-    Field {
-        name: "duration",
-        required: false,
-        rule: DURATION,
-    },
+    Field::required("prompt", REQUIRED_PROMPT),
+    Field::optional("resolution", RESOLUTION),
+    Field::optional("aspect_ratio", ASPECT_RATIO),
+    Field::optional("duration", DURATION),
 ];
 
 const I2V: &[Field] = &[
-    Field {
-        name: "image_urls",
-        required: true,
-        rule: Rule::List {
+    Field::required(
+        "image_urls",
+        Rule::List {
             min: 1,
             max: 1,
-            item: &Rule::Str {
-                min_chars: 0,
-                max_chars: None,
-                url: Some(UrlRule::HttpOrHttps),
-            },
+            item: &url(UrlRule::HttpOrHttps),
         },
-    },
-    Field {
-        name: "prompt",
-        required: false,
-        rule: Rule::Str {
-            min_chars: 0,
-            max_chars: None,
-            url: None,
-        },
-    },
-    Field {
-        name: "resolution",
-        required: false,
-        rule: RESOLUTION,
-    },
-    Field {
-        name: "duration",
-        required: false,
-        rule: DURATION,
-    },
+    ),
+    Field::optional("prompt", text(0, None)),
+    Field::optional("resolution", RESOLUTION),
+    Field::optional("duration", DURATION),
 ];
 
 const R2V: &[Field] = &[
-    Field {
-        name: "prompt",
-        required: true,
-        rule: REQUIRED_PROMPT,
-    },
-    Field {
-        name: "reference_image",
-        required: true,
-        rule: Rule::List {
+    Field::required("prompt", REQUIRED_PROMPT),
+    Field::required(
+        "reference_image",
+        Rule::List {
             min: 1,
             max: 9,
-            item: &Rule::Str {
-                min_chars: 0,
-                max_chars: None,
-                url: Some(UrlRule::Https),
-            },
+            item: &url(UrlRule::Https),
         },
-    },
-    Field {
-        name: "resolution",
-        required: false,
-        rule: RESOLUTION,
-    },
-    Field {
-        name: "aspect_ratio",
-        required: false,
-        rule: ASPECT_RATIO,
-    },
-    Field {
-        name: "duration",
-        required: false,
-        rule: DURATION,
-    },
+    ),
+    Field::optional("resolution", RESOLUTION),
+    Field::optional("aspect_ratio", ASPECT_RATIO),
+    Field::optional("duration", DURATION),
 ];
 
 const CALLBACK: &[Field] = &[
-    Field {
-        name: "url",
-        required: true,
-        rule: Rule::Str {
-            min_chars: 0,
-            max_chars: None,
-            url: Some(UrlRule::Https),
-        },
-    },
-    Field {
-        name: "when",
-        required: false,
-        rule: Rule::Enum(&["final"]),
-    },
+    Field::required("url", url(UrlRule::Https)),
+    Field::optional("when", Rule::Enum(&["final"])),
 ];
 
 /// The envelope for one model: `model`, `input`, `callback`, `route`.
 const fn envelope(input: &'static [Field]) -> [Field; 4] {
     [
-        Field {
-            name: "model",
-            required: true,
-            rule: Rule::Enum(&MODELS),
-        },
-        Field {
-            name: "input",
-            required: true,
-            rule: Rule::Object(input),
-        },
-        Field {
-            name: "callback",
-            required: false,
-            rule: Rule::Object(CALLBACK),
-        },
-        Field {
-            name: "route",
-            required: false,
-            rule: Rule::Str {
-                min_chars: 1,
-                max_chars: None,
-                url: None,
-            },
-        },
+        Field::required("model", Rule::Enum(&MODELS)),
+        Field::required("input", Rule::Object(input)),
+        Field::optional("callback", Rule::Object(CALLBACK)),
+        Field::optional("route", text(1, None)),
     ]
 }
 

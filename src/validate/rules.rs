@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::report::{child, index, Report};
 use super::url;
+use crate::values::{Duration, Resolution};
 
 /// What a value must be.
 pub(crate) enum Rule {
@@ -36,6 +37,52 @@ pub(crate) struct Field {
     pub name: &'static str,
     pub required: bool,
     pub rule: Rule,
+}
+
+impl Field {
+    /// A property the object must have.
+    pub(crate) const fn required(name: &'static str, rule: Rule) -> Field {
+        Field {
+            name,
+            required: true,
+            rule,
+        }
+    }
+
+    /// A property the object may have.
+    pub(crate) const fn optional(name: &'static str, rule: Rule) -> Field {
+        Field {
+            name,
+            required: false,
+            rule,
+        }
+    }
+}
+
+/// `720p` or `1080p`, on every provider.
+pub(crate) const RESOLUTION: Rule = Rule::Enum(&Resolution::NAMES);
+/// Whole seconds from 3 to 15, on every provider.
+pub(crate) const DURATION: Rule = Rule::Int {
+    min: Duration::MIN as i64,
+    max: Duration::MAX as i64,
+};
+
+/// A string of `min_chars` or more characters, and at most `max_chars` when given.
+pub(crate) const fn text(min_chars: usize, max_chars: Option<usize>) -> Rule {
+    Rule::Str {
+        min_chars,
+        max_chars,
+        url: None,
+    }
+}
+
+/// A URL string under `rule`.
+pub(crate) const fn url(rule: url::UrlRule) -> Rule {
+    Rule::Str {
+        min_chars: 0,
+        max_chars: None,
+        url: Some(rule),
+    }
 }
 
 /// JSON Schema's name for the type of a value, as the providers word `got X, want Y`.
