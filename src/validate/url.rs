@@ -125,12 +125,7 @@ fn valid_authority(authority: &str) -> bool {
         let Some((inside, after)) = literal.split_once(']') else {
             return false;
         };
-        let literal_ok = !inside.is_empty()
-            && inside
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.'))
-            && inside.contains(':');
-        if !literal_ok {
+        if !valid_ip_literal(inside) {
             return false;
         }
         match after {
@@ -150,6 +145,23 @@ fn valid_authority(authority: &str) -> bool {
         && port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The inside of `[...]`: an IPv6 address, or `v` HEXDIG+ `.` (unreserved / sub-delims / `:`)+
+/// (RFC 3986 IPvFuture).
+fn valid_ip_literal(inside: &str) -> bool {
+    if let Some(future) = inside.strip_prefix(['v', 'V']) {
+        let Some((version, rest)) = future.split_once('.') else {
+            return false;
+        };
+        return !version.is_empty()
+            && version.bytes().all(|b| b.is_ascii_hexdigit())
+            && !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| is_unreserved(c) || is_sub_delim(c) || c == ':');
+    }
+    inside.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +172,8 @@ mod tests {
             "https://static.hiapi.ai/example/first-frame.jpg",
             "http://127.0.0.1:8787/v1/tasks?x=1#top",
             "https://user:pw@[::1]:443/a%20b",
+            "https://[v1.fe]/x.jpg",
+            "https://[::ffff:1.2.3.4]/",
             "data:image/png;base64,iVBORw0KGgo=",
             "urn:isbn:0451450523",
             "https://a.example",
@@ -176,6 +190,9 @@ mod tests {
             "https://a.example:port/",
             "1https://a.example",
             "https://[zz]/",
+            "https://[1:2]/",
+            "https://[v.x]/",
+            "https://[fe80::1%25eth0]/",
         ] {
             assert!(!is_uri(bad), "{bad}");
         }
