@@ -89,15 +89,17 @@ pub(crate) fn validate(body: &Value, report: &mut Report) {
         }
     };
     check_object(map, fields, "$", report);
-    if map.get("model").and_then(Value::as_str) == Some(MODELS[2]) {
-        let input = &map["input"];
-        if let (Some(prompt), Some(refs)) = (
-            input.get("prompt").and_then(Value::as_str),
-            input.get("reference_image").and_then(Value::as_array),
-        ) {
-            if report.is_valid() {
-                super::check_image_markers(prompt, refs.len(), &child("input", "prompt"), report);
-            }
-        }
+    // Warnings only for a body the provider would accept.
+    if !report.is_valid() || map.get("model").and_then(Value::as_str) != Some(MODELS[2]) {
+        return;
+    }
+    let input = map.get("input");
+    if let (Some(prompt), Some(refs)) = (
+        input.and_then(|i| i.get("prompt")).and_then(Value::as_str),
+        input
+            .and_then(|i| i.get("reference_image"))
+            .and_then(Value::as_array),
+    ) {
+        super::check_image_markers(prompt, refs.len(), &child("input", "prompt"), report);
     }
 }
