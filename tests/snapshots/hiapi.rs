@@ -96,11 +96,14 @@ whose I2V page lists no aspect ratio.
         }
     }
     /**Optional. HiAPI POSTs the terminal task to `url` once the task reaches `success` or
-`fail` (T2V, I2V, R2V pages). Delivery is at least once and may be concurrent;
-deduplicate by `taskId` (pages; provider-facts). When a signing key is set in the
+`fail` (T2V, I2V, R2V pages). The sources disagree on how often: the T2V page says
+"exactly once per task"; the R2V page says a retry "will repost the same taskId" and
+provider-facts (official SDK) says delivery is at least once and may be concurrent. We
+follow the SDK: at least once, so deduplicate by `taskId`. When a signing key is set in the
 console, deliveries carry `X-HiAPI-Timestamp` (unix seconds) and `X-HiAPI-Signature` =
 hex(HMAC-SHA256(secret, timestamp + "." + raw_body)), tolerance 300 s; non-2xx answers
-are redelivered (provider-facts). The body is the task object (`Task`). Unknown fields
+are redelivered (provider-facts). The secret's environment variable is
+`HIAPI_WEBHOOK_SECRET` (provider-facts). The body is the task object (`Task`). Unknown fields
 are rejected (assumed, as for `input`).
 */
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
@@ -989,7 +992,7 @@ soon as the task succeeds; do not hot-link (T2V and R2V pages).
         }
     }
     /**Open set. Seen: `queued`, `handling`, `archiving`, `success`, `fail` (provider-facts;
-`queued` on the R2V page, `handling` on the T2V page). Only `success` and `fail` are
+`queued` and `processing` on the R2V page, `handling` on the T2V page). Only `success` and `fail` are
 terminal; treat any other value, including one not listed, as still running (T2V page).
 */
     #[derive(
@@ -2500,7 +2503,9 @@ let response = client.create_task()
 Polling does not create work. Only `success` and `fail` are terminal; every other
 status (`queued`, `handling`, `archiving`, or one not seen yet) means still running
 (provider-facts; T2V page "treat anything that is not success or fail as in-progress").
-404 means not found or not yours (provider-facts).
+404 means not found or not yours (provider-facts). The seed pages poll every 5 s with a
+600 s deadline; the official SDK polls every 3 s, waits 600 s, and uses a 60 s request
+timeout with 2 retries (provider-facts).
 
 
 Sends a `GET` request to `/tasks/{id}`
