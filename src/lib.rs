@@ -9,6 +9,7 @@
 //! - [`contract`]: those documents, embedded, and JSON Schemas derived from them.
 //! - [`values`]: typed request values that cannot hold an invalid state.
 //! - [`validate`]: offline validation of provider-native bodies, in the providers' own words.
+//! - `sandbox` (feature `sandbox`, on by default): a local emulator of the three providers.
 //! - [`request`]: a provider-neutral [`VideoRequest`](request::VideoRequest) that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
@@ -55,6 +56,8 @@ pub mod contract;
 pub mod generated;
 mod provider;
 pub mod request;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod validate;
 pub mod values;
 

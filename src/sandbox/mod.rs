@@ -1,0 +1,270 @@
+//! A local emulator of the three providers, over real HTTP on loopback.
+//!
+//! [`Sandbox::start`] serves HiAPI (`{base}/v1`), reapi (`{base}/api/v1`) and Apiframe
+//! (`{base}`) on one ephemeral loopback port, built from the same `openapi/` documents as the
+//! client: requests are validated with the documents' JSON Schemas (compiled with `jsonschema`,
+//! independently of the hand-written layer), keys are checked the way each provider checks them,
+//! and tasks move through each provider's statuses over [`Config::task_seconds`], ending with a
+//! real, playable MP4 served by the sandbox itself.
+//!
+//! This is the first slice of the sandbox: submit, poll, download and the error bodies.
+//! Idempotency keys, callbacks and fault injection are not emulated yet.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use happyhorse::{sandbox::{Config, Sandbox}, Provider};
+//!
+//! let sandbox = Sandbox::start(Config::default()).await?;
+//! println!("HiAPI at {}", sandbox.base_url(Provider::HiApi)); // http://127.0.0.1:PORT/v1
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod routes;
+mod schema;
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use serde_json::Value;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::Provider;
+
+/// The MP4 every completed task returns: 3 s, H.264 video and AAC audio (see `assets/`).
+pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
+
+/// How the sandbox behaves.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// How long a task takes from submit to its terminal status; `0.0` finishes at once.
+    pub task_seconds: f64,
+    /// When set, only this exact key is accepted; otherwise any key with the provider's
+    /// prefix (`sk-`, `rk_`, `afk_`) is.
+    pub api_key: Option<String>,
+    /// How long output URLs stay valid after the task completes.
+    pub output_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            task_seconds: 0.0,
+            api_key: None,
+            output_ttl: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::task_seconds`].
+    pub fn with_task_seconds(mut self, seconds: f64) -> Self {
+        self.task_seconds = seconds.max(0.0);
+        self
+    }
+
+    /// Pins the one accepted API key.
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets how long output URLs stay valid.
+    pub fn with_output_ttl(mut self, ttl: Duration) -> Self {
+        self.output_ttl = ttl;
+        self
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Sandbox {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts a sandbox on an ephemeral port of 127.0.0.1.
+    pub async fn start(config: Config) -> std::io::Result<Sandbox> {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts a sandbox on `addr`.
+    pub async fn bind(addr: SocketAddr, config: Config) -> std::io::Result<Sandbox> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::new(config, addr));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = routes::router(state);
+        let server = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            // Serving only ends with an accept error the OS reports; there is no caller left
+            // to tell, so the task just ends.
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        });
+        Ok(Sandbox {
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+        })
+    }
+
+    /// The address the sandbox listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL to give a provider's client: `http://ADDR/v1` (HiAPI), `http://ADDR/api/v1`
+    /// (reapi) or `http://ADDR` (Apiframe).
+    pub fn base_url(&self, provider: Provider) -> String {
+        base_url(self.addr, provider)
+    }
+
+    /// Stops accepting connections and waits for the server to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn base_url(addr: SocketAddr, provider: Provider) -> String {
+    match provider {
+        Provider::HiApi => format!("http://{addr}/v1"),
+        Provider::Reapi => format!("http://{addr}/api/v1"),
+        Provider::Apiframe => format!("http://{addr}"),
+    }
+}
+
+/// Where a task is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Queued,
+    Running { progress: u8 },
+    Succeeded,
+}
+
+pub(crate) struct Task {
+    pub provider: Provider,
+    pub id: String,
+    pub model: String,
+    pub input: Value,
+    pub started: Instant,
+    pub created_unix: u64,
+}
+
+pub(crate) struct State {
+    pub config: Config,
+    pub addr: SocketAddr,
+    pub schemas: schema::Schemas,
+    pub tasks: Mutex<HashMap<String, Arc<Task>>>,
+    next_id: AtomicU64,
+}
+
+impl State {
+    fn new(config: Config, addr: SocketAddr) -> Self {
+        State {
+            config,
+            addr,
+            schemas: schema::Schemas::new(),
+            tasks: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// Records a new task and returns it.
+    pub fn create(&self, provider: Provider, model: &str, input: Value) -> Arc<Task> {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let id = match provider {
+            Provider::HiApi => format!("tk-sandbox-{n:012}"),
+            Provider::Reapi => format!("task_sandbox{n:012}"),
+            // Apiframe ids are UUIDs; this one encodes the counter, so it is unique per sandbox.
+            Provider::Apiframe => format!("00000000-0000-4000-8000-{n:012x}"),
+        };
+        let task = Arc::new(Task {
+            provider,
+            id: id.clone(),
+            model: model.to_owned(),
+            input,
+            started: Instant::now(),
+            created_unix: unix_now(),
+        });
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id, task.clone());
+        task
+    }
+
+    /// The task with this id, if it was created on this provider.
+    pub fn task(&self, provider: Provider, id: &str) -> Option<Arc<Task>> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(id)
+            .filter(|t| t.provider == provider)
+            .cloned()
+    }
+
+    /// The first quarter of a task's time is queued, the rest running, then it succeeds.
+    pub fn phase(&self, task: &Task) -> Phase {
+        let total = self.config.task_seconds;
+        let elapsed = task.started.elapsed().as_secs_f64();
+        if elapsed >= total {
+            Phase::Succeeded
+        } else if elapsed < total / 4.0 {
+            Phase::Queued
+        } else {
+            let progress = ((elapsed - total / 4.0) / (total * 0.75) * 100.0) as u8;
+            Phase::Running {
+                progress: progress.min(99),
+            }
+        }
+    }
+
+    /// Unix time at which the task completed (or will).
+    pub fn completed_unix(&self, task: &Task) -> u64 {
+        task.created_unix + self.config.task_seconds.ceil() as u64
+    }
+
+    /// Unix time after which the task's output URL stops working.
+    pub fn expires_unix(&self, task: &Task) -> u64 {
+        self.completed_unix(task) + self.config.output_ttl.as_secs()
+    }
+
+    /// The URL of a task's output, served by the sandbox.
+    pub fn output_url(&self, task: &Task) -> String {
+        format!("http://{}/files/{}/0.mp4", self.addr, task.id)
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

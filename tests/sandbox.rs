@@ -1,0 +1,382 @@
+//! The sandbox over real HTTP on loopback: the generated clients against it for each provider,
+//! and raw requests, as the seed pages' curl examples send them, for the error bodies.
+#![cfg(feature = "sandbox")]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{seed_example, with};
+use happyhorse::{
+    generated::{apiframe, hiapi, reapi},
+    sandbox::{Config, Sandbox, SAMPLE_MP4},
+    Provider,
+};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{json, Value};
+
+/// A reqwest client that sends `name: value` on every request, marked sensitive.
+fn http(name: &str, value: &str) -> reqwest::Client {
+    let mut value = HeaderValue::from_str(value).expect("ASCII header value");
+    value.set_sensitive(true);
+    let mut headers = HeaderMap::new();
+    headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), value);
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+async fn download(url: &str) -> reqwest::Response {
+    reqwest::get(url).await.expect("the sandbox answers")
+}
+
+async fn assert_playable_mp4(url: &str) {
+    let response = download(url).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "video/mp4");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), SAMPLE_MP4);
+}
+
+#[tokio::test]
+async fn hiapi_generated_client_submits_polls_and_downloads() {
+    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let client = hiapi::Client::new_with_client(
+        &sandbox.base_url(Provider::HiApi),
+        http("authorization", "Bearer sk-test"),
+    );
+    for name in ["t2v-minimal.json", "i2v-push-in.json", "r2v-python.json"] {
+        let body: hiapi::types::CreateTaskRequest =
+            serde_json::from_value(seed_example(Provider::HiApi, name)).unwrap();
+        let created = client
+            .create_task()
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(created.code, 200);
+        let id = created.data.unwrap().task_id;
+        let task = client
+            .get_task()
+            .id(id.clone())
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        let task = task.data.unwrap();
+        assert_eq!(task.status.0, "success");
+        let output = &task.output.unwrap()[0];
+        assert!(output.expire_at.unwrap() > 0);
+        assert_playable_mp4(&output.url).await;
+    }
+    let listed = client.list_tasks().send().await.unwrap().into_inner();
+    assert_eq!(listed.data.unwrap().tasks.len(), 3);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn reapi_generated_client_submits_polls_and_downloads() {
+    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let client = reapi::Client::new_with_client(
+        &sandbox.base_url(Provider::Reapi),
+        http("authorization", "Bearer rk_live_test"),
+    );
+    for name in ["t2v-curl.json", "i2v-modes.json", "r2v-modes.json"] {
+        let body: reapi::types::GenerationRequest =
+            serde_json::from_value(seed_example(Provider::Reapi, name)).unwrap();
+        let created = client
+            .create_generation()
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        let task = client
+            .get_task()
+            .id(created.id)
+            .send()
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(task.status.0, "completed");
+        assert_playable_mp4(&task.output.unwrap().video_urls[0]).await;
+    }
+}
+
+#[tokio::test]
+async fn apiframe_generated_client_submits_polls_and_downloads() {
+    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let client = apiframe::Client::new_with_client(
+        &sandbox.base_url(Provider::Apiframe),
+        http("x-api-key", "afk_test"),
+    );
+    let body: apiframe::types::GenerateVideoRequest =
+        serde_json::from_value(seed_example(Provider::Apiframe, "quick-start.json")).unwrap();
+    let accepted = client.generate_video().body(body).send().await.unwrap();
+    assert_eq!(accepted.status(), 202);
+    let job = client
+        .get_job()
+        .id(accepted.into_inner().job_id)
+        .send()
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(job.status.0, "COMPLETED");
+    assert_eq!((job.progress, job.credit_cost), (Some(100), Some(31 * 5)));
+    assert_eq!(job.expired, Some(false));
+    let url = job.result.unwrap()["urls"][0].as_str().unwrap().to_owned();
+    assert_playable_mp4(&url).await;
+}
+
+#[tokio::test]
+async fn tasks_move_through_each_providers_statuses() {
+    let sandbox = Sandbox::start(Config::default().with_task_seconds(1.6))
+        .await
+        .unwrap();
+    let hiapi = http("authorization", "Bearer sk-test");
+    let created: Value = hiapi
+        .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
+        .json(&seed_example(Provider::HiApi, "t2v-minimal.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!(
+        "{}/tasks/{}",
+        sandbox.base_url(Provider::HiApi),
+        created["data"]["taskId"].as_str().unwrap()
+    );
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let task: Value = hiapi.get(&url).send().await.unwrap().json().await.unwrap();
+        let status = task["data"]["status"].as_str().unwrap().to_owned();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if status == "success" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen, ["queued", "handling", "success"]);
+}
+
+#[tokio::test]
+async fn missing_or_wrong_keys_get_each_providers_401_body() {
+    let sandbox = Sandbox::start(Config::default().with_api_key("sk-pinned"))
+        .await
+        .unwrap();
+    let plain = reqwest::Client::new();
+    let hiapi = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
+    let body = seed_example(Provider::HiApi, "t2v-minimal.json");
+    for client in [plain.clone(), http("authorization", "Bearer sk-other")] {
+        let answer = client.post(&hiapi).json(&body).send().await.unwrap();
+        assert_eq!(answer.status(), 401);
+        let answer: Value = answer.json().await.unwrap();
+        assert_eq!(answer["error_code"], "permission_denied");
+    }
+    let ok = http("authorization", "Bearer sk-pinned")
+        .post(&hiapi)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+
+    let open = Sandbox::start(Config::default()).await.unwrap();
+    let reapi = plain
+        .post(format!(
+            "{}/videos/generations",
+            open.base_url(Provider::Reapi)
+        ))
+        .header("authorization", "Bearer sk-wrong-provider")
+        .json(&seed_example(Provider::Reapi, "t2v-curl.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reapi.status(), 401);
+    assert_eq!(reapi.json::<Value>().await.unwrap()["error"]["code"], 10001);
+    let apiframe = plain
+        .post(format!(
+            "{}/v2/videos/generate",
+            open.base_url(Provider::Apiframe)
+        ))
+        .json(&seed_example(Provider::Apiframe, "quick-start.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(apiframe.status(), 401);
+    assert!(apiframe.json::<Value>().await.unwrap()["error"].is_string());
+}
+
+async fn post(client: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
+    let answer = client.post(url).json(body).send().await.unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn invalid_bodies_get_each_providers_documented_error() {
+    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let hiapi = http("authorization", "Bearer sk-test");
+    let url = || format!("{}/tasks", sandbox.base_url(Provider::HiApi));
+    let t2v = seed_example(Provider::HiApi, "t2v-minimal.json");
+    for (body, message) in [
+        (
+            with(t2v.clone(), "/input/seed", json!(1)),
+            "additional properties 'seed' not allowed",
+        ),
+        (
+            with(t2v.clone(), "/input/duration", json!(20)),
+            "duration: maximum: got 20, want 15",
+        ),
+        (
+            with(t2v.clone(), "/input/duration", json!(0)),
+            "duration: minimum: got 0, want 3",
+        ),
+    ] {
+        let (status, answer) = post(&hiapi, url(), &body).await;
+        assert_eq!(
+            (status, &answer["error_code"]),
+            (400, &json!("INVALID_REQUEST"))
+        );
+        assert_eq!(answer["message"], message);
+    }
+    let r2v = seed_example(Provider::HiApi, "r2v-minimal.json");
+    let (_, answer) = post(
+        &hiapi,
+        url(),
+        &with(
+            r2v.clone(),
+            "/input/reference_image",
+            json!("https://a/1.jpg"),
+        ),
+    )
+    .await;
+    assert_eq!(answer["message"], "reference_image: got string, want array");
+    let ten: Vec<String> = (0..10)
+        .map(|i| format!("https://a.example/{i}.jpg"))
+        .collect();
+    let (_, answer) = post(
+        &hiapi,
+        url(),
+        &with(r2v, "/input/reference_image", json!(ten)),
+    )
+    .await;
+    assert_eq!(
+        answer["message"],
+        "reference_image: maxItems: got 10, want 9"
+    );
+    // An unknown model: HTTP 200 carrying a non-200 code, as the T2V page warns.
+    let (status, answer) = post(&hiapi, url(), &with(t2v, "/model", json!("happyhorse-9"))).await;
+    assert_eq!((status, &answer["code"]), (200, &json!(400)));
+
+    let reapi = http("authorization", "Bearer rk_test");
+    let both = with(
+        seed_example(Provider::Reapi, "r2v-modes.json"),
+        "/image_urls",
+        json!(["https://a/f.jpg"]),
+    );
+    let (status, answer) = post(
+        &reapi,
+        format!("{}/videos/generations", sandbox.base_url(Provider::Reapi)),
+        &both,
+    )
+    .await;
+    assert_eq!((status, &answer["error"]["code"]), (400, &json!(20002)));
+
+    let apiframe = http("x-api-key", "afk_test");
+    let wide = with(
+        seed_example(Provider::Apiframe, "quick-start.json"),
+        "/happyhorse11Params/aspect_ratio",
+        json!("21:9"),
+    );
+    let (status, answer) = post(
+        &apiframe,
+        format!(
+            "{}/v2/videos/generate",
+            sandbox.base_url(Provider::Apiframe)
+        ),
+        &wide,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(answer["details"]["happyhorse11Params.aspect_ratio"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("value must be one of"));
+
+    let not_json = apiframe
+        .post(format!(
+            "{}/v2/videos/generate",
+            sandbox.base_url(Provider::Apiframe)
+        ))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+}
+
+#[tokio::test]
+async fn unknown_ids_and_expired_outputs_are_refused() {
+    let sandbox = Sandbox::start(Config::default().with_output_ttl(Duration::ZERO))
+        .await
+        .unwrap();
+    let apiframe = http("x-api-key", "afk_test");
+    let jobs = format!("{}/v2/jobs", sandbox.base_url(Provider::Apiframe));
+    assert_eq!(
+        apiframe
+            .get(format!("{jobs}/not-a-uuid"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let unknown = "b2c3d4e5-f6a7-8901-bcde-f23456789012";
+    assert_eq!(
+        apiframe
+            .get(format!("{jobs}/{unknown}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let hiapi = http("authorization", "Bearer sk-test");
+    let missing = hiapi
+        .get(format!(
+            "{}/tasks/tk-nope",
+            sandbox.base_url(Provider::HiApi)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let (_, accepted) = post(
+        &apiframe,
+        format!(
+            "{}/v2/videos/generate",
+            sandbox.base_url(Provider::Apiframe)
+        ),
+        &seed_example(Provider::Apiframe, "quick-start.json"),
+    )
+    .await;
+    // Unix-second timestamps: after a full second the zero-TTL output has expired.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let job: Value = apiframe
+        .get(format!("{jobs}/{}", accepted["jobId"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(job["expired"], true);
+    let gone = download(job["result"]["urls"][0].as_str().unwrap()).await;
+    assert_eq!(gone.status(), 410);
+}
