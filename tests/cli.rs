@@ -116,3 +116,54 @@ fn unreadable_files_and_unknown_providers_are_clear_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("use one of hiapi, reapi, apiframe"));
 }
+
+#[cfg(feature = "sandbox")]
+#[test]
+fn sandbox_prints_its_base_urls_serves_the_seed_curl_flow_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--task-seconds", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+    let mut next = || lines.next().expect("a line").expect("UTF-8");
+    assert!(next().starts_with("happyhorse sandbox listening on 127.0.0.1:"));
+    let hiapi = next();
+    let base = hiapi.split_whitespace().nth(1).expect("a URL").to_owned();
+    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/v1"));
+    assert!(next()
+        .trim_start()
+        .starts_with("reapi    http://127.0.0.1:"));
+    assert!(next()
+        .trim_start()
+        .starts_with("apiframe http://127.0.0.1:"));
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let body = common::seed_example(happyhorse::Provider::HiApi, "t2v-curl.json");
+    let created: Value = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{base}/tasks"))
+            .bearer_auth("sk-demo")
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(created["code"], 200);
+
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert!(child.wait().expect("the sandbox exits").success());
+    let rest: Vec<String> = std::iter::from_fn(|| lines.next())
+        .map(|l| l.unwrap())
+        .collect();
+    assert_eq!(rest.last().map(String::as_str), Some("stopped"));
+}

@@ -1,5 +1,7 @@
 //! Subcommands of the `happyhorse` binary.
 
+#[cfg(feature = "sandbox")]
+mod sandbox;
 mod validate;
 
 use std::process::ExitCode;
@@ -22,11 +24,16 @@ enum Command {
     /// `PATH: MESSAGE` line per error when it is not, and 2 when the input cannot be read or is
     /// not JSON.
     Validate(validate::Args),
+    /// Serve a local emulator of HiAPI, reapi and Apiframe on loopback, until Ctrl-C.
+    #[cfg(feature = "sandbox")]
+    Sandbox(sandbox::Args),
 }
 
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(args),
+        #[cfg(feature = "sandbox")]
+        Command::Sandbox(args) => sandbox::run(args),
     }
 }
