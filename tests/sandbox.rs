@@ -380,3 +380,81 @@ async fn unknown_ids_and_expired_outputs_are_refused() {
     let gone = download(job["result"]["urls"][0].as_str().unwrap()).await;
     assert_eq!(gone.status(), 410);
 }
+
+#[tokio::test]
+async fn idempotency_keys_replay_refuse_other_bodies_and_answer_409_while_in_flight() {
+    let sandbox = Sandbox::start(Config::default().with_submit_delay(Duration::from_millis(400)))
+        .await
+        .unwrap();
+    let hiapi = http("authorization", "Bearer sk-test");
+    let url = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
+    let body = seed_example(Provider::HiApi, "t2v-minimal.json");
+    let send = |key: &'static str, body: Value| {
+        hiapi
+            .post(url.clone())
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+
+    // A second request while the first is still in flight: 409 with Retry-After.
+    let (first, racing) = tokio::join!(send("batch-1", body.clone()), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        send("batch-1", body.clone()).await
+    });
+    let (first, racing) = (first.unwrap(), racing.unwrap());
+    assert_eq!(racing.status(), 409);
+    assert_eq!(racing.headers()["retry-after"], "1");
+    assert_eq!(
+        racing.json::<Value>().await.unwrap()["error_code"],
+        "IDEMPOTENCY_KEY_PROCESSING"
+    );
+    assert!(first.headers().get("idempotent-replay").is_none());
+    let first: Value = first.json().await.unwrap();
+
+    // Replaying the same key and body returns the first task, marked as a replay.
+    let replay = send("batch-1", body.clone()).await.unwrap();
+    assert_eq!(replay.headers()["idempotent-replay"], "true");
+    let replay: Value = replay.json().await.unwrap();
+    assert_eq!(replay["data"]["taskId"], first["data"]["taskId"]);
+
+    // The same key with another body is refused.
+    let other = send("batch-1", with(body.clone(), "/input/duration", json!(8)))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 422);
+    assert_eq!(
+        other.json::<Value>().await.unwrap()["error_code"],
+        "IDEMPOTENCY_KEY_MISMATCH"
+    );
+
+    // Apiframe replays the original job too.
+    let apiframe = http("x-api-key", "afk_test");
+    let generate = format!(
+        "{}/v2/videos/generate",
+        sandbox.base_url(Provider::Apiframe)
+    );
+    let job = seed_example(Provider::Apiframe, "quick-start.json");
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let answer = apiframe
+            .post(&generate)
+            .header("idempotency-key", "af-1")
+            .json(&job)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 202);
+        ids.push(answer.json::<Value>().await.unwrap()["jobId"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    let long_key = "k".repeat(256);
+    let refused = apiframe
+        .post(&generate)
+        .header("idempotency-key", long_key)
+        .json(&job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+}

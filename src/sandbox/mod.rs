@@ -7,8 +7,9 @@
 //! and tasks move through each provider's statuses over [`Config::task_seconds`], ending with a
 //! real, playable MP4 served by the sandbox itself.
 //!
-//! This is the first slice of the sandbox: submit, poll, download and the error bodies.
-//! Idempotency keys, callbacks and fault injection are not emulated yet.
+//! Emulated so far: submit, poll, download, the error bodies, and `Idempotency-Key` on HiAPI
+//! and Apiframe (replay, 422 for another body, 409 with `Retry-After` while the first is in
+//! flight). Callbacks and fault injection are not emulated yet.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -53,6 +54,9 @@ pub struct Config {
     pub api_key: Option<String>,
     /// How long output URLs stay valid after the task completes.
     pub output_ttl: Duration,
+    /// How long a submit takes before it answers; a second submit with the same
+    /// `Idempotency-Key` arriving meanwhile gets 409 with `Retry-After`.
+    pub submit_delay: Duration,
 }
 
 impl Default for Config {
@@ -61,6 +65,7 @@ impl Default for Config {
             task_seconds: 0.0,
             api_key: None,
             output_ttl: Duration::from_secs(7 * 24 * 3600),
+            submit_delay: Duration::ZERO,
         }
     }
 }
@@ -75,6 +80,12 @@ impl Config {
     /// Pins the one accepted API key.
     pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets how long each submit takes to answer.
+    pub fn with_submit_delay(mut self, delay: Duration) -> Self {
+        self.submit_delay = delay;
         self
     }
 
@@ -178,11 +189,19 @@ pub(crate) struct Task {
     pub created_unix: u64,
 }
 
+/// What the sandbox remembers of an `Idempotency-Key`: the body it came with, and the task it
+/// created once the first request finished (`None` while that request is in flight).
+pub(crate) struct Remembered {
+    pub body: Value,
+    pub task: Option<String>,
+}
+
 pub(crate) struct State {
     pub config: Config,
     pub addr: SocketAddr,
     pub schemas: schema::Schemas,
     pub tasks: Mutex<HashMap<String, Arc<Task>>>,
+    pub keys: Mutex<HashMap<(Provider, String), Remembered>>,
     next_id: AtomicU64,
 }
 
@@ -193,6 +212,7 @@ impl State {
             addr,
             schemas: schema::Schemas::new(),
             tasks: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
         }
     }

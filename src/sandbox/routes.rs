@@ -12,7 +12,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::{unix_now, Phase, State, Task, SAMPLE_MP4};
+use super::{unix_now, Phase, Remembered, State, Task, SAMPLE_MP4};
 use crate::{validate::Issue, Provider};
 
 type Shared = Arc<State>;
@@ -139,6 +139,136 @@ fn invalid(provider: Provider, problems: Vec<(String, String)>) -> Response {
     }
 }
 
+/// How a submit stands with respect to its `Idempotency-Key`.
+enum Idempotency {
+    /// No key: create a task.
+    None,
+    /// A new key, now marked in flight: create a task, then [`finish`] it.
+    First(String),
+    /// The key's first request created this task: answer with it again.
+    Replay(Arc<Task>),
+}
+
+/// Looks the request's `Idempotency-Key` up, or answers 400/409/422 as HiAPI and Apiframe do.
+fn idempotency(
+    state: &State,
+    provider: Provider,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<Idempotency, Response> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(Idempotency::None);
+    };
+    let key = match raw.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= 255 => key.to_owned(),
+        _ => {
+            let problem = "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned();
+            return Err(invalid(provider, vec![(String::new(), problem)]));
+        }
+    };
+    let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(seen) = keys.get(&(provider, key.clone())) else {
+        keys.insert(
+            (provider, key.clone()),
+            Remembered {
+                body: body.clone(),
+                task: None,
+            },
+        );
+        return Ok(Idempotency::First(key));
+    };
+    if seen.body != *body {
+        let message = "Idempotency-Key was already used with a different body; use a new key";
+        return Err(refuse(
+            provider,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_MISMATCH",
+            message,
+        ));
+    }
+    match seen.task.as_deref().and_then(|id| state.task(provider, id)) {
+        Some(task) => Ok(Idempotency::Replay(task)),
+        None => {
+            let message = "the first request with this Idempotency-Key is still in flight; retry after the Retry-After seconds";
+            let mut answer = refuse(
+                provider,
+                StatusCode::CONFLICT,
+                "IDEMPOTENCY_KEY_PROCESSING",
+                message,
+            );
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            Err(answer)
+        }
+    }
+}
+
+/// Records the task a key's first request created.
+fn finish(state: &State, provider: Provider, key: String, task: &Task) {
+    let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(seen) = keys.get_mut(&(provider, key)) {
+        seen.task = Some(task.id.clone());
+    }
+}
+
+/// A provider's error body for an idempotency refusal.
+fn refuse(provider: Provider, status: StatusCode, code: &str, message: &str) -> Response {
+    match provider {
+        Provider::HiApi => reply(
+            status,
+            json!({"code": status.as_u16(), "error_code": code, "message": message}),
+        ),
+        _ => reply(status, json!({"error": format!("{code}: {message}")})),
+    }
+}
+
+/// Creates the task, or replays the key's task, waiting `submit_delay` as a real submit would.
+async fn submit(
+    state: &State,
+    provider: Provider,
+    model: &str,
+    body: Value,
+    idempotency: Idempotency,
+) -> (Arc<Task>, bool) {
+    let key = match idempotency {
+        Idempotency::Replay(task) => return (task, true),
+        Idempotency::First(key) => Some(InFlight {
+            state,
+            provider,
+            key: Some(key),
+        }),
+        Idempotency::None => None,
+    };
+    if !state.config.submit_delay.is_zero() {
+        tokio::time::sleep(state.config.submit_delay).await;
+    }
+    let task = state.create(provider, model, body);
+    if let Some(mut in_flight) = key {
+        if let Some(key) = in_flight.key.take() {
+            finish(state, provider, key, &task);
+        }
+    }
+    (task, false)
+}
+
+/// A key whose first request is in flight. If that request is abandoned (the client hung up
+/// during `submit_delay`), dropping this forgets the key, so that a retry can succeed.
+struct InFlight<'a> {
+    state: &'a State,
+    provider: Provider,
+    key: Option<String>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut keys = self.state.keys.lock().unwrap_or_else(|p| p.into_inner());
+            keys.remove(&(self.provider, key));
+        }
+    }
+}
+
 fn join(path: &str, message: &str) -> String {
     if path.is_empty() {
         message.to_owned()
@@ -181,11 +311,23 @@ async fn hiapi_create(
     if !problems.is_empty() {
         return invalid(Provider::HiApi, problems);
     }
-    let task = state.create(Provider::HiApi, &model, body);
-    reply(
+    let idempotency = match idempotency(&state, Provider::HiApi, &headers, &body) {
+        Ok(idempotency) => idempotency,
+        Err(answer) => return answer,
+    };
+    let (task, replayed) = submit(&state, Provider::HiApi, &model, body, idempotency).await;
+    let status = hiapi_task(&state, &task)["status"].clone();
+    let mut answer = reply(
         StatusCode::OK,
-        json!({"code": 200, "message": "success", "data": {"taskId": task.id, "status": "queued"}}),
-    )
+        json!({"code": 200, "message": "success", "data": {"taskId": task.id, "status": status}}),
+    );
+    if replayed {
+        answer.headers_mut().insert(
+            header::HeaderName::from_static("idempotent-replay"),
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    answer
 }
 
 fn hiapi_task(state: &State, task: &Task) -> Value {
@@ -290,7 +432,15 @@ async fn reapi_create(
     if !problems.is_empty() {
         return invalid(Provider::Reapi, problems);
     }
-    let task = state.create(Provider::Reapi, crate::validate::REAPI_MODEL, body);
+    // reapi documents no idempotency key: a repeated submit is a new task.
+    let (task, _) = submit(
+        &state,
+        Provider::Reapi,
+        crate::validate::REAPI_MODEL,
+        body,
+        Idempotency::None,
+    )
+    .await;
     reply(StatusCode::OK, reapi_task(&state, &task))
 }
 
@@ -365,10 +515,23 @@ async fn apiframe_create(
     if !problems.is_empty() {
         return invalid(Provider::Apiframe, problems);
     }
-    let task = state.create(Provider::Apiframe, crate::validate::APIFRAME_MODEL, body);
+    let idempotency = match idempotency(&state, Provider::Apiframe, &headers, &body) {
+        Ok(idempotency) => idempotency,
+        Err(answer) => return answer,
+    };
+    let (task, _) = submit(
+        &state,
+        Provider::Apiframe,
+        crate::validate::APIFRAME_MODEL,
+        body,
+        idempotency,
+    )
+    .await;
+    // Idempotent replays may return the original job's current status (Apiframe OpenAPI).
+    let status = apiframe_job(&state, &task)["status"].clone();
     reply(
         StatusCode::ACCEPTED,
-        json!({"jobId": task.id, "status": "QUEUED"}),
+        json!({"jobId": task.id, "status": status}),
     )
 }
 
