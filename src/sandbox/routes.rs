@@ -155,7 +155,7 @@ fn idempotency(
     provider: Provider,
     headers: &HeaderMap,
     body: &Value,
-) -> Result<Idempotency, Response> {
+) -> Result<Idempotency, Box<Response>> {
     let Some(raw) = headers.get("idempotency-key") else {
         return Ok(Idempotency::None);
     };
@@ -163,7 +163,7 @@ fn idempotency(
         Ok(key) if !key.is_empty() && key.len() <= 255 => key.to_owned(),
         _ => {
             let problem = "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned();
-            return Err(invalid(provider, vec![(String::new(), problem)]));
+            return Err(Box::new(invalid(provider, vec![(String::new(), problem)])));
         }
     };
     let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
@@ -179,12 +179,12 @@ fn idempotency(
     };
     if seen.body != *body {
         let message = "Idempotency-Key was already used with a different body; use a new key";
-        return Err(refuse(
+        return Err(Box::new(refuse(
             provider,
             StatusCode::UNPROCESSABLE_ENTITY,
             "IDEMPOTENCY_KEY_MISMATCH",
             message,
-        ));
+        )));
     }
     match seen.task.as_deref().and_then(|id| state.task(provider, id)) {
         Some(task) => Ok(Idempotency::Replay(task)),
@@ -199,7 +199,7 @@ fn idempotency(
             answer
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            Err(answer)
+            Err(Box::new(answer))
         }
     }
 }
@@ -313,7 +313,7 @@ async fn hiapi_create(
     }
     let idempotency = match idempotency(&state, Provider::HiApi, &headers, &body) {
         Ok(idempotency) => idempotency,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (task, replayed) = submit(&state, Provider::HiApi, &model, body, idempotency).await;
     let status = hiapi_task(&state, &task)["status"].clone();
@@ -517,7 +517,7 @@ async fn apiframe_create(
     }
     let idempotency = match idempotency(&state, Provider::Apiframe, &headers, &body) {
         Ok(idempotency) => idempotency,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (task, _) = submit(
         &state,
