@@ -28,12 +28,7 @@ pub fn openapi_json(provider: Provider) -> &'static str {
 /// The provider's OpenAPI document, parsed once.
 pub fn openapi(provider: Provider) -> &'static Value {
     static DOCS: [OnceLock<Value>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let slot = match provider {
-        Provider::HiApi => &DOCS[0],
-        Provider::Reapi => &DOCS[1],
-        Provider::Apiframe => &DOCS[2],
-    };
-    slot.get_or_init(|| {
+    DOCS[provider.index()].get_or_init(|| {
         // build.rs wrote this text with serde_json from a document it parsed, so it is JSON.
         serde_json::from_str(openapi_json(provider))
             .unwrap_or_else(|err| unreachable!("build.rs wrote invalid JSON: {err}"))

@@ -17,6 +17,11 @@ impl Provider {
     /// Every provider, in a fixed order.
     pub const ALL: [Provider; 3] = [Provider::HiApi, Provider::Reapi, Provider::Apiframe];
 
+    /// The provider's position in [`Provider::ALL`] (0, 1, 2), for per-provider tables.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     /// The lower-case name used on the command line and in file names (`hiapi`, `reapi`,
     /// `apiframe`).
     pub fn name(self) -> &'static str {
@@ -79,6 +84,9 @@ mod tests {
         for p in Provider::ALL {
             assert_eq!(p.name().parse::<Provider>(), Ok(p));
             assert_eq!(p.to_string().to_uppercase().parse::<Provider>(), Ok(p));
+        }
+        for (i, p) in Provider::ALL.into_iter().enumerate() {
+            assert_eq!(p.index(), i, "ALL is in declaration order");
         }
         let err = "openai".parse::<Provider>().unwrap_err();
         assert_eq!(

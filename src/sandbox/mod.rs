@@ -180,6 +180,23 @@ pub(crate) enum Phase {
     Succeeded,
 }
 
+impl Phase {
+    /// The status name `provider` uses for this phase.
+    pub fn status_name(self, provider: Provider) -> &'static str {
+        match (provider, self) {
+            (Provider::HiApi, Phase::Queued) => "queued",
+            (Provider::HiApi, Phase::Running { .. }) => "handling",
+            (Provider::HiApi, Phase::Succeeded) => "success",
+            (Provider::Reapi, Phase::Queued) => "pending",
+            (Provider::Reapi, Phase::Running { .. }) => "processing",
+            (Provider::Reapi, Phase::Succeeded) => "completed",
+            (Provider::Apiframe, Phase::Queued) => "QUEUED",
+            (Provider::Apiframe, Phase::Running { .. }) => "PROCESSING",
+            (Provider::Apiframe, Phase::Succeeded) => "COMPLETED",
+        }
+    }
+}
+
 pub(crate) struct Task {
     pub provider: Provider,
     pub id: String,

@@ -316,7 +316,7 @@ async fn hiapi_create(
         Err(answer) => return *answer,
     };
     let (task, replayed) = submit(&state, Provider::HiApi, &model, body, idempotency).await;
-    let status = hiapi_task(&state, &task)["status"].clone();
+    let status = state.phase(&task).status_name(Provider::HiApi);
     let mut answer = reply(
         StatusCode::OK,
         json!({"code": 200, "message": "success", "data": {"taskId": task.id, "status": status}}),
@@ -332,11 +332,10 @@ async fn hiapi_create(
 
 fn hiapi_task(state: &State, task: &Task) -> Value {
     let phase = state.phase(task);
-    let (status, completed, output) = match phase {
-        Phase::Queued => ("queued", 0, Value::Null),
-        Phase::Running { .. } => ("handling", 0, Value::Null),
+    let status = phase.status_name(Provider::HiApi);
+    let (completed, output) = match phase {
+        Phase::Queued | Phase::Running { .. } => (0, Value::Null),
         Phase::Succeeded => (
-            "success",
             state.completed_unix(task),
             json!([{"type": "video", "url": state.output_url(task), "expireAt": state.expires_unix(task)}]),
         ),
@@ -408,10 +407,11 @@ async fn hiapi_list(
 }
 
 fn reapi_task(state: &State, task: &Task) -> Value {
-    let (status, output) = match state.phase(task) {
-        Phase::Queued => ("pending", Value::Null),
-        Phase::Running { .. } => ("processing", Value::Null),
-        Phase::Succeeded => ("completed", json!({"video_urls": [state.output_url(task)]})),
+    let phase = state.phase(task);
+    let status = phase.status_name(Provider::Reapi);
+    let output = match phase {
+        Phase::Queued | Phase::Running { .. } => Value::Null,
+        Phase::Succeeded => json!({"video_urls": [state.output_url(task)]}),
     };
     json!({"id": task.id, "model": task.model, "status": status, "output": output, "error": null})
 }
@@ -480,10 +480,11 @@ fn apiframe_credits(input: &Value) -> u64 {
 
 fn apiframe_job(state: &State, task: &Task) -> Value {
     let phase = state.phase(task);
-    let (status, progress) = match phase {
-        Phase::Queued => ("QUEUED", Value::Null),
-        Phase::Running { progress } => ("PROCESSING", Value::from(progress)),
-        Phase::Succeeded => ("COMPLETED", Value::from(100)),
+    let status = phase.status_name(Provider::Apiframe);
+    let progress = match phase {
+        Phase::Queued => Value::Null,
+        Phase::Running { progress } => Value::from(progress),
+        Phase::Succeeded => Value::from(100),
     };
     let done = phase == Phase::Succeeded;
     json!({
@@ -528,7 +529,7 @@ async fn apiframe_create(
     )
     .await;
     // Idempotent replays may return the original job's current status (Apiframe OpenAPI).
-    let status = apiframe_job(&state, &task)["status"].clone();
+    let status = state.phase(&task).status_name(Provider::Apiframe);
     reply(
         StatusCode::ACCEPTED,
         json!({"jobId": task.id, "status": status}),

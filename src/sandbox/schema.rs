@@ -38,11 +38,7 @@ impl Schemas {
 
     /// Every problem with a submit body, as `(dotted path, message)`; empty when it is valid.
     pub(crate) fn problems(&self, provider: Provider, body: &Value) -> Vec<(String, String)> {
-        let index = Provider::ALL
-            .iter()
-            .position(|p| *p == provider)
-            .unwrap_or(0);
-        let whole = &self.bodies[index];
+        let whole = &self.bodies[provider.index()];
         if whole.is_valid(body) {
             return Vec::new();
         }

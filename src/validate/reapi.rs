@@ -98,11 +98,9 @@ pub(crate) fn validate(body: &Value, report: &mut Report) {
                  reference-to-video",
             );
             // Check everything else too, as reference-to-video plus the first frame.
-            let mut both = Report::default();
             let mut fields: Vec<Field> = R2V.into();
             fields.push(IMAGE);
-            check_object(map, &fields, "$", &mut both);
-            report.errors.extend(both.errors);
+            check_object(map, &fields, "$", report);
         }
         (true, false) => {
             check_object(map, &I2V, "$", report);
