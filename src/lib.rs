@@ -60,5 +60,6 @@ pub mod request;
 pub mod sandbox;
 pub mod validate;
 pub mod values;
+pub mod webhook;
 
 pub use provider::{Provider, UnknownProvider};

@@ -6,26 +6,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::{seed_example, with};
+use common::{http, seed_example, with};
 use happyhorse::{
     generated::{apiframe, hiapi, reapi},
     sandbox::{Config, Sandbox, SAMPLE_MP4},
     Provider,
 };
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Value};
-
-/// A reqwest client that sends `name: value` on every request, marked sensitive.
-fn http(name: &str, value: &str) -> reqwest::Client {
-    let mut value = HeaderValue::from_str(value).expect("ASCII header value");
-    value.set_sensitive(true);
-    let mut headers = HeaderMap::new();
-    headers.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), value);
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
 
 async fn download(url: &str) -> reqwest::Response {
     reqwest::get(url).await.expect("the sandbox answers")

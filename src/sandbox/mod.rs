@@ -7,9 +7,12 @@
 //! and tasks move through each provider's statuses over [`Config::task_seconds`], ending with a
 //! real, playable MP4 served by the sandbox itself.
 //!
-//! Emulated so far: submit, poll, download, the error bodies, and `Idempotency-Key` on HiAPI
-//! and Apiframe (replay, 422 for another body, 409 with `Retry-After` while the first is in
-//! flight). Callbacks and fault injection are not emulated yet.
+//! Also emulated: `Idempotency-Key` on HiAPI and Apiframe (replay, 422 for another body, 409
+//! with `Retry-After` while the first is in flight); signed callbacks and webhooks, retried on
+//! non-2xx (delivered to loopback receivers only; plain `http://` is accepted for loopback
+//! hosts); downloads with `Range`, optionally padded to any size with an MP4 `free` box; and
+//! fault injection, per request with the [`FAULT_HEADER`] header or at random with
+//! [`Config::faults`] (see [`Fault`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -23,14 +26,19 @@
 //! # }
 //! ```
 
+mod callbacks;
+mod faults;
+mod output;
 mod routes;
 mod schema;
+
+pub use faults::{Fault, FaultRates, UnknownFault, FAULT_HEADER, FAULT_NAMES};
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicU8, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
@@ -44,8 +52,8 @@ use crate::Provider;
 /// The MP4 every completed task returns: 3 s, H.264 video and AAC audio (see `assets/`).
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
 
-/// How the sandbox behaves.
-#[derive(Clone, Debug)]
+/// How the sandbox behaves. `Debug` shows whether a key or secret is set, never its value.
+#[derive(Clone)]
 pub struct Config {
     /// How long a task takes from submit to its terminal status; `0.0` finishes at once.
     pub task_seconds: f64,
@@ -57,6 +65,43 @@ pub struct Config {
     /// How long a submit takes before it answers; a second submit with the same
     /// `Idempotency-Key` arriving meanwhile gets 409 with `Retry-After`.
     pub submit_delay: Duration,
+    /// HiAPI's callback signing secret (its console setting; `HIAPI_WEBHOOK_SECRET` on the
+    /// receiving side). Unset, HiAPI callbacks go unsigned, as HiAPI's do.
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts per callback event before it counts as failed.
+    pub callback_attempts: u32,
+    /// The wait before the second attempt; each later one waits twice as long.
+    pub callback_backoff: Duration,
+    /// Pads every output file to this many bytes with a trailing MP4 `free` box.
+    pub pad_to: Option<u64>,
+    /// Random faults, by rate.
+    pub faults: FaultRates,
+    /// How long a `slow` fault holds an answer.
+    pub slow_delay: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |set: bool| if set { "Some(<redacted>)" } else { "None" };
+        f.debug_struct("Config")
+            .field("task_seconds", &self.task_seconds)
+            .field(
+                "api_key",
+                &format_args!("{}", redacted(self.api_key.is_some())),
+            )
+            .field("output_ttl", &self.output_ttl)
+            .field("submit_delay", &self.submit_delay)
+            .field(
+                "webhook_secret",
+                &format_args!("{}", redacted(self.webhook_secret.is_some())),
+            )
+            .field("callback_attempts", &self.callback_attempts)
+            .field("callback_backoff", &self.callback_backoff)
+            .field("pad_to", &self.pad_to)
+            .field("faults", &self.faults)
+            .field("slow_delay", &self.slow_delay)
+            .finish()
+    }
 }
 
 impl Default for Config {
@@ -66,6 +111,12 @@ impl Default for Config {
             api_key: None,
             output_ttl: Duration::from_secs(7 * 24 * 3600),
             submit_delay: Duration::ZERO,
+            webhook_secret: None,
+            callback_attempts: 5,
+            callback_backoff: Duration::from_secs(1),
+            pad_to: None,
+            faults: FaultRates::none(),
+            slow_delay: Duration::from_secs(2),
         }
     }
 }
@@ -94,6 +145,37 @@ impl Config {
         self.output_ttl = ttl;
         self
     }
+
+    /// Signs HiAPI callbacks with this secret.
+    pub fn with_webhook_secret(mut self, secret: impl Into<String>) -> Self {
+        self.webhook_secret = Some(secret.into());
+        self
+    }
+
+    /// Sets the callback attempts per event and the wait before the first retry.
+    pub fn with_callback_retries(mut self, attempts: u32, backoff: Duration) -> Self {
+        self.callback_attempts = attempts.max(1);
+        self.callback_backoff = backoff;
+        self
+    }
+
+    /// Pads output files to `bytes` (see [`Config::pad_to`]).
+    pub fn with_pad_to(mut self, bytes: u64) -> Self {
+        self.pad_to = Some(bytes);
+        self
+    }
+
+    /// Sets the random fault rates.
+    pub fn with_faults(mut self, faults: FaultRates) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Sets how long a `slow` fault holds an answer.
+    pub fn with_slow_delay(mut self, delay: Duration) -> Self {
+        self.slow_delay = delay;
+        self
+    }
 }
 
 /// A running sandbox. Dropping it stops the server.
@@ -114,7 +196,7 @@ impl Sandbox {
     pub async fn bind(addr: SocketAddr, config: Config) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(State::new(config, addr));
+        let state = Arc::new(State::new(config, addr)?);
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::router(state);
         let server = tokio::spawn(async move {
@@ -178,6 +260,7 @@ pub(crate) enum Phase {
     Queued,
     Running { progress: u8 },
     Succeeded,
+    Failed,
 }
 
 impl Phase {
@@ -187,14 +270,71 @@ impl Phase {
             (Provider::HiApi, Phase::Queued) => "queued",
             (Provider::HiApi, Phase::Running { .. }) => "handling",
             (Provider::HiApi, Phase::Succeeded) => "success",
+            (Provider::HiApi, Phase::Failed) => "fail",
             (Provider::Reapi, Phase::Queued) => "pending",
             (Provider::Reapi, Phase::Running { .. }) => "processing",
             (Provider::Reapi, Phase::Succeeded) => "completed",
+            (Provider::Reapi, Phase::Failed) => "failed",
             (Provider::Apiframe, Phase::Queued) => "QUEUED",
             (Provider::Apiframe, Phase::Running { .. }) => "PROCESSING",
             (Provider::Apiframe, Phase::Succeeded) => "COMPLETED",
+            (Provider::Apiframe, Phase::Failed) => "FAILED",
         }
     }
+}
+
+/// Why a task will fail, when a fault says it should.
+#[derive(Clone, Debug)]
+pub(crate) struct Failure {
+    pub code: String,
+    pub message: String,
+}
+
+/// Faults decided when the task was created.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TaskFaults {
+    pub duplicate_callback: bool,
+    pub drop_callback: bool,
+}
+
+/// Where a task's webhook deliveries stand (Apiframe's `webhookStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum WebhookStatus {
+    None = 0,
+    Pending = 1,
+    Delivered = 2,
+    Failed = 3,
+}
+
+impl WebhookStatus {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            1 => WebhookStatus::Pending,
+            2 => WebhookStatus::Delivered,
+            3 => WebhookStatus::Failed,
+            _ => WebhookStatus::None,
+        }
+    }
+
+    /// Apiframe's name for it.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            WebhookStatus::None => None,
+            WebhookStatus::Pending => Some("pending"),
+            WebhookStatus::Delivered => Some("delivered"),
+            WebhookStatus::Failed => Some("failed"),
+        }
+    }
+}
+
+/// What a new task carries besides its body.
+#[derive(Default)]
+pub(crate) struct NewTask {
+    pub failure: Option<Failure>,
+    pub faults: TaskFaults,
+    pub key_hash: [u8; 32],
+    pub has_webhook: bool,
 }
 
 pub(crate) struct Task {
@@ -204,6 +344,17 @@ pub(crate) struct Task {
     pub input: Value,
     pub started: Instant,
     pub created_unix: u64,
+    pub failure: Option<Failure>,
+    pub faults: TaskFaults,
+    /// SHA-256 of the API key the task was submitted with: Apiframe's webhook signing key.
+    pub key_hash: [u8; 32],
+    pub webhook: AtomicU8,
+}
+
+impl Task {
+    pub fn webhook_status(&self) -> WebhookStatus {
+        WebhookStatus::from_u8(self.webhook.load(Ordering::Relaxed))
+    }
 }
 
 /// What the sandbox remembers of an `Idempotency-Key`: the body it came with, and the task it
@@ -219,23 +370,32 @@ pub(crate) struct State {
     pub schemas: schema::Schemas,
     pub tasks: Mutex<HashMap<String, Arc<Task>>>,
     pub keys: Mutex<HashMap<(Provider, String), Remembered>>,
+    /// The client callbacks are delivered with.
+    pub http: reqwest::Client,
+    pub output: output::OutputFile,
     next_id: AtomicU64,
 }
 
 impl State {
-    fn new(config: Config, addr: SocketAddr) -> Self {
-        State {
+    fn new(config: Config, addr: SocketAddr) -> std::io::Result<Self> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(State {
+            output: output::OutputFile::new(config.pad_to),
             config,
             addr,
             schemas: schema::Schemas::new(),
             tasks: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
+            http,
             next_id: AtomicU64::new(1),
-        }
+        })
     }
 
     /// Records a new task and returns it.
-    pub fn create(&self, provider: Provider, model: &str, input: Value) -> Arc<Task> {
+    pub fn create(&self, provider: Provider, model: &str, input: Value, new: NewTask) -> Arc<Task> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = match provider {
             Provider::HiApi => format!("tk-sandbox-{n:012}"),
@@ -250,6 +410,14 @@ impl State {
             input,
             started: Instant::now(),
             created_unix: unix_now(),
+            failure: new.failure,
+            faults: new.faults,
+            key_hash: new.key_hash,
+            webhook: AtomicU8::new(if new.has_webhook {
+                WebhookStatus::Pending as u8
+            } else {
+                WebhookStatus::None as u8
+            }),
         });
         self.tasks
             .lock()
@@ -268,12 +436,17 @@ impl State {
             .cloned()
     }
 
-    /// The first quarter of a task's time is queued, the rest running, then it succeeds.
+    /// The first quarter of a task's time is queued, the rest running, then it succeeds (or
+    /// fails, when a fault says so).
     pub fn phase(&self, task: &Task) -> Phase {
         let total = self.config.task_seconds;
         let elapsed = task.started.elapsed().as_secs_f64();
         if elapsed >= total {
-            Phase::Succeeded
+            if task.failure.is_some() {
+                Phase::Failed
+            } else {
+                Phase::Succeeded
+            }
         } else if elapsed < total / 4.0 {
             Phase::Queued
         } else {

@@ -12,8 +12,13 @@ use axum::{
 };
 use serde_json::{json, Value};
 
-use super::{unix_now, Phase, Remembered, State, Task, SAMPLE_MP4};
-use crate::{validate::Issue, Provider};
+use super::{
+    callbacks::{self, Target},
+    faults::{self, Fault, DOWNLOAD_FAULTS, REQUEST_FAULTS, TASK_FAULTS},
+    output::{self, Wanted},
+    unix_now, Failure, NewTask, Phase, Remembered, State, Task,
+};
+use crate::{validate::Issue, webhook, Provider};
 
 type Shared = Arc<State>;
 
@@ -82,6 +87,166 @@ fn unauthorized(provider: Provider) -> Response {
             StatusCode::UNAUTHORIZED,
             json!({"error": "Unauthorized: missing or invalid X-API-Key (afk_...)"}),
         ),
+    }
+}
+
+/// The faults injected into this request: those its `X-Sandbox-Fault` header names, plus those
+/// drawn at the configured rates among `names`.
+fn injected(state: &State, headers: &HeaderMap, names: &[&str]) -> Result<Vec<Fault>, String> {
+    let mut found = match headers.get(faults::FAULT_HEADER) {
+        Some(value) => {
+            let text = value
+                .to_str()
+                .map_err(|_| "X-Sandbox-Fault must be ASCII".to_owned())?;
+            faults::parse_list(text).map_err(|err| format!("X-Sandbox-Fault: {err}"))?
+        }
+        None => Vec::new(),
+    };
+    found.extend(state.config.faults.draw(names));
+    Ok(found)
+}
+
+/// Checks the key and applies the request's faults that answer in place of the endpoint:
+/// `slow` waits, then 429, 503 or 500 replace the answer. Returns the faults for the endpoint to
+/// honour (`reset`, `fail`, the callback faults).
+async fn gate(
+    state: &State,
+    provider: Provider,
+    headers: &HeaderMap,
+    names: &[&str],
+) -> Result<Vec<Fault>, Response> {
+    if !authorized(state, provider, headers) {
+        return Err(unauthorized(provider));
+    }
+    let faults = injected(state, headers, names)
+        .map_err(|problem| invalid(provider, vec![(String::new(), problem)]))?;
+    slow_down(state, &faults).await;
+    for fault in &faults {
+        if let Some(answer) = refusal(provider, fault) {
+            return Err(answer);
+        }
+    }
+    Ok(faults)
+}
+
+async fn slow_down(state: &State, faults: &[Fault]) {
+    for fault in faults {
+        if let Fault::Slow(delay) = fault {
+            tokio::time::sleep(delay.unwrap_or(state.config.slow_delay)).await;
+        }
+    }
+}
+
+/// The provider's answer for a fault that refuses the request, if `fault` is one.
+fn refusal(provider: Provider, fault: &Fault) -> Option<Response> {
+    let (status, code, reapi_code, message) = match fault {
+        Fault::RateLimit => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            50001,
+            "rate limit exceeded; retry after the Retry-After seconds",
+        ),
+        Fault::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SERVICE_UNAVAILABLE",
+            50003,
+            "service temporarily unavailable; retry with backoff",
+        ),
+        Fault::ModerationUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "nsfw_moderation_unavailable",
+            50003,
+            "nsfw_moderation_unavailable: the moderation service is temporarily unavailable; retry after a short backoff",
+        ),
+        Fault::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            50000,
+            "internal error; retry with backoff",
+        ),
+        _ => return None,
+    };
+    let mut answer = match provider {
+        Provider::HiApi => reply(
+            status,
+            json!({"code": status.as_u16(), "error_code": code, "message": message}),
+        ),
+        Provider::Reapi => reply(
+            status,
+            json!({"error": {"code": reapi_code, "message": message}}),
+        ),
+        Provider::Apiframe => reply(status, json!({"error": message})),
+    };
+    if status != StatusCode::INTERNAL_SERVER_ERROR {
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    }
+    Some(answer)
+}
+
+/// The answer, or, under a `reset` fault, the connection dropped before it is complete.
+fn deliver_or_reset(answer: Response, faults: &[Fault]) -> Response {
+    if !faults.contains(&Fault::Reset) {
+        return answer;
+    }
+    let (mut parts, _) = answer.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let error = std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "sandbox fault: connection reset",
+    );
+    let body =
+        axum::body::Body::from_stream(futures_util::stream::once(
+            async move { Err::<Bytes, _>(error) },
+        ));
+    Response::from_parts(parts, body)
+}
+
+/// What a new task carries: a failure and callback faults, the key hash Apiframe signs with.
+fn new_task(
+    provider: Provider,
+    headers: &HeaderMap,
+    faults: &[Fault],
+    target: &Option<Target>,
+) -> NewTask {
+    let mut new = NewTask {
+        has_webhook: provider == Provider::Apiframe && target.is_some(),
+        ..NewTask::default()
+    };
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        new.key_hash = webhook::apiframe_key_hash(key);
+    }
+    for fault in faults {
+        match fault {
+            Fault::Fail { code, message } => {
+                new.failure = Some(Failure {
+                    code: code.clone().unwrap_or_else(|| "GENERATION_FAILED".into()),
+                    message: message
+                        .clone()
+                        .unwrap_or_else(|| "the sandbox failed this task (fault injection)".into()),
+                })
+            }
+            Fault::DuplicateCallback => new.faults.duplicate_callback = true,
+            Fault::DropCallback => new.faults.drop_callback = true,
+            _ => {}
+        }
+    }
+    new
+}
+
+/// The body as the schema should judge it: a plain-http callback URL to a loopback host is
+/// the sandbox's one exception to the providers' HTTPS rule, so it is judged as HTTPS.
+fn for_validation<'a>(body: &'a Value, pointer: &str) -> std::borrow::Cow<'a, Value> {
+    match body.pointer(pointer).and_then(Value::as_str) {
+        Some(url) if callbacks::is_loopback_http(url) => {
+            let mut judged = body.clone();
+            if let Some(slot) = judged.pointer_mut(pointer) {
+                *slot = Value::from(url.replacen("http://", "https://", 1));
+            }
+            std::borrow::Cow::Owned(judged)
+        }
+        _ => std::borrow::Cow::Borrowed(body),
     }
 }
 
@@ -223,13 +388,15 @@ fn refuse(provider: Provider, status: StatusCode, code: &str, message: &str) -> 
     }
 }
 
-/// Creates the task, or replays the key's task, waiting `submit_delay` as a real submit would.
+/// Creates the task, or replays the key's task, waiting `submit_delay` as a real submit would,
+/// and starts its deliveries when it has a callback.
 async fn submit(
-    state: &State,
+    state: &Shared,
     provider: Provider,
     model: &str,
     body: Value,
     idempotency: Idempotency,
+    (new, target): (NewTask, Option<Target>),
 ) -> (Arc<Task>, bool) {
     let key = match idempotency {
         Idempotency::Replay(task) => return (task, true),
@@ -243,7 +410,10 @@ async fn submit(
     if !state.config.submit_delay.is_zero() {
         tokio::time::sleep(state.config.submit_delay).await;
     }
-    let task = state.create(provider, model, body);
+    let task = state.create(provider, model, body, new);
+    if let Some(target) = target {
+        tokio::spawn(callbacks::deliver(state.clone(), task.clone(), target));
+    }
     if let Some(mut in_flight) = key {
         if let Some(key) = in_flight.key.take() {
             finish(state, provider, key, &task);
@@ -282,10 +452,22 @@ async fn hiapi_create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    if !authorized(&state, Provider::HiApi, &headers) {
-        return unauthorized(Provider::HiApi);
-    }
-    let body = match parse(&bytes) {
+    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
+    let faults = match gate(&state, Provider::HiApi, &headers, &names).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = hiapi_submit(&state, &headers, &bytes, &faults).await;
+    deliver_or_reset(answer, &faults)
+}
+
+async fn hiapi_submit(
+    state: &Shared,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    faults: &[Fault],
+) -> Response {
+    let body = match parse(bytes) {
         Ok(body) => body,
         Err(problems) => return invalid(Provider::HiApi, problems),
     };
@@ -307,15 +489,35 @@ async fn hiapi_create(
             json!({"code": 400, "error_code": "INVALID_REQUEST", "message": message, "data": null}),
         );
     }
-    let problems = state.schemas.problems(Provider::HiApi, &body);
+    let problems = state
+        .schemas
+        .problems(Provider::HiApi, &for_validation(&body, "/callback/url"));
     if !problems.is_empty() {
         return invalid(Provider::HiApi, problems);
     }
-    let idempotency = match idempotency(&state, Provider::HiApi, &headers, &body) {
+    let idempotency = match idempotency(state, Provider::HiApi, headers, &body) {
         Ok(idempotency) => idempotency,
         Err(answer) => return *answer,
     };
-    let (task, replayed) = submit(&state, Provider::HiApi, &model, body, idempotency).await;
+    let target = body
+        .pointer("/callback/url")
+        .and_then(Value::as_str)
+        .map(|url| Target {
+            url: url.to_owned(),
+            progress: false,
+            completed: true,
+            failed: true,
+        });
+    let new = new_task(Provider::HiApi, headers, faults, &target);
+    let (task, replayed) = submit(
+        state,
+        Provider::HiApi,
+        &model,
+        body,
+        idempotency,
+        (new, target),
+    )
+    .await;
     let status = state.phase(&task).status_name(Provider::HiApi);
     let mut answer = reply(
         StatusCode::OK,
@@ -330,20 +532,35 @@ async fn hiapi_create(
     answer
 }
 
+/// The task as `provider` shows it when polled, and as its callbacks carry it.
+pub(crate) fn task_body(state: &State, task: &Task) -> Value {
+    match task.provider {
+        Provider::HiApi => hiapi_task(state, task),
+        Provider::Reapi => reapi_task(state, task),
+        Provider::Apiframe => apiframe_job(state, task),
+    }
+}
+
 fn hiapi_task(state: &State, task: &Task) -> Value {
     let phase = state.phase(task);
     let status = phase.status_name(Provider::HiApi);
-    let (completed, output) = match phase {
-        Phase::Queued | Phase::Running { .. } => (0, Value::Null),
-        Phase::Succeeded => (
+    let (completed, output, error) = match (phase, &task.failure) {
+        (Phase::Succeeded, _) => (
             state.completed_unix(task),
             json!([{"type": "video", "url": state.output_url(task), "expireAt": state.expires_unix(task)}]),
+            Value::Null,
         ),
+        (Phase::Failed, Some(failure)) => (
+            state.completed_unix(task),
+            Value::Null,
+            json!({"code": failure.code, "message": failure.message}),
+        ),
+        _ => (0, Value::Null, Value::Null),
     };
     json!({
         "taskId": task.id, "model": task.model, "status": status,
         "created": task.created_unix, "completed": completed,
-        "storage": "temp", "route": null, "output": output, "error": null
+        "storage": "temp", "route": null, "output": output, "error": error
     })
 }
 
@@ -352,10 +569,11 @@ async fn hiapi_get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !authorized(&state, Provider::HiApi, &headers) {
-        return unauthorized(Provider::HiApi);
-    }
-    match state.task(Provider::HiApi, &id) {
+    let faults = match gate(&state, Provider::HiApi, &headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = match state.task(Provider::HiApi, &id) {
         Some(task) => reply(
             StatusCode::OK,
             json!({"code": 200, "message": "success", "data": hiapi_task(&state, &task)}),
@@ -364,7 +582,8 @@ async fn hiapi_get(
             StatusCode::NOT_FOUND,
             json!({"code": 404, "error_code": "NOT_FOUND", "message": format!("task {id} not found")}),
         ),
-    }
+    };
+    deliver_or_reset(answer, &faults)
 }
 
 #[derive(serde::Deserialize)]
@@ -378,9 +597,10 @@ async fn hiapi_list(
     headers: HeaderMap,
     axum::extract::Query(page): axum::extract::Query<Page>,
 ) -> Response {
-    if !authorized(&state, Provider::HiApi, &headers) {
-        return unauthorized(Provider::HiApi);
-    }
+    let faults = match gate(&state, Provider::HiApi, &headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
     let (number, size) = (
         page.page.unwrap_or(1).max(1),
         page.size.unwrap_or(20).clamp(1, 100),
@@ -400,20 +620,34 @@ async fn hiapi_list(
         .take(size)
         .map(|t| hiapi_task(&state, t))
         .collect();
-    reply(
+    let answer = reply(
         StatusCode::OK,
         json!({"code": 200, "message": "success", "data": {"tasks": page, "total": tasks.len()}}),
-    )
+    );
+    deliver_or_reset(answer, &faults)
+}
+
+/// reapi's numeric code for a failure: the fault's code when it is a number, else 60001
+/// (a sandbox choice; reapi documents no generation-failure code).
+fn reapi_failure_code(failure: &Failure) -> Value {
+    failure
+        .code
+        .parse::<i64>()
+        .map_or(Value::from(60001), Value::from)
 }
 
 fn reapi_task(state: &State, task: &Task) -> Value {
     let phase = state.phase(task);
     let status = phase.status_name(Provider::Reapi);
-    let output = match phase {
-        Phase::Queued | Phase::Running { .. } => Value::Null,
-        Phase::Succeeded => json!({"video_urls": [state.output_url(task)]}),
+    let (output, error) = match (phase, &task.failure) {
+        (Phase::Succeeded, _) => (json!({"video_urls": [state.output_url(task)]}), Value::Null),
+        (Phase::Failed, Some(failure)) => (
+            Value::Null,
+            json!({"code": reapi_failure_code(failure), "message": format!("{}: {}", failure.code, failure.message)}),
+        ),
+        _ => (Value::Null, Value::Null),
     };
-    json!({"id": task.id, "model": task.model, "status": status, "output": output, "error": null})
+    json!({"id": task.id, "model": task.model, "status": status, "output": output, "error": error})
 }
 
 async fn reapi_create(
@@ -421,10 +655,22 @@ async fn reapi_create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    if !authorized(&state, Provider::Reapi, &headers) {
-        return unauthorized(Provider::Reapi);
-    }
-    let body = match parse(&bytes) {
+    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
+    let faults = match gate(&state, Provider::Reapi, &headers, &names).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = reapi_submit(&state, &headers, &bytes, &faults).await;
+    deliver_or_reset(answer, &faults)
+}
+
+async fn reapi_submit(
+    state: &Shared,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    faults: &[Fault],
+) -> Response {
+    let body = match parse(bytes) {
         Ok(body) => body,
         Err(problems) => return invalid(Provider::Reapi, problems),
     };
@@ -432,16 +678,18 @@ async fn reapi_create(
     if !problems.is_empty() {
         return invalid(Provider::Reapi, problems);
     }
-    // reapi documents no idempotency key: a repeated submit is a new task.
+    // reapi documents no idempotency key and no callbacks: a repeated submit is a new task.
+    let new = new_task(Provider::Reapi, headers, faults, &None);
     let (task, _) = submit(
-        &state,
+        state,
         Provider::Reapi,
         crate::validate::REAPI_MODEL,
         body,
         Idempotency::None,
+        (new, None),
     )
     .await;
-    reply(StatusCode::OK, reapi_task(&state, &task))
+    reply(StatusCode::OK, reapi_task(state, &task))
 }
 
 async fn reapi_get(
@@ -449,16 +697,18 @@ async fn reapi_get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !authorized(&state, Provider::Reapi, &headers) {
-        return unauthorized(Provider::Reapi);
-    }
-    match state.task(Provider::Reapi, &id) {
+    let faults = match gate(&state, Provider::Reapi, &headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = match state.task(Provider::Reapi, &id) {
         Some(task) => reply(StatusCode::OK, reapi_task(&state, &task)),
         None => reply(
             StatusCode::NOT_FOUND,
             json!({"error": {"code": 40401, "message": format!("task {id} not found")}}),
         ),
-    }
+    };
+    deliver_or_reset(answer, &faults)
 }
 
 fn rfc3339(unix: u64) -> Value {
@@ -485,13 +735,20 @@ fn apiframe_job(state: &State, task: &Task) -> Value {
         Phase::Queued => Value::Null,
         Phase::Running { progress } => Value::from(progress),
         Phase::Succeeded => Value::from(100),
+        Phase::Failed => Value::Null,
     };
     let done = phase == Phase::Succeeded;
+    let error = match (phase, &task.failure) {
+        (Phase::Failed, Some(failure)) => {
+            Value::from(format!("{}: {}", failure.code, failure.message))
+        }
+        _ => Value::Null,
+    };
     json!({
         "id": task.id, "status": status, "model": task.model, "progress": progress,
-        "error": null,
+        "error": error,
         "creditCost": if done { Value::from(apiframe_credits(&task.input)) } else { Value::Null },
-        "webhookStatus": null,
+        "webhookStatus": task.webhook_status().name(),
         "createdAt": rfc3339(task.created_unix),
         "completedAt": if done { rfc3339(state.completed_unix(task)) } else { Value::Null },
         "expired": done && unix_now() > state.expires_unix(task),
@@ -505,27 +762,61 @@ async fn apiframe_create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    if !authorized(&state, Provider::Apiframe, &headers) {
-        return unauthorized(Provider::Apiframe);
-    }
-    let body = match parse(&bytes) {
+    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
+    let faults = match gate(&state, Provider::Apiframe, &headers, &names).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = apiframe_submit(&state, &headers, &bytes, &faults).await;
+    deliver_or_reset(answer, &faults)
+}
+
+/// Apiframe's webhook target: `webhookUrl` with `webhookEvents`, which default to `completed`
+/// and `failed` (assumed: Apiframe's document gives no default).
+fn apiframe_target(body: &Value) -> Option<Target> {
+    let url = body.get("webhookUrl").and_then(Value::as_str)?;
+    let events: Vec<&str> = body
+        .get("webhookEvents")
+        .and_then(Value::as_array)
+        .map(|events| events.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_else(|| vec!["completed", "failed"]);
+    Some(Target {
+        url: url.to_owned(),
+        progress: events.contains(&"progress"),
+        completed: events.contains(&"completed"),
+        failed: events.contains(&"failed"),
+    })
+}
+
+async fn apiframe_submit(
+    state: &Shared,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    faults: &[Fault],
+) -> Response {
+    let body = match parse(bytes) {
         Ok(body) => body,
         Err(problems) => return invalid(Provider::Apiframe, problems),
     };
-    let problems = state.schemas.problems(Provider::Apiframe, &body);
+    let problems = state
+        .schemas
+        .problems(Provider::Apiframe, &for_validation(&body, "/webhookUrl"));
     if !problems.is_empty() {
         return invalid(Provider::Apiframe, problems);
     }
-    let idempotency = match idempotency(&state, Provider::Apiframe, &headers, &body) {
+    let idempotency = match idempotency(state, Provider::Apiframe, headers, &body) {
         Ok(idempotency) => idempotency,
         Err(answer) => return *answer,
     };
+    let target = apiframe_target(&body);
+    let new = new_task(Provider::Apiframe, headers, faults, &target);
     let (task, _) = submit(
-        &state,
+        state,
         Provider::Apiframe,
         crate::validate::APIFRAME_MODEL,
         body,
         idempotency,
+        (new, target),
     )
     .await;
     // Idempotent replays may return the original job's current status (Apiframe OpenAPI).
@@ -541,35 +832,86 @@ async fn apiframe_get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if !authorized(&state, Provider::Apiframe, &headers) {
-        return unauthorized(Provider::Apiframe);
-    }
-    if uuid::Uuid::parse_str(&id).is_err() {
-        return reply(
+    let faults = match gate(&state, Provider::Apiframe, &headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = if uuid::Uuid::parse_str(&id).is_err() {
+        reply(
             StatusCode::BAD_REQUEST,
             json!({"error": format!("id {id:?} is not a valid UUID")}),
-        );
-    }
-    match state.task(Provider::Apiframe, &id) {
-        Some(task) => reply(StatusCode::OK, apiframe_job(&state, &task)),
-        None => reply(StatusCode::NOT_FOUND, json!({"error": "Job not found"})),
-    }
+        )
+    } else {
+        match state.task(Provider::Apiframe, &id) {
+            Some(task) => reply(StatusCode::OK, apiframe_job(&state, &task)),
+            None => reply(StatusCode::NOT_FOUND, json!({"error": "Job not found"})),
+        }
+    };
+    deliver_or_reset(answer, &faults)
 }
 
-async fn output_file(Extract(state): Extract<Shared>, Path(id): Path<String>) -> Response {
+/// The output file, as a signed storage URL serves it: no key needed, `Range` honoured (206,
+/// or 416 past the end), 410 once expired, 404 for a task that has none.
+async fn output_file(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let faults = match injected(&state, &headers, &DOWNLOAD_FAULTS) {
+        Ok(faults) => faults,
+        Err(problem) => return (StatusCode::BAD_REQUEST, problem).into_response(),
+    };
+    slow_down(&state, &faults).await;
     let task = state
         .tasks
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .get(&id)
         .cloned();
-    match task {
-        Some(task) if state.phase(&task) == Phase::Succeeded => {
-            if unix_now() > state.expires_unix(&task) {
-                return (StatusCode::GONE, "this output URL has expired").into_response();
-            }
-            ([(header::CONTENT_TYPE, "video/mp4")], SAMPLE_MP4).into_response()
-        }
-        _ => (StatusCode::NOT_FOUND, "no such output").into_response(),
+    let Some(task) = task.filter(|task| state.phase(task) == Phase::Succeeded) else {
+        return (StatusCode::NOT_FOUND, "no such output").into_response();
+    };
+    if unix_now() > state.expires_unix(&task) {
+        return (StatusCode::GONE, "this output URL has expired").into_response();
     }
+    let file = &state.output;
+    let len = file.len();
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, range) = match output::wanted(range, len) {
+        Wanted::All => (StatusCode::OK, 0..len),
+        Wanted::Part(range) => (StatusCode::PARTIAL_CONTENT, range),
+        Wanted::Unsatisfiable => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response()
+        }
+    };
+    let mut answer = Response::new(file.body(range.clone(), faults.contains(&Fault::Truncate)));
+    *answer.status_mut() = status;
+    let headers = answer.headers_mut();
+    let value = |text: String| {
+        header::HeaderValue::from_str(&text).unwrap_or(header::HeaderValue::from_static(""))
+    };
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("video/mp4"),
+    );
+    headers.insert(
+        header::ACCEPT_RANGES,
+        header::HeaderValue::from_static("bytes"),
+    );
+    headers.insert(
+        header::CONTENT_LENGTH,
+        value((range.end - range.start).to_string()),
+    );
+    headers.insert(header::ETAG, value(format!("\"{}-{len}\"", task.id)));
+    if status == StatusCode::PARTIAL_CONTENT {
+        headers.insert(
+            header::CONTENT_RANGE,
+            value(format!("bytes {}-{}/{len}", range.start, range.end - 1)),
+        );
+    }
+    answer
 }

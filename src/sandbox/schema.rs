@@ -6,15 +6,18 @@ use serde_json::Value;
 
 use crate::{contract, validate::type_name, Provider};
 
-/// Compiled validators: each provider's whole body, and HiAPI's three inputs.
+/// Compiled validators: each provider's whole body, and each branch of HiAPI's `oneOf`, by
+/// model.
 pub(crate) struct Schemas {
     bodies: [Validator; 3],
-    hiapi_inputs: [(&'static str, Validator); 3],
+    hiapi_branches: Vec<(String, Validator)>,
 }
 
 fn compile(provider: Provider, component: &str) -> Validator {
-    let schema = contract::component_schema(provider, component)
-        .unwrap_or_else(|| unreachable!("{provider} defines {component}"));
+    // The request component always exists; the `$ref` then points wherever is wanted.
+    let mut schema = contract::component_schema(provider, contract::request_component(provider))
+        .unwrap_or_else(|| unreachable!("{provider} defines its request component"));
+    schema["$ref"] = Value::from(format!("#/components/schemas/{component}"));
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
         .should_validate_formats(true)
@@ -27,12 +30,10 @@ impl Schemas {
     pub(crate) fn new() -> Self {
         Schemas {
             bodies: Provider::ALL.map(|p| compile(p, contract::request_component(p))),
-            hiapi_inputs: [
-                ("happyhorse-1.1/text-to-video", "TextToVideoInput"),
-                ("happyhorse-1.1/image-to-video", "ImageToVideoInput"),
-                ("happyhorse-1.1/reference-to-video", "ReferenceToVideoInput"),
-            ]
-            .map(|(model, component)| (model, compile(Provider::HiApi, component))),
+            hiapi_branches: hiapi_branches()
+                .into_iter()
+                .map(|(model, pointer)| (model, compile(Provider::HiApi, &pointer)))
+                .collect(),
         }
     }
 
@@ -42,11 +43,15 @@ impl Schemas {
         if whole.is_valid(body) {
             return Vec::new();
         }
-        // HiAPI's `oneOf` says only "no branch matched"; its own input schema says what.
+        // HiAPI's `oneOf` says only "no branch matched"; the model's own branch says what.
         if provider == Provider::HiApi {
             let model = body.get("model").and_then(Value::as_str);
-            if let Some((_, input)) = self.hiapi_inputs.iter().find(|(m, _)| Some(*m) == model) {
-                let found = describe(input, body.get("input").unwrap_or(&Value::Null), "input");
+            if let Some((_, branch)) = self
+                .hiapi_branches
+                .iter()
+                .find(|(m, _)| Some(m.as_str()) == model)
+            {
+                let found = describe(branch, body, "");
                 if !found.is_empty() {
                     return found;
                 }
@@ -62,6 +67,23 @@ impl Schemas {
             found
         }
     }
+}
+
+/// HiAPI's request branches: each one's model and its path below `components/schemas`.
+fn hiapi_branches() -> Vec<(String, String)> {
+    let request = contract::request_component(Provider::HiApi);
+    let branches = contract::openapi(Provider::HiApi)["components"]["schemas"][request]["oneOf"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    branches
+        .iter()
+        .enumerate()
+        .filter_map(|(i, branch)| {
+            let model = branch["properties"]["model"]["enum"][0].as_str()?;
+            Some((model.to_owned(), format!("{request}/oneOf/{i}")))
+        })
+        .collect()
 }
 
 fn describe(validator: &Validator, instance: &Value, prefix: &str) -> Vec<(String, String)> {

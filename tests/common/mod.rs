@@ -90,3 +90,23 @@ pub fn without(mut body: Value, pointer: &str) -> Value {
         .remove(key);
     body
 }
+
+/// A reqwest client that sends `name: value` on every request, marked sensitive.
+pub fn http(name: &str, value: &str) -> reqwest::Client {
+    http_with(&[(name, value)])
+}
+
+/// A reqwest client that sends these headers on every request, marked sensitive.
+pub fn http_with(headers: &[(&str, &str)]) -> reqwest::Client {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        let mut value = reqwest::header::HeaderValue::from_str(value).expect("ASCII header value");
+        value.set_sensitive(true);
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        map.insert(name, value);
+    }
+    reqwest::Client::builder()
+        .default_headers(map)
+        .build()
+        .expect("a reqwest client")
+}
