@@ -87,6 +87,9 @@ impl OutputFile {
             async move {
                 if at >= cut {
                     if cut < range.end {
+                        // Let the bytes so far reach the client before the connection drops
+                        // (hyper flushes while the body is pending), as a real cut would.
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         // Only reached once: the stream ends after this error.
                         let error = std::io::Error::new(
                             std::io::ErrorKind::ConnectionReset,
