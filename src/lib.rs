@@ -10,6 +10,8 @@
 //! - [`values`]: typed request values that cannot hold an invalid state.
 //! - [`validate`]: offline validation of provider-native bodies, in the providers' own words.
 //! - `sandbox` (feature `sandbox`, on by default): a local emulator of the three providers.
+//! - [`client`]: the lifecycle client: submit, wait, download, with retries and typed errors.
+//! - [`webhook`]: callback and webhook signatures, computed and verified.
 //! - [`request`]: a provider-neutral [`VideoRequest`](request::VideoRequest) that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
@@ -52,6 +54,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod contract;
 pub mod generated;
 mod provider;

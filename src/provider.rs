@@ -3,7 +3,8 @@
 use std::{fmt, str::FromStr};
 
 /// An API provider serving HappyHorse 1.1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// HiAPI (`https://api.hiapi.ai/v1`): unified async tasks, one model id per mode.
     HiApi,
@@ -38,6 +39,34 @@ impl Provider {
             Provider::HiApi => "https://api.hiapi.ai/v1",
             Provider::Reapi => "https://reapi.ai/api/v1",
             Provider::Apiframe => "https://api.apiframe.ai",
+        }
+    }
+
+    /// The environment variable holding the provider's API key (`HIAPI_API_KEY`,
+    /// `REAPI_API_KEY`, `APIFRAME_API_KEY`).
+    pub fn api_key_env(self) -> &'static str {
+        match self {
+            Provider::HiApi => "HIAPI_API_KEY",
+            Provider::Reapi => "REAPI_API_KEY",
+            Provider::Apiframe => "APIFRAME_API_KEY",
+        }
+    }
+
+    /// The environment variable that overrides the base URL (`HIAPI_BASE_URL`, ...).
+    pub fn base_url_env(self) -> &'static str {
+        match self {
+            Provider::HiApi => "HIAPI_BASE_URL",
+            Provider::Reapi => "REAPI_BASE_URL",
+            Provider::Apiframe => "APIFRAME_BASE_URL",
+        }
+    }
+
+    /// How the provider's keys begin (`sk-`, `rk_`, `afk_`).
+    pub fn key_prefix(self) -> &'static str {
+        match self {
+            Provider::HiApi => "sk-",
+            Provider::Reapi => "rk_",
+            Provider::Apiframe => "afk_",
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Subcommands of the `happyhorse` binary.
 
+mod generate;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+mod session;
+mod task;
 mod validate;
 
 use std::process::ExitCode;
@@ -18,6 +21,19 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Generate a video and save it: submit, wait (with a spinner), download (with a bar).
+    ///
+    /// Reads the key from HIAPI_API_KEY, REAPI_API_KEY or APIFRAME_API_KEY (and an optional
+    /// *_BASE_URL); --sandbox needs neither. Exits 0 with the file's path on stdout, 1 when the
+    /// task or a call fails, 2 when the request or configuration cannot work, 130 on Ctrl-C
+    /// (the task goes on; resume with `wait ID` and `download ID`).
+    Generate(generate::Args),
+    /// Show a task's status and outputs.
+    Status(task::StatusArgs),
+    /// Wait for a task to end (resuming an interrupted `generate`).
+    Wait(task::WaitArgs),
+    /// Download a finished task's video.
+    Download(task::DownloadArgs),
     /// Check a provider-native request body against the documented rules, offline.
     ///
     /// Exits 0 and prints `ok` when the body is valid (warnings go to stderr), 1 with one
@@ -32,6 +48,10 @@ enum Command {
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Generate(args) => generate::run(args),
+        Command::Status(args) => task::status(args),
+        Command::Wait(args) => task::wait(args),
+        Command::Download(args) => task::download(args),
         Command::Validate(args) => validate::run(args),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args),

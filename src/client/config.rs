@@ -1,0 +1,200 @@
+//! Client configuration: the key (a secret that never prints), the base URL (HTTPS, or plain
+//! HTTP to loopback only), timeouts and the retry policy; from the environment or set by hand.
+
+use std::{fmt, net::IpAddr, time::Duration};
+
+use super::{retry::RetryPolicy, Error};
+use crate::Provider;
+
+/// An API key. `Debug` and `Display` never show it; the only way to read it is
+/// [`ApiKey::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        ApiKey(key.into())
+    }
+
+    /// The key itself, for building the authentication header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        ApiKey::new(key)
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(key: String) -> Self {
+        ApiKey::new(key)
+    }
+}
+
+/// How a [`Client`](super::Client) talks to one provider.
+///
+/// ```
+/// use happyhorse::{client::Config, Provider};
+/// use std::time::Duration;
+///
+/// let config = Config::new(Provider::Apiframe)
+///     .with_api_key("afk_example")
+///     .with_timeout(Duration::from_secs(30));
+/// assert!(!format!("{config:?}").contains("afk_example"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The provider.
+    pub provider: Provider,
+    /// The key; without one every call fails with [`Error::MissingApiKey`].
+    pub api_key: Option<ApiKey>,
+    /// The base URL the provider's OpenAPI paths are relative to.
+    pub base_url: String,
+    /// The limit on one HTTP request, from connect to the last byte of its answer (downloads
+    /// are limited per read instead).
+    pub timeout: Duration,
+    /// The limit on establishing a connection.
+    pub connect_timeout: Duration,
+    /// How failed calls are retried.
+    pub retry: RetryPolicy,
+}
+
+impl Config {
+    /// The provider's production base URL, no key, default timeouts and retries.
+    pub fn new(provider: Provider) -> Self {
+        Config {
+            provider,
+            api_key: None,
+            base_url: provider.default_base_url().to_owned(),
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// [`Config::new`], then the key from `HIAPI_API_KEY` / `REAPI_API_KEY` /
+    /// `APIFRAME_API_KEY` and the base URL from `HIAPI_BASE_URL` / ... when they are set and
+    /// not empty.
+    pub fn from_env(provider: Provider) -> Self {
+        let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut config = Config::new(provider);
+        if let Some(key) = read(provider.api_key_env()) {
+            config.api_key = Some(ApiKey::new(key.trim()));
+        }
+        if let Some(url) = read(provider.base_url_env()) {
+            config.base_url = url.trim().to_owned();
+        }
+        config
+    }
+
+    /// Sets the key.
+    pub fn with_api_key(mut self, key: impl Into<ApiKey>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets the base URL (a sandbox's, say).
+    pub fn with_base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// Sets the per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The base URL without a trailing slash, checked: HTTPS, or plain HTTP to a loopback
+    /// host only, since the key travels in a header.
+    pub(crate) fn checked_base_url(&self) -> Result<String, Error> {
+        let trimmed = self.base_url.trim().trim_end_matches('/');
+        let url = reqwest::Url::parse(trimmed).map_err(|err| Error::Config {
+            message: format!(
+                "base URL {trimmed:?} is not a URL ({err}); set {} to e.g. {}",
+                self.provider.base_url_env(),
+                self.provider.default_base_url()
+            ),
+        })?;
+        match url.scheme() {
+            "https" => Ok(trimmed.to_owned()),
+            "http" if is_loopback(&url) => Ok(trimmed.to_owned()),
+            "http" => Err(Error::Config {
+                message: format!(
+                    "refusing plain http to {trimmed}: the API key would travel unencrypted; use https:// (plain http is allowed only to loopback addresses such as a local sandbox)"
+                ),
+            }),
+            scheme => Err(Error::Config {
+                message: format!("base URL {trimmed:?} has scheme {scheme:?}; use https://"),
+            }),
+        }
+    }
+
+    /// The key, or the error that says which variable to set.
+    pub(crate) fn key(&self) -> Result<&ApiKey, Error> {
+        self.api_key.as_ref().ok_or(Error::MissingApiKey {
+            provider: self.provider,
+        })
+    }
+}
+
+/// Whether `url`'s host is `localhost` or a loopback address.
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_must_be_https_or_loopback_http() {
+        let check = |url: &str| {
+            Config::new(Provider::HiApi)
+                .with_base_url(url)
+                .checked_base_url()
+        };
+        assert_eq!(
+            check("https://api.hiapi.ai/v1/").unwrap(),
+            "https://api.hiapi.ai/v1"
+        );
+        assert!(check("http://127.0.0.1:8787/v1").is_ok());
+        assert!(check("http://localhost:8787/v1").is_ok());
+        assert!(check("http://[::1]:8787/v1").is_ok());
+        let refused = check("http://api.hiapi.ai/v1").unwrap_err().to_string();
+        assert!(refused.contains("unencrypted"), "{refused}");
+        assert!(check("ftp://api.hiapi.ai").is_err());
+        assert!(check("not a url")
+            .unwrap_err()
+            .to_string()
+            .contains("HIAPI_BASE_URL"));
+    }
+
+    #[test]
+    fn keys_never_print() {
+        let config = Config::new(Provider::Reapi).with_api_key("rk_very_secret");
+        assert!(!format!("{config:?}").contains("rk_very_secret"));
+        assert_eq!(config.key().unwrap().expose(), "rk_very_secret");
+    }
+}

@@ -1,0 +1,421 @@
+//! One error type for everything the client does, each variant saying what to do next.
+
+use std::{path::PathBuf, time::Duration};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::{request::Unsupported, validate::Issue, Provider};
+
+/// What went wrong, in terms a caller can act on. Never contains an API key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No key was configured.
+    #[error("no {provider} API key: set {env} (keys start with {prefix}), or pass --sandbox to run against the local emulator", env = provider.api_key_env(), prefix = provider.key_prefix())]
+    MissingApiKey {
+        /// The provider without a key.
+        provider: Provider,
+    },
+    /// The configuration cannot work (a bad or insecure base URL, say).
+    #[error("{message}")]
+    Config {
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The provider refused the key (401/403).
+    #[error("{provider} refused the API key: {message}; check {env} (keys start with {prefix}) and that it has not been revoked", env = provider.api_key_env(), prefix = provider.key_prefix())]
+    Authentication {
+        /// The provider.
+        provider: Provider,
+        /// The provider's message.
+        message: String,
+    },
+    /// The request is invalid: found locally before any network call, or by the provider
+    /// (400/422). Resending the same request fails the same way.
+    #[error("{} refused the request: {}; fix the request (sending it again will fail the same way)", provider, issues_text(.issues))]
+    InvalidRequest {
+        /// The provider.
+        provider: Provider,
+        /// Every problem, with its field path where known.
+        issues: Vec<Issue>,
+    },
+    /// The provider cannot serve this request at all (a 21:9 video on Apiframe, say).
+    #[error("{0}")]
+    Unsupported(#[from] Unsupported),
+    /// The account lacks credits (402).
+    #[error("{provider}: insufficient credits ({message}); top up the account, then resubmit")]
+    InsufficientCredits {
+        /// The provider.
+        provider: Provider,
+        /// The provider's message, with the amounts when it gives them.
+        message: String,
+    },
+    /// Too many requests (429), still so after the retries.
+    #[error("{provider} rate limit exceeded ({message}); retry after {}", after(*retry_after))]
+    RateLimited {
+        /// The provider.
+        provider: Provider,
+        /// When the provider said to retry.
+        retry_after: Option<Duration>,
+        /// The provider's message.
+        message: String,
+    },
+    /// A transient failure at the provider (5xx, the moderation service's
+    /// `nsfw_moderation_unavailable`, an Idempotency-Key still in flight), still so after the
+    /// retries.
+    #[error("{provider} is temporarily unavailable ({status}{}: {message}); retry after {}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), after(*retry_after))]
+    Unavailable {
+        /// The provider.
+        provider: Provider,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The provider's error code, if any.
+        code: Option<String>,
+        /// The provider's message.
+        message: String,
+        /// When the provider said to retry.
+        retry_after: Option<Duration>,
+    },
+    /// No such task (404): a wrong id, another provider's id, or another key's task.
+    #[error("{provider} has no task {id:?}; check the id, the --provider, and that the key is the one that created it")]
+    NotFound {
+        /// The provider.
+        provider: Provider,
+        /// The id asked for.
+        id: String,
+    },
+    /// The task ended without a video (`fail`, `failed`, `FAILED`, `CANCELLED`).
+    #[error("{provider} task {id} {status}: {}{message}; fix the input before resubmitting (the same input will likely fail again)", code.as_deref().map(|c| format!("{c}: ")).unwrap_or_default())]
+    TaskFailed {
+        /// The provider.
+        provider: Provider,
+        /// The task id.
+        id: String,
+        /// The provider's terminal status.
+        status: String,
+        /// The provider's error code, if any.
+        code: Option<String>,
+        /// The provider's message.
+        message: String,
+    },
+    /// The wait ran out of time; the task itself goes on at the provider.
+    #[error("task {id} is still {status} after {waited:?}; it may still finish: resume with `happyhorse wait {id} --provider {provider}`")]
+    DeadlineExceeded {
+        /// The provider.
+        provider: Provider,
+        /// The task id.
+        id: String,
+        /// The last status seen.
+        status: String,
+        /// How long the wait lasted.
+        waited: Duration,
+    },
+    /// The wait was cancelled; the task itself goes on at the provider.
+    #[error("stopped waiting for task {id}; it goes on at {provider}: resume with `happyhorse wait {id} --provider {provider}`")]
+    Cancelled {
+        /// The provider.
+        provider: Provider,
+        /// The task id.
+        id: String,
+    },
+    /// The connection failed or timed out.
+    #[error("network error talking to {provider}: {source}{}", if *may_have_created_task { "; the submit may have created a task: check the provider's task list before resubmitting" } else { "; check the connection and retry" })]
+    Network {
+        /// The provider.
+        provider: Provider,
+        /// The transport error.
+        source: reqwest::Error,
+        /// True for a submit that was sent but got no answer and could not be retried safely
+        /// (no Idempotency-Key): a task may exist.
+        may_have_created_task: bool,
+    },
+    /// The provider answered something the contract does not describe.
+    #[error("{provider} answered unexpectedly ({}): {detail}", status.map_or("no status".to_owned(), |s| s.to_string()))]
+    UnexpectedResponse {
+        /// The provider.
+        provider: Provider,
+        /// The HTTP status, when there was one.
+        status: Option<StatusCode>,
+        /// What was wrong, with the start of the body.
+        detail: String,
+    },
+    /// The task has no output to download yet, or none at all.
+    #[error("task {id} has no output to download (status {status}); wait for it first: `happyhorse wait {id}`")]
+    NoOutput {
+        /// The task id.
+        id: String,
+        /// Its status.
+        status: String,
+    },
+    /// The output URL expired before the download.
+    #[error("the output URL expired{}; output URLs are short-lived: download as soon as a task succeeds (poll the task again in case the provider issues a fresh URL)", expired_at.map(|t| format!(" at {t}")).unwrap_or_default())]
+    OutputExpired {
+        /// When it expired, if known.
+        expired_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// The download target exists.
+    #[error("{} already exists; pass --force (DownloadOptions::overwrite) to replace it, or choose another path with -o", path.display())]
+    FileExists {
+        /// The target.
+        path: PathBuf,
+    },
+    /// The output URL served something that is not a video.
+    #[error(
+        "the output URL served {content_type:?}, not a video; the URL may be wrong or expired"
+    )]
+    NotVideo {
+        /// The `Content-Type` received.
+        content_type: String,
+    },
+    /// The download ended short of its announced size, after the retries.
+    #[error("the download stopped at {received} of {expected} bytes after retries; run the download again to resume from the partial file")]
+    Incomplete {
+        /// Bytes announced.
+        expected: u64,
+        /// Bytes received.
+        received: u64,
+    },
+    /// A local file operation failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+fn issues_text(issues: &[Issue]) -> String {
+    issues
+        .iter()
+        .map(|issue| issue.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn after(retry_after: Option<Duration>) -> String {
+    retry_after.map_or_else(
+        || "a short backoff".to_owned(),
+        |d| format!("{} s", d.as_secs().max(1)),
+    )
+}
+
+impl Error {
+    /// Whether retrying the same call later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. } | Error::Unavailable { .. } | Error::Network { .. }
+        )
+    }
+
+    /// The wait the provider asked for, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited { retry_after, .. } | Error::Unavailable { retry_after, .. } => {
+                *retry_after
+            }
+            _ => None,
+        }
+    }
+
+    /// The error for a provider's answer with `status` and `body` (JSON, or the raw text as a
+    /// JSON string).
+    pub(crate) fn from_answer(
+        provider: Provider,
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: &Value,
+        id: Option<&str>,
+    ) -> Error {
+        let message = answer_message(provider, body);
+        match status.as_u16() {
+            400 | 422 => Error::InvalidRequest {
+                provider,
+                issues: answer_issues(provider, body, &message),
+            },
+            401 | 403 => Error::Authentication { provider, message },
+            402 => Error::InsufficientCredits {
+                provider,
+                message: credits_message(body, message),
+            },
+            404 => Error::NotFound {
+                provider,
+                id: id.unwrap_or_default().to_owned(),
+            },
+            429 => Error::RateLimited {
+                provider,
+                retry_after,
+                message,
+            },
+            408 | 409 | 425 | 500..=599 => Error::Unavailable {
+                provider,
+                status,
+                code: answer_code(provider, body),
+                message,
+                retry_after,
+            },
+            _ => Error::UnexpectedResponse {
+                provider,
+                status: Some(status),
+                detail: snippet(body),
+            },
+        }
+    }
+}
+
+/// The provider's message in an error body.
+fn answer_message(provider: Provider, body: &Value) -> String {
+    let found = match provider {
+        Provider::HiApi => body.get("message").and_then(Value::as_str),
+        Provider::Reapi => body.pointer("/error/message").and_then(Value::as_str),
+        Provider::Apiframe => body.get("error").and_then(Value::as_str),
+    };
+    found.map_or_else(|| snippet(body), str::to_owned)
+}
+
+/// The provider's error code, when it has one.
+fn answer_code(provider: Provider, body: &Value) -> Option<String> {
+    let code = match provider {
+        Provider::HiApi => body.get("error_code"),
+        Provider::Reapi => body.pointer("/error/code"),
+        Provider::Apiframe => None,
+    }?;
+    Some(match code {
+        Value::String(code) => code.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// The field problems in a 400 body: Apiframe's `details` map, else the message split at `; `.
+fn answer_issues(provider: Provider, body: &Value, message: &str) -> Vec<Issue> {
+    if provider == Provider::Apiframe {
+        if let Some(details) = body.get("details").and_then(Value::as_object) {
+            let issues: Vec<Issue> = details
+                .iter()
+                .flat_map(|(path, messages)| {
+                    let messages: Vec<String> = match messages {
+                        Value::Array(list) => list
+                            .iter()
+                            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned))
+                            .collect(),
+                        Value::String(one) => vec![one.clone()],
+                        other => vec![other.to_string()],
+                    };
+                    messages
+                        .into_iter()
+                        .map(move |m| Issue::new(path.clone(), m))
+                })
+                .collect();
+            if !issues.is_empty() {
+                return issues;
+            }
+        }
+    }
+    message
+        .split("; ")
+        .filter(|part| !part.is_empty())
+        .map(|part| Issue::new(String::new(), part.to_owned()))
+        .collect()
+}
+
+fn credits_message(body: &Value, message: String) -> String {
+    match (body.get("creditsRequired"), body.get("creditsAvailable")) {
+        (Some(required), Some(available)) => {
+            format!("{message}: {required} required, {available} available")
+        }
+        _ => message,
+    }
+}
+
+/// The start of a body, for messages.
+pub(crate) fn snippet(body: &Value) -> String {
+    let text = match body {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let mut cut: String = text.chars().take(300).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn answers_map_to_actionable_variants() {
+        let hiapi = |status: u16, body: Value| {
+            Error::from_answer(
+                Provider::HiApi,
+                StatusCode::from_u16(status).unwrap(),
+                Some(Duration::from_secs(3)),
+                &body,
+                Some("tk-1"),
+            )
+        };
+        let err = hiapi(
+            400,
+            json!({"code": 400, "error_code": "INVALID_REQUEST",
+                   "message": "duration: maximum: got 20, want 15; additional properties 'seed' not allowed"}),
+        );
+        let Error::InvalidRequest { issues, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(issues.len(), 2);
+        assert!(matches!(
+            hiapi(401, json!({"message": "permission_denied"})),
+            Error::Authentication { .. }
+        ));
+        let limited = hiapi(429, json!({"message": "slow down"}));
+        assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
+        assert!(limited.is_transient());
+        let moderation = hiapi(
+            503,
+            json!({"error_code": "nsfw_moderation_unavailable", "message": "retry"}),
+        );
+        assert!(moderation
+            .to_string()
+            .contains("nsfw_moderation_unavailable"));
+        assert!(moderation.is_transient());
+        assert!(matches!(hiapi(404, json!({})), Error::NotFound { id, .. } if id == "tk-1"));
+        let apiframe = Error::from_answer(
+            Provider::Apiframe,
+            StatusCode::PAYMENT_REQUIRED,
+            None,
+            &json!({"error": "Insufficient credits", "creditsRequired": 155, "creditsAvailable": 12}),
+            None,
+        );
+        assert!(
+            apiframe.to_string().contains("155 required, 12 available"),
+            "{apiframe}"
+        );
+        let details = Error::from_answer(
+            Provider::Apiframe,
+            StatusCode::BAD_REQUEST,
+            None,
+            &json!({"error": "Validation failed", "details": {"prompt": ["required"]}}),
+            None,
+        );
+        assert!(
+            details.to_string().contains("prompt: required"),
+            "{details}"
+        );
+    }
+
+    #[test]
+    fn missing_key_names_the_variable_and_the_sandbox() {
+        let text = Error::MissingApiKey {
+            provider: Provider::Apiframe,
+        }
+        .to_string();
+        assert!(
+            text.contains("APIFRAME_API_KEY") && text.contains("--sandbox"),
+            "{text}"
+        );
+    }
+}
