@@ -1,0 +1,470 @@
+//! The lifecycle client against the sandbox over real HTTP on loopback: submit, wait and
+//! download on every provider, idempotency, failures, deadlines, cancellation, retries and
+//! the download's safety checks.
+#![cfg(feature = "sandbox")]
+
+use std::{path::PathBuf, time::Duration};
+
+use happyhorse::{
+    client::{
+        Client, Config, DownloadOptions, Error, IdempotencyKey, Output, RetryPolicy, SubmitOptions,
+        TaskState, WaitOptions,
+    },
+    request::{VideoRequest, WireBody},
+    sandbox::{Config as SandboxConfig, FaultRates, Sandbox, SAMPLE_MP4},
+    values::{AspectRatio, Duration as Seconds, HttpUrl, Prompt, References},
+    Provider,
+};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+fn client(sandbox: &Sandbox, provider: Provider) -> Client {
+    let retry = RetryPolicy {
+        max_retry_after: Duration::from_millis(50),
+        ..RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+    };
+    Client::new(
+        Config::new(provider)
+            .with_api_key(format!("{}test", provider.key_prefix()))
+            .with_base_url(sandbox.base_url(provider))
+            .with_retry(retry),
+    )
+    .expect("a client for the sandbox")
+}
+
+fn quick() -> WaitOptions {
+    WaitOptions::default().schedule(Duration::from_millis(20), 1.5, Duration::from_millis(100))
+}
+
+fn t2v(prompt: &str) -> VideoRequest {
+    VideoRequest::text_to_video(Prompt::new(prompt).unwrap())
+}
+
+/// A fresh directory for one test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("happyhorse-client-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn every_provider_submits_waits_and_downloads_a_playable_mp4() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.6))
+        .await
+        .unwrap();
+    let dir = scratch("round-trip");
+    let image = HttpUrl::new("https://example.com/frame.jpg").unwrap();
+    let refs = References::new(vec![
+        HttpUrl::new("https://example.com/a.jpg").unwrap(),
+        HttpUrl::new("https://example.com/b.jpg").unwrap(),
+    ])
+    .unwrap();
+    let requests = [
+        (
+            Provider::HiApi,
+            t2v("A golden retriever running on a beach"),
+        ),
+        (
+            Provider::Reapi,
+            VideoRequest::reference_to_video(
+                Prompt::new("[Image 1] walks through [Image 2]").unwrap(),
+                refs,
+            ),
+        ),
+        (
+            Provider::Apiframe,
+            VideoRequest::image_to_video(image, Some(Prompt::new("slow push-in").unwrap())),
+        ),
+    ];
+    for (provider, request) in requests {
+        let client = client(&sandbox, provider);
+        let submitted = client.submit(&request).await.unwrap();
+        assert_eq!(submitted.provider, provider);
+        let mut seen = Vec::new();
+        let done = client
+            .wait(&submitted.id, &quick(), |snapshot| {
+                seen.push(snapshot.state)
+            })
+            .await
+            .unwrap();
+        assert_eq!(done.state, TaskState::Succeeded);
+        assert_eq!(
+            seen.first(),
+            Some(&TaskState::Queued),
+            "{provider}: {seen:?}"
+        );
+        assert!(seen.contains(&TaskState::Running), "{provider}: {seen:?}");
+        assert_eq!(seen.last(), Some(&TaskState::Succeeded));
+        let path = dir.join(format!("{provider}.mp4"));
+        let saved = client
+            .download(
+                &done.outputs[0],
+                &path,
+                &DownloadOptions::default(),
+                |_, _| {},
+            )
+            .await
+            .unwrap();
+        assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
+        assert!(!dir.join(format!(".{provider}.mp4.part")).exists());
+    }
+}
+
+#[tokio::test]
+async fn invalid_or_unservable_requests_make_no_network_call() {
+    // Nothing listens here: any network call would fail with Error::Network.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let apiframe = Client::new(
+        Config::new(Provider::Apiframe)
+            .with_api_key("afk_test")
+            .with_base_url(&base),
+    )
+    .unwrap();
+    let wide = t2v("A dog").with_aspect_ratio(AspectRatio::Cinema21x9);
+    let err = apiframe.submit(&wide).await.unwrap_err();
+    assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
+
+    let hiapi = Client::new(
+        Config::new(Provider::HiApi)
+            .with_api_key("sk-test")
+            .with_base_url(format!("{base}/v1")),
+    )
+    .unwrap();
+    let body = WireBody::from_json(
+        Provider::HiApi,
+        json!({"model": "happyhorse-1.1/text-to-video", "input": {"prompt": "A dog", "duration": 20}}),
+    )
+    .unwrap();
+    let err = hiapi
+        .submit_body(body, &SubmitOptions::default())
+        .await
+        .unwrap_err();
+    let Error::InvalidRequest { issues, .. } = &err else {
+        panic!("want a local validation error, got {err:?}");
+    };
+    assert_eq!(issues[0].path, "input.duration", "{issues:?}");
+}
+
+#[test]
+fn configuration_errors_say_what_to_set() {
+    let err = Client::new(Config::new(Provider::Reapi)).unwrap_err();
+    assert!(err.to_string().contains("REAPI_API_KEY"), "{err}");
+    let err = Client::new(
+        Config::new(Provider::HiApi)
+            .with_api_key("sk-test")
+            .with_base_url("http://api.hiapi.ai/v1"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("https://"), "{err}");
+    let debug = format!(
+        "{:?}",
+        Config::new(Provider::HiApi).with_api_key("sk-secret-123")
+    );
+    assert!(!debug.contains("sk-secret-123"), "{debug}");
+}
+
+#[tokio::test]
+async fn resubmitting_a_request_replays_its_task_where_the_provider_has_idempotency() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let request = t2v("A red kite over a green hill").with_duration(Seconds::new(4).unwrap());
+    for provider in [Provider::HiApi, Provider::Apiframe] {
+        let client = client(&sandbox, provider);
+        let first = client.submit(&request).await.unwrap();
+        let again = client.submit(&request).await.unwrap();
+        assert_eq!(first.id, again.id, "{provider}");
+        assert_eq!(first.idempotency_key, again.idempotency_key);
+        assert!(first.idempotency_key.as_deref().unwrap().starts_with("hh-"));
+        if provider == Provider::HiApi {
+            assert!(!first.replayed && again.replayed);
+        }
+        // A fresh key asks for a second video.
+        let fresh = SubmitOptions {
+            idempotency_key: IdempotencyKey::Custom("second-take".into()),
+        };
+        let other = client.submit_with(&request, &fresh).await.unwrap();
+        assert_ne!(other.id, first.id);
+    }
+    // reapi has no idempotency key: each submit is a new task.
+    let reapi = client(&sandbox, Provider::Reapi);
+    let (a, b) = (
+        reapi.submit(&request).await.unwrap(),
+        reapi.submit(&request).await.unwrap(),
+    );
+    assert_ne!(a.id, b.id);
+    assert_eq!(a.idempotency_key, None);
+}
+
+#[tokio::test]
+async fn a_failed_task_is_an_error_with_the_providers_code_and_message() {
+    let always = FaultRates::none().with_spec("fail=1").unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default().with_faults(always))
+        .await
+        .unwrap();
+    for provider in Provider::ALL {
+        let client = client(&sandbox, provider);
+        let submitted = client.submit(&t2v("A dog")).await.unwrap();
+        let err = client
+            .wait(&submitted.id, &quick(), |_| {})
+            .await
+            .unwrap_err();
+        let Error::TaskFailed {
+            status, message, ..
+        } = &err
+        else {
+            panic!("{provider}: {err:?}");
+        };
+        assert!(["fail", "failed", "FAILED"].contains(&status.as_str()));
+        assert!(message.contains("fault injection"), "{message}");
+        assert!(err.to_string().contains(&submitted.id));
+    }
+}
+
+#[tokio::test]
+async fn a_wait_ends_at_its_deadline_or_on_cancel_and_says_how_to_resume() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(60.0))
+        .await
+        .unwrap();
+    let client = client(&sandbox, Provider::HiApi);
+    let submitted = client.submit(&t2v("A slow one")).await.unwrap();
+    let err = client
+        .wait(
+            &submitted.id,
+            &quick().max_wait(Duration::from_millis(200)),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::DeadlineExceeded { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("may still finish"), "{text}");
+    assert!(
+        text.contains(&format!("happyhorse wait {}", submitted.id)),
+        "{text}"
+    );
+
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cancel.cancel();
+    });
+    let err = client
+        .wait(&submitted.id, &quick().cancel_on(token), |_| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried_then_reported_with_retry_after() {
+    let always = FaultRates::none().with_spec("rate_limit=1").unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default().with_faults(always))
+        .await
+        .unwrap();
+    let err = client(&sandbox, Provider::Reapi)
+        .submit(&t2v("A dog"))
+        .await
+        .unwrap_err();
+    let Error::RateLimited { retry_after, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(*retry_after, Some(Duration::from_secs(1)));
+    let err = client(&sandbox, Provider::HiApi)
+        .status("tk-any")
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+}
+
+#[tokio::test]
+async fn unknown_tasks_are_not_found() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    for (provider, id) in [
+        (Provider::HiApi, "tk-missing"),
+        (Provider::Reapi, "task_missing"),
+        (Provider::Apiframe, "b2c3d4e5-f6a7-8901-bcde-f23456789012"),
+    ] {
+        let err = client(&sandbox, provider).status(id).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::NotFound { id: found, .. } if found == id),
+            "{err:?}"
+        );
+    }
+    let err = client(&sandbox, Provider::Apiframe)
+        .status("not-a-uuid")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+}
+
+async fn finished_output(sandbox: &Sandbox) -> (Client, Output) {
+    let client = client(sandbox, Provider::HiApi);
+    let submitted = client.submit(&t2v("Output for downloads")).await.unwrap();
+    let done = client.wait(&submitted.id, &quick(), |_| {}).await.unwrap();
+    (client, done.outputs[0].clone())
+}
+
+#[tokio::test]
+async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
+    let size = 8 * 1024 * 1024;
+    let sandbox = Sandbox::start(SandboxConfig::default().with_pad_to(size))
+        .await
+        .unwrap();
+    let (client, output) = finished_output(&sandbox).await;
+    let dir = scratch("large");
+    let path = dir.join("big.mp4");
+    let mut reports = 0;
+    let saved = client
+        .download(
+            &output,
+            &path,
+            &DownloadOptions::default(),
+            |done, total| {
+                reports += 1;
+                assert_eq!(total, Some(size));
+                assert!(done <= size);
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.bytes, size);
+    assert!(reports > 1, "progress is reported as bytes arrive");
+    let file = std::fs::read(&path).unwrap();
+    assert_eq!(&file[..SAMPLE_MP4.len()], SAMPLE_MP4);
+
+    std::fs::write(&path, b"keep me").unwrap();
+    let err = client
+        .download(&output, &path, &DownloadOptions::default(), |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::FileExists { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
+    client
+        .download(
+            &output,
+            &path,
+            &DownloadOptions::default().overwrite(true),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+}
+
+#[tokio::test]
+async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let (client, output) = finished_output(&sandbox).await;
+    let dir = scratch("resume");
+    let path = dir.join("clip.mp4");
+    // An earlier run got the first 10,000 bytes; the rest must come by Range and complete it.
+    std::fs::write(dir.join(".clip.mp4.part"), &SAMPLE_MP4[..10_000]).unwrap();
+    let mut first_report = None;
+    let saved = client
+        .download(&output, &path, &DownloadOptions::default(), |done, _| {
+            first_report.get_or_insert(done);
+        })
+        .await
+        .unwrap();
+    assert!(
+        first_report.unwrap() > 10_000,
+        "started from the partial file"
+    );
+    assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
+    assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
+
+    // A partial file that is not a prefix (longer than the output) is discarded and refetched.
+    let path = dir.join("other.mp4");
+    std::fs::write(dir.join(".other.mp4.part"), vec![7u8; SAMPLE_MP4.len() + 5]).unwrap();
+    client
+        .download(&output, &path, &DownloadOptions::default(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
+}
+
+#[tokio::test]
+async fn expired_outputs_fail_clearly_before_any_request() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_output_ttl(Duration::ZERO))
+        .await
+        .unwrap();
+    let (client, output) = finished_output(&sandbox).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let dir = scratch("expired");
+    let err = client
+        .download(
+            &output,
+            &dir.join("late.mp4"),
+            &DownloadOptions::default(),
+            |_, _| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutputExpired {
+                expired_at: Some(_)
+            }
+        ),
+        "{err:?}"
+    );
+    // Without a known expiry, the server's 410 says the same.
+    let unknown = Output {
+        expires_at: None,
+        ..output
+    };
+    let err = client
+        .download(
+            &unknown,
+            &dir.join("late.mp4"),
+            &DownloadOptions::default(),
+            |_, _| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::OutputExpired { expired_at: None }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_non_video_answer_is_refused() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = client(&sandbox, Provider::HiApi);
+    // A storage error page: an HTML body at the output URL.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/0.mp4", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/0.mp4",
+        axum::routing::get(|| async {
+            ([("content-type", "text/html")], "<html>AccessDenied</html>")
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let output = Output {
+        url,
+        expires_at: None,
+        expired: false,
+    };
+    let dir = scratch("not-video");
+    let err = client
+        .download(
+            &output,
+            &dir.join("x.mp4"),
+            &DownloadOptions::default(),
+            |_, _| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NotVideo { content_type } if content_type == "text/html"),
+        "{err:?}"
+    );
+    assert!(!dir.join("x.mp4").exists());
+}
