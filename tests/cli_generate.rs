@@ -1,0 +1,235 @@
+//! `happyhorse generate`, `status`, `wait` and `download`, run as a user runs them: against the
+//! in-process `--sandbox`, and against a sandbox reached through the `*_BASE_URL` variables.
+#![cfg(feature = "sandbox")]
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+};
+
+use happyhorse::{
+    sandbox::{Config, Sandbox, SAMPLE_MP4},
+    Provider,
+};
+use serde_json::Value;
+
+/// Runs the binary with no provider keys or base URLs from the outer environment.
+fn happyhorse(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    command.args(args);
+    for provider in Provider::ALL {
+        command.env_remove(provider.api_key_env());
+        command.env_remove(provider.base_url_env());
+    }
+    command.env_remove("HAPPYHORSE_PROVIDER");
+    command.envs(env.iter().copied());
+    command.output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("happyhorse-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn generate_with_the_sandbox_writes_a_playable_mp4_without_any_key() {
+    let dir = scratch("sandbox");
+    let path = dir.join("dog.mp4");
+    let out = happyhorse(
+        &[
+            "generate",
+            "--sandbox",
+            "A golden retriever running on a beach",
+            "-o",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Not a terminal: only the path on stdout, no progress drawing.
+    assert_eq!(text(&out.stdout).trim(), path.to_str().unwrap());
+    assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
+
+    // The file is not replaced without --force, and nothing is submitted.
+    let again = happyhorse(
+        &[
+            "generate",
+            "--sandbox",
+            "Another",
+            "-o",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        text(&again.stderr).contains("--force"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+#[test]
+fn without_a_key_the_error_names_the_variable_and_the_sandbox() {
+    for (provider, variable) in [
+        ("hiapi", "HIAPI_API_KEY"),
+        ("reapi", "REAPI_API_KEY"),
+        ("apiframe", "APIFRAME_API_KEY"),
+    ] {
+        let out = happyhorse(&["generate", "-p", provider, "A dog"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{provider}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(variable) && stderr.contains("--sandbox"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn dry_run_prints_the_wire_body_and_apiframes_cost_and_sends_nothing() {
+    let out = happyhorse(
+        &[
+            "generate",
+            "-p",
+            "apiframe",
+            "--dry-run",
+            "--json",
+            "--duration",
+            "8",
+            "--resolution",
+            "720p",
+            "A dog",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["body"]["model"], "happyhorse-1.1");
+    assert_eq!(answer["body"]["happyhorse11Params"]["duration"], 8);
+    assert_eq!(answer["cost_credits"], 24 * 8);
+    assert_eq!(answer["sent"], false);
+
+    let out = happyhorse(&["generate", "--dry-run", "--duration", "10", "A dog"], &[]);
+    assert!(out.status.success());
+    let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["model"], "happyhorse-1.1/text-to-video");
+    assert!(
+        text(&out.stderr).contains("documents no price"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A request the provider cannot serve is refused before anything is sent.
+    let out = happyhorse(
+        &[
+            "generate",
+            "-p",
+            "apiframe",
+            "--dry-run",
+            "--aspect-ratio",
+            "21:9",
+            "A dog",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("21:9"));
+}
+
+#[test]
+fn status_wait_and_download_resume_a_task_by_id() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(Config::default().with_task_seconds(1.0)))
+        .unwrap();
+    let base = sandbox.base_url(Provider::Apiframe);
+    let env = [
+        ("APIFRAME_API_KEY", "afk_cli"),
+        ("APIFRAME_BASE_URL", base.as_str()),
+    ];
+    let dir = scratch("by-id");
+    let first = dir.join("first.mp4");
+    let out = happyhorse(
+        &[
+            "generate",
+            "-p",
+            "apiframe",
+            "--json",
+            "--duration",
+            "3",
+            "A dog",
+            "-o",
+            first.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let generated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(generated["credit_cost"], 31 * 3);
+    let id = generated["id"].as_str().unwrap().to_owned();
+
+    let out = happyhorse(&["status", &id, "-p", "apiframe", "--json"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["task"]["state"], "succeeded");
+    assert_eq!(status["task"]["status"], "COMPLETED");
+
+    let out = happyhorse(&["wait", &id, "-p", "apiframe"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("COMPLETED"));
+
+    let second = dir.join("second.mp4");
+    let out = happyhorse(
+        &[
+            "download",
+            &id,
+            "-p",
+            "apiframe",
+            "-o",
+            second.to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&second).unwrap(), SAMPLE_MP4);
+
+    let out = happyhorse(
+        &["status", "tk-nope", "-p", "hiapi"],
+        &[
+            ("HIAPI_API_KEY", "sk-cli"),
+            ("HIAPI_BASE_URL", sandbox.base_url(Provider::HiApi).as_str()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("has no task"),
+        "{}",
+        text(&out.stderr)
+    );
+    drop(sandbox);
+}
+
+#[test]
+fn a_wait_past_its_deadline_says_how_to_resume() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(Config::default().with_task_seconds(120.0)))
+        .unwrap();
+    let base = sandbox.base_url(Provider::HiApi);
+    let env = [
+        ("HIAPI_API_KEY", "sk-cli"),
+        ("HIAPI_BASE_URL", base.as_str()),
+    ];
+    let out = happyhorse(&["generate", "A slow dog", "--max-wait", "1"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("may still finish"), "{stderr}");
+    assert!(stderr.contains("happyhorse wait tk-sandbox-"), "{stderr}");
+}
