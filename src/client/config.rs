@@ -67,6 +67,9 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// How failed calls are retried.
     pub retry: RetryPolicy,
+    /// Extra headers sent with every API call (not with downloads), e.g. a tracing id, or
+    /// `X-Sandbox-Fault` to inject faults into a sandbox.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Config {
@@ -79,6 +82,7 @@ impl Config {
             timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            headers: Vec::new(),
         }
     }
 
@@ -112,6 +116,12 @@ impl Config {
     /// Sets the per-request timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Adds a header to every API call.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 

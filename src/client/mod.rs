@@ -153,6 +153,14 @@ impl Client {
         })?;
         value.set_sensitive(true);
         let mut headers = HeaderMap::new();
+        for (extra, text) in &config.headers {
+            let bad = || Error::Config {
+                message: format!("the extra header {extra:?} is not a valid header name and value"),
+            };
+            let extra = HeaderName::from_bytes(extra.as_bytes()).map_err(|_| bad())?;
+            let text = HeaderValue::from_str(text).map_err(|_| bad())?;
+            headers.insert(extra, text);
+        }
         headers.insert(name, value);
         let user_agent = concat!("happyhorse/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
