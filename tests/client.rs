@@ -468,3 +468,101 @@ async fn a_non_video_answer_is_refused() {
     );
     assert!(!dir.join("x.mp4").exists());
 }
+
+/// A loopback receiver that runs every delivery through `inbox` and reports the outcome.
+async fn inbox_receiver(
+    inbox: std::sync::Arc<happyhorse::client::CallbackInbox>,
+) -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<Result<happyhorse::client::Delivery, String>>,
+) {
+    use axum::{body::Bytes, http::HeaderMap, http::StatusCode};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let (inbox, tx) = (inbox.clone(), tx.clone());
+            async move {
+                let outcome = inbox.receive(&headers, &body).map_err(|e| e.to_string());
+                let status = if outcome.is_ok() {
+                    StatusCode::OK
+                } else {
+                    StatusCode::UNAUTHORIZED
+                };
+                let _ = tx.send(outcome);
+                status
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, rx)
+}
+
+async fn next_delivery(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Result<happyhorse::client::Delivery, String>>,
+) -> Result<happyhorse::client::Delivery, String> {
+    tokio::time::timeout(Duration::from_secs(15), rx.recv())
+        .await
+        .expect("a delivery within 15 s")
+        .expect("the receiver runs")
+}
+
+#[tokio::test]
+async fn the_callback_inbox_verifies_and_deduplicates_deliveries() {
+    use happyhorse::client::{ApiKey, CallbackInbox, Delivery};
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_webhook_secret("whsec_inbox")
+            .with_callback_retries(2, Duration::from_millis(10)),
+    )
+    .await
+    .unwrap();
+    let inbox = std::sync::Arc::new(CallbackInbox::hiapi(Some(ApiKey::new("whsec_inbox"))));
+    let (hook, mut deliveries) = inbox_receiver(inbox).await;
+    // The neutral request (rightly) refuses plain-http callbacks, so post the raw body.
+    let raw = reqwest::Client::new()
+        .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
+        .header("authorization", "Bearer sk-test")
+        .header("x-sandbox-fault", "duplicate_callback")
+        .json(
+            &json!({"model": "happyhorse-1.1/text-to-video", "input": {"prompt": "A dog"},
+                      "callback": {"url": hook}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 200);
+    let first = next_delivery(&mut deliveries).await.unwrap();
+    let second = next_delivery(&mut deliveries).await.unwrap();
+    let Delivery::New(snapshot) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(snapshot.state, TaskState::Succeeded);
+    assert_eq!(second, Delivery::Duplicate(snapshot.clone()));
+    // Reconciliation: polling agrees with the callback.
+    let polled = client(&sandbox, Provider::HiApi)
+        .status(&snapshot.id)
+        .await
+        .unwrap();
+    assert_eq!(polled.state, TaskState::Succeeded);
+
+    // A receiver holding the wrong secret refuses the delivery, and the sandbox retries it.
+    let wrong = std::sync::Arc::new(CallbackInbox::hiapi(Some(ApiKey::new("not it"))));
+    let (hook, mut refused) = inbox_receiver(wrong).await;
+    reqwest::Client::new()
+        .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
+        .header("authorization", "Bearer sk-test")
+        .json(
+            &json!({"model": "happyhorse-1.1/text-to-video", "input": {"prompt": "A cat"},
+                      "callback": {"url": hook}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let outcome = next_delivery(&mut refused).await;
+        assert!(outcome.unwrap_err().contains("does not match"));
+    }
+}

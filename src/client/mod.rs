@@ -39,6 +39,7 @@
 //! # }
 //! ```
 
+mod callbacks;
 mod config;
 mod download;
 mod error;
@@ -54,6 +55,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use callbacks::{CallbackError, CallbackInbox, Delivery};
 pub use config::{ApiKey, Config};
 pub use download::{DownloadOptions, Downloaded};
 pub use error::Error;
