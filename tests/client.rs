@@ -566,3 +566,129 @@ async fn the_callback_inbox_verifies_and_deduplicates_deliveries() {
         assert!(outcome.unwrap_err().contains("does not match"));
     }
 }
+
+/// A client that sends `X-Sandbox-Fault: fault` with every API call.
+fn faulty(sandbox: &Sandbox, provider: Provider, fault: &str) -> Client {
+    let retry = RetryPolicy {
+        max_retry_after: Duration::from_millis(50),
+        ..RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+    };
+    Client::new(
+        Config::new(provider)
+            .with_api_key(format!("{}test", provider.key_prefix()))
+            .with_base_url(sandbox.base_url(provider))
+            .with_retry(retry)
+            .with_header("x-sandbox-fault", fault),
+    )
+    .unwrap()
+}
+
+async fn task_count(sandbox: &Sandbox) -> u64 {
+    let listed: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
+        .header("authorization", "Bearer sk-test")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["data"]["total"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn submits_retry_through_429_and_503_on_every_provider() {
+    for provider in Provider::ALL {
+        for fault in ["rate_limit*2", "moderation_unavailable*2"] {
+            let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+            let client = faulty(&sandbox, provider, fault);
+            let submitted = client.submit(&t2v("Retried")).await;
+            assert!(submitted.is_ok(), "{provider} {fault}: {submitted:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_submit_that_could_bill_twice_is_not_retried_without_a_key() {
+    // reapi has no idempotency key: a 500 may have come after the task was created.
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let err = faulty(&sandbox, Provider::Reapi, "server_error*1")
+        .submit(&t2v("Once"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
+    // A dropped connection after the task was created: the error says a task may exist.
+    let err = faulty(&sandbox, Provider::Reapi, "reset*1")
+        .submit(&t2v("Once more"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Network {
+                may_have_created_task: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("may have created a task"), "{err}");
+}
+
+#[tokio::test]
+async fn with_a_key_a_lost_answer_is_retried_and_replays_the_one_task() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let client = faulty(&sandbox, Provider::HiApi, "reset*1");
+    let submitted = client.submit(&t2v("Exactly once")).await.unwrap();
+    assert!(
+        submitted.replayed,
+        "the retry got the task the lost answer created"
+    );
+    assert_eq!(task_count(&sandbox).await, 1);
+    let err = faulty(&sandbox, Provider::HiApi, "server_error*2")
+        .submit(&t2v("Exactly once, again"))
+        .await;
+    assert!(err.is_ok(), "{err:?}");
+    assert_eq!(task_count(&sandbox).await, 2);
+}
+
+#[tokio::test]
+async fn hiapis_http_200_with_an_error_code_is_an_error() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let err = faulty(&sandbox, Provider::HiApi, "envelope_error")
+        .submit(&t2v("Refused in a 200"))
+        .await
+        .unwrap_err();
+    let Error::InvalidRequest { issues, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(issues[0].message.contains("envelope_error"), "{issues:?}");
+}
+
+#[tokio::test]
+async fn a_wait_rides_out_transient_errors_and_a_cut_download_resumes() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.3))
+        .await
+        .unwrap();
+    // Every API call carries these: three 500s, two 429s, one reset, then clean answers; the
+    // task's first download is cut halfway.
+    let client = faulty(
+        &sandbox,
+        Provider::HiApi,
+        "server_error*3,rate_limit*2,reset*1,truncate",
+    );
+    let submitted = client.submit(&t2v("Through the storm")).await.unwrap();
+    let done = client.wait(&submitted.id, &quick(), |_| {}).await.unwrap();
+    let dir = scratch("storm");
+    let saved = client
+        .download(
+            &done.outputs[0],
+            &dir.join("storm.mp4"),
+            &DownloadOptions::default(),
+            |_, _| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(saved.resumes, 1, "{saved:?}");
+    assert_eq!(std::fs::read(dir.join("storm.mp4")).unwrap(), SAMPLE_MP4);
+}

@@ -23,8 +23,9 @@ pub struct Args {
     webhook_secret: Option<String>,
     /// Inject a fault at random, NAME=RATE with RATE from 0 to 1; repeatable. Names:
     /// rate_limit, unavailable, moderation_unavailable, server_error, reset, slow, truncate,
-    /// fail, duplicate_callback, drop_callback. One request can also ask for faults with the
-    /// header `X-Sandbox-Fault: NAME[,NAME...]`.
+    /// envelope_error, fail, duplicate_callback, drop_callback. One request can also ask for
+    /// faults with the header `X-Sandbox-Fault: NAME[*N][,NAME...]` (*N: only the first N
+    /// requests carrying it).
     #[arg(long = "fault", value_name = "NAME=RATE")]
     faults: Vec<String>,
     /// Pad every output MP4 to this many bytes with a trailing `free` box (still playable).

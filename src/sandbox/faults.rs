@@ -5,7 +5,9 @@ use std::{collections::BTreeMap, fmt, str::FromStr, time::Duration};
 
 /// The request header that injects faults into one request: a comma-separated list of
 /// [`Fault`] names, e.g. `X-Sandbox-Fault: rate_limit` or `X-Sandbox-Fault: fail=TASK_TIMEOUT,
-/// duplicate_callback`.
+/// duplicate_callback`. `NAME*N` limits a fault to the first N requests that carry that item
+/// (counted per sandbox), so a client that sends the same header on every call sees the fault
+/// N times and then succeeds: `X-Sandbox-Fault: rate_limit*2`.
 pub const FAULT_HEADER: &str = "x-sandbox-fault";
 
 /// One thing the sandbox can do wrong.
@@ -28,8 +30,12 @@ pub enum Fault {
     /// `slow` or `slow=MS`: the answer waits (default [`super::Config::slow_delay`]).
     Slow(Option<Duration>),
     /// `truncate`: a download stops after half of its bytes, with the full `Content-Length`
-    /// announced.
+    /// announced. Sent with a submit, it truncates the task's first download.
     Truncate,
+    /// `envelope_error`: HiAPI answers HTTP 200 whose body carries `code: 400`, as its T2V
+    /// page warns it does for some validation errors (other providers answer a plain 400).
+    /// Nothing is created.
+    EnvelopeError,
     /// `fail` or `fail=CODE[:MESSAGE]`: the submitted task ends failed with that code.
     Fail {
         /// The provider's error code (numeric on reapi).
@@ -44,7 +50,7 @@ pub enum Fault {
 }
 
 /// The fault names, as written in the header and in `--fault NAME=RATE`.
-pub const FAULT_NAMES: [&str; 10] = [
+pub const FAULT_NAMES: [&str; 11] = [
     "rate_limit",
     "unavailable",
     "moderation_unavailable",
@@ -52,6 +58,7 @@ pub const FAULT_NAMES: [&str; 10] = [
     "reset",
     "slow",
     "truncate",
+    "envelope_error",
     "fail",
     "duplicate_callback",
     "drop_callback",
@@ -68,6 +75,7 @@ impl Fault {
             Fault::Reset => "reset",
             Fault::Slow(_) => "slow",
             Fault::Truncate => "truncate",
+            Fault::EnvelopeError => "envelope_error",
             Fault::Fail { .. } => "fail",
             Fault::DuplicateCallback => "duplicate_callback",
             Fault::DropCallback => "drop_callback",
@@ -83,6 +91,7 @@ impl Fault {
             "reset" => Fault::Reset,
             "slow" => Fault::Slow(None),
             "truncate" => Fault::Truncate,
+            "envelope_error" => Fault::EnvelopeError,
             "fail" => Fault::Fail {
                 code: None,
                 message: None,
@@ -140,11 +149,37 @@ impl fmt::Display for Fault {
     }
 }
 
-/// Parses a header value: faults separated by commas.
-pub fn parse_list(text: &str) -> Result<Vec<Fault>, UnknownFault> {
+/// One item of a header value: the fault, and the `*N` limit with the item's text to count
+/// it by.
+pub(crate) struct Item {
+    pub fault: Fault,
+    pub limit: Option<(u32, String)>,
+}
+
+/// Parses a header value, keeping each item's `*N` limit.
+pub(crate) fn parse_counted(text: &str) -> Result<Vec<Item>, UnknownFault> {
     text.split(',')
         .filter(|part| !part.trim().is_empty())
-        .map(str::parse)
+        .map(|part| {
+            let part = part.trim();
+            match part.rsplit_once('*') {
+                Some((fault, times)) => {
+                    let times = times.trim().parse::<u32>().map_err(|_| {
+                        UnknownFault(format!(
+                            "{part}: want NAME*N with N a count, e.g. rate_limit*2"
+                        ))
+                    })?;
+                    Ok(Item {
+                        fault: fault.parse()?,
+                        limit: Some((times, part.to_owned())),
+                    })
+                }
+                None => Ok(Item {
+                    fault: part.parse()?,
+                    limit: None,
+                }),
+            }
+        })
         .collect()
 }
 
@@ -211,8 +246,9 @@ impl FaultRates {
 }
 
 /// Faults that can happen to any API request.
-pub(crate) const REQUEST_FAULTS: [&str; 6] = [
+pub(crate) const REQUEST_FAULTS: [&str; 7] = [
     "rate_limit",
+    "envelope_error",
     "unavailable",
     "moderation_unavailable",
     "server_error",
@@ -220,13 +256,21 @@ pub(crate) const REQUEST_FAULTS: [&str; 6] = [
     "slow",
 ];
 /// Faults decided when a task is created.
-pub(crate) const TASK_FAULTS: [&str; 3] = ["fail", "duplicate_callback", "drop_callback"];
+pub(crate) const TASK_FAULTS: [&str; 4] =
+    ["fail", "duplicate_callback", "drop_callback", "truncate"];
 /// Faults that can happen to a download.
 pub(crate) const DOWNLOAD_FAULTS: [&str; 2] = ["truncate", "slow"];
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse_list(text: &str) -> Result<Vec<Fault>, UnknownFault> {
+        Ok(parse_counted(text)?
+            .into_iter()
+            .map(|item| item.fault)
+            .collect())
+    }
 
     #[test]
     fn header_values_parse() {
@@ -245,6 +289,11 @@ mod tests {
         assert!(err.contains("unknown fault \"rate-limit\""), "{err}");
         assert!(err.contains("rate_limit, unavailable"), "{err}");
         assert!(parse_list("reset=3").is_err());
+        let counted = parse_counted("rate_limit*2, reset").unwrap();
+        assert_eq!(counted[0].fault, Fault::RateLimit);
+        assert_eq!(counted[0].limit, Some((2, "rate_limit*2".to_owned())));
+        assert_eq!(counted[1].limit, None);
+        assert!(parse_counted("rate_limit*x").is_err());
         assert!(parse_list("slow=soon").is_err());
     }
 

@@ -295,6 +295,7 @@ pub(crate) struct Failure {
 pub(crate) struct TaskFaults {
     pub duplicate_callback: bool,
     pub drop_callback: bool,
+    pub truncate_first_download: bool,
 }
 
 /// Where a task's webhook deliveries stand (Apiframe's `webhookStatus`).
@@ -349,6 +350,8 @@ pub(crate) struct Task {
     /// SHA-256 of the API key the task was submitted with: Apiframe's webhook signing key.
     pub key_hash: [u8; 32],
     pub webhook: AtomicU8,
+    /// The next download of the output is cut short (a `truncate` fault at submit).
+    pub truncate_pending: std::sync::atomic::AtomicBool,
 }
 
 impl Task {
@@ -370,6 +373,8 @@ pub(crate) struct State {
     pub schemas: schema::Schemas,
     pub tasks: Mutex<HashMap<String, Arc<Task>>>,
     pub keys: Mutex<HashMap<(Provider, String), Remembered>>,
+    /// How many requests used each `NAME*N` fault item so far.
+    pub fault_uses: Mutex<HashMap<String, u32>>,
     /// The client callbacks are delivered with.
     pub http: reqwest::Client,
     pub output: output::OutputFile,
@@ -389,6 +394,7 @@ impl State {
             schemas: schema::Schemas::new(),
             tasks: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
+            fault_uses: Mutex::new(HashMap::new()),
             http,
             next_id: AtomicU64::new(1),
         })
@@ -411,6 +417,9 @@ impl State {
             started: Instant::now(),
             created_unix: unix_now(),
             failure: new.failure,
+            truncate_pending: std::sync::atomic::AtomicBool::new(
+                new.faults.truncate_first_download,
+            ),
             faults: new.faults,
             key_hash: new.key_hash,
             webhook: AtomicU8::new(if new.has_webhook {

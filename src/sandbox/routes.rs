@@ -98,7 +98,21 @@ fn injected(state: &State, headers: &HeaderMap, names: &[&str]) -> Result<Vec<Fa
             let text = value
                 .to_str()
                 .map_err(|_| "X-Sandbox-Fault must be ASCII".to_owned())?;
-            faults::parse_list(text).map_err(|err| format!("X-Sandbox-Fault: {err}"))?
+            let items =
+                faults::parse_counted(text).map_err(|err| format!("X-Sandbox-Fault: {err}"))?;
+            let mut uses = state.fault_uses.lock().unwrap_or_else(|p| p.into_inner());
+            items
+                .into_iter()
+                .filter(|item| match &item.limit {
+                    None => true,
+                    Some((times, text)) => {
+                        let used = uses.entry(text.clone()).or_insert(0);
+                        *used += 1;
+                        *used <= *times
+                    }
+                })
+                .map(|item| item.fault)
+                .collect()
         }
         None => Vec::new(),
     };
@@ -140,6 +154,17 @@ async fn slow_down(state: &State, faults: &[Fault]) {
 /// The provider's answer for a fault that refuses the request, if `fault` is one.
 fn refusal(provider: Provider, fault: &Fault) -> Option<Response> {
     let (status, code, reapi_code, message) = match fault {
+        Fault::EnvelopeError => {
+            let message = "the sandbox refused this request (fault injection: envelope_error)";
+            return Some(match provider {
+                // HiAPI: HTTP 200 carrying the error, as its T2V page warns.
+                Provider::HiApi => reply(
+                    StatusCode::OK,
+                    json!({"code": 400, "error_code": "INVALID_REQUEST", "message": message, "data": null}),
+                ),
+                _ => invalid(provider, vec![(String::new(), message.to_owned())]),
+            });
+        }
         Fault::RateLimit => (
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
@@ -228,6 +253,7 @@ fn new_task(
                 })
             }
             Fault::DuplicateCallback => new.faults.duplicate_callback = true,
+            Fault::Truncate => new.faults.truncate_first_download = true,
             Fault::DropCallback => new.faults.drop_callback = true,
             _ => {}
         }
@@ -888,7 +914,11 @@ async fn output_file(
                 .into_response()
         }
     };
-    let mut answer = Response::new(file.body(range.clone(), faults.contains(&Fault::Truncate)));
+    let truncate = faults.contains(&Fault::Truncate)
+        || task
+            .truncate_pending
+            .swap(false, std::sync::atomic::Ordering::Relaxed);
+    let mut answer = Response::new(file.body(range.clone(), truncate));
     *answer.status_mut() = status;
     let headers = answer.headers_mut();
     let value = |text: String| {
