@@ -113,13 +113,22 @@ impl Client {
             return Err(Error::OutputExpired { expired_at });
         }
         let part = part_path(path);
-        let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&part)
-            .await
-            .map_err(io(&part))?;
-        let mut have = file.metadata().await.map_err(io(&part))?.len();
+        // One trip to the blocking pool to open the partial file and learn its length.
+        let opening = part.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&opening)?;
+            let len = file.metadata()?.len();
+            Ok::<_, std::io::Error>((file, len))
+        })
+        .await
+        .map_err(|err| std::io::Error::other(err.to_string()))
+        .and_then(|opened| opened)
+        .map_err(io(&part))?;
+        let (file, mut have) = opened;
+        let mut file = tokio::fs::File::from_std(file);
         let mut total: Option<u64> = None;
         let mut resumes = 0;
         let mut last_error: Option<Error> = None;
@@ -224,7 +233,7 @@ impl Client {
             if attempt > 0 && have > 0 {
                 resumes += 1;
             }
-            let mut writer = tokio::io::BufWriter::with_capacity(256 * 1024, &mut file);
+            let mut writer = tokio::io::BufWriter::with_capacity(64 * 1024, &mut file);
             let mut checked_head = have > 0;
             let outcome = loop {
                 match answer.chunk().await {
@@ -268,14 +277,25 @@ impl Client {
                 },
             });
         }
-        file.sync_all().await.map_err(io(&part))?;
-        drop(file);
         if !options.overwrite && path.exists() {
             return Err(Error::FileExists {
                 path: path.to_owned(),
             });
         }
-        tokio::fs::rename(&part, path).await.map_err(io(path))?;
+        // One trip to the blocking pool: make the bytes durable, then move them into place.
+        let file = file.into_std().await;
+        let (from, to) = (part.clone(), path.to_owned());
+        tokio::task::spawn_blocking(move || {
+            file.sync_all().map_err(|e| (from.clone(), e))?;
+            drop(file);
+            std::fs::rename(&from, &to).map_err(|e| (to.clone(), e))
+        })
+        .await
+        .map_err(|err| Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(err.to_string()),
+        })?
+        .map_err(|(path, source)| Error::Io { path, source })?;
         Ok(Downloaded {
             path: path.to_owned(),
             bytes: have,
