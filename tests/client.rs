@@ -19,17 +19,19 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 fn client(sandbox: &Sandbox, provider: Provider) -> Client {
+    Client::new(config(sandbox, provider)).expect("a client for the sandbox")
+}
+
+/// A configuration for the sandbox with quick retries.
+fn config(sandbox: &Sandbox, provider: Provider) -> Config {
     let retry = RetryPolicy {
         max_retry_after: Duration::from_millis(50),
         ..RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
     };
-    Client::new(
-        Config::new(provider)
-            .with_api_key(format!("{}test", provider.key_prefix()))
-            .with_base_url(sandbox.base_url(provider))
-            .with_retry(retry),
-    )
-    .expect("a client for the sandbox")
+    Config::new(provider)
+        .with_api_key(format!("{}test", provider.key_prefix()))
+        .with_base_url(sandbox.base_url(provider))
+        .with_retry(retry)
 }
 
 fn quick() -> WaitOptions {
@@ -569,18 +571,7 @@ async fn the_callback_inbox_verifies_and_deduplicates_deliveries() {
 
 /// A client that sends `X-Sandbox-Fault: fault` with every API call.
 fn faulty(sandbox: &Sandbox, provider: Provider, fault: &str) -> Client {
-    let retry = RetryPolicy {
-        max_retry_after: Duration::from_millis(50),
-        ..RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
-    };
-    Client::new(
-        Config::new(provider)
-            .with_api_key(format!("{}test", provider.key_prefix()))
-            .with_base_url(sandbox.base_url(provider))
-            .with_retry(retry)
-            .with_header("x-sandbox-fault", fault),
-    )
-    .unwrap()
+    Client::new(config(sandbox, provider).with_header("x-sandbox-fault", fault)).unwrap()
 }
 
 async fn task_count(sandbox: &Sandbox) -> u64 {

@@ -228,6 +228,21 @@ fn deliver_or_reset(answer: Response, faults: &[Fault]) -> Response {
     Response::from_parts(parts, body)
 }
 
+/// A submit: the key, the faults, then the provider's own handling.
+async fn create(state: Shared, provider: Provider, headers: HeaderMap, bytes: Bytes) -> Response {
+    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
+    let faults = match gate(&state, provider, &headers, &names).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = match provider {
+        Provider::HiApi => hiapi_submit(&state, &headers, &bytes, &faults).await,
+        Provider::Reapi => reapi_submit(&state, &headers, &bytes, &faults).await,
+        Provider::Apiframe => apiframe_submit(&state, &headers, &bytes, &faults).await,
+    };
+    deliver_or_reset(answer, &faults)
+}
+
 /// What a new task carries: a failure and callback faults, the key hash Apiframe signs with.
 fn new_task(
     provider: Provider,
@@ -478,13 +493,7 @@ async fn hiapi_create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
-    let faults = match gate(&state, Provider::HiApi, &headers, &names).await {
-        Ok(faults) => faults,
-        Err(answer) => return answer,
-    };
-    let answer = hiapi_submit(&state, &headers, &bytes, &faults).await;
-    deliver_or_reset(answer, &faults)
+    create(state, Provider::HiApi, headers, bytes).await
 }
 
 async fn hiapi_submit(
@@ -681,13 +690,7 @@ async fn reapi_create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
-    let faults = match gate(&state, Provider::Reapi, &headers, &names).await {
-        Ok(faults) => faults,
-        Err(answer) => return answer,
-    };
-    let answer = reapi_submit(&state, &headers, &bytes, &faults).await;
-    deliver_or_reset(answer, &faults)
+    create(state, Provider::Reapi, headers, bytes).await
 }
 
 async fn reapi_submit(
@@ -788,13 +791,7 @@ async fn apiframe_create(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
-    let faults = match gate(&state, Provider::Apiframe, &headers, &names).await {
-        Ok(faults) => faults,
-        Err(answer) => return answer,
-    };
-    let answer = apiframe_submit(&state, &headers, &bytes, &faults).await;
-    deliver_or_reset(answer, &faults)
+    create(state, Provider::Apiframe, headers, bytes).await
 }
 
 /// Apiframe's webhook target: `webhookUrl` with `webhookEvents`, which default to `completed`
