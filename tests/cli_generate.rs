@@ -233,3 +233,60 @@ fn a_wait_past_its_deadline_says_how_to_resume() {
     assert!(stderr.contains("may still finish"), "{stderr}");
     assert!(stderr.contains("happyhorse wait tk-sandbox-"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
+    use std::io::Read;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(Config::default().with_task_seconds(120.0)))
+        .unwrap();
+    let base = sandbox.base_url(Provider::HiApi);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    command
+        .args(["generate", "A patient dog"])
+        .env("HIAPI_API_KEY", "sk-cli")
+        .env("HIAPI_BASE_URL", &base)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("the binary starts");
+    // Wait until the task exists, then interrupt the wait.
+    let listed = || -> u64 {
+        runtime.block_on(async {
+            let answer: Value = reqwest::Client::new()
+                .get(format!("{base}/tasks"))
+                .bearer_auth("sk-cli")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            answer["data"]["total"].as_u64().unwrap()
+        })
+    };
+    let mut tries = 0;
+    while listed() == 0 {
+        tries += 1;
+        assert!(tries < 300, "the task was never submitted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The binary catches Ctrl-C from before its submit, so the task existing is enough.
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = child.wait().expect("the binary exits");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("happyhorse wait tk-sandbox-"), "{stderr}");
+    assert_eq!(listed(), 1, "the task is still there");
+}

@@ -187,7 +187,17 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
             return session::fail(&Error::FileExists { path: path.clone() }, json);
         }
     }
-    let submitted = match session.client.submit_with(request, &options).await {
+    let submitted = tokio::select! {
+        submitted = session.client.submit_with(request, &options) => submitted,
+        _ = session.interrupted.cancelled() => {
+            eprintln!(
+                "interrupted during the submit; a task may exist: run the same command again to get it back{}",
+                if args.common.provider == Provider::Reapi { " (reapi has no idempotency key: check its task list first)" } else { " (the same request carries the same Idempotency-Key)" }
+            );
+            return ExitCode::from(session::INTERRUPTED);
+        }
+    };
+    let submitted = match submitted {
         Ok(submitted) => submitted,
         Err(err) => return session::fail(&err, json),
     };

@@ -39,6 +39,8 @@ pub struct Common {
 pub struct Session {
     pub client: Client,
     pub json: bool,
+    /// Cancelled on Ctrl-C, which is caught from the moment the session opens.
+    pub interrupted: CancellationToken,
     #[cfg(feature = "sandbox")]
     _sandbox: Option<happyhorse::sandbox::Sandbox>,
 }
@@ -54,6 +56,7 @@ impl Session {
         Ok(Session {
             client: Client::new(Config::from_env(provider))?,
             json: common.json,
+            interrupted: on_ctrl_c(),
             #[cfg(feature = "sandbox")]
             _sandbox: None,
         })
@@ -75,6 +78,7 @@ impl Session {
         Ok(Session {
             client: Client::new(config)?,
             json: common.json,
+            interrupted: on_ctrl_c(),
             _sandbox: Some(sandbox),
         })
     }
@@ -103,14 +107,9 @@ impl Session {
         );
         spinner.enable_steady_tick(Duration::from_millis(120));
         spinner.set_message(format!("task {id}: submitted"));
-        let cancel = CancellationToken::new();
-        let on_interrupt = cancel.clone();
-        let watcher = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                on_interrupt.cancel();
-            }
-        });
-        let options = WaitOptions::default().max_wait(max_wait).cancel_on(cancel);
+        let options = WaitOptions::default()
+            .max_wait(max_wait)
+            .cancel_on(self.interrupted.clone());
         let result = self
             .client
             .wait(id, &options, |snapshot| {
@@ -121,7 +120,6 @@ impl Session {
                 spinner.set_message(format!("task {id}: {}{progress}", snapshot.status));
             })
             .await;
-        watcher.abort();
         spinner.finish_and_clear();
         result
     }
@@ -161,6 +159,29 @@ impl Session {
             ProgressDrawTarget::hidden()
         }
     }
+}
+
+/// A token cancelled by the first Ctrl-C (from now on, Ctrl-C no longer kills the process).
+fn on_ctrl_c() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    // On Unix the handler is registered here, before anything is sent, not when the task
+    // below first runs.
+    #[cfg(unix)]
+    let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let caught = match signal {
+            Ok(mut signal) => signal.recv().await.is_some(),
+            Err(_) => tokio::signal::ctrl_c().await.is_ok(),
+        };
+        #[cfg(not(unix))]
+        let caught = tokio::signal::ctrl_c().await.is_ok();
+        if caught {
+            cancel.cancel();
+        }
+    });
+    token
 }
 
 /// The default file name for a task's video.
