@@ -54,6 +54,15 @@ impl Resolution {
             Resolution::P1080 => "1080p",
         }
     }
+
+    /// Apiframe's documented price per second of video at this resolution (Apiframe page): 24
+    /// credits at 720p, 31 at 1080p (its default).
+    pub fn apiframe_credits_per_second(self) -> u64 {
+        match self {
+            Resolution::P720 => 24,
+            Resolution::P1080 => 31,
+        }
+    }
 }
 
 /// Output aspect ratio. HiAPI and reapi take all nine; Apiframe takes five

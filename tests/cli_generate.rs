@@ -2,11 +2,11 @@
 //! in-process `--sandbox`, and against a sandbox reached through the `*_BASE_URL` variables.
 #![cfg(feature = "sandbox")]
 
-use std::{
-    path::PathBuf,
-    process::{Command, Output},
-};
+mod common;
 
+use std::process::{Command, Output};
+
+use common::scratch;
 use happyhorse::{
     sandbox::{Config, Sandbox, SAMPLE_MP4},
     Provider,
@@ -30,16 +30,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("happyhorse-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn generate_with_the_sandbox_writes_a_playable_mp4_without_any_key() {
-    let dir = scratch("sandbox");
+    let dir = scratch("cli-sandbox");
     let path = dir.join("dog.mp4");
     let out = happyhorse(
         &[
@@ -154,7 +147,7 @@ fn status_wait_and_download_resume_a_task_by_id() {
         ("APIFRAME_API_KEY", "afk_cli"),
         ("APIFRAME_BASE_URL", base.as_str()),
     ];
-    let dir = scratch("by-id");
+    let dir = scratch("cli-by-id");
     let first = dir.join("first.mp4");
     let out = happyhorse(
         &[

@@ -3,8 +3,11 @@
 //! the download's safety checks.
 #![cfg(feature = "sandbox")]
 
-use std::{path::PathBuf, time::Duration};
+mod common;
 
+use std::time::Duration;
+
+use common::scratch;
 use happyhorse::{
     client::{
         Client, Config, DownloadOptions, Error, IdempotencyKey, Output, RetryPolicy, SubmitOptions,
@@ -42,20 +45,12 @@ fn t2v(prompt: &str) -> VideoRequest {
     VideoRequest::text_to_video(Prompt::new(prompt).unwrap())
 }
 
-/// A fresh directory for one test's files.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("happyhorse-client-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[tokio::test]
 async fn every_provider_submits_waits_and_downloads_a_playable_mp4() {
     let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.6))
         .await
         .unwrap();
-    let dir = scratch("round-trip");
+    let dir = scratch("client-round-trip");
     let image = HttpUrl::new("https://example.com/frame.jpg").unwrap();
     let refs = References::new(vec![
         HttpUrl::new("https://example.com/a.jpg").unwrap(),
@@ -317,7 +312,7 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
         .await
         .unwrap();
     let (client, output) = finished_output(&sandbox).await;
-    let dir = scratch("large");
+    let dir = scratch("client-large");
     let path = dir.join("big.mp4");
     let mut reports = 0;
     let saved = client
@@ -361,7 +356,7 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
 async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let (client, output) = finished_output(&sandbox).await;
-    let dir = scratch("resume");
+    let dir = scratch("client-resume");
     let path = dir.join("clip.mp4");
     // An earlier run got the first 10,000 bytes; the rest must come by Range and complete it.
     std::fs::write(dir.join(".clip.mp4.part"), &SAMPLE_MP4[..10_000]).unwrap();
@@ -396,7 +391,7 @@ async fn expired_outputs_fail_clearly_before_any_request() {
         .unwrap();
     let (client, output) = finished_output(&sandbox).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let dir = scratch("expired");
+    let dir = scratch("client-expired");
     let err = client
         .download(
             &output,
@@ -454,7 +449,7 @@ async fn a_non_video_answer_is_refused() {
         expires_at: None,
         expired: false,
     };
-    let dir = scratch("not-video");
+    let dir = scratch("client-not-video");
     let err = client
         .download(
             &output,
@@ -670,7 +665,7 @@ async fn a_wait_rides_out_transient_errors_and_a_cut_download_resumes() {
     );
     let submitted = client.submit(&t2v("Through the storm")).await.unwrap();
     let done = client.wait(&submitted.id, &quick(), |_| {}).await.unwrap();
-    let dir = scratch("storm");
+    let dir = scratch("client-storm");
     let saved = client
         .download(
             &done.outputs[0],

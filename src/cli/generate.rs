@@ -61,15 +61,6 @@ pub struct Args {
     idempotency_key: Option<String>,
 }
 
-/// Apiframe's documented price (seed page): credits per second of video.
-fn apiframe_credits_per_second(resolution: Option<Resolution>) -> u64 {
-    match resolution {
-        Some(Resolution::P720) => 24,
-        // 1080p is Apiframe's default.
-        _ => 31,
-    }
-}
-
 fn request(args: &Args) -> Result<VideoRequest, String> {
     let prompt = args
         .prompt
@@ -132,10 +123,11 @@ fn dry_run(args: &Args, request: &VideoRequest) -> ExitCode {
     };
     let body = wire.body.to_json();
     let warnings: Vec<String> = wire.warnings.iter().map(ToString::to_string).collect();
+    // 1080p is Apiframe's default.
+    let resolution = args.resolution.unwrap_or(Resolution::P1080);
+    let per_second = resolution.apiframe_credits_per_second();
     let cost = match (provider, args.duration) {
-        (Provider::Apiframe, Some(duration)) => {
-            Some(apiframe_credits_per_second(args.resolution) * u64::from(duration.seconds()))
-        }
+        (Provider::Apiframe, Some(duration)) => Some(per_second * u64::from(duration.seconds())),
         _ => None,
     };
     if args.common.json {
@@ -155,13 +147,13 @@ fn dry_run(args: &Args, request: &VideoRequest) -> ExitCode {
     match (provider, cost) {
         (Provider::Apiframe, Some(credits)) => eprintln!(
             "cost: {credits} credits ({} credits/s at {}, Apiframe page)",
-            apiframe_credits_per_second(args.resolution),
-            args.resolution.map_or("1080p", Resolution::as_str)
+            per_second,
+            resolution.as_str()
         ),
         (Provider::Apiframe, None) => eprintln!(
             "cost: {} credits per second at {}; pass --duration for a total (Apiframe does not document its default duration)",
-            apiframe_credits_per_second(args.resolution),
-            args.resolution.map_or("1080p", Resolution::as_str)
+            per_second,
+            resolution.as_str()
         ),
         _ => eprintln!("cost: {provider} documents no price for this model; see its pricing page"),
     }

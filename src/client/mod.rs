@@ -56,6 +56,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use callbacks::{CallbackError, CallbackInbox, Delivery};
+pub(crate) use config::is_loopback;
 pub use config::{ApiKey, Config};
 pub use download::{DownloadOptions, Downloaded};
 pub use error::Error;

@@ -7,7 +7,6 @@
 //! delivery is recorded as failed.
 
 use std::{
-    net::IpAddr,
     sync::{atomic::Ordering, Arc},
     time::Duration,
 };
@@ -15,7 +14,7 @@ use std::{
 use serde_json::Value;
 
 use super::{unix_now, Phase, State, Task, WebhookStatus};
-use crate::{webhook, Provider};
+use crate::{client::is_loopback, webhook, Provider};
 
 /// Where and how a task's events are delivered.
 #[derive(Clone, Debug)]
@@ -30,31 +29,13 @@ pub(crate) struct Target {
 /// Whether `url` is plain HTTP to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`), the
 /// one exception the sandbox makes to the providers' HTTPS rule.
 pub(crate) fn is_loopback_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    is_loopback_authority(rest)
+    reqwest::Url::parse(url).is_ok_and(|url| url.scheme() == "http" && is_loopback(&url))
 }
 
-fn is_loopback_authority(rest: &str) -> bool {
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = if let Some(v6) = host.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or_default()
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
+/// Whether the sandbox may deliver to `url`: HTTP or HTTPS to a loopback host only.
 fn deliverable(url: &str) -> bool {
-    is_loopback_http(url)
-        || url
-            .strip_prefix("https://")
-            .is_some_and(is_loopback_authority)
+    reqwest::Url::parse(url)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && is_loopback(&url))
 }
 
 /// Runs a task's deliveries to completion: progress events while it runs (Apiframe, when

@@ -255,9 +255,20 @@ pub(crate) const REQUEST_FAULTS: [&str; 7] = [
     "reset",
     "slow",
 ];
-/// Faults decided when a task is created.
-pub(crate) const TASK_FAULTS: [&str; 4] =
-    ["fail", "duplicate_callback", "drop_callback", "truncate"];
+/// Faults that can happen to a submit: any request's, and those decided for the new task.
+pub(crate) const SUBMIT_FAULTS: [&str; 11] = [
+    "rate_limit",
+    "envelope_error",
+    "unavailable",
+    "moderation_unavailable",
+    "server_error",
+    "reset",
+    "slow",
+    "fail",
+    "duplicate_callback",
+    "drop_callback",
+    "truncate",
+];
 /// Faults that can happen to a download.
 pub(crate) const DOWNLOAD_FAULTS: [&str; 2] = ["truncate", "slow"];
 
@@ -301,13 +312,13 @@ mod tests {
     fn rates_clamp_and_draw() {
         let rates = FaultRates::none().with_spec("rate_limit=2").unwrap();
         assert_eq!(rates.draw(&REQUEST_FAULTS), vec![Fault::RateLimit]);
-        assert_eq!(rates.draw(&TASK_FAULTS), vec![]);
+        assert_eq!(rates.draw(&DOWNLOAD_FAULTS), vec![]);
         assert!(FaultRates::none().with_spec("nope=0.1").is_err());
         assert!(FaultRates::none().with_spec("fail").is_err());
         assert!(FaultRates::none()
             .with_spec("fail=0")
             .unwrap()
-            .draw(&TASK_FAULTS)
+            .draw(&SUBMIT_FAULTS)
             .is_empty());
     }
 }

@@ -14,11 +14,11 @@ use serde_json::{json, Value};
 
 use super::{
     callbacks::{self, Target},
-    faults::{self, Fault, DOWNLOAD_FAULTS, REQUEST_FAULTS, TASK_FAULTS},
+    faults::{self, Fault, DOWNLOAD_FAULTS, REQUEST_FAULTS, SUBMIT_FAULTS},
     output::{self, Wanted},
     unix_now, Failure, NewTask, Phase, Remembered, State, Task,
 };
-use crate::{validate::Issue, webhook, Provider};
+use crate::{validate::Issue, values::Resolution, webhook, Provider};
 
 type Shared = Arc<State>;
 
@@ -230,8 +230,7 @@ fn deliver_or_reset(answer: Response, faults: &[Fault]) -> Response {
 
 /// A submit: the key, the faults, then the provider's own handling.
 async fn create(state: Shared, provider: Provider, headers: HeaderMap, bytes: Bytes) -> Response {
-    let names = [&REQUEST_FAULTS[..], &TASK_FAULTS[..]].concat();
-    let faults = match gate(&state, provider, &headers, &names).await {
+    let faults = match gate(&state, provider, &headers, &SUBMIT_FAULTS).await {
         Ok(faults) => faults,
         Err(answer) => return answer,
     };
@@ -746,15 +745,15 @@ fn rfc3339(unix: u64) -> Value {
     })
 }
 
-/// Apiframe's price: 24 credits per second at 720p, 31 at 1080p (the default).
+/// Apiframe's price for a job: its resolution's rate (1080p by default) times its duration
+/// (5 s when unset: the sandbox's choice, Apiframe documents no default).
 fn apiframe_credits(input: &Value) -> u64 {
     let params = &input["happyhorse11Params"];
-    let per_second = if params["resolution"] == "720p" {
-        24
-    } else {
-        31
-    };
-    per_second * params["duration"].as_u64().unwrap_or(5)
+    let resolution = params["resolution"]
+        .as_str()
+        .and_then(|name| name.parse::<Resolution>().ok())
+        .unwrap_or(Resolution::P1080);
+    resolution.apiframe_credits_per_second() * params["duration"].as_u64().unwrap_or(5)
 }
 
 fn apiframe_job(state: &State, task: &Task) -> Value {
