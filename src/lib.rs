@@ -57,12 +57,19 @@
 pub mod client;
 pub mod contract;
 pub mod generated;
-mod provider;
+mod issue;
+mod net;
+pub mod provider;
 pub mod request;
+mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod units;
 pub mod validate;
 pub mod values;
 pub mod webhook;
 
+pub use client::{Client, ClientConfig, Error};
 pub use provider::{Provider, UnknownProvider};
+pub use request::VideoRequest;
+pub use values::Prompt;

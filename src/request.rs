@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use crate::{
     generated::{apiframe, hiapi, reapi},
     validate::{self, Issue},
-    values::{AspectRatio, Duration, HttpUrl, Prompt, References, Resolution, Seed},
+    values::{AspectRatio, HttpUrl, Prompt, References, Resolution, Seed, VideoDuration},
     Provider,
 };
 
@@ -64,10 +64,10 @@ impl Mode {
 /// reapi; aspect ratio 16:9; duration 5 s).
 ///
 /// ```
-/// use happyhorse::{request::VideoRequest, values::{Duration, Prompt}, Provider};
+/// use happyhorse::{request::VideoRequest, values::{Prompt, VideoDuration}, Provider};
 ///
 /// let request = VideoRequest::text_to_video(Prompt::new("A horse on a beach")?)
-///     .with_duration(Duration::new(8)?);
+///     .with_duration(VideoDuration::new(8)?);
 /// let wire = request.to_wire(Provider::HiApi)?;
 /// assert_eq!(wire.body.to_json()["input"]["duration"], 8);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -81,7 +81,7 @@ pub struct VideoRequest {
     /// Output aspect ratio (ignored in image-to-video, where the image decides).
     pub aspect_ratio: Option<AspectRatio>,
     /// Clip length.
-    pub duration: Option<Duration>,
+    pub duration: Option<VideoDuration>,
     /// A seed for reproducible output (Apiframe only).
     pub seed: Option<Seed>,
     /// An audio on/off toggle. No provider has one: HappyHorse always generates audio, so any
@@ -136,7 +136,7 @@ impl VideoRequest {
     }
 
     /// Sets the duration.
-    pub fn with_duration(mut self, duration: Duration) -> Self {
+    pub fn with_duration(mut self, duration: VideoDuration) -> Self {
         self.duration = Some(duration);
         self
     }
@@ -292,14 +292,14 @@ impl VideoRequest {
             Provider::HiApi => {
                 let mut input = options;
                 let model = match &self.mode {
-                    Mode::TextToVideo { .. } => "happyhorse-1.1/text-to-video",
+                    Mode::TextToVideo { .. } => Provider::HiApi.facts().models[0],
                     Mode::ImageToVideo { first_frame, .. } => {
                         input.insert("image_urls".into(), urls(std::slice::from_ref(first_frame)));
-                        "happyhorse-1.1/image-to-video"
+                        Provider::HiApi.facts().models[1]
                     }
                     Mode::ReferenceToVideo { references, .. } => {
                         input.insert("reference_image".into(), urls(references.urls()));
-                        "happyhorse-1.1/reference-to-video"
+                        Provider::HiApi.facts().models[2]
                     }
                 };
                 if let Some(p) = prompt {
@@ -313,7 +313,7 @@ impl VideoRequest {
             }
             Provider::Reapi => {
                 let mut body = options;
-                body.insert("model".into(), json!(validate::REAPI_MODEL));
+                body.insert("model".into(), json!(Provider::Reapi.facts().models[0]));
                 if let Some(p) = prompt {
                     body.insert("prompt".into(), p);
                 }
@@ -342,7 +342,7 @@ impl VideoRequest {
                 if let Some(seed) = self.seed {
                     params.insert("seed".into(), json!(seed.get()));
                 }
-                let mut body = json!({"model": validate::APIFRAME_MODEL});
+                let mut body = json!({"model": Provider::Apiframe.facts().models[0]});
                 if let Some(p) = prompt {
                     body["prompt"] = p;
                 }

@@ -3,14 +3,13 @@
 use std::{path::PathBuf, process::ExitCode, time::Duration as StdDuration};
 
 use happyhorse::{
-    client::{Error, IdempotencyKey, SubmitOptions},
-    request::VideoRequest,
-    values::{AspectRatio, Duration, HttpUrl, Prompt, References, Resolution, Seed},
-    Provider,
+    client::{IdempotencyKey, Progress, Submission},
+    values::{AspectRatio, HttpUrl, References, Resolution, Seed, VideoDuration},
+    Error, Prompt, VideoRequest,
 };
 use serde_json::json;
 
-use super::session::{self, Common, Session, UNUSABLE};
+use super::session::{self, Common, Context, Session, UNUSABLE};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,14 +35,14 @@ pub struct Args {
     aspect_ratio: Option<AspectRatio>,
     /// Seconds, 3 to 15.
     #[arg(long)]
-    duration: Option<Duration>,
+    duration: Option<VideoDuration>,
     /// Seed, 0 to 2147483647 (Apiframe only).
     #[arg(long)]
     seed: Option<Seed>,
     /// HTTPS URL the provider notifies when the task ends (HiAPI, Apiframe).
     #[arg(long, value_name = "URL")]
     callback_url: Option<HttpUrl>,
-    /// Where to write the video (default happyhorse-<task id>.mp4).
+    /// Where to write the video (default happyhorse-<date>-<time>.mp4 in this directory).
     #[arg(long, short)]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
@@ -119,17 +118,22 @@ fn dry_run(args: &Args, request: &VideoRequest) -> ExitCode {
     let provider = args.common.provider;
     let wire = match request.to_wire(provider) {
         Ok(wire) => wire,
-        Err(refusal) => return session::fail(&Error::Unsupported(refusal), args.common.json),
+        Err(refusal) => {
+            return session::fail(
+                &Error::Unsupported(refusal),
+                args.common.json,
+                &Context::new(provider, args.sandbox),
+            )
+        }
     };
     let body = wire.body.to_json();
     let warnings: Vec<String> = wire.warnings.iter().map(ToString::to_string).collect();
     // 1080p is Apiframe's default.
     let resolution = args.resolution.unwrap_or(Resolution::P1080);
-    let per_second = resolution.apiframe_credits_per_second();
-    let cost = match (provider, args.duration) {
-        (Provider::Apiframe, Some(duration)) => Some(per_second * u64::from(duration.seconds())),
-        _ => None,
-    };
+    let per_second = resolution.credits_per_second(provider);
+    let cost = per_second
+        .zip(args.duration)
+        .map(|(rate, duration)| rate.saturating_mul(u64::from(duration.seconds())));
     if args.common.json {
         println!(
             "{}",
@@ -144,15 +148,13 @@ fn dry_run(args: &Args, request: &VideoRequest) -> ExitCode {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    match (provider, cost) {
-        (Provider::Apiframe, Some(credits)) => eprintln!(
-            "cost: {credits} credits ({} credits/s at {}, Apiframe page)",
-            per_second,
+    match (per_second, cost) {
+        (Some(rate), Some(credits)) => eprintln!(
+            "cost: {credits} credits ({rate} credits/s at {}, {provider}'s page)",
             resolution.as_str()
         ),
-        (Provider::Apiframe, None) => eprintln!(
-            "cost: {} credits per second at {}; pass --duration for a total (Apiframe does not document its default duration)",
-            per_second,
+        (Some(rate), None) => eprintln!(
+            "cost: {rate} credits per second at {}; pass --duration for a total ({provider} does not document its default duration)",
             resolution.as_str()
         ),
         _ => eprintln!("cost: {provider} documents no price for this model; see its pricing page"),
@@ -163,85 +165,99 @@ fn dry_run(args: &Args, request: &VideoRequest) -> ExitCode {
 
 async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
     let json = args.common.json;
+    let provider = args.common.provider;
+    let mut context = Context::new(provider, args.sandbox);
     let session = match Session::open(&args.common, args.sandbox).await {
         Ok(session) => session,
-        Err(err) => return session::fail(&err, json),
+        Err(err) => return session::fail(&err, json, &context),
     };
-    let options = SubmitOptions {
-        idempotency_key: args
-            .idempotency_key
-            .clone()
-            .map_or(IdempotencyKey::Derived, IdempotencyKey::Custom),
-    };
-    // Refuse an existing output before paying for a video.
-    if let Some(path) = &args.output {
-        if path.exists() && !args.force {
-            return session::fail(&Error::FileExists { path: path.clone() }, json);
-        }
-    }
-    let submitted = tokio::select! {
-        submitted = session.client.submit_with(request, &options) => submitted,
-        _ = session.interrupted.cancelled() => {
-            eprintln!(
-                "interrupted during the submit; a task may exist: run the same command again to get it back{}",
-                if args.common.provider == Provider::Reapi { " (reapi has no idempotency key: check its task list first)" } else { " (the same request carries the same Idempotency-Key)" }
-            );
-            return ExitCode::from(session::INTERRUPTED);
-        }
-    };
-    let submitted = match submitted {
-        Ok(submitted) => submitted,
-        Err(err) => return session::fail(&err, json),
-    };
-    for warning in &submitted.warnings {
-        eprintln!("warning: {warning}");
-    }
-    if !json {
-        let replay = if submitted.replayed {
-            " (replayed: an earlier submit of this request)"
-        } else {
-            ""
-        };
-        eprintln!(
-            "submitted {} task {}{replay}",
-            submitted.provider, submitted.id
-        );
-    }
-    let done = match session
-        .wait(&submitted.id, StdDuration::from_secs(args.max_wait))
-        .await
-    {
-        Ok(done) => done,
-        Err(err) => return session::fail(&err, json),
-    };
-    let Some(output) = done.outputs.first() else {
-        let err = Error::NoOutput {
-            id: done.id.clone(),
-            status: done.status.clone(),
-        };
-        return session::fail(&err, json);
-    };
-    let path = args
-        .output
+    let key = args
+        .idempotency_key
         .clone()
-        .unwrap_or_else(|| session::default_path(&done.id));
-    let saved = match session.download(output, &path, args.force).await {
+        .map_or(IdempotencyKey::Derived, IdempotencyKey::Custom);
+    let path = args.output.clone().unwrap_or_else(default_path);
+    context.path = Some(path.clone());
+    let spinner = session.spinner("submitting".into());
+    let bar = session.bar(&path);
+    let mut submitted: Option<Submission> = None;
+    let result = session
+        .client
+        .generate(request)
+        .idempotency_key(key)
+        .max_wait(StdDuration::from_secs(args.max_wait))
+        .cancel_on(session.interrupted.clone())
+        .on_progress(|event| match event {
+            Progress::Submitted(submission) => {
+                for warning in &submission.warnings {
+                    spinner.suspend(|| eprintln!("warning: {warning}"));
+                }
+                if !json {
+                    let replay = if submission.replayed {
+                        " (replayed: an earlier submit of this request)"
+                    } else {
+                        ""
+                    };
+                    spinner.suspend(|| {
+                        eprintln!(
+                            "submitted {} task {}{replay}",
+                            submission.provider, submission.id
+                        )
+                    });
+                }
+                spinner.set_message(format!("task {}: {}", submission.id, submission.status));
+                submitted = Some(submission.clone());
+            }
+            Progress::Status(snapshot) => session::status_line(&spinner, snapshot, json),
+            Progress::Downloading { received, total } => {
+                if !spinner.is_finished() {
+                    spinner.finish_and_clear();
+                }
+                if let Some(total) = total {
+                    bar.set_length(total);
+                }
+                bar.set_position(received);
+            }
+            _ => {}
+        })
+        .save_to(&path)
+        .overwrite(args.force)
+        .await;
+    spinner.finish_and_clear();
+    bar.finish_and_clear();
+    context.task = submitted.as_ref().map(|s| s.id.clone());
+    let saved = match result {
         Ok(saved) => saved,
-        Err(err) => return session::fail(&err, json),
+        Err(err) => return session::fail(&err, json, &context),
     };
+    let task = saved.task.snapshot();
     if json {
         println!(
             "{}",
             json!({
-                "ok": true, "provider": done.provider, "id": done.id, "status": done.status,
-                "path": saved.path, "bytes": saved.bytes, "url": output.url,
-                "idempotency_key": submitted.idempotency_key, "replayed": submitted.replayed,
-                "credit_cost": done.credit_cost, "warnings": submitted.warnings,
+                "ok": true, "provider": saved.provider, "id": task.id, "status": task.status,
+                "path": saved.path, "bytes": saved.bytes, "resumes": saved.resumes,
+                "idempotency_key": saved.submission.idempotency_key,
+                "replayed": saved.submission.replayed,
+                "credit_cost": task.credit_cost, "warnings": saved.submission.warnings,
             })
         );
     } else {
         println!("{}", saved.path.display());
-        eprintln!("saved {} bytes from task {}", saved.bytes, done.id);
+        eprintln!("{}", session::saved_line(&saved.path, saved.bytes, &task.id));
     }
     ExitCode::SUCCESS
+}
+
+/// A file name for a new video that no earlier run used: `happyhorse-YYYYMMDD-HHMMSS.mp4` in
+/// the current directory, with `-2`, `-3`, ... when that exists already.
+fn default_path() -> PathBuf {
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
+    let first = PathBuf::from(format!("happyhorse-{stamp}.mp4"));
+    if !first.exists() {
+        return first;
+    }
+    (2u32..)
+        .map(|n| PathBuf::from(format!("happyhorse-{stamp}-{n}.mp4")))
+        .find(|path| !path.exists())
+        .unwrap_or(first)
 }

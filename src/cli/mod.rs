@@ -15,6 +15,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "happyhorse", version, about)]
 pub struct Cli {
+    /// Log what happens underneath to stderr: -v each task change, retry and resume, -vv
+    /// every HTTP call. RUST_LOG (e.g. `happyhorse=debug`) overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,8 +49,43 @@ enum Command {
     Sandbox(sandbox::Args),
 }
 
+/// Sends the library's `tracing` events to stderr: as `RUST_LOG` says when it is set, else at
+/// the level `-v` asks for (nothing below warnings without it).
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::{filter::Targets, fmt, prelude::*};
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    let filter = match from_env.as_deref().map(str::parse::<Targets>) {
+        Some(Ok(filter)) => filter,
+        Some(Err(err)) => {
+            eprintln!("warning: RUST_LOG is not a filter this binary understands ({err}); using -v");
+            verbose_filter(verbose)
+        }
+        None => verbose_filter(verbose),
+    };
+    let layer = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
+        .try_init();
+}
+
+fn verbose_filter(verbose: u8) -> tracing_subscriber::filter::Targets {
+    use tracing::level_filters::LevelFilter;
+    let level = match verbose {
+        0 => LevelFilter::WARN,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    tracing_subscriber::filter::Targets::new().with_target("happyhorse", level)
+}
+
 /// Runs one parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    init_logging(cli.verbose);
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Status(args) => task::status(args),

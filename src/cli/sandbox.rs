@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
 use happyhorse::{
-    sandbox::{Config, FaultRates, Sandbox, FAULT_NAMES},
+    sandbox::{FaultRates, Sandbox, SandboxConfig, FAULT_NAMES},
     Provider,
 };
 
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
-    let mut config = Config::default()
+    let mut config = SandboxConfig::default()
         .with_task_seconds(args.task_seconds)
         .with_output_ttl(Duration::from_secs(args.output_ttl));
     if let Some(key) = args.api_key {

@@ -1,5 +1,6 @@
 //! What the lifecycle commands share: the provider and client set-up (with the in-process
-//! sandbox), progress display, Ctrl-C, and how errors become exit statuses.
+//! sandbox), progress display, Ctrl-C, and how errors become messages with what to run next
+//! and exit statuses.
 
 use std::{
     io::IsTerminal,
@@ -9,10 +10,8 @@ use std::{
 };
 
 use happyhorse::{
-    client::{
-        Client, Config, DownloadOptions, Downloaded, Error, Output, TaskSnapshot, WaitOptions,
-    },
-    Provider,
+    client::{Downloaded, Finished, Output, TaskHandle, TaskSnapshot},
+    units, Client, ClientConfig, Error, Provider,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
@@ -54,7 +53,7 @@ impl Session {
             return Self::sandboxed(common).await;
         }
         Ok(Session {
-            client: Client::new(Config::from_env(provider))?,
+            client: Client::new(ClientConfig::from_env(provider))?,
             json: common.json,
             interrupted: on_ctrl_c(),
             #[cfg(feature = "sandbox")]
@@ -64,7 +63,7 @@ impl Session {
 
     #[cfg(feature = "sandbox")]
     async fn sandboxed(common: &Common) -> Result<Session, Error> {
-        use happyhorse::sandbox::{Config as SandboxConfig, Sandbox};
+        use happyhorse::sandbox::{Sandbox, SandboxConfig};
         let provider = common.provider;
         let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(3.0))
             .await
@@ -72,7 +71,7 @@ impl Session {
                 message: format!("cannot start the local sandbox: {err}"),
             })?;
         let key = format!("{}sandbox", provider.key_prefix());
-        let config = Config::new(provider)
+        let config = ClientConfig::new(provider)
             .with_api_key(key)
             .with_base_url(sandbox.base_url(provider));
         Ok(Session {
@@ -94,54 +93,65 @@ impl Session {
 
     /// Whether to draw progress: only on a terminal, and never with `--json`.
     fn draws(&self) -> bool {
-        !self.json && std::io::stdout().is_terminal()
+        !self.json && std::io::stderr().is_terminal()
     }
 
-    /// Waits for `id` with a spinner showing the status and the elapsed time; Ctrl-C stops
-    /// the wait (not the task).
-    pub async fn wait(&self, id: &str, max_wait: Duration) -> Result<TaskSnapshot, Error> {
+    /// A spinner showing a task's status and the elapsed time (hidden off a terminal).
+    pub fn spinner(&self, message: String) -> ProgressBar {
         let spinner = ProgressBar::with_draw_target(None, self.target());
         spinner.set_style(
             ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         spinner.enable_steady_tick(Duration::from_millis(120));
-        spinner.set_message(format!("task {id}: submitted"));
-        let options = WaitOptions::default()
-            .max_wait(max_wait)
-            .cancel_on(self.interrupted.clone());
+        spinner.set_message(message);
+        spinner
+    }
+
+    /// A byte progress bar for `path` (hidden off a terminal).
+    pub fn bar(&self, path: &Path) -> ProgressBar {
+        let bar = ProgressBar::with_draw_target(None, self.target());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} {bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(path.display().to_string());
+        bar
+    }
+
+    /// Waits for `task` with a spinner showing the status and the elapsed time; Ctrl-C stops
+    /// the wait (not the task).
+    pub async fn wait(&self, task: &TaskHandle, max_wait: Duration) -> Result<Finished, Error> {
+        let spinner = self.spinner(format!("task {}: waiting", task.id));
+        let json = self.json;
         let result = self
             .client
-            .wait(id, &options, |snapshot| {
-                let progress = snapshot
-                    .progress
-                    .map(|p| format!(" {p}%"))
-                    .unwrap_or_default();
-                spinner.set_message(format!("task {id}: {}{progress}", snapshot.status));
-            })
+            .wait(task)
+            .max_wait(max_wait)
+            .cancel_on(self.interrupted.clone())
+            .on_change(|snapshot| status_line(&spinner, snapshot, json))
             .await;
         spinner.finish_and_clear();
         result
     }
 
-    /// Downloads `output` to `path` with a byte progress bar.
+    /// Downloads `output` to `path` with a byte progress bar; Ctrl-C stops it at once and
+    /// keeps the partial file.
     pub async fn download(
         &self,
         output: &Output,
         path: &Path,
         overwrite: bool,
     ) -> Result<Downloaded, Error> {
-        let bar = ProgressBar::with_draw_target(None, self.target());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        let options = DownloadOptions::default().overwrite(overwrite);
+        let bar = self.bar(path);
         let result = self
             .client
-            .download(output, path, &options, |done, total| {
+            .download(output, path)
+            .overwrite(overwrite)
+            .cancel_on(self.interrupted.clone())
+            .on_progress(|done, total| {
                 if let Some(total) = total {
                     bar.set_length(total);
                 }
@@ -158,6 +168,22 @@ impl Session {
         } else {
             ProgressDrawTarget::hidden()
         }
+    }
+}
+
+/// Shows a status change: on the spinner on a terminal, as a line otherwise.
+pub fn status_line(spinner: &ProgressBar, snapshot: &TaskSnapshot, json: bool) {
+    let progress = snapshot
+        .progress
+        .map(|p| format!(" {p}%"))
+        .unwrap_or_default();
+    let line = format!("task {}: {}{progress}", snapshot.id, snapshot.status);
+    if spinner.is_hidden() {
+        if !json {
+            eprintln!("{line}");
+        }
+    } else {
+        spinner.set_message(line);
     }
 }
 
@@ -199,24 +225,135 @@ pub fn default_path(id: &str) -> PathBuf {
     PathBuf::from(format!("happyhorse-{safe}.mp4"))
 }
 
-/// Reports `err` (as JSON too with `--json`) and picks the exit status.
-pub fn fail(err: &Error, json: bool) -> ExitCode {
+/// What a failed command was doing, for the advice that follows its error.
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    pub provider: Option<Provider>,
+    /// The task, once known.
+    pub task: Option<String>,
+    /// The output file, once known.
+    pub path: Option<PathBuf>,
+    /// Whether the tasks live in this process's emulator.
+    pub sandboxed: bool,
+}
+
+impl Context {
+    pub fn new(provider: Provider, sandboxed: bool) -> Self {
+        Context {
+            provider: Some(provider),
+            sandboxed,
+            ..Context::default()
+        }
+    }
+
+    fn download_command(&self, id: &str, provider: Provider) -> String {
+        let output = self
+            .path
+            .as_ref()
+            .map(|path| format!(" -o {}", shell_word(&path.display().to_string())))
+            .unwrap_or_default();
+        format!("happyhorse download {id} --provider {provider}{output}")
+    }
+}
+
+/// `text` quoted for a POSIX shell when it needs it.
+fn shell_word(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+    {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// What to run next after `err`, in the CLI's terms.
+pub fn advice(err: &Error, context: &Context) -> Option<String> {
+    const ENDS_WITH_PROCESS: &str =
+        "the --sandbox emulator's tasks end with this process: run the command again";
+    let provider = context.provider.unwrap_or(Provider::HiApi);
+    let sandboxed = context.sandboxed;
+    match err {
+        Error::MissingApiKey { provider } => Some(format!(
+            "set {} (keys start with {}), or pass --sandbox to run against the local emulator",
+            provider.api_key_env(),
+            provider.key_prefix()
+        )),
+        Error::FileExists { .. } => {
+            Some("pass --force to replace it, or choose another path with -o".into())
+        }
+        Error::DeadlineExceeded { id, provider, .. }
+        | Error::Cancelled {
+            id: Some(id),
+            provider,
+        } => Some(if sandboxed {
+            ENDS_WITH_PROCESS.into()
+        } else {
+            format!("resume with `happyhorse wait {id} --provider {provider}`")
+        }),
+        Error::Cancelled { id: None, provider } => Some(match (sandboxed, provider.facts().idempotency) {
+            (true, _) => ENDS_WITH_PROCESS.into(),
+            (false, true) => "run the same command again: the same request carries the same Idempotency-Key, so an existing task is replayed, not paid twice".into(),
+            (false, false) => format!("{provider} has no idempotency key: check its task list before running the command again"),
+        }),
+        Error::DownloadCancelled { .. } | Error::Incomplete { .. } | Error::Network { .. }
+            if context.path.is_some() =>
+        {
+            let id = context.task.as_deref()?;
+            Some(if sandboxed {
+                ENDS_WITH_PROCESS.into()
+            } else {
+                format!(
+                    "resume the download with `{}`",
+                    context.download_command(id, provider)
+                )
+            })
+        }
+        Error::NoOutput { id, .. } if !sandboxed => Some(format!(
+            "wait for it to succeed first: `happyhorse wait {id} --provider {provider}`"
+        )),
+        Error::NotFound { .. } => Some(format!(
+            "check the id, and pass the --provider that created it (this used {provider})"
+        )),
+        _ => None,
+    }
+}
+
+/// Reports `err` (as JSON too with `--json`), with the advice for what to run next, and
+/// picks the exit status.
+pub fn fail(err: &Error, json: bool, context: &Context) -> ExitCode {
+    let advice = advice(err, context);
     eprintln!("error: {err}");
+    if let Some(advice) = &advice {
+        eprintln!("hint: {advice}");
+    }
     if json {
         println!(
             "{}",
-            serde_json::json!({"ok": false, "error": err.to_string()})
+            serde_json::json!({"ok": false, "error": err.to_string(), "hint": advice})
         );
     }
     ExitCode::from(match err {
-        Error::Cancelled { .. } => INTERRUPTED,
+        Error::Cancelled { .. } | Error::DownloadCancelled { .. } => INTERRUPTED,
         Error::MissingApiKey { .. }
         | Error::Config { .. }
         | Error::InvalidRequest { .. }
         | Error::Unsupported(_)
+        | Error::WrongProvider { .. }
         | Error::FileExists { .. } => UNUSABLE,
         _ => FAILED,
     })
+}
+
+/// The line `generate` and `download` print when a file is saved.
+pub fn saved_line(path: &Path, bytes: u64, id: &str) -> String {
+    format!(
+        "saved {} ({}) from task {id}",
+        path.display(),
+        units::bytes(bytes)
+    )
 }
 
 /// A multi-thread runtime for one command, or the exit status for failing to make one.

@@ -2,10 +2,13 @@
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
-use happyhorse::client::{Error, TaskSnapshot};
+use happyhorse::{
+    client::{Finished, TaskHandle, TaskSnapshot},
+    Error,
+};
 use serde_json::json;
 
-use super::session::{self, Common, Session};
+use super::session::{self, Common, Context, Session};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -77,16 +80,29 @@ fn block_on(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 pub fn status(args: StatusArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
+        let context = Context {
+            task: Some(args.id.clone()),
+            ..Context::new(args.common.provider, false)
+        };
         let session = match Session::open(&args.common, false).await {
             Ok(session) => session,
-            Err(err) => return session::fail(&err, json),
+            Err(err) => return session::fail(&err, json, &context),
         };
-        match session.client.status(&args.id).await {
+        let handle = TaskHandle::new(args.common.provider, args.id.clone());
+        // Ctrl-C also stops the retries of a status that keeps failing.
+        let result = tokio::select! {
+            result = session.client.status(&handle) => result,
+            _ = session.interrupted.cancelled() => {
+                eprintln!("interrupted");
+                return ExitCode::from(session::INTERRUPTED);
+            }
+        };
+        match result {
             Ok(snapshot) => {
                 print(&snapshot, json);
                 ExitCode::SUCCESS
             }
-            Err(err) => session::fail(&err, json),
+            Err(err) => session::fail(&err, json, &context),
         }
     })
 }
@@ -94,19 +110,30 @@ pub fn status(args: StatusArgs) -> ExitCode {
 pub fn wait(args: WaitArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
+        let context = Context {
+            task: Some(args.id.clone()),
+            ..Context::new(args.common.provider, false)
+        };
         let session = match Session::open(&args.common, false).await {
             Ok(session) => session,
-            Err(err) => return session::fail(&err, json),
+            Err(err) => return session::fail(&err, json, &context),
         };
+        let handle = TaskHandle::new(args.common.provider, args.id.clone());
         match session
-            .wait(&args.id, Duration::from_secs(args.max_wait))
+            .wait(&handle, Duration::from_secs(args.max_wait))
             .await
         {
-            Ok(snapshot) => {
-                print(&snapshot, json);
+            Ok(finished) => {
+                print(finished.snapshot(), json);
+                if !json {
+                    eprintln!(
+                        "download it with `happyhorse download {} --provider {}`",
+                        args.id, args.common.provider
+                    );
+                }
                 ExitCode::SUCCESS
             }
-            Err(err) => session::fail(&err, json),
+            Err(err) => session::fail(&err, json, &context),
         }
     })
 }
@@ -114,38 +141,56 @@ pub fn wait(args: WaitArgs) -> ExitCode {
 pub fn download(args: DownloadArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
+        let mut context = Context {
+            task: Some(args.id.clone()),
+            ..Context::new(args.common.provider, false)
+        };
         let session = match Session::open(&args.common, false).await {
             Ok(session) => session,
-            Err(err) => return session::fail(&err, json),
+            Err(err) => return session::fail(&err, json, &context),
         };
-        let snapshot = match session.client.status(&args.id).await {
+        let handle = TaskHandle::new(args.common.provider, args.id.clone());
+        let snapshot = tokio::select! {
+            result = session.client.status(&handle) => result,
+            _ = session.interrupted.cancelled() => {
+                eprintln!("interrupted");
+                return ExitCode::from(session::INTERRUPTED);
+            }
+        };
+        let snapshot = match snapshot {
             Ok(snapshot) => snapshot,
-            Err(err) => return session::fail(&err, json),
+            Err(err) => return session::fail(&err, json, &context),
         };
-        let Some(output) = snapshot.outputs.first() else {
-            let err = Error::NoOutput {
-                id: snapshot.id.clone(),
-                status: snapshot.status.clone(),
-            };
-            return session::fail(&err, json);
+        let status = snapshot.status.clone();
+        let finished = match Finished::try_from(snapshot) {
+            Ok(finished) => finished,
+            Err(_) => {
+                let err = Error::NoOutput {
+                    id: args.id.clone(),
+                    status,
+                };
+                return session::fail(&err, json, &context);
+            }
         };
         let path = args
             .output
             .clone()
-            .unwrap_or_else(|| session::default_path(&snapshot.id));
-        match session.download(output, &path, args.force).await {
+            .unwrap_or_else(|| session::default_path(&args.id));
+        context.path = Some(path.clone());
+        match session.download(finished.output(), &path, args.force).await {
             Ok(saved) => {
                 if json {
                     println!(
                         "{}",
-                        json!({"ok": true, "id": snapshot.id, "path": saved.path, "bytes": saved.bytes})
+                        json!({"ok": true, "id": args.id, "path": saved.path, "bytes": saved.bytes, "resumes": saved.resumes})
                     );
                 } else {
                     println!("{}", saved.path.display());
+                    eprintln!("{}", session::saved_line(&saved.path, saved.bytes, &args.id));
                 }
                 ExitCode::SUCCESS
             }
-            Err(err) => session::fail(&err, json),
+            Err(err) => session::fail(&err, json, &context),
         }
     })
 }

@@ -1,10 +1,10 @@
 //! Client configuration: the key (a secret that never prints), the base URL (HTTPS, or plain
 //! HTTP to loopback only), timeouts and the retry policy; from the environment or set by hand.
 
-use std::{fmt, net::IpAddr, time::Duration};
+use std::{fmt, time::Duration};
 
-use super::{retry::RetryPolicy, Error};
-use crate::Provider;
+use super::Error;
+use crate::{net::is_loopback, retry::RetryPolicy, Provider};
 
 /// An API key. `Debug` and `Display` never show it; the only way to read it is
 /// [`ApiKey::expose`].
@@ -44,38 +44,48 @@ impl From<String> for ApiKey {
 /// How a [`Client`](super::Client) talks to one provider.
 ///
 /// ```
-/// use happyhorse::{client::Config, Provider};
+/// use happyhorse::{ClientConfig, Provider};
 /// use std::time::Duration;
 ///
-/// let config = Config::new(Provider::Apiframe)
+/// let config = ClientConfig::new(Provider::Apiframe)
 ///     .with_api_key("afk_example")
 ///     .with_timeout(Duration::from_secs(30));
 /// assert!(!format!("{config:?}").contains("afk_example"));
 /// ```
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The provider.
-    pub provider: Provider,
-    /// The key; without one every call fails with [`Error::MissingApiKey`].
-    pub api_key: Option<ApiKey>,
-    /// The base URL the provider's OpenAPI paths are relative to.
-    pub base_url: String,
-    /// The limit on one HTTP request, from connect to the last byte of its answer (downloads
-    /// are limited per read instead).
-    pub timeout: Duration,
-    /// The limit on establishing a connection.
-    pub connect_timeout: Duration,
-    /// How failed calls are retried.
-    pub retry: RetryPolicy,
-    /// Extra headers sent with every API call (not with downloads), e.g. a tracing id, or
-    /// `X-Sandbox-Fault` to inject faults into a sandbox.
-    pub headers: Vec<(String, String)>,
+///
+/// Fields are private so that new settings never break a caller; set them with the `with_*`
+/// methods, read them with the accessors. `Debug` shows neither the key nor the values of
+/// extra headers.
+#[derive(Clone)]
+pub struct ClientConfig {
+    provider: Provider,
+    api_key: Option<ApiKey>,
+    base_url: String,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    headers: Vec<(String, String)>,
 }
 
-impl Config {
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("ClientConfig")
+            .field("provider", &self.provider)
+            .field("api_key", &self.api_key)
+            .field("base_url", &crate::net::redacted(&self.base_url))
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("retry", &self.retry)
+            .field("headers", &header_names)
+            .finish()
+    }
+}
+
+impl ClientConfig {
     /// The provider's production base URL, no key, default timeouts and retries.
     pub fn new(provider: Provider) -> Self {
-        Config {
+        ClientConfig {
             provider,
             api_key: None,
             base_url: provider.default_base_url().to_owned(),
@@ -86,12 +96,12 @@ impl Config {
         }
     }
 
-    /// [`Config::new`], then the key from `HIAPI_API_KEY` / `REAPI_API_KEY` /
+    /// [`ClientConfig::new`], then the key from `HIAPI_API_KEY` / `REAPI_API_KEY` /
     /// `APIFRAME_API_KEY` and the base URL from `HIAPI_BASE_URL` / ... when they are set and
     /// not empty.
     pub fn from_env(provider: Provider) -> Self {
         let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut config = Config::new(provider);
+        let mut config = ClientConfig::new(provider);
         if let Some(key) = read(provider.api_key_env()) {
             config.api_key = Some(ApiKey::new(key.trim()));
         }
@@ -119,7 +129,9 @@ impl Config {
         self
     }
 
-    /// Adds a header to every API call.
+    /// Adds a header to every API call (not to downloads), e.g. a tracing id, or
+    /// `X-Sandbox-Fault` to inject faults into a sandbox. Its value is marked sensitive and
+    /// never shown by `Debug`.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
@@ -129,6 +141,48 @@ impl Config {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    /// Sets the limit on establishing a connection.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// The base URL as configured (it is checked when a [`Client`](super::Client) is built).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The limit on one API call, from connect to the last byte of its answer (downloads are
+    /// limited per read instead). Default 60 s.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The limit on establishing a connection. Default 10 s.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// How failed calls are retried.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// Whether a key is set.
+    pub fn has_api_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// The extra headers' names and values.
+    pub(crate) fn headers(&self) -> &[(String, String)] {
+        &self.headers
     }
 
     /// The base URL without a trailing slash, checked: HTTPS, or plain HTTP to a loopback
@@ -164,16 +218,6 @@ impl Config {
     }
 }
 
-/// Whether `url`'s host is `localhost` or a loopback address.
-pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,7 +225,7 @@ mod tests {
     #[test]
     fn base_urls_must_be_https_or_loopback_http() {
         let check = |url: &str| {
-            Config::new(Provider::HiApi)
+            ClientConfig::new(Provider::HiApi)
                 .with_base_url(url)
                 .checked_base_url()
         };
@@ -203,7 +247,7 @@ mod tests {
 
     #[test]
     fn keys_never_print() {
-        let config = Config::new(Provider::Reapi).with_api_key("rk_very_secret");
+        let config = ClientConfig::new(Provider::Reapi).with_api_key("rk_very_secret");
         assert!(!format!("{config:?}").contains("rk_very_secret"));
         assert_eq!(config.key().unwrap().expose(), "rk_very_secret");
     }

@@ -1,61 +1,509 @@
-//! Downloading an output: streamed to a `.part` file beside the target (constant memory),
-//! resumed with `Range` after an interruption (in this call or a later one), checked against
-//! the announced size and content type, then renamed into place atomically.
+//! Downloading an output: a builder; streamed to a `.part` file beside the target (constant
+//! memory), resumed with `Range` after an interruption (in this call or a later one), checked
+//! against the announced size and content type, cancellable at any chunk, then made durable
+//! and renamed into place atomically.
 
 use std::{
+    future::{Future, IntoFuture},
     path::{Path, PathBuf},
-    time::Duration,
+    pin::Pin,
 };
 
 use reqwest::{header, StatusCode};
 use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
-use super::{Client, Error, Output};
-
-/// How to download.
-#[derive(Clone, Debug)]
-pub struct DownloadOptions {
-    /// Replace an existing file at the target.
-    pub overwrite: bool,
-    /// Requests per download, counting resumes (at least 1).
-    pub max_attempts: u32,
-}
-
-impl Default for DownloadOptions {
-    fn default() -> Self {
-        DownloadOptions {
-            overwrite: false,
-            max_attempts: 6,
-        }
-    }
-}
-
-impl DownloadOptions {
-    /// Sets [`DownloadOptions::overwrite`].
-    pub fn overwrite(mut self, overwrite: bool) -> Self {
-        self.overwrite = overwrite;
-        self
-    }
-}
+use super::{Client, Error, Finished, Output, TaskHandle};
+use crate::{net::redacted, retry::Retry};
 
 /// A finished download.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Downloaded {
     /// Where the file is.
     pub path: PathBuf,
     /// Its size.
     pub bytes: u64,
-    /// How many times the transfer picked up where it had stopped.
+    /// How many requests picked up where an earlier transfer had stopped (in this call, or
+    /// from the partial file an earlier call left).
     pub resumes: u32,
+}
+
+/// What to download.
+#[derive(Clone, Debug)]
+enum Source {
+    Output(Output),
+    Task(TaskHandle),
+}
+
+type OnProgress<'a> = Box<dyn FnMut(u64, Option<u64>) + Send + 'a>;
+
+/// A download, built by [`Client::download`] or [`Client::download_task`]; `.await` it.
+#[must_use = "a download does nothing until it is awaited"]
+pub struct Download<'a> {
+    client: &'a Client,
+    source: Source,
+    path: PathBuf,
+    overwrite: bool,
+    max_attempts: u32,
+    cancel: Option<CancellationToken>,
+    on_progress: Option<OnProgress<'a>>,
+}
+
+impl std::fmt::Debug for Download<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("source", &self.source)
+            .field("path", &self.path)
+            .field("overwrite", &self.overwrite)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+impl<'a> Download<'a> {
+    fn new(client: &'a Client, source: Source, path: PathBuf) -> Self {
+        Download {
+            client,
+            source,
+            path,
+            overwrite: false,
+            max_attempts: 6,
+            cancel: None,
+            on_progress: None,
+        }
+    }
+
+    /// Replace an existing file at the target (default: refuse with [`Error::FileExists`]).
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Requests per download, counting resumes (default 6; at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Stops the transfer at the next chunk when `token` is cancelled, with
+    /// [`Error::DownloadCancelled`]; what arrived stays in the partial file for the next
+    /// download to the same path to resume from.
+    pub fn cancel_on(mut self, token: CancellationToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// Calls `on_progress(bytes_so_far, total)` as bytes arrive.
+    pub fn on_progress(mut self, on_progress: impl FnMut(u64, Option<u64>) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(on_progress));
+        self
+    }
+
+    async fn run(self) -> Result<Downloaded, Error> {
+        let Download {
+            client,
+            source,
+            path,
+            overwrite,
+            max_attempts,
+            cancel,
+            mut on_progress,
+        } = self;
+        let output = match source {
+            Source::Output(output) => output,
+            Source::Task(task) => {
+                let snapshot = client.status(&task).await?;
+                let status = snapshot.status.clone();
+                match Finished::try_from(snapshot) {
+                    Ok(finished) => finished.output().clone(),
+                    Err(_) => {
+                        return Err(Error::NoOutput {
+                            id: task.id,
+                            status,
+                        })
+                    }
+                }
+            }
+        };
+        if !overwrite && path.exists() {
+            return Err(Error::FileExists { path });
+        }
+        let expired_at = output.expires_at.filter(|at| *at <= chrono::Utc::now());
+        if output.expired || expired_at.is_some() {
+            return Err(Error::OutputExpired { expired_at });
+        }
+        let part = part_path(&path);
+        let mut transfer = Transfer::open(client, &output, part).await?;
+        if transfer.have > 0 {
+            tracing::info!(
+                url = %redacted(&output.url),
+                partial = %transfer.part.display(),
+                from_byte = transfer.have,
+                "found a partial file from an earlier download; resuming"
+            );
+        }
+        let policy = client
+            .config()
+            .retry()
+            .clone()
+            .with_max_retries(max_attempts.saturating_sub(1));
+        let classify = |err: &Error| match err {
+            Error::Incomplete { expected, received } => Some(Retry::because(
+                format!("body ended at {received} of {expected} bytes"),
+                None,
+            )),
+            other => other.retry(),
+        };
+        let mut attempts = policy.attempts("download");
+        let outcome = loop {
+            match transfer
+                .attempt(attempts.number(), cancel.as_ref(), &mut on_progress)
+                .await
+            {
+                Ok(()) => break Ok(()),
+                Err(err) => {
+                    if !attempts.again(classify(&err)).await {
+                        break Err(err);
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => {}
+            Err(err @ (Error::Network { .. } | Error::Unavailable { .. }))
+                if transfer.have > 0 =>
+            {
+                tracing::debug!(error = %err, "download gave up");
+                return Err(Error::Incomplete {
+                    expected: transfer.total.unwrap_or(transfer.have),
+                    received: transfer.have,
+                });
+            }
+            Err(err) => return Err(err),
+        }
+        if !overwrite && path.exists() {
+            return Err(Error::FileExists { path });
+        }
+        transfer.finish(&path).await
+    }
+}
+
+impl<'a> IntoFuture for Download<'a> {
+    type Output = Result<Downloaded, Error>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send + 'a>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let span = tracing::debug_span!(
+            "download",
+            provider = %self.client.provider(),
+            path = %self.path.display()
+        );
+        Box::pin(self.run().instrument(span))
+    }
+}
+
+/// One download's state across its attempts.
+struct Transfer<'c> {
+    client: &'c Client,
+    url: String,
+    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    part: PathBuf,
+    file: tokio::fs::File,
+    /// Bytes in the partial file.
+    have: u64,
+    /// The full size, once an answer announced it.
+    total: Option<u64>,
+    resumes: u32,
+}
+
+/// What one request's answer means for the transfer.
+enum Start {
+    /// Write the body from byte `0`/`have`.
+    Body(reqwest::Response),
+    /// Every byte is in the partial file already.
+    Complete,
+    /// The partial file is not a prefix of this output: emptied; ask again from byte 0.
+    Restart,
+}
+
+impl<'c> Transfer<'c> {
+    async fn open(client: &'c Client, output: &Output, part: PathBuf) -> Result<Self, Error> {
+        // One trip to the blocking pool to open the partial file and learn its length.
+        let opening = part.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&opening)?;
+            let len = file.metadata()?.len();
+            Ok::<_, std::io::Error>((file, len))
+        })
+        .await
+        .map_err(|err| std::io::Error::other(err.to_string()))
+        .and_then(|opened| opened)
+        .map_err(io(&part))?;
+        let (file, have) = opened;
+        Ok(Transfer {
+            client,
+            url: output.url.clone(),
+            expires_at: output.expires_at,
+            part,
+            file: tokio::fs::File::from_std(file),
+            have,
+            total: None,
+            resumes: 0,
+        })
+    }
+
+    /// One request (two when the partial file turns out not to belong to this output).
+    async fn attempt(
+        &mut self,
+        attempt: u32,
+        cancel: Option<&CancellationToken>,
+        on_progress: &mut Option<OnProgress<'_>>,
+    ) -> Result<(), Error> {
+        if self.total == Some(self.have) {
+            return Ok(());
+        }
+        let mut answer = None;
+        for _ in 0..2 {
+            match self.request(attempt, cancel).await? {
+                Start::Body(body) => {
+                    answer = Some(body);
+                    break;
+                }
+                Start::Complete => return Ok(()),
+                Start::Restart => self.truncate().await?,
+            }
+        }
+        let Some(mut answer) = answer else {
+            return Err(Error::UnexpectedResponse {
+                provider: self.client.provider(),
+                status: None,
+                detail: format!(
+                    "the file server for {} did not honour a range request twice",
+                    redacted(&self.url)
+                ),
+            });
+        };
+        let content_type = answer
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if !acceptable(content_type.as_deref(), None) {
+            return Err(Error::NotVideo {
+                content_type: content_type.unwrap_or_default(),
+            });
+        }
+        let mut writer = tokio::io::BufWriter::with_capacity(64 * 1024, &mut self.file);
+        let mut checked_head = self.have > 0;
+        let outcome = loop {
+            let chunk = match cancel {
+                Some(token) => tokio::select! {
+                    biased;
+                    _ = token.cancelled() => break Err(None),
+                    chunk = answer.chunk() => chunk,
+                },
+                None => answer.chunk().await,
+            };
+            match chunk {
+                Ok(Some(chunk)) => {
+                    if !checked_head {
+                        checked_head = true;
+                        if !acceptable(content_type.as_deref(), Some(&chunk)) {
+                            return Err(Error::NotVideo {
+                                content_type: content_type.unwrap_or_default(),
+                            });
+                        }
+                    }
+                    writer.write_all(&chunk).await.map_err(io(&self.part))?;
+                    self.have = self.have.saturating_add(chunk.len() as u64);
+                    if let Some(on_progress) = on_progress.as_mut() {
+                        on_progress(self.have, self.total);
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(source) => break Err(Some(self.client.network(source))),
+            }
+        };
+        writer.flush().await.map_err(io(&self.part))?;
+        match outcome {
+            Ok(()) if self.total.is_none_or(|total| total == self.have) => {
+                self.total = Some(self.have);
+                Ok(())
+            }
+            // The body ended short of its Content-Length without an error: resume.
+            Ok(()) => Err(Error::Incomplete {
+                expected: self.total.unwrap_or(self.have),
+                received: self.have,
+            }),
+            Err(None) => {
+                tracing::info!(received = self.have, "download cancelled; partial file kept");
+                Err(Error::DownloadCancelled {
+                    path: final_path(&self.part),
+                    partial: self.part.clone(),
+                    received: self.have,
+                })
+            }
+            Err(Some(err)) => Err(err),
+        }
+    }
+
+    /// Sends one GET (with `Range` when resuming) and reads its status.
+    async fn request(
+        &mut self,
+        attempt: u32,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<Start, Error> {
+        let provider = self.client.provider();
+        let mut request = self.client.files.get(&self.url);
+        if self.have > 0 {
+            request = request.header(header::RANGE, format!("bytes={}-", self.have));
+            self.resumes = self.resumes.saturating_add(1);
+            tracing::info!(
+                url = %redacted(&self.url),
+                from_byte = self.have,
+                attempt,
+                "resuming download"
+            );
+        }
+        let started = tokio::time::Instant::now();
+        let sent = match cancel {
+            Some(token) => tokio::select! {
+                biased;
+                _ = token.cancelled() => None,
+                sent = request.send() => Some(sent),
+            },
+            None => Some(request.send().await),
+        };
+        let Some(sent) = sent else {
+            return Err(Error::DownloadCancelled {
+                path: final_path(&self.part),
+                partial: self.part.clone(),
+                received: self.have,
+            });
+        };
+        let answer = sent.map_err(|source| self.client.network(source));
+        super::log_call(
+            provider,
+            "download",
+            attempt,
+            started,
+            answer.as_ref().map(reqwest::Response::status),
+        );
+        let answer = answer?;
+        let status = answer.status();
+        let expired = || self.expires_at.is_some_and(|at| at <= chrono::Utc::now());
+        match status {
+            StatusCode::OK => {
+                if self.have > 0 {
+                    // The server sent the whole file: start over from it.
+                    self.truncate().await?;
+                }
+                self.total = answer.content_length();
+                Ok(Start::Body(answer))
+            }
+            StatusCode::PARTIAL_CONTENT => match content_range(answer.headers()) {
+                Some((start, size)) if start == self.have => {
+                    self.total = size.or(self.total);
+                    Ok(Start::Body(answer))
+                }
+                _ => Ok(Start::Restart),
+            },
+            StatusCode::RANGE_NOT_SATISFIABLE => {
+                let size = answer
+                    .headers()
+                    .get(header::CONTENT_RANGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().strip_prefix("bytes */"))
+                    .and_then(|n| n.trim().parse::<u64>().ok());
+                if size == Some(self.have) {
+                    // A previous run got every byte but stopped before the rename.
+                    self.total = size;
+                    Ok(Start::Complete)
+                } else {
+                    Ok(Start::Restart)
+                }
+            }
+            StatusCode::GONE => Err(Error::OutputExpired {
+                expired_at: self.expires_at,
+            }),
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND if expired() => {
+                Err(Error::OutputExpired {
+                    expired_at: self.expires_at,
+                })
+            }
+            status if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
+                Err(Error::Unavailable {
+                    provider,
+                    status,
+                    code: None,
+                    message: "the output storage is busy".into(),
+                    retry_after: crate::retry::retry_after(answer.headers()),
+                })
+            }
+            status => Err(Error::UnexpectedResponse {
+                provider,
+                status: Some(status),
+                detail: format!(
+                    "downloading {} failed; the URL may have expired: poll the task again for a fresh one",
+                    redacted(&self.url)
+                ),
+            }),
+        }
+    }
+
+    async fn truncate(&mut self) -> Result<(), Error> {
+        self.file.set_len(0).await.map_err(io(&self.part))?;
+        self.have = 0;
+        self.total = None;
+        Ok(())
+    }
+
+    /// Makes the bytes durable, then moves them into place.
+    async fn finish(self, path: &Path) -> Result<Downloaded, Error> {
+        let file = self.file.into_std().await;
+        let (from, to) = (self.part, path.to_owned());
+        // One trip to the blocking pool.
+        tokio::task::spawn_blocking(move || {
+            file.sync_all().map_err(|e| (from.clone(), e))?;
+            drop(file);
+            std::fs::rename(&from, &to).map_err(|e| (to.clone(), e))
+        })
+        .await
+        .map_err(|err| Error::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(err.to_string()),
+        })?
+        .map_err(|(path, source)| Error::Io { path, source })?;
+        Ok(Downloaded {
+            path: path.to_owned(),
+            bytes: self.have,
+            resumes: self.resumes,
+        })
+    }
 }
 
 /// The partial file for `path`: `.NAME.part` in the same directory, so the final rename stays
 /// on one file system.
-fn part_path(path: &Path) -> PathBuf {
+pub(crate) fn part_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
     path.with_file_name(format!(".{name}.part"))
+}
+
+/// The target a partial file stands for (inverse of [`part_path`]).
+fn final_path(part: &Path) -> PathBuf {
+    let name = part
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = name.strip_prefix('.').unwrap_or(&name);
+    let name = name.strip_suffix(".part").unwrap_or(name);
+    part.with_file_name(name)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -74,7 +522,7 @@ fn acceptable(content_type: Option<&str>, head: Option<&[u8]>) -> bool {
         Some(t) if t.starts_with("video/") => true,
         // Object stores often label files generically; then the bytes must look like MP4.
         None | Some("application/octet-stream" | "binary/octet-stream") => {
-            head.is_none_or(|head| head.len() < 8 || &head[4..8] == b"ftyp")
+            head.is_none_or(|head| head.get(4..8).is_none_or(|kind| kind == b"ftyp"))
         }
         _ => false,
     }
@@ -90,241 +538,26 @@ fn content_range(headers: &header::HeaderMap) -> Option<(u64, Option<u64>)> {
 }
 
 impl Client {
-    /// Downloads `output` to `path`, calling `on_progress(bytes_so_far, total)` as bytes
-    /// arrive.
+    /// Downloads `output` (a [`Finished::output`]) to `path`.
     ///
-    /// Refuses to replace an existing file unless [`DownloadOptions::overwrite`] is set, and
-    /// an output past its expiry before sending anything. Interrupted transfers resume with
-    /// `Range`, here and in a later call (the `.part` file stays until the download completes).
-    pub async fn download(
-        &self,
-        output: &Output,
-        path: &Path,
-        options: &DownloadOptions,
-        mut on_progress: impl FnMut(u64, Option<u64>),
-    ) -> Result<Downloaded, Error> {
-        if !options.overwrite && path.exists() {
-            return Err(Error::FileExists {
-                path: path.to_owned(),
-            });
-        }
-        let expired_at = output.expires_at.filter(|at| *at <= chrono::Utc::now());
-        if output.expired || expired_at.is_some() {
-            return Err(Error::OutputExpired { expired_at });
-        }
-        let part = part_path(path);
-        // One trip to the blocking pool to open the partial file and learn its length.
-        let opening = part.clone();
-        let opened = tokio::task::spawn_blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&opening)?;
-            let len = file.metadata()?.len();
-            Ok::<_, std::io::Error>((file, len))
-        })
-        .await
-        .map_err(|err| std::io::Error::other(err.to_string()))
-        .and_then(|opened| opened)
-        .map_err(io(&part))?;
-        let (file, mut have) = opened;
-        let mut file = tokio::fs::File::from_std(file);
-        let mut total: Option<u64> = None;
-        let mut resumes = 0;
-        let mut last_error: Option<Error> = None;
-        for attempt in 0..options.max_attempts.max(1) {
-            if attempt > 0 {
-                let pause = self.config.retry.delay(
-                    attempt - 1,
-                    last_error.as_ref().and_then(Error::retry_after),
-                );
-                tokio::time::sleep(pause.min(Duration::from_secs(10))).await;
-            }
-            if total == Some(have) {
-                break;
-            }
-            let mut request = self.files.get(&output.url);
-            if have > 0 {
-                request = request.header(header::RANGE, format!("bytes={have}-"));
-            }
-            let mut answer = match request.send().await {
-                Ok(answer) => answer,
-                Err(source) => {
-                    last_error = Some(self.network(source));
-                    continue;
-                }
-            };
-            let status = answer.status();
-            let starts_at = match status {
-                StatusCode::OK => 0,
-                StatusCode::PARTIAL_CONTENT => match content_range(answer.headers()) {
-                    Some((start, size)) => {
-                        total = size.or(total);
-                        start
-                    }
-                    None => 0,
-                },
-                StatusCode::RANGE_NOT_SATISFIABLE => {
-                    let size = answer
-                        .headers()
-                        .get(header::CONTENT_RANGE)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().strip_prefix("bytes */"))
-                        .and_then(|n| n.trim().parse::<u64>().ok());
-                    if size == Some(have) {
-                        // A previous run got every byte but stopped before the rename.
-                        total = size;
-                        break;
-                    }
-                    // The partial file is not a prefix of this output: start over.
-                    file.set_len(0).await.map_err(io(&part))?;
-                    have = 0;
-                    total = None;
-                    continue;
-                }
-                StatusCode::GONE => return Err(Error::OutputExpired { expired_at: output.expires_at }),
-                StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-                    if output.expires_at.is_some_and(|at| at <= chrono::Utc::now()) =>
-                {
-                    return Err(Error::OutputExpired { expired_at: output.expires_at })
-                }
-                status if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() => {
-                    last_error = Some(Error::Unavailable {
-                        provider: self.provider(),
-                        status,
-                        code: None,
-                        message: "the output storage is busy".into(),
-                        retry_after: super::retry::retry_after(answer.headers()),
-                    });
-                    continue;
-                }
-                status => {
-                    return Err(Error::UnexpectedResponse {
-                        provider: self.provider(),
-                        status: Some(status),
-                        detail: format!(
-                            "downloading {} failed; the URL may have expired: poll the task again for a fresh one",
-                            output.url
-                        ),
-                    })
-                }
-            };
-            if starts_at != have {
-                // The server sent the whole file (or another range): start over from it.
-                file.set_len(0).await.map_err(io(&part))?;
-                have = 0;
-                if starts_at != 0 {
-                    continue;
-                }
-            }
-            if status == StatusCode::OK {
-                total = answer.content_length();
-            }
-            let content_type = answer
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            if !acceptable(content_type.as_deref(), None) {
-                return Err(Error::NotVideo {
-                    content_type: content_type.unwrap_or_default(),
-                });
-            }
-            if attempt > 0 && have > 0 {
-                resumes += 1;
-            }
-            let mut writer = tokio::io::BufWriter::with_capacity(64 * 1024, &mut file);
-            let mut checked_head = have > 0;
-            let outcome = loop {
-                match answer.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if !checked_head {
-                            checked_head = true;
-                            if !acceptable(content_type.as_deref(), Some(&chunk)) {
-                                return Err(Error::NotVideo {
-                                    content_type: content_type.unwrap_or_default(),
-                                });
-                            }
-                        }
-                        writer.write_all(&chunk).await.map_err(io(&part))?;
-                        have += chunk.len() as u64;
-                        on_progress(have, total);
-                    }
-                    Ok(None) => break Ok(()),
-                    Err(source) => break Err(self.network(source)),
-                }
-            };
-            writer.flush().await.map_err(io(&part))?;
-            match outcome {
-                Ok(()) if total.is_none_or(|total| total == have) => {
-                    total = Some(have);
-                    break;
-                }
-                Ok(()) => {
-                    // The body ended short of its Content-Length without an error: resume.
-                    last_error = None;
-                }
-                Err(err) => last_error = Some(err),
-            }
-        }
-        let expected = total.unwrap_or(have);
-        if total != Some(have) {
-            return Err(match last_error {
-                Some(err @ (Error::Unavailable { .. } | Error::Network { .. })) if have == 0 => err,
-                _ => Error::Incomplete {
-                    expected,
-                    received: have,
-                },
-            });
-        }
-        if !options.overwrite && path.exists() {
-            return Err(Error::FileExists {
-                path: path.to_owned(),
-            });
-        }
-        // One trip to the blocking pool: make the bytes durable, then move them into place.
-        let file = file.into_std().await;
-        let (from, to) = (part.clone(), path.to_owned());
-        tokio::task::spawn_blocking(move || {
-            file.sync_all().map_err(|e| (from.clone(), e))?;
-            drop(file);
-            std::fs::rename(&from, &to).map_err(|e| (to.clone(), e))
-        })
-        .await
-        .map_err(|err| Error::Io {
-            path: path.to_owned(),
-            source: std::io::Error::other(err.to_string()),
-        })?
-        .map_err(|(path, source)| Error::Io { path, source })?;
-        Ok(Downloaded {
-            path: path.to_owned(),
-            bytes: have,
-            resumes,
-        })
+    /// Refuses to replace an existing file unless [`Download::overwrite`] is set, and an
+    /// output past its expiry before sending anything. Interrupted transfers resume with
+    /// `Range`, here and in a later call (the `.part` file beside the target stays until the
+    /// download completes).
+    pub fn download(&self, output: &Output, path: impl Into<PathBuf>) -> Download<'_> {
+        Download::new(self, Source::Output(output.clone()), path.into())
     }
 
-    /// Polls task `id` and downloads its first output.
-    pub async fn download_task(
-        &self,
-        id: &str,
-        path: &Path,
-        options: &DownloadOptions,
-        on_progress: impl FnMut(u64, Option<u64>),
-    ) -> Result<Downloaded, Error> {
-        let snapshot = self.status(id).await?;
-        let Some(output) = snapshot.outputs.first() else {
-            return Err(Error::NoOutput {
-                id: id.to_owned(),
-                status: snapshot.status,
-            });
-        };
-        self.download(output, path, options, on_progress).await
+    /// Polls `task` and downloads its video to `path`: for a task whose [`Finished`] value
+    /// was not kept.
+    pub fn download_task(&self, task: impl Into<TaskHandle>, path: impl Into<PathBuf>) -> Download<'_> {
+        Download::new(self, Source::Task(task.into()), path.into())
     }
 
-    fn network(&self, source: reqwest::Error) -> Error {
+    pub(crate) fn network(&self, source: reqwest::Error) -> Error {
         Error::Network {
             provider: self.provider(),
-            source,
+            source: source.without_url(),
             may_have_created_task: false,
         }
     }
@@ -349,6 +582,7 @@ mod tests {
             Some(b"<?xml version")
         ));
         assert!(acceptable(None, Some(b"\0\0\0\x20ftypisom")));
+        assert!(acceptable(None, Some(b"\0\0")));
     }
 
     #[test]
@@ -358,13 +592,17 @@ mod tests {
         assert_eq!(content_range(&headers), Some((100, Some(1000))));
         headers.insert(header::CONTENT_RANGE, "bytes 100-199/*".parse().unwrap());
         assert_eq!(content_range(&headers), Some((100, None)));
+        headers.insert(
+            header::CONTENT_RANGE,
+            "bytes 0-1/18446744073709551616".parse().unwrap(),
+        );
+        assert_eq!(content_range(&headers), Some((0, None)));
     }
 
     #[test]
     fn partial_files_sit_beside_the_target() {
-        assert_eq!(
-            part_path(Path::new("/tmp/out/video.mp4")),
-            PathBuf::from("/tmp/out/.video.mp4.part")
-        );
+        let part = part_path(Path::new("/tmp/out/video.mp4"));
+        assert_eq!(part, PathBuf::from("/tmp/out/.video.mp4.part"));
+        assert_eq!(final_path(&part), PathBuf::from("/tmp/out/video.mp4"));
     }
 }

@@ -1,10 +1,12 @@
-//! One error type for everything the client does, each variant saying what to do next.
+//! One error type for everything the client does, saying what happened in the library's
+//! terms. Advice about commands and flags belongs to the CLI, which adds it.
 
 use std::{path::PathBuf, time::Duration};
 
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::TaskHandle;
 use crate::{request::Unsupported, validate::Issue, Provider};
 
 /// What went wrong, in terms a caller can act on. Never contains an API key.
@@ -12,7 +14,7 @@ use crate::{request::Unsupported, validate::Issue, Provider};
 #[non_exhaustive]
 pub enum Error {
     /// No key was configured.
-    #[error("no {provider} API key: set {env} (keys start with {prefix}), or pass --sandbox to run against the local emulator", env = provider.api_key_env(), prefix = provider.key_prefix())]
+    #[error("no {provider} API key: set {env} (keys start with {prefix}) or configure one", env = provider.api_key_env(), prefix = provider.key_prefix())]
     MissingApiKey {
         /// The provider without a key.
         provider: Provider,
@@ -78,7 +80,7 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// No such task (404): a wrong id, another provider's id, or another key's task.
-    #[error("{provider} has no task {id:?}; check the id, the --provider, and that the key is the one that created it")]
+    #[error("{provider} has no task {id:?}; check the id, the provider, and that the key is the one that created it")]
     NotFound {
         /// The provider.
         provider: Provider,
@@ -100,7 +102,7 @@ pub enum Error {
         message: String,
     },
     /// The wait ran out of time; the task itself goes on at the provider.
-    #[error("task {id} is still {status} after {waited:?}; it may still finish: resume with `happyhorse wait {id} --provider {provider}`")]
+    #[error("{provider} task {id} is still {status} after {}; it goes on at the provider and may still finish: wait for it again", crate::units::duration(*waited))]
     DeadlineExceeded {
         /// The provider.
         provider: Provider,
@@ -111,16 +113,38 @@ pub enum Error {
         /// How long the wait lasted.
         waited: Duration,
     },
-    /// The wait was cancelled; the task itself goes on at the provider.
-    #[error("stopped waiting for task {id}; it goes on at {provider}: resume with `happyhorse wait {id} --provider {provider}`")]
+    /// A submit or wait was cancelled. A task that was submitted goes on at the provider.
+    #[error("{}", match id {
+        Some(id) => format!("stopped waiting for {provider} task {id}; the task goes on at the provider"),
+        None => format!("cancelled during the submit to {provider}; a task may have been created (the same request with the same Idempotency-Key replays it)"),
+    })]
     Cancelled {
         /// The provider.
         provider: Provider,
-        /// The task id.
-        id: String,
+        /// The task id, when the submit had answered.
+        id: Option<String>,
+    },
+    /// A download was cancelled. The bytes received are kept in the partial file, and the next
+    /// download of the same output to the same path resumes from them.
+    #[error("download to {} cancelled after {} bytes; the partial file {} is kept and the next download to that path resumes from it", path.display(), received, partial.display())]
+    DownloadCancelled {
+        /// The target.
+        path: PathBuf,
+        /// The partial file beside it.
+        partial: PathBuf,
+        /// Bytes in the partial file.
+        received: u64,
+    },
+    /// A task handle was given to a client for another provider.
+    #[error("task {task} belongs to {}, but this client talks to {client}", task.provider)]
+    WrongProvider {
+        /// The task.
+        task: TaskHandle,
+        /// The client's provider.
+        client: Provider,
     },
     /// The connection failed or timed out.
-    #[error("network error talking to {provider}: {source}{}", if *may_have_created_task { "; the submit may have created a task: check the provider's task list before resubmitting" } else { "; check the connection and retry" })]
+    #[error("network error talking to {provider}: {}{}", chain(source), if *may_have_created_task { "; the submit may have created a task: check the provider's task list before resubmitting" } else { "" })]
     Network {
         /// The provider.
         provider: Provider,
@@ -141,7 +165,7 @@ pub enum Error {
         detail: String,
     },
     /// The task has no output to download yet, or none at all.
-    #[error("task {id} has no output to download (status {status}); wait for it first: `happyhorse wait {id}`")]
+    #[error("task {id} has no output to download (status {status}); wait for it to succeed first")]
     NoOutput {
         /// The task id.
         id: String,
@@ -155,7 +179,7 @@ pub enum Error {
         expired_at: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// The download target exists.
-    #[error("{} already exists; pass --force (DownloadOptions::overwrite) to replace it, or choose another path with -o", path.display())]
+    #[error("{} already exists; allow overwriting it or choose another path", path.display())]
     FileExists {
         /// The target.
         path: PathBuf,
@@ -169,7 +193,7 @@ pub enum Error {
         content_type: String,
     },
     /// The download ended short of its announced size, after the retries.
-    #[error("the download stopped at {received} of {expected} bytes after retries; run the download again to resume from the partial file")]
+    #[error("the download stopped at {received} of {expected} bytes after retries; downloading to the same path again resumes from the partial file")]
     Incomplete {
         /// Bytes announced.
         expected: u64,
@@ -194,6 +218,30 @@ fn issues_text(issues: &[Issue]) -> String {
         .join("; ")
 }
 
+/// An error and its causes (`error sending request: connection refused`), without URLs: a
+/// reqwest error's Display names the URL, which may carry a signed query string.
+fn chain(err: &reqwest::Error) -> String {
+    let mut text = String::from(if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "cannot connect"
+    } else if err.is_body() || err.is_decode() {
+        "the answer broke off"
+    } else {
+        "error sending request"
+    });
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn after(retry_after: Option<Duration>) -> String {
     retry_after.map_or_else(
         || "a short backoff".to_owned(),
@@ -208,6 +256,44 @@ impl Error {
             self,
             Error::RateLimited { .. } | Error::Unavailable { .. } | Error::Network { .. }
         )
+    }
+
+    /// The HTTP status behind this error, when there was one (for logs).
+    pub(crate) fn http_status(&self) -> Option<u16> {
+        match self {
+            Error::RateLimited { .. } => Some(429),
+            Error::Unavailable { status, .. } => Some(status.as_u16()),
+            Error::UnexpectedResponse { status, .. } => status.map(|s| s.as_u16()),
+            Error::Authentication { .. } => Some(401),
+            Error::NotFound { .. } => Some(404),
+            Error::InsufficientCredits { .. } => Some(402),
+            _ => None,
+        }
+    }
+
+    /// Why this error may be retried, for the retry mechanism; `None` when it may not.
+    pub(crate) fn retry(&self) -> Option<crate::retry::Retry> {
+        use crate::retry::Retry;
+        match self {
+            Error::RateLimited { retry_after, .. } => {
+                Some(Retry::because("429 rate limited", *retry_after))
+            }
+            Error::Unavailable {
+                status,
+                code,
+                retry_after,
+                ..
+            } => Some(Retry::because(
+                format!(
+                    "{} unavailable{}",
+                    status.as_u16(),
+                    code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+                ),
+                *retry_after,
+            )),
+            Error::Network { source, .. } => Some(Retry::because(chain(source), None)),
+            _ => None,
+        }
     }
 
     /// The wait the provider asked for, if it did.

@@ -1,40 +1,38 @@
 //! The lifecycle client: submit (validated locally, idempotent by default), wait (deadline,
-//! backoff, cancellation, progress), download (streamed, resumable, atomic), for any of the
-//! three providers.
+//! backoff, cancellation, progress), download (streamed, resumable, cancellable, atomic), and
+//! all three in one call, for any of the three providers.
 //!
 //! [`Client`] is provider-neutral: it takes a [`VideoRequest`] and answers with
 //! [`TaskSnapshot`]s, whichever provider it talks to. Underneath, each call goes through the
 //! provider's generated transport ([`crate::generated`]), reachable with [`Client::transport`].
 //!
+//! The long calls are builders that run when awaited, so the defaults need no options and no
+//! closures:
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use happyhorse::{
-//!     client::{Client, Config, DownloadOptions, WaitOptions},
-//!     request::VideoRequest,
-//!     sandbox::{Config as SandboxConfig, Sandbox},
-//!     values::Prompt,
-//!     Provider,
+//!     sandbox::{Sandbox, SandboxConfig},
+//!     Client, ClientConfig, Prompt, Provider, VideoRequest,
 //! };
 //!
 //! // A local emulator stands in for the provider; drop `with_base_url` (and set
-//! // HIAPI_API_KEY, using `Config::from_env`) to talk to the real one.
+//! // HIAPI_API_KEY, using `Client::from_env`) to talk to the real one.
 //! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
 //! let client = Client::new(
-//!     Config::new(Provider::HiApi)
+//!     ClientConfig::new(Provider::HiApi)
 //!         .with_api_key("sk-example")
 //!         .with_base_url(sandbox.base_url(Provider::HiApi)),
 //! )?;
-//!
 //! let request = VideoRequest::text_to_video(Prompt::new("A golden retriever running on a beach")?);
+//! let dir = tempfile::tempdir()?;
+//!
+//! // Step by step: each step's result serialises, so a caller can store it and resume.
 //! let submitted = client.submit(&request).await?;
-//! let done = client.wait(&submitted.id, &WaitOptions::default(), |_| {}).await?;
-//! let path = std::env::temp_dir().join(format!("{}.mp4", submitted.id));
-//! let saved = client
-//!     .download(&done.outputs[0], &path, &DownloadOptions::default().overwrite(true), |_, _| {})
-//!     .await?;
+//! let finished = client.wait(&submitted).await?;
+//! let saved = client.download(finished.output(), dir.path().join("step.mp4")).await?;
 //! assert!(saved.bytes > 0);
-//! # std::fs::remove_file(&path)?;
 //! # Ok(())
 //! # }
 //! ```
@@ -43,7 +41,7 @@ mod callbacks;
 mod config;
 mod download;
 mod error;
-mod retry;
+mod generate;
 mod task;
 mod wait;
 
@@ -56,20 +54,24 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub use callbacks::{CallbackError, CallbackInbox, Delivery};
-pub(crate) use config::is_loopback;
-pub use config::{ApiKey, Config};
-pub use download::{DownloadOptions, Downloaded};
+pub use config::{ApiKey, ClientConfig};
+pub use download::{Download, Downloaded};
 pub use error::Error;
-pub use retry::RetryPolicy;
-pub use task::{Output, TaskError, TaskSnapshot, TaskState};
-pub use wait::WaitOptions;
+pub use generate::{Generate, GenerateTo, Progress, Saved};
+pub use task::{
+    Finished, NotFinished, Output, TaskError, TaskHandle, TaskSnapshot, TaskState,
+};
+pub use wait::Wait;
 
+pub use crate::retry::RetryPolicy;
 use crate::{
     generated::{apiframe, hiapi, reapi},
+    provider::Auth,
     request::{VideoRequest, WireBody},
     validate::{validate_body, Issue},
     Provider,
 };
+use tracing::Instrument;
 
 /// A provider's generated transport client, configured with the key and base URL.
 #[derive(Clone, Debug)]
@@ -105,8 +107,9 @@ pub struct SubmitOptions {
     pub idempotency_key: IdempotencyKey,
 }
 
-/// A submitted task.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A submitted task. Serialises (and deserialises), so a caller can store it and wait for the
+/// task later, in another process.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Submission {
     /// The provider.
     pub provider: Provider,
@@ -122,10 +125,23 @@ pub struct Submission {
     pub warnings: Vec<String>,
 }
 
+impl Submission {
+    /// The handle that names this task at its provider.
+    pub fn handle(&self) -> TaskHandle {
+        TaskHandle::new(self.provider, self.id.clone())
+    }
+}
+
+impl From<&Submission> for TaskHandle {
+    fn from(submission: &Submission) -> Self {
+        submission.handle()
+    }
+}
+
 /// The lifecycle client for one provider. Cheap to clone; share one per provider.
 #[derive(Clone, Debug)]
 pub struct Client {
-    config: Config,
+    config: ClientConfig,
     transport: Transport,
     /// Downloads go through a client without the API key: output URLs are third-party storage.
     files: reqwest::Client,
@@ -134,56 +150,56 @@ pub struct Client {
 impl Client {
     /// A client for `config`. Fails when there is no key or the base URL is not HTTPS (plain
     /// HTTP is allowed to loopback only).
-    pub fn new(config: Config) -> Result<Client, Error> {
+    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        let provider = config.provider();
         let base = config.checked_base_url()?;
         let key = config.key()?;
-        let (name, value) = match config.provider {
-            Provider::HiApi | Provider::Reapi => (
+        let (name, value) = match provider.facts().auth {
+            Auth::Bearer => (
                 reqwest::header::AUTHORIZATION,
                 format!("Bearer {}", key.expose()),
             ),
-            Provider::Apiframe => (
-                HeaderName::from_static("x-api-key"),
-                key.expose().to_owned(),
-            ),
+            Auth::Header(name) => (HeaderName::from_static(name), key.expose().to_owned()),
         };
         let mut value = HeaderValue::from_str(&value).map_err(|_| Error::Config {
             message: format!(
-                "the {} key contains characters a header cannot carry; check {}",
-                config.provider,
-                config.provider.api_key_env()
+                "the {provider} key contains characters a header cannot carry; check {}",
+                provider.api_key_env()
             ),
         })?;
         value.set_sensitive(true);
         let mut headers = HeaderMap::new();
-        for (extra, text) in &config.headers {
+        for (extra, text) in config.headers() {
             let bad = || Error::Config {
                 message: format!("the extra header {extra:?} is not a valid header name and value"),
             };
             let extra = HeaderName::from_bytes(extra.as_bytes()).map_err(|_| bad())?;
-            let text = HeaderValue::from_str(text).map_err(|_| bad())?;
+            let mut text = HeaderValue::from_str(text).map_err(|_| bad())?;
+            text.set_sensitive(true);
             headers.insert(extra, text);
         }
         headers.insert(name, value);
         let user_agent = concat!("happyhorse/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls()?)
             .default_headers(headers)
             .user_agent(user_agent)
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout())
+            .connect_timeout(config.connect_timeout())
             .build()
             .map_err(|err| Error::Config {
                 message: format!("cannot build the HTTP client: {err}"),
             })?;
         let files = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls()?)
             .user_agent(user_agent)
-            .connect_timeout(config.connect_timeout)
-            .read_timeout(config.timeout)
+            .connect_timeout(config.connect_timeout())
+            .read_timeout(config.timeout())
             .build()
             .map_err(|err| Error::Config {
                 message: format!("cannot build the HTTP client: {err}"),
             })?;
-        let transport = match config.provider {
+        let transport = match provider {
             Provider::HiApi => Transport::HiApi(hiapi::Client::new_with_client(&base, http)),
             Provider::Reapi => Transport::Reapi(reapi::Client::new_with_client(&base, http)),
             Provider::Apiframe => {
@@ -199,17 +215,29 @@ impl Client {
 
     /// A client configured from the environment (see [`Config::from_env`]).
     pub fn from_env(provider: Provider) -> Result<Client, Error> {
-        Client::new(Config::from_env(provider))
+        Client::new(ClientConfig::from_env(provider))
     }
 
     /// The provider.
     pub fn provider(&self) -> Provider {
-        self.config.provider
+        self.config.provider()
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &ClientConfig {
         &self.config
+    }
+
+    /// Refuses a handle of another provider's task.
+    pub(crate) fn owns(&self, task: &TaskHandle) -> Result<(), Error> {
+        if task.provider == self.provider() {
+            Ok(())
+        } else {
+            Err(Error::WrongProvider {
+                task: task.clone(),
+                client: self.provider(),
+            })
+        }
     }
 
     /// The generated transport, for calls this client does not wrap.
@@ -229,6 +257,7 @@ impl Client {
         request: &VideoRequest,
         options: &SubmitOptions,
     ) -> Result<Submission, Error> {
+        // `to_wire` validates the body it builds: its warnings are the only ones.
         let wire = request.to_wire(self.provider())?;
         let warnings = wire.warnings.iter().map(ToString::to_string).collect();
         self.submit_wire(wire.body, warnings, options).await
@@ -241,15 +270,6 @@ impl Client {
         body: WireBody,
         options: &SubmitOptions,
     ) -> Result<Submission, Error> {
-        self.submit_wire(body, Vec::new(), options).await
-    }
-
-    async fn submit_wire(
-        &self,
-        body: WireBody,
-        mut warnings: Vec<String>,
-        options: &SubmitOptions,
-    ) -> Result<Submission, Error> {
         let provider = self.provider();
         if body.provider() != provider {
             return Err(Error::Config {
@@ -259,36 +279,54 @@ impl Client {
                 ),
             });
         }
-        let json = body.to_json();
-        let report = validate_body(provider, &json);
+        let report = validate_body(provider, &body.to_json());
         if !report.errors.is_empty() {
             return Err(Error::InvalidRequest {
                 provider,
                 issues: report.errors,
             });
         }
-        warnings.extend(report.warnings.iter().map(Issue::to_string));
-        warnings.dedup();
-        let key = match (&options.idempotency_key, provider) {
-            (_, Provider::Reapi) | (IdempotencyKey::None, _) => None,
-            (IdempotencyKey::Custom(key), _) => Some(key.clone()),
-            (IdempotencyKey::Derived, _) => Some(derive_key(provider, &json)),
+        let warnings = report.warnings.iter().map(Issue::to_string).collect();
+        self.submit_wire(body, warnings, options).await
+    }
+
+    async fn submit_wire(
+        &self,
+        body: WireBody,
+        warnings: Vec<String>,
+        options: &SubmitOptions,
+    ) -> Result<Submission, Error> {
+        let provider = self.provider();
+        let key = match (&options.idempotency_key, provider.facts().idempotency) {
+            (_, false) | (IdempotencyKey::None, _) => None,
+            (IdempotencyKey::Custom(key), true) => Some(key.clone()),
+            (IdempotencyKey::Derived, true) => Some(derive_key(provider, &body.to_json())),
         };
         let with_key = key.is_some();
         // Retry only what cannot bill twice: 429/503 come before any task exists; anything
         // else only when the key makes the provider deduplicate.
-        let retryable = |err: &Error| match err {
-            Error::RateLimited { .. } => true,
-            Error::Unavailable { status, .. } => {
-                *status == StatusCode::SERVICE_UNAVAILABLE || with_key
+        let classify = |err: &Error| {
+            let safe = match err {
+                Error::RateLimited { .. } => true,
+                Error::Unavailable { status, .. } => {
+                    *status == StatusCode::SERVICE_UNAVAILABLE || with_key
+                }
+                Error::Network { .. } => with_key,
+                _ => false,
+            };
+            if !safe && err.retry().is_some() {
+                tracing::debug!(%provider, error = %err, "not retrying: without an Idempotency-Key a retry could create a second task");
             }
-            Error::Network { .. } => with_key,
-            _ => false,
+            safe.then(|| err.retry()).flatten()
         };
+        let span = tracing::debug_span!("submit", %provider, idempotency_key = with_key);
         let sent = self
             .config
-            .retry
-            .run(retryable, || self.send_submit(&body, key.as_deref()))
+            .retry()
+            .run("submit", classify, |attempt| {
+                self.send_submit(&body, key.as_deref(), attempt)
+            })
+            .instrument(span)
             .await;
         let (id, status, replayed) = match sent {
             Ok(sent) => sent,
@@ -301,6 +339,7 @@ impl Client {
             }
             Err(err) => return Err(err),
         };
+        tracing::info!(%provider, id = %id, status = %status, replayed, "submitted");
         Ok(Submission {
             provider,
             id,
@@ -311,12 +350,31 @@ impl Client {
         })
     }
 
-    /// One submit attempt: (id, status, replayed).
+    /// One submit attempt: (id, status, replayed), logged.
     async fn send_submit(
         &self,
         body: &WireBody,
         key: Option<&str>,
+        attempt: u32,
     ) -> Result<(String, String, bool), Error> {
+        let started = tokio::time::Instant::now();
+        let result = self.submit_call(body, key).await;
+        log_call(
+            self.provider(),
+            "submit",
+            attempt,
+            started,
+            result.as_ref().map(|(_, status)| *status),
+        );
+        result.map(|(answer, _)| answer)
+    }
+
+    /// One submit request: ((id, status, replayed), HTTP status).
+    async fn submit_call(
+        &self,
+        body: &WireBody,
+        key: Option<&str>,
+    ) -> Result<((String, String, bool), StatusCode), Error> {
         let provider = self.provider();
         match (&self.transport, body) {
             (Transport::HiApi(client), WireBody::HiApi(body)) => {
@@ -328,6 +386,7 @@ impl Client {
                     Ok(answer) => answer,
                     Err(err) => return Err(transport_error(provider, err, None).await),
                 };
+                let http = answer.status();
                 let replayed = answer
                     .headers()
                     .get("idempotent-replay")
@@ -342,14 +401,18 @@ impl Client {
                     status: Some(StatusCode::OK),
                     detail: "code 200 without `data`".into(),
                 })?;
-                let status = data.status.map_or_else(|| "queued".into(), |s| s.0);
-                Ok((data.task_id, status, replayed))
+                let status = data.status.map_or_else(
+                    || provider.facts().statuses.queued.to_owned(),
+                    |s| s.0,
+                );
+                Ok(((data.task_id, status, replayed), http))
             }
             (Transport::Reapi(client), WireBody::Reapi(body)) => {
                 match client.create_generation().body(body.clone()).send().await {
                     Ok(answer) => {
+                        let http = answer.status();
                         let task = answer.into_inner();
-                        Ok((task.id, task.status.0, false))
+                        Ok(((task.id, task.status.0, false), http))
                     }
                     Err(err) => Err(transport_error(provider, err, None).await),
                 }
@@ -361,9 +424,10 @@ impl Client {
                 }
                 match call.send().await {
                     Ok(answer) => {
+                        let http = answer.status();
                         let job = answer.into_inner();
                         // Apiframe documents no replay header; a replay may carry a later status.
-                        Ok((job.job_id.to_string(), job.status.0, false))
+                        Ok(((job.job_id.to_string(), job.status.0, false), http))
                     }
                     Err(err) => Err(transport_error(provider, err, None).await),
                 }
@@ -374,19 +438,39 @@ impl Client {
         }
     }
 
-    /// The task's current state. Transient failures are retried per the policy.
-    pub async fn status(&self, id: &str) -> Result<TaskSnapshot, Error> {
+    /// The task's current state. Transient failures (429, 5xx, network) are retried per the
+    /// policy; drop the future to stop early.
+    pub async fn status(&self, task: impl Into<TaskHandle>) -> Result<TaskSnapshot, Error> {
+        let task = task.into();
+        self.owns(&task)?;
+        let span = tracing::debug_span!("status", provider = %task.provider, id = %task.id);
         self.config
-            .retry
-            .run(Error::is_transient, || self.poll_once(id))
+            .retry()
+            .run("poll", Error::retry, |attempt| self.poll_once(&task.id, attempt))
+            .instrument(span)
             .await
     }
 
-    async fn poll_once(&self, id: &str) -> Result<TaskSnapshot, Error> {
+    /// One poll, logged.
+    pub(crate) async fn poll_once(&self, id: &str, attempt: u32) -> Result<TaskSnapshot, Error> {
+        let started = tokio::time::Instant::now();
+        let result = self.poll_call(id).await;
+        log_call(
+            self.provider(),
+            "poll",
+            attempt,
+            started,
+            result.as_ref().map(|(_, status)| *status),
+        );
+        result.map(|(snapshot, _)| snapshot)
+    }
+
+    async fn poll_call(&self, id: &str) -> Result<(TaskSnapshot, StatusCode), Error> {
         let provider = self.provider();
         match &self.transport {
             Transport::HiApi(client) => match client.get_task().id(id).send().await {
                 Ok(answer) => {
+                    let http = answer.status();
                     let answer = answer.into_inner();
                     if answer.code != 200 {
                         return Err(envelope_error(provider, answer.code, &answer, Some(id)));
@@ -396,12 +480,13 @@ impl Client {
                         status: Some(StatusCode::OK),
                         detail: "code 200 without `data`".into(),
                     })?;
-                    Ok(TaskSnapshot::from_hiapi(task))
+                    Ok((TaskSnapshot::from_hiapi(task), http))
                 }
                 Err(err) => Err(transport_error(provider, err, Some(id)).await),
             },
             Transport::Reapi(client) => match client.get_task().id(id).send().await {
-                Ok(answer) => Ok(TaskSnapshot::from_reapi(answer.into_inner())),
+                Ok(answer) => Ok((answer.status(), answer.into_inner()))
+                    .map(|(http, task)| (TaskSnapshot::from_reapi(task), http)),
                 Err(err) => Err(transport_error(provider, err, Some(id)).await),
             },
             Transport::Apiframe(client) => {
@@ -415,12 +500,48 @@ impl Client {
                     });
                 };
                 match client.get_job().id(uuid).send().await {
-                    Ok(answer) => Ok(TaskSnapshot::from_apiframe(answer.into_inner())),
+                    Ok(answer) => Ok((answer.status(), answer.into_inner()))
+                        .map(|(http, job)| (TaskSnapshot::from_apiframe(job), http)),
                     Err(err) => Err(transport_error(provider, err, Some(id)).await),
                 }
             }
         }
     }
+}
+
+/// Logs one HTTP call: provider, operation, attempt, status (or the error), duration. Never
+/// a key or a URL.
+pub(crate) fn log_call(
+    provider: Provider,
+    operation: &'static str,
+    attempt: u32,
+    started: tokio::time::Instant,
+    outcome: Result<StatusCode, &Error>,
+) {
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match outcome {
+        Ok(status) => tracing::debug!(
+            %provider, operation, attempt, status = status.as_u16(), elapsed_ms, "http call"
+        ),
+        Err(err) => tracing::debug!(
+            %provider, operation, attempt, status = err.http_status(), elapsed_ms,
+            error = %err, "http call failed"
+        ),
+    }
+}
+
+/// The rustls configuration every client uses: ring as the crypto provider, the platform's
+/// certificate verifier, TLS 1.2 and 1.3.
+fn tls() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map(|builder| builder.with_no_client_auth())
+        .map_err(|err| Error::Config {
+            message: format!("cannot set up TLS: {err}"),
+        })
 }
 
 /// The deterministic `Idempotency-Key` of a body: `hh-` and 32 hex digits of the SHA-256 of
@@ -480,13 +601,13 @@ async fn transport_error<E: Serialize>(
     match err {
         T::ErrorResponse(answer) => {
             let status = answer.status();
-            let wait = retry::retry_after(answer.headers());
+            let wait = crate::retry::retry_after(answer.headers());
             let body = serde_json::to_value(answer.into_inner()).unwrap_or(Value::Null);
             Error::from_answer(provider, status, wait, &body, id)
         }
         T::UnexpectedResponse(answer) => {
             let status = answer.status();
-            let wait = retry::retry_after(answer.headers());
+            let wait = crate::retry::retry_after(answer.headers());
             let text = answer.text().await.unwrap_or_default();
             let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
             if status.is_success() {
@@ -502,7 +623,7 @@ async fn transport_error<E: Serialize>(
         | T::ResponseBodyError(source)
         | T::InvalidUpgrade(source) => Error::Network {
             provider,
-            source,
+            source: source.without_url(),
             may_have_created_task: false,
         },
         T::InvalidResponsePayload(bytes, err) => Error::UnexpectedResponse {

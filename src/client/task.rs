@@ -1,7 +1,10 @@
-//! A provider-neutral view of a task, read from each provider's generated task type.
+//! A provider-neutral view of a task, read from each provider's generated task type; the
+//! handle that names a task at its provider; and the finished task that always has an output.
+
+use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     generated::{apiframe, hiapi, reapi},
@@ -10,7 +13,7 @@ use crate::{
 
 /// Where a task is, across providers. Unknown status names count as [`TaskState::Running`], so
 /// a status a provider adds later keeps a wait going rather than ending it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TaskState {
@@ -35,27 +38,29 @@ impl TaskState {
         )
     }
 
-    /// The state a provider's status name stands for.
+    /// The state a provider's status name stands for (see [`Facts::statuses`]; case is
+    /// ignored).
+    ///
+    /// [`Facts::statuses`]: crate::provider::Facts::statuses
     pub fn from_status(provider: Provider, status: &str) -> TaskState {
-        let lower = status.to_ascii_lowercase();
-        match (provider, lower.as_str()) {
-            (_, "cancelled" | "canceled") => TaskState::Cancelled,
-            (Provider::HiApi, "queued") => TaskState::Queued,
-            (Provider::HiApi, "success") => TaskState::Succeeded,
-            (Provider::HiApi, "fail") => TaskState::Failed,
-            (Provider::Reapi, "pending" | "queued") => TaskState::Queued,
-            (Provider::Reapi, "completed") => TaskState::Succeeded,
-            (Provider::Reapi, "failed") => TaskState::Failed,
-            (Provider::Apiframe, "queued") => TaskState::Queued,
-            (Provider::Apiframe, "completed") => TaskState::Succeeded,
-            (Provider::Apiframe, "failed") => TaskState::Failed,
-            _ => TaskState::Running,
+        let names = provider.facts().statuses;
+        let is = |name: &str| status.eq_ignore_ascii_case(name);
+        if is("cancelled") || is("canceled") || names.cancelled.is_some_and(is) {
+            TaskState::Cancelled
+        } else if is(names.queued) || names.also_queued.iter().any(|name| is(name)) {
+            TaskState::Queued
+        } else if is(names.succeeded) {
+            TaskState::Succeeded
+        } else if is(names.failed) {
+            TaskState::Failed
+        } else {
+            TaskState::Running
         }
     }
 }
 
 /// One output file of a finished task.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Output {
     /// Where to download it. Short-lived: download it as soon as the task succeeds.
     pub url: String,
@@ -66,8 +71,19 @@ pub struct Output {
     pub expired: bool,
 }
 
+impl fmt::Debug for Output {
+    /// Without the URL's query string: a signed URL grants access until it expires.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("url", &crate::net::redacted(&self.url))
+            .field("expires_at", &self.expires_at)
+            .field("expired", &self.expired)
+            .finish()
+    }
+}
+
 /// Why a task failed, as the provider put it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskError {
     /// The provider's code, if any.
     pub code: Option<String>,
@@ -75,8 +91,8 @@ pub struct TaskError {
     pub message: String,
 }
 
-/// A task as last seen.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A task as last seen. Serialises (and deserialises) so it can be stored and resumed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskSnapshot {
     /// The provider.
     pub provider: Provider,
@@ -97,6 +113,11 @@ pub struct TaskSnapshot {
 }
 
 impl TaskSnapshot {
+    /// The handle that names this task at its provider.
+    pub fn handle(&self) -> TaskHandle {
+        TaskHandle::new(self.provider, self.id.clone())
+    }
+
     pub(crate) fn from_hiapi(task: hiapi::types::Task) -> Self {
         let status = task.status.0;
         let outputs = task
@@ -163,7 +184,7 @@ impl TaskSnapshot {
         let status = job.status.0;
         let expires_at = job
             .completed_at
-            .map(|done| done + chrono::Duration::hours(24));
+            .and_then(|done| done.checked_add_signed(chrono::TimeDelta::hours(24)));
         let expired = job.expired.unwrap_or(false);
         let urls: Vec<String> = job
             .result
@@ -201,6 +222,135 @@ impl TaskSnapshot {
     }
 }
 
+/// A task at its provider: what every call about an existing task takes, so that a HiAPI id
+/// is never polled on an Apiframe client by mistake. Serialises as
+/// `{"provider": "hiapi", "id": "..."}`; `Display` shows `provider:id`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TaskHandle {
+    /// The provider the task lives at.
+    pub provider: Provider,
+    /// The task (job) id the provider gave it.
+    pub id: String,
+}
+
+impl TaskHandle {
+    /// The task `id` at `provider` (for an id stored elsewhere, or typed on a command line).
+    pub fn new(provider: Provider, id: impl Into<String>) -> Self {
+        TaskHandle {
+            provider,
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for TaskHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.provider, self.id)
+    }
+}
+
+impl From<&TaskHandle> for TaskHandle {
+    fn from(handle: &TaskHandle) -> Self {
+        handle.clone()
+    }
+}
+
+impl From<&TaskSnapshot> for TaskHandle {
+    fn from(snapshot: &TaskSnapshot) -> Self {
+        snapshot.handle()
+    }
+}
+
+impl From<&Finished> for TaskHandle {
+    fn from(finished: &Finished) -> Self {
+        finished.handle()
+    }
+}
+
+/// A task that succeeded with at least one output: what a finished wait returns. It cannot
+/// be built without an output, so [`Finished::output`] needs no `Option` and no index.
+/// Serialises as its [`TaskSnapshot`]; deserialising refuses a snapshot that has not
+/// succeeded or has no output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TaskSnapshot", into = "TaskSnapshot")]
+pub struct Finished {
+    snapshot: TaskSnapshot,
+    output: Output,
+}
+
+impl Finished {
+    /// The video: the first (for HappyHorse, the only) output.
+    pub fn output(&self) -> &Output {
+        &self.output
+    }
+
+    /// Every output, the first being [`Finished::output`].
+    pub fn outputs(&self) -> &[Output] {
+        &self.snapshot.outputs
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> Provider {
+        self.snapshot.provider
+    }
+
+    /// The task id.
+    pub fn id(&self) -> &str {
+        &self.snapshot.id
+    }
+
+    /// The handle that names this task at its provider.
+    pub fn handle(&self) -> TaskHandle {
+        self.snapshot.handle()
+    }
+
+    /// The snapshot it was made from (status name, credits charged, ...).
+    pub fn snapshot(&self) -> &TaskSnapshot {
+        &self.snapshot
+    }
+
+    /// The snapshot it was made from.
+    pub fn into_snapshot(self) -> TaskSnapshot {
+        self.snapshot
+    }
+}
+
+/// Why a [`TaskSnapshot`] is not a [`Finished`] task.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{provider} task {id} is {status}, not succeeded with an output")]
+pub struct NotFinished {
+    /// The provider.
+    pub provider: Provider,
+    /// The task id.
+    pub id: String,
+    /// Its status name.
+    pub status: String,
+}
+
+impl TryFrom<TaskSnapshot> for Finished {
+    type Error = NotFinished;
+
+    fn try_from(snapshot: TaskSnapshot) -> Result<Self, NotFinished> {
+        match (snapshot.state, snapshot.outputs.first()) {
+            (TaskState::Succeeded, Some(output)) => Ok(Finished {
+                output: output.clone(),
+                snapshot,
+            }),
+            _ => Err(NotFinished {
+                provider: snapshot.provider,
+                id: snapshot.id,
+                status: snapshot.status,
+            }),
+        }
+    }
+}
+
+impl From<Finished> for TaskSnapshot {
+    fn from(finished: Finished) -> Self {
+        finished.snapshot
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +381,48 @@ mod tests {
             );
         }
         assert!(!Running.is_terminal() && Cancelled.is_terminal());
+    }
+
+    fn snapshot(state: TaskState, outputs: usize) -> TaskSnapshot {
+        TaskSnapshot {
+            provider: Provider::HiApi,
+            id: "tk-1".into(),
+            state,
+            status: "whatever".into(),
+            progress: None,
+            outputs: (0..outputs)
+                .map(|i| Output {
+                    url: format!("https://cdn.example.com/{i}.mp4?sig=secret"),
+                    expires_at: None,
+                    expired: false,
+                })
+                .collect(),
+            error: None,
+            credit_cost: None,
+        }
+    }
+
+    #[test]
+    fn finished_tasks_always_have_an_output_and_round_trip_as_snapshots() {
+        assert!(Finished::try_from(snapshot(TaskState::Succeeded, 0)).is_err());
+        assert!(Finished::try_from(snapshot(TaskState::Running, 1)).is_err());
+        let finished = Finished::try_from(snapshot(TaskState::Succeeded, 2)).unwrap();
+        assert!(finished.output().url.contains("/0.mp4"));
+        assert_eq!(finished.outputs().len(), 2);
+        let stored = serde_json::to_string(&finished).unwrap();
+        let back: Finished = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back, finished);
+        let unfinished = serde_json::to_string(&snapshot(TaskState::Running, 1)).unwrap();
+        assert!(serde_json::from_str::<Finished>(&unfinished).is_err());
+        assert!(!format!("{:?}", finished.output()).contains("secret"));
+    }
+
+    #[test]
+    fn handles_serialise_with_their_provider() {
+        let handle = TaskHandle::new(Provider::Apiframe, "b2c3");
+        let text = serde_json::to_string(&handle).unwrap();
+        assert_eq!(text, r#"{"provider":"apiframe","id":"b2c3"}"#);
+        assert_eq!(serde_json::from_str::<TaskHandle>(&text).unwrap(), handle);
+        assert_eq!(handle.to_string(), "apiframe:b2c3");
     }
 }

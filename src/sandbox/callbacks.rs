@@ -14,7 +14,7 @@ use std::{
 use serde_json::Value;
 
 use super::{unix_now, Phase, State, Task, WebhookStatus};
-use crate::{client::is_loopback, webhook, Provider};
+use crate::{net::is_loopback, webhook, Provider};
 
 /// Where and how a task's events are delivered.
 #[derive(Clone, Debug)]

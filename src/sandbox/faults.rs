@@ -27,7 +27,7 @@ pub enum Fault {
     /// `reset`: the connection is dropped before a complete answer. On a submit the task *is*
     /// created first: the case an `Idempotency-Key` exists for.
     Reset,
-    /// `slow` or `slow=MS`: the answer waits (default [`super::Config::slow_delay`]).
+    /// `slow` or `slow=MS`: the answer waits (default [`super::SandboxConfig::slow_delay`]).
     Slow(Option<Duration>),
     /// `truncate`: a download stops after half of its bytes, with the full `Content-Length`
     /// announced. Sent with a submit, it truncates the task's first download.

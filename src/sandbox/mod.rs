@@ -4,7 +4,7 @@
 //! (`{base}`) on one ephemeral loopback port, built from the same `openapi/` documents as the
 //! client: requests are validated with the documents' JSON Schemas (compiled with `jsonschema`,
 //! independently of the hand-written layer), keys are checked the way each provider checks them,
-//! and tasks move through each provider's statuses over [`Config::task_seconds`], ending with a
+//! and tasks move through each provider's statuses over [`SandboxConfig::task_seconds`], ending with a
 //! real, playable MP4 served by the sandbox itself.
 //!
 //! Also emulated: `Idempotency-Key` on HiAPI and Apiframe (replay, 422 for another body, 409
@@ -12,14 +12,14 @@
 //! non-2xx (delivered to loopback receivers only; plain `http://` is accepted for loopback
 //! hosts); downloads with `Range`, optionally padded to any size with an MP4 `free` box; and
 //! fault injection, per request with the [`FAULT_HEADER`] header or at random with
-//! [`Config::faults`] (see [`Fault`]).
+//! [`SandboxConfig::faults`] (see [`Fault`]).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
-//! use happyhorse::{sandbox::{Config, Sandbox}, Provider};
+//! use happyhorse::{sandbox::{SandboxConfig, Sandbox}, Provider};
 //!
-//! let sandbox = Sandbox::start(Config::default()).await?;
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
 //! println!("HiAPI at {}", sandbox.base_url(Provider::HiApi)); // http://127.0.0.1:PORT/v1
 //! sandbox.shutdown().await;
 //! # Ok(())
@@ -54,7 +54,7 @@ pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
 
 /// How the sandbox behaves. `Debug` shows whether a key or secret is set, never its value.
 #[derive(Clone)]
-pub struct Config {
+pub struct SandboxConfig {
     /// How long a task takes from submit to its terminal status; `0.0` finishes at once.
     pub task_seconds: f64,
     /// When set, only this exact key is accepted; otherwise any key with the provider's
@@ -80,10 +80,10 @@ pub struct Config {
     pub slow_delay: Duration,
 }
 
-impl std::fmt::Debug for Config {
+impl std::fmt::Debug for SandboxConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redacted = |set: bool| if set { "Some(<redacted>)" } else { "None" };
-        f.debug_struct("Config")
+        f.debug_struct("SandboxConfig")
             .field("task_seconds", &self.task_seconds)
             .field(
                 "api_key",
@@ -104,9 +104,9 @@ impl std::fmt::Debug for Config {
     }
 }
 
-impl Default for Config {
+impl Default for SandboxConfig {
     fn default() -> Self {
-        Config {
+        SandboxConfig {
             task_seconds: 0.0,
             api_key: None,
             output_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -121,8 +121,8 @@ impl Default for Config {
     }
 }
 
-impl Config {
-    /// Sets [`Config::task_seconds`].
+impl SandboxConfig {
+    /// Sets [`SandboxConfig::task_seconds`].
     pub fn with_task_seconds(mut self, seconds: f64) -> Self {
         self.task_seconds = seconds.max(0.0);
         self
@@ -159,7 +159,7 @@ impl Config {
         self
     }
 
-    /// Pads output files to `bytes` (see [`Config::pad_to`]).
+    /// Pads output files to `bytes` (see [`SandboxConfig::pad_to`]).
     pub fn with_pad_to(mut self, bytes: u64) -> Self {
         self.pad_to = Some(bytes);
         self
@@ -188,12 +188,12 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Starts a sandbox on an ephemeral port of 127.0.0.1.
-    pub async fn start(config: Config) -> std::io::Result<Sandbox> {
+    pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
     }
 
     /// Starts a sandbox on `addr`.
-    pub async fn bind(addr: SocketAddr, config: Config) -> std::io::Result<Sandbox> {
+    pub async fn bind(addr: SocketAddr, config: SandboxConfig) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State::new(config, addr)?);
@@ -266,19 +266,12 @@ pub(crate) enum Phase {
 impl Phase {
     /// The status name `provider` uses for this phase.
     pub fn status_name(self, provider: Provider) -> &'static str {
-        match (provider, self) {
-            (Provider::HiApi, Phase::Queued) => "queued",
-            (Provider::HiApi, Phase::Running { .. }) => "handling",
-            (Provider::HiApi, Phase::Succeeded) => "success",
-            (Provider::HiApi, Phase::Failed) => "fail",
-            (Provider::Reapi, Phase::Queued) => "pending",
-            (Provider::Reapi, Phase::Running { .. }) => "processing",
-            (Provider::Reapi, Phase::Succeeded) => "completed",
-            (Provider::Reapi, Phase::Failed) => "failed",
-            (Provider::Apiframe, Phase::Queued) => "QUEUED",
-            (Provider::Apiframe, Phase::Running { .. }) => "PROCESSING",
-            (Provider::Apiframe, Phase::Succeeded) => "COMPLETED",
-            (Provider::Apiframe, Phase::Failed) => "FAILED",
+        let names = provider.facts().statuses;
+        match self {
+            Phase::Queued => names.queued,
+            Phase::Running { .. } => names.running,
+            Phase::Succeeded => names.succeeded,
+            Phase::Failed => names.failed,
         }
     }
 }
@@ -368,7 +361,7 @@ pub(crate) struct Remembered {
 }
 
 pub(crate) struct State {
-    pub config: Config,
+    pub config: SandboxConfig,
     pub addr: SocketAddr,
     pub schemas: schema::Schemas,
     pub tasks: Mutex<HashMap<String, Arc<Task>>>,
@@ -382,7 +375,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn new(config: Config, addr: SocketAddr) -> std::io::Result<Self> {
+    fn new(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()

@@ -18,7 +18,7 @@ use super::{
     output::{self, Wanted},
     unix_now, Failure, NewTask, Phase, Remembered, State, Task,
 };
-use crate::{validate::Issue, values::Resolution, webhook, Provider};
+use crate::{issue::Issue, webhook, Provider};
 
 type Shared = Arc<State>;
 
@@ -510,12 +510,16 @@ async fn hiapi_submit(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    if !crate::validate::HIAPI_MODELS.contains(&model.as_str()) {
+    if !Provider::HiApi.facts().models.contains(&model.as_str()) {
         // HiAPI answers some validation errors with HTTP 200 and a non-200 code (T2V page).
         let message = format!(
             "model: value must be one of {}",
-            crate::validate::HIAPI_MODELS
+            Provider::HiApi
+                .facts()
+                .models
+                .iter()
                 .map(|m| format!("{m:?}"))
+                .collect::<Vec<_>>()
                 .join(", ")
         );
         return reply(
@@ -711,7 +715,7 @@ async fn reapi_submit(
     let (task, _) = submit(
         state,
         Provider::Reapi,
-        crate::validate::REAPI_MODEL,
+        Provider::Reapi.facts().models[0],
         body,
         Idempotency::None,
         (new, None),
@@ -749,11 +753,14 @@ fn rfc3339(unix: u64) -> Value {
 /// (5 s when unset: the sandbox's choice, Apiframe documents no default).
 fn apiframe_credits(input: &Value) -> u64 {
     let params = &input["happyhorse11Params"];
-    let resolution = params["resolution"]
-        .as_str()
-        .and_then(|name| name.parse::<Resolution>().ok())
-        .unwrap_or(Resolution::P1080);
-    resolution.apiframe_credits_per_second() * params["duration"].as_u64().unwrap_or(5)
+    let Some(price) = Provider::Apiframe.facts().credits_per_second else {
+        return 0;
+    };
+    let per_second = match params["resolution"].as_str() {
+        Some("720p") => price.p720,
+        _ => price.p1080,
+    };
+    per_second.saturating_mul(params["duration"].as_u64().unwrap_or(5))
 }
 
 fn apiframe_job(state: &State, task: &Task) -> Value {
@@ -835,7 +842,7 @@ async fn apiframe_submit(
     let (task, _) = submit(
         state,
         Provider::Apiframe,
-        crate::validate::APIFRAME_MODEL,
+        Provider::Apiframe.facts().models[0],
         body,
         idempotency,
         (new, target),

@@ -4,7 +4,7 @@
 use jsonschema::{error::ValidationErrorKind, Validator};
 use serde_json::Value;
 
-use crate::{contract, validate::type_name, Provider};
+use crate::{contract, issue::type_name, Provider};
 
 /// Compiled validators: each provider's whole body, and each branch of HiAPI's `oneOf`, by
 /// model.

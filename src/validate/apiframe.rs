@@ -4,11 +4,14 @@ use serde_json::Value;
 
 use super::report::Report;
 use super::rules::{check_object, type_name, Field, Rule};
-use super::url::UrlRule;
-use crate::values::{AspectRatio, Resolution, Seed};
+use crate::values::url::UrlRule;
+use crate::{
+    values::{AspectRatio, Resolution, Seed},
+    Provider,
+};
 
 /// Apiframe's model id.
-pub(crate) const MODEL: &str = "happyhorse-1.1";
+pub(crate) const MODEL: &str = Provider::Apiframe.facts().models[0];
 /// The longest prompt Apiframe accepts, in characters.
 pub(crate) const PROMPT_MAX_CHARS: usize = 2500;
 /// The webhook events Apiframe knows.

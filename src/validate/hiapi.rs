@@ -4,15 +4,11 @@ use serde_json::Value;
 
 use super::report::{child, Report};
 use super::rules::{check, check_object, text, type_name, url, Field, Rule, DURATION, RESOLUTION};
-use super::url::UrlRule;
-use crate::values::AspectRatio;
+use crate::values::url::UrlRule;
+use crate::{values::AspectRatio, Provider};
 
 /// The three model ids, in the document's order.
-pub(crate) const MODELS: [&str; 3] = [
-    "happyhorse-1.1/text-to-video",
-    "happyhorse-1.1/image-to-video",
-    "happyhorse-1.1/reference-to-video",
-];
+const MODELS: &[&str] = Provider::HiApi.facts().models;
 
 const ASPECT_RATIO: Rule = Rule::Enum(&AspectRatio::NAMES);
 const REQUIRED_PROMPT: Rule = text(1, None);
@@ -61,7 +57,7 @@ const CALLBACK: &[Field] = &[
 /// The envelope for one model: `model`, `input`, `callback`, `route`.
 const fn envelope(input: &'static [Field]) -> [Field; 4] {
     [
-        Field::required("model", Rule::Enum(&MODELS)),
+        Field::required("model", Rule::Enum(MODELS)),
         Field::required("input", Rule::Object(input)),
         Field::optional("callback", Rule::Object(CALLBACK)),
         Field::optional("route", text(1, None)),
@@ -83,7 +79,7 @@ pub(crate) fn validate(body: &Value, report: &mut Report) {
         // Without a known model there is no input schema to check against.
         Some(_) | None => {
             return match map.get("model") {
-                Some(model) => check(model, &Rule::Enum(&MODELS), "model", report),
+                Some(model) => check(model, &Rule::Enum(MODELS), "model", report),
                 None => report.error("$", "missing property 'model'"),
             };
         }

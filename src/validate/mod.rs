@@ -12,18 +12,11 @@ mod hiapi;
 mod reapi;
 mod report;
 mod rules;
-pub(crate) mod url;
 
 use serde_json::Value;
 
 pub use report::{Issue, Report};
 
-pub(crate) use apiframe::MODEL as APIFRAME_MODEL;
-#[cfg(feature = "sandbox")]
-pub(crate) use hiapi::MODELS as HIAPI_MODELS;
-pub(crate) use reapi::MODEL as REAPI_MODEL;
-#[cfg(feature = "sandbox")]
-pub(crate) use rules::type_name;
 
 use crate::Provider;
 

@@ -7,11 +7,12 @@ use serde_json::Value;
 
 use super::report::Report;
 use super::rules::{check_object, type_name, Field, Rule};
-use super::url::UrlRule;
+use crate::values::url::UrlRule;
 use crate::values::{AspectRatio, Resolution};
+use crate::Provider;
 
 /// reapi's model id.
-pub(crate) const MODEL: &str = "happyhorse-1-1";
+pub(crate) const MODEL: &str = Provider::Reapi.facts().models[0];
 
 /// Past this weight reapi truncates a prompt: 5000 non-CJK characters, or 2500 CJK ones (a CJK
 /// character weighs two).

@@ -7,8 +7,9 @@
 use serde_json::{Map, Value};
 
 use super::report::{child, index, Report};
-use super::url;
-use crate::values::{Duration, Resolution};
+pub(crate) use crate::issue::type_name;
+use crate::values::url;
+use crate::values::{Resolution, VideoDuration};
 
 /// What a value must be.
 pub(crate) enum Rule {
@@ -63,8 +64,8 @@ impl Field {
 pub(crate) const RESOLUTION: Rule = Rule::Enum(&Resolution::NAMES);
 /// Whole seconds from 3 to 15, on every provider.
 pub(crate) const DURATION: Rule = Rule::Int {
-    min: Duration::MIN as i64,
-    max: Duration::MAX as i64,
+    min: VideoDuration::MIN as i64,
+    max: VideoDuration::MAX as i64,
 };
 
 /// A string of `min_chars` or more characters, and at most `max_chars` when given.
@@ -82,19 +83,6 @@ pub(crate) const fn url(rule: url::UrlRule) -> Rule {
         min_chars: 0,
         max_chars: None,
         url: Some(rule),
-    }
-}
-
-/// JSON Schema's name for the type of a value, as the providers word `got X, want Y`.
-pub(crate) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

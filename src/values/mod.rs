@@ -9,7 +9,9 @@ use std::{fmt, str::FromStr};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::validate::url;
+pub(crate) mod url;
+
+use crate::Provider;
 
 /// Why a value was refused. The message says what the rule is and what was given.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,13 +57,14 @@ impl Resolution {
         }
     }
 
-    /// Apiframe's documented price per second of video at this resolution (Apiframe page): 24
-    /// credits at 720p, 31 at 1080p (its default).
-    pub fn apiframe_credits_per_second(self) -> u64 {
-        match self {
-            Resolution::P720 => 24,
-            Resolution::P1080 => 31,
-        }
+    /// `provider`'s documented price per second of video at this resolution, where it
+    /// documents one (Apiframe: 24 credits at 720p, 31 at 1080p).
+    pub fn credits_per_second(self, provider: Provider) -> Option<u64> {
+        let price = provider.facts().credits_per_second?;
+        Some(match self {
+            Resolution::P720 => price.p720,
+            Resolution::P1080 => price.p1080,
+        })
     }
 }
 
@@ -165,9 +168,9 @@ named_from_str!(AspectRatio, "aspect_ratio");
 /// Clip length in whole seconds, 3 to 15 (every provider). The default is 5 where documented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(transparent)]
-pub struct Duration(#[schemars(range(min = 3, max = 15))] u8);
+pub struct VideoDuration(#[schemars(range(min = 3, max = 15))] u8);
 
-impl Duration {
+impl VideoDuration {
     /// The shortest clip, 3 s.
     pub const MIN: u8 = 3;
     /// The longest clip, 15 s.
@@ -188,7 +191,7 @@ impl Duration {
             ));
         }
         // In range, so it fits in a u8.
-        Ok(Duration(seconds as u8))
+        Ok(VideoDuration(seconds as u8))
     }
 
     /// The length in seconds.
@@ -197,7 +200,7 @@ impl Duration {
     }
 }
 
-impl FromStr for Duration {
+impl FromStr for VideoDuration {
     type Err = ValueError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -208,13 +211,13 @@ impl FromStr for Duration {
                 format!("got {s:?}, want a whole number of seconds from 3 to 15"),
             )
         })?;
-        Duration::new(seconds)
+        VideoDuration::new(seconds)
     }
 }
 
-impl<'de> Deserialize<'de> for Duration {
+impl<'de> Deserialize<'de> for VideoDuration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Duration::new(i64::deserialize(d)?).map_err(serde::de::Error::custom)
+        VideoDuration::new(i64::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -392,18 +395,18 @@ mod tests {
     #[test]
     fn durations_outside_3_to_15_are_refused_in_the_providers_words() {
         assert_eq!(
-            Duration::new(0).unwrap_err().to_string(),
+            VideoDuration::new(0).unwrap_err().to_string(),
             "duration: minimum: got 0, want 3"
         );
         assert_eq!(
-            Duration::new(20).unwrap_err().to_string(),
+            VideoDuration::new(20).unwrap_err().to_string(),
             "duration: maximum: got 20, want 15"
         );
-        assert_eq!(Duration::new(3).unwrap().seconds(), 3);
-        assert_eq!("15s".parse::<Duration>().unwrap().seconds(), 15);
-        assert!("5.5".parse::<Duration>().is_err());
-        assert!(serde_json::from_str::<Duration>("5.5").is_err());
-        assert!(serde_json::from_str::<Duration>("16").is_err());
+        assert_eq!(VideoDuration::new(3).unwrap().seconds(), 3);
+        assert_eq!("15s".parse::<VideoDuration>().unwrap().seconds(), 15);
+        assert!("5.5".parse::<VideoDuration>().is_err());
+        assert!(serde_json::from_str::<VideoDuration>("5.5").is_err());
+        assert!(serde_json::from_str::<VideoDuration>("16").is_err());
     }
 
     #[test]
