@@ -64,6 +64,7 @@ pub mod request;
 mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod tls;
 pub mod units;
 pub mod validate;
 pub mod values;

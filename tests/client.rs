@@ -10,13 +10,12 @@ use std::time::Duration;
 use common::scratch;
 use happyhorse::{
     client::{
-        Client, Config, DownloadOptions, Error, IdempotencyKey, Output, RetryPolicy, SubmitOptions,
-        TaskState, WaitOptions,
+        IdempotencyKey, Output, RetryPolicy, SubmitOptions, TaskHandle, TaskState, Wait,
     },
-    request::{VideoRequest, WireBody},
-    sandbox::{Config as SandboxConfig, FaultRates, Sandbox, SAMPLE_MP4},
-    values::{AspectRatio, Duration as Seconds, HttpUrl, Prompt, References},
-    Provider,
+    request::WireBody,
+    sandbox::{FaultRates, Sandbox, SandboxConfig, SAMPLE_MP4},
+    values::{AspectRatio, HttpUrl, References, VideoDuration as Seconds},
+    Client, ClientConfig, Error, Prompt, Provider, VideoRequest,
 };
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -26,19 +25,20 @@ fn client(sandbox: &Sandbox, provider: Provider) -> Client {
 }
 
 /// A configuration for the sandbox with quick retries.
-fn config(sandbox: &Sandbox, provider: Provider) -> Config {
+fn config(sandbox: &Sandbox, provider: Provider) -> ClientConfig {
     let retry = RetryPolicy {
         max_retry_after: Duration::from_millis(50),
         ..RetryPolicy::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
     };
-    Config::new(provider)
+    ClientConfig::new(provider)
         .with_api_key(format!("{}test", provider.key_prefix()))
         .with_base_url(sandbox.base_url(provider))
         .with_retry(retry)
 }
 
-fn quick() -> WaitOptions {
-    WaitOptions::default().schedule(Duration::from_millis(20), 1.5, Duration::from_millis(100))
+/// A wait that polls every 20–100 ms instead of seconds.
+fn quick(wait: Wait<'_>) -> Wait<'_> {
+    wait.schedule(Duration::from_millis(20), 1.5, Duration::from_millis(100))
 }
 
 fn t2v(prompt: &str) -> VideoRequest {
@@ -79,13 +79,11 @@ async fn every_provider_submits_waits_and_downloads_a_playable_mp4() {
         let submitted = client.submit(&request).await.unwrap();
         assert_eq!(submitted.provider, provider);
         let mut seen = Vec::new();
-        let done = client
-            .wait(&submitted.id, &quick(), |snapshot| {
-                seen.push(snapshot.state)
-            })
+        let done = quick(client.wait(&submitted))
+            .on_change(|snapshot| seen.push(snapshot.state))
             .await
             .unwrap();
-        assert_eq!(done.state, TaskState::Succeeded);
+        assert_eq!(done.snapshot().state, TaskState::Succeeded);
         assert_eq!(
             seen.first(),
             Some(&TaskState::Queued),
@@ -95,12 +93,7 @@ async fn every_provider_submits_waits_and_downloads_a_playable_mp4() {
         assert_eq!(seen.last(), Some(&TaskState::Succeeded));
         let path = dir.join(format!("{provider}.mp4"));
         let saved = client
-            .download(
-                &done.outputs[0],
-                &path,
-                &DownloadOptions::default(),
-                |_, _| {},
-            )
+            .download(done.output(), &path)
             .await
             .unwrap();
         assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
@@ -116,7 +109,7 @@ async fn invalid_or_unservable_requests_make_no_network_call() {
     let base = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let apiframe = Client::new(
-        Config::new(Provider::Apiframe)
+        ClientConfig::new(Provider::Apiframe)
             .with_api_key("afk_test")
             .with_base_url(&base),
     )
@@ -126,7 +119,7 @@ async fn invalid_or_unservable_requests_make_no_network_call() {
     assert!(matches!(err, Error::Unsupported(_)), "{err:?}");
 
     let hiapi = Client::new(
-        Config::new(Provider::HiApi)
+        ClientConfig::new(Provider::HiApi)
             .with_api_key("sk-test")
             .with_base_url(format!("{base}/v1")),
     )
@@ -148,10 +141,10 @@ async fn invalid_or_unservable_requests_make_no_network_call() {
 
 #[test]
 fn configuration_errors_say_what_to_set() {
-    let err = Client::new(Config::new(Provider::Reapi)).unwrap_err();
+    let err = Client::new(ClientConfig::new(Provider::Reapi)).unwrap_err();
     assert!(err.to_string().contains("REAPI_API_KEY"), "{err}");
     let err = Client::new(
-        Config::new(Provider::HiApi)
+        ClientConfig::new(Provider::HiApi)
             .with_api_key("sk-test")
             .with_base_url("http://api.hiapi.ai/v1"),
     )
@@ -159,7 +152,7 @@ fn configuration_errors_say_what_to_set() {
     assert!(err.to_string().contains("https://"), "{err}");
     let debug = format!(
         "{:?}",
-        Config::new(Provider::HiApi).with_api_key("sk-secret-123")
+        ClientConfig::new(Provider::HiApi).with_api_key("sk-secret-123")
     );
     assert!(!debug.contains("sk-secret-123"), "{debug}");
 }
@@ -204,8 +197,7 @@ async fn a_failed_task_is_an_error_with_the_providers_code_and_message() {
     for provider in Provider::ALL {
         let client = client(&sandbox, provider);
         let submitted = client.submit(&t2v("A dog")).await.unwrap();
-        let err = client
-            .wait(&submitted.id, &quick(), |_| {})
+        let err = quick(client.wait(&submitted))
             .await
             .unwrap_err();
         let Error::TaskFailed {
@@ -221,27 +213,22 @@ async fn a_failed_task_is_an_error_with_the_providers_code_and_message() {
 }
 
 #[tokio::test]
-async fn a_wait_ends_at_its_deadline_or_on_cancel_and_says_how_to_resume() {
+async fn a_wait_ends_at_its_deadline_or_on_cancel_and_names_the_task() {
     let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(60.0))
         .await
         .unwrap();
     let client = client(&sandbox, Provider::HiApi);
     let submitted = client.submit(&t2v("A slow one")).await.unwrap();
-    let err = client
-        .wait(
-            &submitted.id,
-            &quick().max_wait(Duration::from_millis(200)),
-            |_| {},
-        )
+    let err = quick(client.wait(&submitted))
+        .max_wait(Duration::from_millis(200))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::DeadlineExceeded { .. }), "{err:?}");
     let text = err.to_string();
     assert!(text.contains("may still finish"), "{text}");
-    assert!(
-        text.contains(&format!("happyhorse wait {}", submitted.id)),
-        "{text}"
-    );
+    assert!(text.contains(&submitted.id), "{text}");
+    // Commands to run are the CLI's business, not the library's.
+    assert!(!text.contains("happyhorse"), "{text}");
 
     let token = CancellationToken::new();
     let cancel = token.clone();
@@ -249,8 +236,8 @@ async fn a_wait_ends_at_its_deadline_or_on_cancel_and_says_how_to_resume() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         cancel.cancel();
     });
-    let err = client
-        .wait(&submitted.id, &quick().cancel_on(token), |_| {})
+    let err = quick(client.wait(&submitted))
+        .cancel_on(token)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
@@ -271,7 +258,7 @@ async fn rate_limits_are_retried_then_reported_with_retry_after() {
     };
     assert_eq!(*retry_after, Some(Duration::from_secs(1)));
     let err = client(&sandbox, Provider::HiApi)
-        .status("tk-any")
+        .status(TaskHandle::new(Provider::HiApi, "tk-any"))
         .await
         .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
@@ -285,14 +272,17 @@ async fn unknown_tasks_are_not_found() {
         (Provider::Reapi, "task_missing"),
         (Provider::Apiframe, "b2c3d4e5-f6a7-8901-bcde-f23456789012"),
     ] {
-        let err = client(&sandbox, provider).status(id).await.unwrap_err();
+        let err = client(&sandbox, provider)
+            .status(TaskHandle::new(provider, id))
+            .await
+            .unwrap_err();
         assert!(
             matches!(&err, Error::NotFound { id: found, .. } if found == id),
             "{err:?}"
         );
     }
     let err = client(&sandbox, Provider::Apiframe)
-        .status("not-a-uuid")
+        .status(TaskHandle::new(Provider::Apiframe, "not-a-uuid"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
@@ -301,8 +291,8 @@ async fn unknown_tasks_are_not_found() {
 async fn finished_output(sandbox: &Sandbox) -> (Client, Output) {
     let client = client(sandbox, Provider::HiApi);
     let submitted = client.submit(&t2v("Output for downloads")).await.unwrap();
-    let done = client.wait(&submitted.id, &quick(), |_| {}).await.unwrap();
-    (client, done.outputs[0].clone())
+    let done = quick(client.wait(&submitted)).await.unwrap();
+    (client, done.output().clone())
 }
 
 #[tokio::test]
@@ -316,11 +306,7 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
     let path = dir.join("big.mp4");
     let mut reports = 0;
     let saved = client
-        .download(
-            &output,
-            &path,
-            &DownloadOptions::default(),
-            |done, total| {
+        .download(&output, &path).on_progress(|done, total| {
                 reports += 1;
                 assert_eq!(total, Some(size));
                 assert!(done <= size);
@@ -335,18 +321,13 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
 
     std::fs::write(&path, b"keep me").unwrap();
     let err = client
-        .download(&output, &path, &DownloadOptions::default(), |_, _| {})
+        .download(&output, &path)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::FileExists { .. }), "{err:?}");
     assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
     client
-        .download(
-            &output,
-            &path,
-            &DownloadOptions::default().overwrite(true),
-            |_, _| {},
-        )
+        .download(&output, &path).overwrite(true)
         .await
         .unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
@@ -362,7 +343,7 @@ async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
     std::fs::write(dir.join(".clip.mp4.part"), &SAMPLE_MP4[..10_000]).unwrap();
     let mut first_report = None;
     let saved = client
-        .download(&output, &path, &DownloadOptions::default(), |done, _| {
+        .download(&output, &path).on_progress(|done, _| {
             first_report.get_or_insert(done);
         })
         .await
@@ -378,7 +359,7 @@ async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
     let path = dir.join("other.mp4");
     std::fs::write(dir.join(".other.mp4.part"), vec![7u8; SAMPLE_MP4.len() + 5]).unwrap();
     client
-        .download(&output, &path, &DownloadOptions::default(), |_, _| {})
+        .download(&output, &path)
         .await
         .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
@@ -393,12 +374,7 @@ async fn expired_outputs_fail_clearly_before_any_request() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let dir = scratch("client-expired");
     let err = client
-        .download(
-            &output,
-            &dir.join("late.mp4"),
-            &DownloadOptions::default(),
-            |_, _| {},
-        )
+        .download(&output, &dir.join("late.mp4"))
         .await
         .unwrap_err();
     assert!(
@@ -416,12 +392,7 @@ async fn expired_outputs_fail_clearly_before_any_request() {
         ..output
     };
     let err = client
-        .download(
-            &unknown,
-            &dir.join("late.mp4"),
-            &DownloadOptions::default(),
-            |_, _| {},
-        )
+        .download(&unknown, &dir.join("late.mp4"))
         .await
         .unwrap_err();
     assert!(
@@ -451,12 +422,7 @@ async fn a_non_video_answer_is_refused() {
     };
     let dir = scratch("client-not-video");
     let err = client
-        .download(
-            &output,
-            &dir.join("x.mp4"),
-            &DownloadOptions::default(),
-            |_, _| {},
-        )
+        .download(&output, &dir.join("x.mp4"))
         .await
         .unwrap_err();
     assert!(
@@ -540,7 +506,7 @@ async fn the_callback_inbox_verifies_and_deduplicates_deliveries() {
     assert_eq!(second, Delivery::Duplicate(snapshot.clone()));
     // Reconciliation: polling agrees with the callback.
     let polled = client(&sandbox, Provider::HiApi)
-        .status(&snapshot.id)
+        .status(&snapshot)
         .await
         .unwrap();
     assert_eq!(polled.state, TaskState::Succeeded);
@@ -664,15 +630,10 @@ async fn a_wait_rides_out_transient_errors_and_a_cut_download_resumes() {
         "server_error*3,rate_limit*2,reset*1,truncate",
     );
     let submitted = client.submit(&t2v("Through the storm")).await.unwrap();
-    let done = client.wait(&submitted.id, &quick(), |_| {}).await.unwrap();
+    let done = quick(client.wait(&submitted)).await.unwrap();
     let dir = scratch("client-storm");
     let saved = client
-        .download(
-            &done.outputs[0],
-            &dir.join("storm.mp4"),
-            &DownloadOptions::default(),
-            |_, _| {},
-        )
+        .download(done.output(), &dir.join("storm.mp4"))
         .await
         .unwrap();
     assert_eq!(saved.resumes, 1, "{saved:?}");

@@ -180,8 +180,8 @@ impl Client {
         }
         headers.insert(name, value);
         let user_agent = concat!("happyhorse/", env!("CARGO_PKG_VERSION"));
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls()?)
             .default_headers(headers)
             .user_agent(user_agent)
             .timeout(config.timeout())
@@ -191,7 +191,6 @@ impl Client {
                 message: format!("cannot build the HTTP client: {err}"),
             })?;
         let files = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls()?)
             .user_agent(user_agent)
             .connect_timeout(config.connect_timeout())
             .read_timeout(config.timeout())
@@ -528,20 +527,6 @@ pub(crate) fn log_call(
             error = %err, "http call failed"
         ),
     }
-}
-
-/// The rustls configuration every client uses: ring as the crypto provider, the platform's
-/// certificate verifier, TLS 1.2 and 1.3.
-fn tls() -> Result<rustls::ClientConfig, Error> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_platform_verifier())
-        .map(|builder| builder.with_no_client_auth())
-        .map_err(|err| Error::Config {
-            message: format!("cannot set up TLS: {err}"),
-        })
 }
 
 /// The deterministic `Idempotency-Key` of a body: `hh-` and 32 hex digits of the SHA-256 of

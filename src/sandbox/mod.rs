@@ -376,6 +376,7 @@ pub(crate) struct State {
 
 impl State {
     fn new(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()
