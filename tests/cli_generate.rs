@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use common::scratch;
 use happyhorse::{
-    sandbox::{Config, Sandbox, SAMPLE_MP4},
+    sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
     Provider,
 };
 use serde_json::Value;
@@ -140,7 +140,7 @@ fn dry_run_prints_the_wire_body_and_apiframes_cost_and_sends_nothing() {
 fn status_wait_and_download_resume_a_task_by_id() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
-        .block_on(Sandbox::start(Config::default().with_task_seconds(1.0)))
+        .block_on(Sandbox::start(SandboxConfig::default().with_task_seconds(1.0)))
         .unwrap();
     let base = sandbox.base_url(Provider::Apiframe);
     let env = [
@@ -213,7 +213,7 @@ fn status_wait_and_download_resume_a_task_by_id() {
 fn a_wait_past_its_deadline_says_how_to_resume() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
-        .block_on(Sandbox::start(Config::default().with_task_seconds(120.0)))
+        .block_on(Sandbox::start(SandboxConfig::default().with_task_seconds(120.0)))
         .unwrap();
     let base = sandbox.base_url(Provider::HiApi);
     let env = [
@@ -233,7 +233,7 @@ fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
-        .block_on(Sandbox::start(Config::default().with_task_seconds(120.0)))
+        .block_on(Sandbox::start(SandboxConfig::default().with_task_seconds(120.0)))
         .unwrap();
     let base = sandbox.base_url(Provider::HiApi);
     let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
@@ -282,4 +282,115 @@ fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("happyhorse wait tk-sandbox-"), "{stderr}");
     assert_eq!(listed(), 1, "the task is still there");
+}
+
+/// Sends SIGINT to a running child.
+fn interrupt(child: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+}
+
+#[test]
+fn ctrl_c_during_a_download_keeps_the_partial_file_and_the_printed_command_resumes_it() {
+    use std::io::Read;
+
+    let size: u64 = 512 * 1024 * 1024;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default()
+                .with_task_seconds(0.0)
+                .with_pad_to(size),
+        ))
+        .unwrap();
+    let base = sandbox.base_url(Provider::HiApi);
+    let env = [
+        ("HIAPI_API_KEY", "sk-cli"),
+        ("HIAPI_BASE_URL", base.as_str()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.mp4");
+    let part = dir.path().join(".big.mp4.part");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    command
+        .args(["generate", "A long dog", "-o", path.to_str().unwrap()])
+        .envs(env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("the binary starts");
+    // Interrupt as soon as the first bytes are on disk.
+    let mut tries = 0;
+    while std::fs::metadata(&part).map_or(0, |m| m.len()) == 0 {
+        tries += 1;
+        assert!(tries < 10_000, "the download never started");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    interrupt(&child);
+    let status = child.wait().expect("the binary exits");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!path.exists(), "{stderr}");
+    let kept = std::fs::metadata(&part).expect("the partial file is kept").len();
+    assert!(kept > 0 && kept < size, "{kept}");
+
+    // The hint's command, run verbatim, finishes the file from where it stopped.
+    let command = stderr
+        .split('`')
+        .find(|piece| piece.starts_with("happyhorse download "))
+        .unwrap_or_else(|| panic!("no download command in: {stderr}"))
+        .to_owned();
+    let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+    assert!(words.contains(&"--provider"), "{command}");
+    let out = happyhorse(&words, &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+    assert!(!part.exists());
+    let mut head = vec![0u8; SAMPLE_MP4.len()];
+    std::fs::File::open(&path)
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    assert_eq!(head, SAMPLE_MP4);
+    assert!(text(&out.stderr).contains("saved"), "{}", text(&out.stderr));
+    drop(sandbox);
+}
+
+#[test]
+fn rust_log_and_verbose_show_the_calls_and_never_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("logged.mp4");
+    let out = happyhorse(
+        &["generate", "--sandbox", "A dog", "-o", path.to_str().unwrap()],
+        &[("RUST_LOG", "happyhorse=debug")],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("http call") && stderr.contains("operation=\"submit\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("operation=\"download\""), "{stderr}");
+    assert!(!stderr.contains("sk-sandbox"), "the key leaked: {stderr}");
+
+    let quiet = dir.path().join("quiet.mp4");
+    let out = happyhorse(
+        &["generate", "--sandbox", "A dog", "-o", quiet.to_str().unwrap()],
+        &[],
+    );
+    assert!(!text(&out.stderr).contains("http call"), "{}", text(&out.stderr));
+    let verbose = dir.path().join("verbose.mp4");
+    let out = happyhorse(
+        &["-vv", "generate", "--sandbox", "A dog", "-o", verbose.to_str().unwrap()],
+        &[],
+    );
+    assert!(text(&out.stderr).contains("http call"), "{}", text(&out.stderr));
 }
