@@ -10,28 +10,59 @@
 //! - [`values`]: typed request values that cannot hold an invalid state.
 //! - [`validate`]: offline validation of provider-native bodies, in the providers' own words.
 //! - `sandbox` (feature `sandbox`, on by default): a local emulator of the three providers.
-//! - [`client`]: the lifecycle client: submit, wait, download, with retries and typed errors.
+//! - [`client`]: the lifecycle client: submit, wait, download (or all three in one call), with
+//!   retries, cancellation, `tracing` events and one error type.
+//! - [`provider`]: each provider's facts (model ids, key prefix, env vars, statuses, price).
 //! - [`webhook`]: callback and webhook signatures, computed and verified.
 //! - [`request`]: a provider-neutral [`VideoRequest`](request::VideoRequest) that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
-//! ## Example
+//! ## One call per video
+//!
+//! Submit, wait and download: validated locally before anything is paid for, idempotent, with
+//! progress and cancellation when wanted. Here against the in-process sandbox; use
+//! [`Client::from_env`] (and a key in `HIAPI_API_KEY`) for the real provider:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use happyhorse::{
+//!     sandbox::{Sandbox, SandboxConfig},
+//!     Client, ClientConfig, Prompt, Provider, VideoRequest,
+//! };
+//!
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! let client = Client::new(
+//!     ClientConfig::new(Provider::HiApi)
+//!         .with_api_key("sk-example")
+//!         .with_base_url(sandbox.base_url(Provider::HiApi)),
+//! )?;
+//! let request = VideoRequest::text_to_video(Prompt::new("A golden retriever running on a beach")?);
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("horse.mp4");
+//! let saved = client.generate(&request).save_to(&path).await?;
+//! assert_eq!(saved.provider, Provider::HiApi);
+//! println!("{} bytes from task {}", saved.bytes, saved.task.id());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Requests, checked before anything is sent
 //!
 //! Build one request, see which providers can serve it, and get each one's wire body; then
 //! check a hand-written body the way the provider would, without a network call:
 //!
 //! ```
 //! use happyhorse::{
-//!     request::VideoRequest,
 //!     validate::validate_body,
-//!     values::{AspectRatio, Duration, Prompt, Resolution},
-//!     Provider,
+//!     values::{AspectRatio, Resolution, VideoDuration},
+//!     Prompt, Provider, VideoRequest,
 //! };
 //!
 //! let request = VideoRequest::text_to_video(Prompt::new("A golden retriever running on a beach")?)
 //!     .with_resolution(Resolution::P720)
 //!     .with_aspect_ratio(AspectRatio::Cinema21x9)
-//!     .with_duration(Duration::new(8)?);
+//!     .with_duration(VideoDuration::new(8)?);
 //!
 //! // HiAPI takes all nine aspect ratios...
 //! let wire = request.to_wire(Provider::HiApi)?;
@@ -52,6 +83,13 @@
 //! assert_eq!(report.errors.len(), 2); // both media fields, and the duration
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Features
+//!
+//! - `cli` (default): the `happyhorse` binary (clap, indicatif, tracing-subscriber).
+//! - `sandbox` (default): [`sandbox`], the local emulator (axum, jsonschema).
+//!
+//! `default-features = false` leaves the library alone: no CLI or server crates.
 #![warn(missing_docs)]
 
 pub mod client;
@@ -74,3 +112,8 @@ pub use client::{Client, ClientConfig, Error};
 pub use provider::{Provider, UnknownProvider};
 pub use request::VideoRequest;
 pub use values::Prompt;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "sandbox"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

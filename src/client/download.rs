@@ -10,7 +10,6 @@ use std::{
 };
 
 use reqwest::{header, StatusCode};
-use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -203,14 +202,24 @@ impl<'a> IntoFuture for Download<'a> {
     }
 }
 
+/// Received bytes are written to the partial file in pieces of about this size, each in one
+/// trip to the blocking pool; an output smaller than this costs one trip in all (write, sync,
+/// rename), whatever its chunking on the wire.
+const WRITE_AT: usize = 256 * 1024;
+
 /// One download's state across its attempts.
 struct Transfer<'c> {
     client: &'c Client,
     url: String,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
     part: PathBuf,
-    file: tokio::fs::File,
+    /// The partial file, once opened.
+    file: Option<std::fs::File>,
     /// Bytes in the partial file.
+    on_disk: u64,
+    /// Bytes received and not yet written.
+    pending: Vec<u8>,
+    /// Bytes received in all: `on_disk` + `pending.len()`.
     have: u64,
     /// The full size, once an answer announced it.
     total: Option<u64>,
@@ -229,31 +238,66 @@ enum Start {
 
 impl<'c> Transfer<'c> {
     async fn open(client: &'c Client, output: &Output, part: PathBuf) -> Result<Self, Error> {
-        // One trip to the blocking pool to open the partial file and learn its length.
-        let opening = part.clone();
-        let opened = tokio::task::spawn_blocking(move || {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&opening)?;
-            let len = file.metadata()?.len();
-            Ok::<_, std::io::Error>((file, len))
-        })
-        .await
-        .map_err(|err| std::io::Error::other(err.to_string()))
-        .and_then(|opened| opened)
-        .map_err(io(&part))?;
-        let (file, have) = opened;
+        // A partial file from an earlier run is resumed; it is opened at the first write.
+        let on_disk = match tokio::fs::metadata(&part).await {
+            Ok(meta) => meta.len(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(err) => return Err(io(&part)(err)),
+        };
         Ok(Transfer {
             client,
             url: output.url.clone(),
             expires_at: output.expires_at,
             part,
-            file: tokio::fs::File::from_std(file),
-            have,
+            file: None,
+            on_disk,
+            pending: Vec::new(),
+            have: on_disk,
             total: None,
             resumes: 0,
         })
+    }
+
+    /// Runs `work` on the partial file (opened for appending, created if need be) in one trip
+    /// to the blocking pool, after writing what is pending.
+    async fn with_file<T: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut std::fs::File, &Path) -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, Error> {
+        use std::io::Write;
+        let file = self.file.take();
+        let pending = std::mem::take(&mut self.pending);
+        let part = self.part.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let mut file = match file {
+                Some(file) => file,
+                None => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&part)?,
+            };
+            file.write_all(&pending)?;
+            let value = work(&mut file, &part)?;
+            Ok::<_, std::io::Error>((file, pending, value))
+        })
+        .await
+        .map_err(|err| std::io::Error::other(err.to_string()))
+        .and_then(|done| done)
+        .map_err(io(&self.part))?;
+        let (file, mut pending, value) = done;
+        self.on_disk = self.on_disk.saturating_add(pending.len() as u64);
+        pending.clear();
+        self.pending = pending;
+        self.file = Some(file);
+        Ok(value)
+    }
+
+    /// Writes what is pending.
+    async fn write_pending(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.with_file(|_, _| Ok(())).await
     }
 
     /// One request (two when the partial file turns out not to belong to this output).
@@ -297,7 +341,6 @@ impl<'c> Transfer<'c> {
                 content_type: content_type.unwrap_or_default(),
             });
         }
-        let mut writer = tokio::io::BufWriter::with_capacity(64 * 1024, &mut self.file);
         let mut checked_head = self.have > 0;
         let outcome = loop {
             let chunk = match cancel {
@@ -318,8 +361,11 @@ impl<'c> Transfer<'c> {
                             });
                         }
                     }
-                    writer.write_all(&chunk).await.map_err(io(&self.part))?;
+                    self.pending.extend_from_slice(&chunk);
                     self.have = self.have.saturating_add(chunk.len() as u64);
+                    if self.pending.len() >= WRITE_AT {
+                        self.write_pending().await?;
+                    }
                     if let Some(on_progress) = on_progress.as_mut() {
                         on_progress(self.have, self.total);
                     }
@@ -328,7 +374,10 @@ impl<'c> Transfer<'c> {
                 Err(source) => break Err(Some(self.client.network(source))),
             }
         };
-        writer.flush().await.map_err(io(&self.part))?;
+        if outcome.is_err() {
+            // Keep what arrived for the next attempt or the next run.
+            self.write_pending().await?;
+        }
         match outcome {
             Ok(()) if self.total.is_none_or(|total| total == self.have) => {
                 self.total = Some(self.have);
@@ -456,28 +505,30 @@ impl<'c> Transfer<'c> {
     }
 
     async fn truncate(&mut self) -> Result<(), Error> {
-        self.file.set_len(0).await.map_err(io(&self.part))?;
+        self.pending.clear();
+        if self.on_disk > 0 {
+            self.with_file(|file, _| file.set_len(0)).await?;
+            self.on_disk = 0;
+        }
         self.have = 0;
         self.total = None;
         Ok(())
     }
 
-    /// Makes the bytes durable, then moves them into place.
-    async fn finish(self, path: &Path) -> Result<Downloaded, Error> {
-        let file = self.file.into_std().await;
-        let (from, to) = (self.part, path.to_owned());
-        // One trip to the blocking pool.
-        tokio::task::spawn_blocking(move || {
-            file.sync_all().map_err(|e| (from.clone(), e))?;
-            drop(file);
-            std::fs::rename(&from, &to).map_err(|e| (to.clone(), e))
-        })
-        .await
-        .map_err(|err| Error::Io {
+    /// Writes what is pending, makes the bytes durable, then moves them into place: one trip
+    /// to the blocking pool.
+    async fn finish(mut self, path: &Path) -> Result<Downloaded, Error> {
+        let to = path.to_owned();
+        let renamed = self
+            .with_file(move |file, part| {
+                file.sync_all()?;
+                std::fs::rename(part, &to).map(|()| Ok(())).or_else(|err| Ok(Err(err)))
+            })
+            .await?;
+        renamed.map_err(|source| Error::Io {
             path: path.to_owned(),
-            source: std::io::Error::other(err.to_string()),
-        })?
-        .map_err(|(path, source)| Error::Io { path, source })?;
+            source,
+        })?;
         Ok(Downloaded {
             path: path.to_owned(),
             bytes: self.have,
