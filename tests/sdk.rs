@@ -329,8 +329,9 @@ async fn debug_logs_show_each_call_retry_and_resume_and_never_the_key() {
     assert_eq!(has(&["retrying", "429", "delay_ms="]), 2, "{logs}");
     assert!(has(&["http call", "operation=\"submit\"", "status=200"]) == 1, "{logs}");
     assert!(has(&["http call", "operation=\"poll\""]) >= 1, "{logs}");
-    // The cut transfer: a retry decision for the short body, then the resume.
-    assert_eq!(has(&["retrying", "operation=\"download\"", "body ended"]), 1, "{logs}");
+    // The cut transfer: a retry decision with its cause, then the resume from the byte it
+    // stopped at.
+    assert_eq!(has(&["retrying", "operation=\"download\"", "reason="]), 1, "{logs}");
     assert_eq!(has(&["resuming download", "from_byte="]), 1, "{logs}");
     assert!(!logs.contains("secret-key-123"), "the key leaked into the logs:\n{logs}");
 }

@@ -494,14 +494,15 @@ mod tests {
     }
 
     #[test]
-    fn missing_key_names_the_variable_and_the_sandbox() {
+    fn missing_key_names_the_variable_and_no_cli_flag() {
         let text = Error::MissingApiKey {
             provider: Provider::Apiframe,
         }
         .to_string();
         assert!(
-            text.contains("APIFRAME_API_KEY") && text.contains("--sandbox"),
+            text.contains("APIFRAME_API_KEY") && text.contains("afk_"),
             "{text}"
         );
+        assert!(!text.contains("--"), "{text}");
     }
 }
