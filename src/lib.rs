@@ -88,8 +88,9 @@
 //!
 //! - `cli` (default): the `happyhorse` binary (clap, indicatif, tracing-subscriber).
 //! - `sandbox` (default): [`sandbox`], the local emulator (axum, jsonschema).
+//! - `schemars` (default): `schemars::JsonSchema` for the typed values in [`values`].
 //!
-//! `default-features = false` leaves the library alone: no CLI or server crates.
+//! `default-features = false` leaves the library alone: no CLI, server or schema crates.
 #![warn(missing_docs)]
 
 pub mod client;

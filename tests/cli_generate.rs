@@ -140,7 +140,9 @@ fn dry_run_prints_the_wire_body_and_apiframes_cost_and_sends_nothing() {
 fn status_wait_and_download_resume_a_task_by_id() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default().with_task_seconds(1.0)))
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(1.0),
+        ))
         .unwrap();
     let base = sandbox.base_url(Provider::Apiframe);
     let env = [
@@ -213,7 +215,9 @@ fn status_wait_and_download_resume_a_task_by_id() {
 fn a_wait_past_its_deadline_says_how_to_resume() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default().with_task_seconds(120.0)))
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(120.0),
+        ))
         .unwrap();
     let base = sandbox.base_url(Provider::HiApi);
     let env = [
@@ -233,7 +237,9 @@ fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
-        .block_on(Sandbox::start(SandboxConfig::default().with_task_seconds(120.0)))
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(120.0),
+        ))
         .unwrap();
     let base = sandbox.base_url(Provider::HiApi);
     let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
@@ -339,7 +345,9 @@ fn ctrl_c_during_a_download_keeps_the_partial_file_and_the_printed_command_resum
         .unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(!path.exists(), "{stderr}");
-    let kept = std::fs::metadata(&part).expect("the partial file is kept").len();
+    let kept = std::fs::metadata(&part)
+        .expect("the partial file is kept")
+        .len();
     assert!(kept > 0 && kept < size, "{kept}");
 
     // The hint's command, run verbatim, finishes the file from where it stopped.
@@ -369,7 +377,13 @@ fn rust_log_and_verbose_show_the_calls_and_never_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("logged.mp4");
     let out = happyhorse(
-        &["generate", "--sandbox", "A dog", "-o", path.to_str().unwrap()],
+        &[
+            "generate",
+            "--sandbox",
+            "A dog",
+            "-o",
+            path.to_str().unwrap(),
+        ],
         &[("RUST_LOG", "happyhorse=debug")],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -383,14 +397,35 @@ fn rust_log_and_verbose_show_the_calls_and_never_the_key() {
 
     let quiet = dir.path().join("quiet.mp4");
     let out = happyhorse(
-        &["generate", "--sandbox", "A dog", "-o", quiet.to_str().unwrap()],
+        &[
+            "generate",
+            "--sandbox",
+            "A dog",
+            "-o",
+            quiet.to_str().unwrap(),
+        ],
         &[],
     );
-    assert!(!text(&out.stderr).contains("http call"), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("http call"),
+        "{}",
+        text(&out.stderr)
+    );
     let verbose = dir.path().join("verbose.mp4");
     let out = happyhorse(
-        &["-vv", "generate", "--sandbox", "A dog", "-o", verbose.to_str().unwrap()],
+        &[
+            "-vv",
+            "generate",
+            "--sandbox",
+            "A dog",
+            "-o",
+            verbose.to_str().unwrap(),
+        ],
         &[],
     );
-    assert!(text(&out.stderr).contains("http call"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("http call"),
+        "{}",
+        text(&out.stderr)
+    );
 }

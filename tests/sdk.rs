@@ -16,8 +16,13 @@ use happyhorse::{
 };
 use tokio_util::sync::CancellationToken;
 
-fn client_with(sandbox: &Sandbox, provider: Provider, config: impl FnOnce(ClientConfig) -> ClientConfig) -> Client {
-    let retry = RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20));
+fn client_with(
+    sandbox: &Sandbox,
+    provider: Provider,
+    config: impl FnOnce(ClientConfig) -> ClientConfig,
+) -> Client {
+    let retry =
+        RetryPolicy::default().with_backoff(Duration::from_millis(5), Duration::from_millis(20));
     let base = ClientConfig::new(provider)
         .with_api_key(format!("{}secret-key-123", provider.key_prefix()))
         .with_base_url(sandbox.base_url(provider))
@@ -64,9 +69,20 @@ async fn one_call_submits_waits_and_saves_reporting_each_step() {
         assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
         assert_eq!(saved.task.id(), saved.submission.id);
         assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
-        assert_eq!(events.first().map(String::as_str), Some("submitted"), "{events:?}");
-        assert!(events.contains(&"status Succeeded".to_owned()), "{events:?}");
-        assert_eq!(events.last().map(String::as_str), Some("downloading"), "{events:?}");
+        assert_eq!(
+            events.first().map(String::as_str),
+            Some("submitted"),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&"status Succeeded".to_owned()),
+            "{events:?}"
+        );
+        assert_eq!(
+            events.last().map(String::as_str),
+            Some("downloading"),
+            "{events:?}"
+        );
         // The same call without `save_to` stops at the finished task.
         let finished = client.generate(&request("Another take")).await.unwrap();
         assert_eq!(finished.provider(), provider);
@@ -89,7 +105,10 @@ async fn one_call_refuses_an_existing_file_before_paying() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::FileExists { .. }), "{err:?}");
-    assert!(!submitted, "nothing may be submitted for a target that exists");
+    assert!(
+        !submitted,
+        "nothing may be submitted for a target that exists"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), b"keep");
 }
 
@@ -125,7 +144,11 @@ async fn one_call_cancels_in_the_submit_and_in_the_wait() {
         })
         .await
         .unwrap_err();
-    let Error::Cancelled { id: Some(cancelled), .. } = &err else {
+    let Error::Cancelled {
+        id: Some(cancelled),
+        ..
+    } = &err
+    else {
         panic!("{err:?}");
     };
     assert_eq!(Some(cancelled), id.as_ref());
@@ -188,7 +211,10 @@ async fn a_cancelled_wait_stops_at_once_even_between_long_polls() {
     );
     // Cancelled at 95 s, inside the pause that began at 60 s: not at the next poll (180 s).
     let waited = started.elapsed();
-    assert!(waited >= Duration::from_secs(95) && waited < Duration::from_secs(100), "{waited:?}");
+    assert!(
+        waited >= Duration::from_secs(95) && waited < Duration::from_secs(100),
+        "{waited:?}"
+    );
 }
 
 #[tokio::test]
@@ -213,7 +239,12 @@ async fn a_cancelled_download_keeps_its_partial_file_and_the_next_one_resumes() 
         })
         .await
         .unwrap_err();
-    let Error::DownloadCancelled { partial, received, path: target } = &err else {
+    let Error::DownloadCancelled {
+        partial,
+        received,
+        path: target,
+    } = &err
+    else {
         panic!("{err:?}");
     };
     assert_eq!(target, &path);
@@ -323,15 +354,29 @@ async fn debug_logs_show_each_call_retry_and_resume_and_never_the_key() {
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let ours: Vec<&str> = logs.lines().filter(|l| l.contains("happyhorse")).collect();
-    let has = |parts: &[&str]| ours.iter().filter(|l| parts.iter().all(|p| l.contains(p))).count();
+    let has = |parts: &[&str]| {
+        ours.iter()
+            .filter(|l| parts.iter().all(|p| l.contains(p)))
+            .count()
+    };
     // Each 429 is a logged call and a logged retry decision with its reason and delay.
     assert_eq!(has(&["http call", "status=429"]), 2, "{logs}");
     assert_eq!(has(&["retrying", "429", "delay_ms="]), 2, "{logs}");
-    assert!(has(&["http call", "operation=\"submit\"", "status=200"]) == 1, "{logs}");
+    assert!(
+        has(&["http call", "operation=\"submit\"", "status=200"]) == 1,
+        "{logs}"
+    );
     assert!(has(&["http call", "operation=\"poll\""]) >= 1, "{logs}");
     // The cut transfer: a retry decision with its cause, then the resume from the byte it
     // stopped at.
-    assert_eq!(has(&["retrying", "operation=\"download\"", "reason="]), 1, "{logs}");
+    assert_eq!(
+        has(&["retrying", "operation=\"download\"", "reason="]),
+        1,
+        "{logs}"
+    );
     assert_eq!(has(&["resuming download", "from_byte="]), 1, "{logs}");
-    assert!(!logs.contains("secret-key-123"), "the key leaked into the logs:\n{logs}");
+    assert!(
+        !logs.contains("secret-key-123"),
+        "the key leaked into the logs:\n{logs}"
+    );
 }

@@ -344,6 +344,7 @@ fn neutral_requests_become_each_providers_own_body() {
     );
 }
 
+#[cfg(feature = "schemars")]
 /// The values of a schemars enum schema: `enum`, or the `const` of each `oneOf` member.
 fn enum_values(schema: &Value) -> Vec<String> {
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
@@ -366,14 +367,17 @@ fn enum_values(schema: &Value) -> Vec<String> {
         .collect()
 }
 
+#[cfg(feature = "schemars")]
 fn component(provider: Provider, name: &str) -> Value {
     contract::openapi(provider)["components"]["schemas"][name].clone()
 }
 
+#[cfg(feature = "schemars")]
 fn derived<T: schemars::JsonSchema>() -> Value {
     schemars::schema_for!(T).as_value().clone()
 }
 
+#[cfg(feature = "schemars")]
 #[test]
 fn typed_values_emit_the_same_bounds_as_the_openapi_documents() {
     let duration = derived::<Duration>();

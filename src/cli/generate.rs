@@ -243,7 +243,10 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
         );
     } else {
         println!("{}", saved.path.display());
-        eprintln!("{}", session::saved_line(&saved.path, saved.bytes, &task.id));
+        eprintln!(
+            "{}",
+            session::saved_line(&saved.path, saved.bytes, &task.id)
+        );
     }
     ExitCode::SUCCESS
 }

@@ -59,14 +59,14 @@ fn init_logging(verbose: u8) {
     let filter = match from_env.as_deref().map(str::parse::<Targets>) {
         Some(Ok(filter)) => filter,
         Some(Err(err)) => {
-            eprintln!("warning: RUST_LOG is not a filter this binary understands ({err}); using -v");
+            eprintln!(
+                "warning: RUST_LOG is not a filter this binary understands ({err}); using -v"
+            );
             verbose_filter(verbose)
         }
         None => verbose_filter(verbose),
     };
-    let layer = fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false);
+    let layer = fmt::layer().with_writer(std::io::stderr).with_target(false);
     let _ = tracing_subscriber::registry()
         .with(layer.with_filter(filter))
         .try_init();

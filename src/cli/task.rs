@@ -186,7 +186,10 @@ pub fn download(args: DownloadArgs) -> ExitCode {
                     );
                 } else {
                     println!("{}", saved.path.display());
-                    eprintln!("{}", session::saved_line(&saved.path, saved.bytes, &args.id));
+                    eprintln!(
+                        "{}",
+                        session::saved_line(&saved.path, saved.bytes, &args.id)
+                    );
                 }
                 ExitCode::SUCCESS
             }

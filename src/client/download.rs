@@ -170,9 +170,7 @@ impl<'a> Download<'a> {
         };
         match outcome {
             Ok(()) => {}
-            Err(err @ (Error::Network { .. } | Error::Unavailable { .. }))
-                if transfer.have > 0 =>
-            {
+            Err(err @ (Error::Network { .. } | Error::Unavailable { .. })) if transfer.have > 0 => {
                 tracing::debug!(error = %err, "download gave up");
                 return Err(Error::Incomplete {
                     expected: transfer.total.unwrap_or(transfer.have),
@@ -389,7 +387,10 @@ impl<'c> Transfer<'c> {
                 received: self.have,
             }),
             Err(None) => {
-                tracing::info!(received = self.have, "download cancelled; partial file kept");
+                tracing::info!(
+                    received = self.have,
+                    "download cancelled; partial file kept"
+                );
                 Err(Error::DownloadCancelled {
                     path: final_path(&self.part),
                     partial: self.part.clone(),
@@ -522,7 +523,9 @@ impl<'c> Transfer<'c> {
         let renamed = self
             .with_file(move |file, part| {
                 file.sync_all()?;
-                std::fs::rename(part, &to).map(|()| Ok(())).or_else(|err| Ok(Err(err)))
+                std::fs::rename(part, &to)
+                    .map(|()| Ok(()))
+                    .or_else(|err| Ok(Err(err)))
             })
             .await?;
         renamed.map_err(|source| Error::Io {
@@ -601,7 +604,11 @@ impl Client {
 
     /// Polls `task` and downloads its video to `path`: for a task whose [`Finished`] value
     /// was not kept.
-    pub fn download_task(&self, task: impl Into<TaskHandle>, path: impl Into<PathBuf>) -> Download<'_> {
+    pub fn download_task(
+        &self,
+        task: impl Into<TaskHandle>,
+        path: impl Into<PathBuf>,
+    ) -> Download<'_> {
         Download::new(self, Source::Task(task.into()), path.into())
     }
 

@@ -287,7 +287,9 @@ impl Error {
                 format!(
                     "{} unavailable{}",
                     status.as_u16(),
-                    code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default()
+                    code.as_deref()
+                        .map(|c| format!(" ({c})"))
+                        .unwrap_or_default()
                 ),
                 *retry_after,
             )),

@@ -15,9 +15,7 @@ use std::{
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{
-    Client, Error, Finished, IdempotencyKey, SubmitOptions, Submission, TaskSnapshot,
-};
+use super::{Client, Error, Finished, IdempotencyKey, Submission, SubmitOptions, TaskSnapshot};
 use crate::{request::VideoRequest, Provider};
 
 /// What a [`Generate`] call reports while it runs.

@@ -58,9 +58,7 @@ pub use config::{ApiKey, ClientConfig};
 pub use download::{Download, Downloaded};
 pub use error::Error;
 pub use generate::{Generate, GenerateTo, Progress, Saved};
-pub use task::{
-    Finished, NotFinished, Output, TaskError, TaskHandle, TaskSnapshot, TaskState,
-};
+pub use task::{Finished, NotFinished, Output, TaskError, TaskHandle, TaskSnapshot, TaskState};
 pub use wait::Wait;
 
 pub use crate::retry::RetryPolicy;
@@ -400,10 +398,9 @@ impl Client {
                     status: Some(StatusCode::OK),
                     detail: "code 200 without `data`".into(),
                 })?;
-                let status = data.status.map_or_else(
-                    || provider.facts().statuses.queued.to_owned(),
-                    |s| s.0,
-                );
+                let status = data
+                    .status
+                    .map_or_else(|| provider.facts().statuses.queued.to_owned(), |s| s.0);
                 Ok(((data.task_id, status, replayed), http))
             }
             (Transport::Reapi(client), WireBody::Reapi(body)) => {
@@ -445,7 +442,9 @@ impl Client {
         let span = tracing::debug_span!("status", provider = %task.provider, id = %task.id);
         self.config
             .retry()
-            .run("poll", Error::retry, |attempt| self.poll_once(&task.id, attempt))
+            .run("poll", Error::retry, |attempt| {
+                self.poll_once(&task.id, attempt)
+            })
             .instrument(span)
             .await
     }

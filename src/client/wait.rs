@@ -308,7 +308,10 @@ mod tests {
         };
         assert_eq!(schedule.next(Duration::MAX), Duration::MAX);
         schedule.multiplier = 1.0;
-        assert_eq!(schedule.next(Duration::from_secs(3)), Duration::from_secs(3));
+        assert_eq!(
+            schedule.next(Duration::from_secs(3)),
+            Duration::from_secs(3)
+        );
         assert!(Instant::now().checked_add(Duration::MAX).is_none());
     }
 }

@@ -1,12 +1,11 @@
 //! Typed request values that cannot hold an invalid state.
 //!
 //! Each constructor checks the rule the sources state and fails with the providers' own
-//! wording (`duration: minimum: got 0, want 3`). The types derive `schemars::JsonSchema`, and a
+//! wording (`duration: minimum: got 0, want 3`). With the `schemars` feature the types derive `schemars::JsonSchema`, and a
 //! test holds the bounds they emit to the bounds in `openapi/*.yaml`.
 
 use std::{fmt, str::FromStr};
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub(crate) mod url;
@@ -33,7 +32,8 @@ impl ValueError {
 }
 
 /// Output resolution. HiAPI and Apiframe default to 1080p, reapi to 720p.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum Resolution {
     /// 720p: cheaper and faster.
     #[serde(rename = "720p")]
@@ -70,7 +70,8 @@ impl Resolution {
 
 /// Output aspect ratio. HiAPI and reapi take all nine; Apiframe takes five
 /// (see [`AspectRatio::on_apiframe`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum AspectRatio {
     /// 16:9 landscape, the default everywhere.
     #[serde(rename = "16:9")]
@@ -166,9 +167,10 @@ named_from_str!(Resolution, "resolution");
 named_from_str!(AspectRatio, "aspect_ratio");
 
 /// Clip length in whole seconds, 3 to 15 (every provider). The default is 5 where documented.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(transparent)]
-pub struct VideoDuration(#[schemars(range(min = 3, max = 15))] u8);
+pub struct VideoDuration(#[cfg_attr(feature = "schemars", schemars(range(min = 3, max = 15)))] u8);
 
 impl VideoDuration {
     /// The shortest clip, 3 s.
@@ -222,9 +224,12 @@ impl<'de> Deserialize<'de> for VideoDuration {
 }
 
 /// A seed for reproducible output, 0 to 2147483647. Only Apiframe accepts one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(transparent)]
-pub struct Seed(#[schemars(range(min = 0, max = 2_147_483_647))] u32);
+pub struct Seed(
+    #[cfg_attr(feature = "schemars", schemars(range(min = 0, max = 2_147_483_647)))] u32,
+);
 
 impl Seed {
     /// The largest seed Apiframe accepts.
@@ -269,9 +274,10 @@ impl FromStr for Seed {
 
 /// A non-empty prompt. Provider limits (Apiframe 2500 characters; reapi truncating past 5000,
 /// or 2500 CJK) are checked when the request is converted for a provider.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(transparent)]
-pub struct Prompt(#[schemars(length(min = 1))] String);
+pub struct Prompt(#[cfg_attr(feature = "schemars", schemars(length(min = 1)))] String);
 
 impl Prompt {
     /// A prompt; refused when empty or only white space.
@@ -299,9 +305,10 @@ impl Prompt {
 
 /// An absolute `http://` or `https://` URL of a media file or callback endpoint. Whether plain
 /// HTTP is allowed depends on the provider and the field, and is checked on conversion.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(transparent)]
-pub struct HttpUrl(#[schemars(url)] String);
+pub struct HttpUrl(#[cfg_attr(feature = "schemars", schemars(url))] String);
 
 impl HttpUrl {
     /// A URL; refused unless it is an absolute RFC 3986 URI with an http or https scheme.
@@ -347,9 +354,12 @@ impl FromStr for HttpUrl {
 
 /// One to nine reference images for reference-to-video, referred to in the prompt as
 /// `[Image 1]`, `[Image 2]`, … in this order.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(transparent)]
-pub struct References(#[schemars(length(min = 1, max = 9))] Vec<HttpUrl>);
+pub struct References(
+    #[cfg_attr(feature = "schemars", schemars(length(min = 1, max = 9)))] Vec<HttpUrl>,
+);
 
 impl References {
     /// The most references any provider takes.
