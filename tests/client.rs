@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use common::scratch;
 use happyhorse::{
-    client::{
-        IdempotencyKey, Output, RetryPolicy, SubmitOptions, TaskHandle, TaskState, Wait,
-    },
+    client::{IdempotencyKey, Output, RetryPolicy, SubmitOptions, TaskHandle, TaskState, Wait},
     request::WireBody,
     sandbox::{FaultRates, Sandbox, SandboxConfig, SAMPLE_MP4},
     values::{AspectRatio, HttpUrl, References, VideoDuration as Seconds},
@@ -92,10 +90,7 @@ async fn every_provider_submits_waits_and_downloads_a_playable_mp4() {
         assert!(seen.contains(&TaskState::Running), "{provider}: {seen:?}");
         assert_eq!(seen.last(), Some(&TaskState::Succeeded));
         let path = dir.join(format!("{provider}.mp4"));
-        let saved = client
-            .download(done.output(), &path)
-            .await
-            .unwrap();
+        let saved = client.download(done.output(), &path).await.unwrap();
         assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
         assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
         assert!(!dir.join(format!(".{provider}.mp4.part")).exists());
@@ -197,9 +192,7 @@ async fn a_failed_task_is_an_error_with_the_providers_code_and_message() {
     for provider in Provider::ALL {
         let client = client(&sandbox, provider);
         let submitted = client.submit(&t2v("A dog")).await.unwrap();
-        let err = quick(client.wait(&submitted))
-            .await
-            .unwrap_err();
+        let err = quick(client.wait(&submitted)).await.unwrap_err();
         let Error::TaskFailed {
             status, message, ..
         } = &err
@@ -306,12 +299,12 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
     let path = dir.join("big.mp4");
     let mut reports = 0;
     let saved = client
-        .download(&output, &path).on_progress(|done, total| {
-                reports += 1;
-                assert_eq!(total, Some(size));
-                assert!(done <= size);
-            },
-        )
+        .download(&output, &path)
+        .on_progress(|done, total| {
+            reports += 1;
+            assert_eq!(total, Some(size));
+            assert!(done <= size);
+        })
         .await
         .unwrap();
     assert_eq!(saved.bytes, size);
@@ -320,14 +313,12 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
     assert_eq!(&file[..SAMPLE_MP4.len()], SAMPLE_MP4);
 
     std::fs::write(&path, b"keep me").unwrap();
-    let err = client
-        .download(&output, &path)
-        .await
-        .unwrap_err();
+    let err = client.download(&output, &path).await.unwrap_err();
     assert!(matches!(err, Error::FileExists { .. }), "{err:?}");
     assert_eq!(std::fs::read(&path).unwrap(), b"keep me");
     client
-        .download(&output, &path).overwrite(true)
+        .download(&output, &path)
+        .overwrite(true)
         .await
         .unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
@@ -343,7 +334,8 @@ async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
     std::fs::write(dir.join(".clip.mp4.part"), &SAMPLE_MP4[..10_000]).unwrap();
     let mut first_report = None;
     let saved = client
-        .download(&output, &path).on_progress(|done, _| {
+        .download(&output, &path)
+        .on_progress(|done, _| {
             first_report.get_or_insert(done);
         })
         .await
@@ -358,10 +350,7 @@ async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
     // A partial file that is not a prefix (longer than the output) is discarded and refetched.
     let path = dir.join("other.mp4");
     std::fs::write(dir.join(".other.mp4.part"), vec![7u8; SAMPLE_MP4.len() + 5]).unwrap();
-    client
-        .download(&output, &path)
-        .await
-        .unwrap();
+    client.download(&output, &path).await.unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
 }
 

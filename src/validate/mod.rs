@@ -17,7 +17,6 @@ use serde_json::Value;
 
 pub use report::{Issue, Report};
 
-
 use crate::Provider;
 
 /// Validates a provider-native submit body; see the module documentation.
