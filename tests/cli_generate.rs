@@ -69,6 +69,20 @@ fn generate_with_the_sandbox_writes_a_playable_mp4_without_any_key() {
 }
 
 #[test]
+fn an_output_path_that_cannot_be_written_is_refused_before_the_submit() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/dir/clip.mp4");
+    for target in [missing.to_str().unwrap(), dir.path().to_str().unwrap()] {
+        let out = happyhorse(&["generate", "--sandbox", "A dog", "-o", target], &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("cannot write the video"), "{stderr}");
+        assert!(!stderr.contains("submitted"), "{stderr}");
+        assert!(!stderr.contains(".part"), "{stderr}");
+    }
+}
+
+#[test]
 fn without_a_key_the_error_names_the_variable_and_the_sandbox() {
     for (provider, variable) in [
         ("hiapi", "HIAPI_API_KEY"),

@@ -91,7 +91,7 @@ async fn one_call_submits_waits_and_saves_reporting_each_step() {
 }
 
 #[tokio::test]
-async fn one_call_refuses_an_existing_file_before_paying() {
+async fn one_call_refuses_a_target_it_cannot_write_before_paying() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = client(&sandbox, Provider::HiApi);
     let dir = tempfile::tempdir().unwrap();
@@ -110,6 +110,21 @@ async fn one_call_refuses_an_existing_file_before_paying() {
         "nothing may be submitted for a target that exists"
     );
     assert_eq!(std::fs::read(&path).unwrap(), b"keep");
+
+    // A missing directory, or a directory where the file should go: refused, nothing sent.
+    for target in [dir.path().join("missing/clip.mp4"), dir.path().to_owned()] {
+        let err = client
+            .generate(&request("A dog"))
+            .on_progress(|event| submitted |= matches!(event, Progress::Submitted(_)))
+            .save_to(&target)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::UnusableTarget { .. }), "{err:?}");
+        assert!(!submitted, "{}", target.display());
+    }
+    // The checks leave nothing behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
 }
 
 #[tokio::test]

@@ -342,6 +342,7 @@ pub fn fail(err: &Error, json: bool, context: &Context) -> ExitCode {
         | Error::InvalidRequest { .. }
         | Error::Unsupported(_)
         | Error::WrongProvider { .. }
+        | Error::UnusableTarget { .. }
         | Error::FileExists { .. } => UNUSABLE,
         _ => FAILED,
     })

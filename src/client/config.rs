@@ -189,23 +189,32 @@ impl ClientConfig {
     /// host only, since the key travels in a header.
     pub(crate) fn checked_base_url(&self) -> Result<String, Error> {
         let trimmed = self.base_url.trim().trim_end_matches('/');
-        let url = reqwest::Url::parse(trimmed).map_err(|err| Error::Config {
-            message: format!(
-                "base URL {trimmed:?} is not a URL ({err}); set {} to e.g. {}",
-                self.provider.base_url_env(),
-                self.provider.default_base_url()
-            ),
+        let url = reqwest::Url::parse(trimmed).map_err(|err| {
+            // Credentials in a malformed URL must not be echoed either.
+            let shown = if trimmed.contains('@') {
+                "(not shown: it contains '@')".to_owned()
+            } else {
+                format!("{trimmed:?}")
+            };
+            Error::Config {
+                message: format!(
+                    "base URL {shown} is not a URL ({err}); set {} to e.g. {}",
+                    self.provider.base_url_env(),
+                    self.provider.default_base_url()
+                ),
+            }
         })?;
+        let shown = crate::net::redacted(trimmed);
         match url.scheme() {
             "https" => Ok(trimmed.to_owned()),
             "http" if is_loopback(&url) => Ok(trimmed.to_owned()),
             "http" => Err(Error::Config {
                 message: format!(
-                    "refusing plain http to {trimmed}: the API key would travel unencrypted; use https:// (plain http is allowed only to loopback addresses such as a local sandbox)"
+                    "refusing plain http to {shown}: the API key would travel unencrypted; use https:// (plain http is allowed only to loopback addresses such as a local sandbox)"
                 ),
             }),
             scheme => Err(Error::Config {
-                message: format!("base URL {trimmed:?} has scheme {scheme:?}; use https://"),
+                message: format!("base URL {shown} has scheme {scheme:?}; use https://"),
             }),
         }
     }
@@ -243,6 +252,31 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("HIAPI_BASE_URL"));
+    }
+
+    #[test]
+    fn credentials_in_a_base_url_are_never_echoed() {
+        for url in [
+            "http://user:hunter2@api.example.com/v1",
+            "ftp://user:hunter2@api.example.com/v1",
+            "https://user:hunter2@exa mple.com/v1",
+        ] {
+            let err = ClientConfig::new(Provider::HiApi)
+                .with_base_url(url)
+                .checked_base_url()
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+        let config = ClientConfig::new(Provider::HiApi)
+            .with_base_url("https://user:hunter2@api.example.com/v1")
+            .with_header("X-Trace", "trace-secret");
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("trace-secret"),
+            "{debug}"
+        );
+        assert!(debug.contains("X-Trace"), "{debug}");
     }
 
     #[test]

@@ -109,6 +109,7 @@ impl<'a> Download<'a> {
             cancel,
             mut on_progress,
         } = self;
+        check_target(&path, overwrite).await?;
         let output = match source {
             Source::Output(output) => output,
             Source::Task(task) => {
@@ -125,9 +126,6 @@ impl<'a> Download<'a> {
                 }
             }
         };
-        if !overwrite && path.exists() {
-            return Err(Error::FileExists { path });
-        }
         let expired_at = output.expires_at.filter(|at| *at <= chrono::Utc::now());
         if output.expired || expired_at.is_some() {
             return Err(Error::OutputExpired { expired_at });
@@ -538,6 +536,58 @@ impl<'c> Transfer<'c> {
             resumes: self.resumes,
         })
     }
+}
+
+/// Checks, before anything is requested (or paid for), that a video can be written to `path`:
+/// its directory exists and takes new files, it is not a directory, and it does not exist
+/// unless `overwrite`. One trip to the blocking pool; leaves nothing behind.
+pub(crate) async fn check_target(path: &Path, overwrite: bool) -> Result<(), Error> {
+    let target = path.to_owned();
+    let checked = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+        let unusable = |reason: String| Error::UnusableTarget {
+            path: target.clone(),
+            reason,
+        };
+        if target.as_os_str().is_empty() || target.file_name().is_none() {
+            return Err(unusable("it names no file".into()));
+        }
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        match std::fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(unusable(format!("{} is not a directory", dir.display()))),
+            Err(err) => return Err(unusable(format!("directory {}: {err}", dir.display()))),
+        }
+        match std::fs::metadata(&target) {
+            Ok(meta) if meta.is_dir() => return Err(unusable("it is a directory".into())),
+            Ok(_) if !overwrite => {
+                return Err(Error::FileExists {
+                    path: target.clone(),
+                })
+            }
+            _ => {}
+        }
+        // Writable? Open the partial file the download will write, as it will open it.
+        let part = part_path(&target);
+        let existed = part.exists();
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&part)
+            .map_err(|err| unusable(format!("cannot create files in {}: {err}", dir.display())))?;
+        if !existed {
+            let _ = std::fs::remove_file(&part);
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|err| Error::Io {
+        path: path.to_owned(),
+        source: std::io::Error::other(err.to_string()),
+    })?;
+    checked
 }
 
 /// The partial file for `path`: `.NAME.part` in the same directory, so the final rename stays

@@ -184,6 +184,15 @@ pub enum Error {
         /// The target.
         path: PathBuf,
     },
+    /// The video cannot be written where asked: a missing or read-only directory, a directory
+    /// in the file's place. Checked before anything is submitted.
+    #[error("cannot write the video to {}: {reason}", path.display())]
+    UnusableTarget {
+        /// The target.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
     /// The output URL served something that is not a video.
     #[error(
         "the output URL served {content_type:?}, not a video; the URL may be wrong or expired"

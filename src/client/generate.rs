@@ -181,10 +181,8 @@ impl GenerateTo<'_> {
             path,
             overwrite,
         } = self;
-        // Refuse an existing target before paying for a video.
-        if !overwrite && path.exists() {
-            return Err(Error::FileExists { path });
-        }
+        // Refuse a target that cannot take the video before paying for one.
+        super::download::check_target(&path, overwrite).await?;
         let (submission, task) = generate.submit_and_wait().await?;
         let client = generate.client;
         let mut download = client.download(task.output(), &path).overwrite(overwrite);
