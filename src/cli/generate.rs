@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode, time::Duration as StdDuration};
 
 use happyhorse::{
-    client::{IdempotencyKey, Progress, Submission},
+    client::{IdempotencyKey, Progress, Submission, TaskState},
     values::{AspectRatio, HttpUrl, References, Resolution, Seed, VideoDuration},
     Error, Prompt, VideoRequest,
 };
@@ -180,6 +180,7 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
     let spinner = session.spinner("submitting".into());
     let bar = session.bar(&path);
     let mut submitted: Option<Submission> = None;
+    let mut succeeded = false;
     let result = session
         .client
         .generate(request)
@@ -207,7 +208,10 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
                 spinner.set_message(format!("task {}: {}", submission.id, submission.status));
                 submitted = Some(submission.clone());
             }
-            Progress::Status(snapshot) => session::status_line(&spinner, snapshot, json),
+            Progress::Status(snapshot) => {
+                succeeded |= snapshot.state == TaskState::Succeeded;
+                session::status_line(&spinner, snapshot, json)
+            }
             Progress::Downloading { received, total } => {
                 if !spinner.is_finished() {
                     spinner.finish_and_clear();
@@ -225,6 +229,7 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
     spinner.finish_and_clear();
     bar.finish_and_clear();
     context.task = submitted.as_ref().map(|s| s.id.clone());
+    context.succeeded = succeeded;
     let saved = match result {
         Ok(saved) => saved,
         Err(err) => return session::fail(&err, json, &context),

@@ -235,6 +235,8 @@ pub struct Context {
     pub path: Option<PathBuf>,
     /// Whether the tasks live in this process's emulator.
     pub sandboxed: bool,
+    /// Whether the task succeeded (so what failed is only the download).
+    pub succeeded: bool,
 }
 
 impl Context {
@@ -275,6 +277,16 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
         "the --sandbox emulator's tasks end with this process: run the command again";
     let provider = context.provider.unwrap_or(Provider::HiApi);
     let sandboxed = context.sandboxed;
+    if let (true, Some(id), Some(_)) = (context.succeeded, &context.task, &context.path) {
+        return Some(if sandboxed {
+            ENDS_WITH_PROCESS.into()
+        } else {
+            format!(
+                "task {id} succeeded (it is paid for); fetch its video with `{}`",
+                context.download_command(id, provider)
+            )
+        });
+    }
     match err {
         Error::MissingApiKey { provider } => Some(format!(
             "set {} (keys start with {}), or pass --sandbox to run against the local emulator",
