@@ -1,5 +1,5 @@
 //! Throughput of the sandbox: mixed submit and poll requests per second over real HTTP on
-//! loopback, with instant tasks (`Config::default()`, `task_seconds` 0).
+//! loopback, with instant tasks (`SandboxConfig::default()`, `task_seconds` 0).
 //!
 //! Run: `cargo bench --bench sandbox`. A fixed number of workers each keep one keep-alive
 //! connection and loop: submit on one provider (HiAPI, reapi, Apiframe in turn), then poll the
@@ -27,7 +27,7 @@ use std::{
 };
 
 use happyhorse::{
-    sandbox::{Config, Sandbox},
+    sandbox::{Sandbox, SandboxConfig},
     Provider,
 };
 use serde_json::Value;
@@ -576,12 +576,12 @@ fn main() -> ExitCode {
     let server_rt = runtime(SERVER_THREAD);
     let client_rt = runtime(CLIENT_THREAD);
     let sandbox = server_rt
-        .block_on(Sandbox::start(Config::default()))
+        .block_on(Sandbox::start(SandboxConfig::default()))
         .expect("the sandbox starts on loopback");
     let addr = sandbox.addr();
     let routes = Arc::new(Route::all(&sandbox));
 
-    println!("sandbox bench: {addr}, Config::default() (instant tasks)");
+    println!("sandbox bench: {addr}, SandboxConfig::default() (instant tasks)");
     println!(
         "load: {workers} workers, each one keep-alive connection, looping 1 submit then \
          {POLLS_PER_SUBMIT} polls, providers HiAPI/reapi/Apiframe in turn"

@@ -117,29 +117,99 @@ fn unreadable_files_and_unknown_providers_are_clear_errors() {
     assert!(text(&out.stderr).contains("use one of hiapi, reapi, apiframe"));
 }
 
+/// A `happyhorse sandbox` child process, killed if a test fails before stopping it.
+#[cfg(feature = "sandbox")]
+struct SandboxProcess {
+    child: std::process::Child,
+    lines: std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    /// Its HiAPI base URL, `http://127.0.0.1:PORT/v1`.
+    base: String,
+}
+
+#[cfg(feature = "sandbox")]
+impl SandboxProcess {
+    /// `happyhorse sandbox` on an ephemeral port with instant tasks (and `extra` arguments),
+    /// its stderr piped, once it has printed its base URLs.
+    fn start(extra: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+
+        let mut child = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
+            .args(["sandbox", "--addr", "127.0.0.1:0", "--task-seconds", "0"])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
+        let mut running = SandboxProcess {
+            child,
+            lines,
+            base: String::new(),
+        };
+        assert!(running
+            .next_line()
+            .starts_with("happyhorse sandbox listening on 127.0.0.1:"));
+        let hiapi = running.next_line();
+        running.base = hiapi.split_whitespace().nth(1).expect("a URL").to_owned();
+        assert!(running.base.starts_with("http://127.0.0.1:") && running.base.ends_with("/v1"));
+        assert!(running
+            .next_line()
+            .trim_start()
+            .starts_with("reapi    http://127.0.0.1:"));
+        assert!(running
+            .next_line()
+            .trim_start()
+            .starts_with("apiframe http://127.0.0.1:"));
+        // This process builds reqwest clients of its own, without a sandbox in it to install
+        // rustls's crypto provider.
+        happyhorse::tls::install_crypto_provider();
+        running
+    }
+
+    fn next_line(&mut self) -> String {
+        self.lines.next().expect("a line").expect("UTF-8")
+    }
+
+    /// Stops the sandbox with Ctrl-C (SIGINT) and returns what it printed on stdout after its
+    /// base URLs, and on stderr.
+    fn stop(mut self) -> (Vec<String>, String) {
+        use std::io::Read;
+
+        let killed = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        assert!(self.child.wait().expect("the sandbox exits").success());
+        let rest: Vec<String> = self.lines.by_ref().map(|l| l.unwrap()).collect();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .expect("stderr is piped")
+            .read_to_string(&mut stderr)
+            .expect("UTF-8 on stderr");
+        (rest, stderr)
+    }
+}
+
+#[cfg(feature = "sandbox")]
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        // Already exited after `stop`; otherwise a failed test must not leave it running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 #[cfg(feature = "sandbox")]
 #[test]
 fn sandbox_prints_its_base_urls_serves_the_seed_curl_flow_and_stops_on_ctrl_c() {
-    use std::io::{BufRead, BufReader};
-
-    let mut child = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
-        .args(["sandbox", "--addr", "127.0.0.1:0", "--task-seconds", "0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-    let mut next = || lines.next().expect("a line").expect("UTF-8");
-    assert!(next().starts_with("happyhorse sandbox listening on 127.0.0.1:"));
-    let hiapi = next();
-    let base = hiapi.split_whitespace().nth(1).expect("a URL").to_owned();
-    assert!(base.starts_with("http://127.0.0.1:") && base.ends_with("/v1"));
-    assert!(next()
-        .trim_start()
-        .starts_with("reapi    http://127.0.0.1:"));
-    assert!(next()
-        .trim_start()
-        .starts_with("apiframe http://127.0.0.1:"));
-
+    let sandbox = SandboxProcess::start(&[]);
+    let base = sandbox.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let body = common::seed_example(happyhorse::Provider::HiApi, "t2v-curl.json");
     let created: Value = runtime.block_on(async {
@@ -156,14 +226,91 @@ fn sandbox_prints_its_base_urls_serves_the_seed_curl_flow_and_stops_on_ctrl_c() 
     });
     assert_eq!(created["code"], 200);
 
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    assert!(child.wait().expect("the sandbox exits").success());
-    let rest: Vec<String> = std::iter::from_fn(|| lines.next())
-        .map(|l| l.unwrap())
-        .collect();
+    let (rest, stderr) = sandbox.stop();
     assert_eq!(rest.last().map(String::as_str), Some("stopped"));
+    // Without -v, a request served is not logged.
+    assert!(!stderr.contains("served"), "{stderr}");
+}
+
+#[cfg(feature = "sandbox")]
+#[test]
+fn sandbox_logs_each_request_with_v_and_a_wrong_base_url_always_without_queries_or_keys() {
+    let sandbox = SandboxProcess::start(&["-v"]);
+    let base = sandbox.base.clone();
+    let root = base.trim_end_matches("/v1").to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let statuses = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let listed = http
+            .get(format!("{base}/tasks?page=1&X-Signature=s3cr3t-query"))
+            .bearer_auth("sk-s3cr3t-key")
+            .send()
+            .await
+            .unwrap();
+        // HiAPI's base URL without its `/v1`.
+        let lost = http
+            .post(format!("{root}/tasks"))
+            .bearer_auth("sk-s3cr3t-key")
+            .json(&common::seed_example(
+                happyhorse::Provider::HiApi,
+                "t2v-curl.json",
+            ))
+            .send()
+            .await
+            .unwrap();
+        (listed.status().as_u16(), lost.status().as_u16())
+    });
+    assert_eq!(statuses, (200, 404));
+
+    let (_, stderr) = sandbox.stop();
+    let line = |needle: &str| {
+        stderr
+            .lines()
+            .find(|line| line.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{stderr}"))
+            .to_owned()
+    };
+    let served = line("path=/v1/tasks ");
+    for part in [
+        "INFO",
+        "served",
+        "method=GET",
+        "status=200",
+        "elapsed_ms=",
+        "provider=hiapi",
+    ] {
+        assert!(served.contains(part), "{part:?} in {served}");
+    }
+    let lost = line("path=/tasks ");
+    for part in [
+        "WARN",
+        "no route matched: did you mean /v1/tasks (hiapi)?",
+        &format!("hiapi {base}"),
+        "method=POST",
+        "status=404",
+        "provider=none",
+    ] {
+        assert!(lost.contains(part), "{part:?} in {lost}");
+    }
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+    assert!(!stderr.to_lowercase().contains("authorization"), "{stderr}");
+
+    // Without -v, the wrong base URL is still a warning.
+    let sandbox = SandboxProcess::start(&[]);
+    let root = sandbox.base.trim_end_matches("/v1").to_owned();
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{root}/tasks/tk-1"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 404);
+    let (_, stderr) = sandbox.stop();
+    assert!(
+        stderr.contains("no route matched") && stderr.contains("path=/tasks/tk-1 "),
+        "{stderr}"
+    );
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::{http, seed_example, with};
 use happyhorse::{
     generated::{apiframe, hiapi, reapi},
-    sandbox::{Config, Sandbox, SAMPLE_MP4},
+    sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
     Provider,
 };
 use serde_json::{json, Value};
@@ -27,7 +27,7 @@ async fn assert_playable_mp4(url: &str) {
 
 #[tokio::test]
 async fn hiapi_generated_client_submits_polls_and_downloads() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = hiapi::Client::new_with_client(
         &sandbox.base_url(Provider::HiApi),
         http("authorization", "Bearer sk-test"),
@@ -64,7 +64,7 @@ async fn hiapi_generated_client_submits_polls_and_downloads() {
 
 #[tokio::test]
 async fn reapi_generated_client_submits_polls_and_downloads() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = reapi::Client::new_with_client(
         &sandbox.base_url(Provider::Reapi),
         http("authorization", "Bearer rk_live_test"),
@@ -93,7 +93,7 @@ async fn reapi_generated_client_submits_polls_and_downloads() {
 
 #[tokio::test]
 async fn apiframe_generated_client_submits_polls_and_downloads() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let client = apiframe::Client::new_with_client(
         &sandbox.base_url(Provider::Apiframe),
         http("x-api-key", "afk_test"),
@@ -118,7 +118,7 @@ async fn apiframe_generated_client_submits_polls_and_downloads() {
 
 #[tokio::test]
 async fn tasks_move_through_each_providers_statuses() {
-    let sandbox = Sandbox::start(Config::default().with_task_seconds(1.6))
+    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(1.6))
         .await
         .unwrap();
     let hiapi = http("authorization", "Bearer sk-test");
@@ -153,7 +153,7 @@ async fn tasks_move_through_each_providers_statuses() {
 
 #[tokio::test]
 async fn missing_or_wrong_keys_get_each_providers_401_body() {
-    let sandbox = Sandbox::start(Config::default().with_api_key("sk-pinned"))
+    let sandbox = Sandbox::start(SandboxConfig::default().with_api_key("sk-pinned"))
         .await
         .unwrap();
     let plain = reqwest::Client::new();
@@ -173,7 +173,7 @@ async fn missing_or_wrong_keys_get_each_providers_401_body() {
         .unwrap();
     assert_eq!(ok.status(), 200);
 
-    let open = Sandbox::start(Config::default()).await.unwrap();
+    let open = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let reapi = plain
         .post(format!(
             "{}/videos/generations",
@@ -206,7 +206,7 @@ async fn post(client: &reqwest::Client, url: String, body: &Value) -> (u16, Valu
 
 #[tokio::test]
 async fn invalid_bodies_get_each_providers_documented_error() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let hiapi = http("authorization", "Bearer sk-test");
     let url = || format!("{}/tasks", sandbox.base_url(Provider::HiApi));
     let t2v = seed_example(Provider::HiApi, "t2v-minimal.json");
@@ -309,7 +309,7 @@ async fn invalid_bodies_get_each_providers_documented_error() {
 
 #[tokio::test]
 async fn unknown_ids_and_expired_outputs_are_refused() {
-    let sandbox = Sandbox::start(Config::default().with_output_ttl(Duration::ZERO))
+    let sandbox = Sandbox::start(SandboxConfig::default().with_output_ttl(Duration::ZERO))
         .await
         .unwrap();
     let apiframe = http("x-api-key", "afk_test");
@@ -370,9 +370,10 @@ async fn unknown_ids_and_expired_outputs_are_refused() {
 
 #[tokio::test]
 async fn idempotency_keys_replay_refuse_other_bodies_and_answer_409_while_in_flight() {
-    let sandbox = Sandbox::start(Config::default().with_submit_delay(Duration::from_millis(400)))
-        .await
-        .unwrap();
+    let sandbox =
+        Sandbox::start(SandboxConfig::default().with_submit_delay(Duration::from_millis(400)))
+            .await
+            .unwrap();
     let hiapi = http("authorization", "Bearer sk-test");
     let url = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
     let body = seed_example(Provider::HiApi, "t2v-minimal.json");

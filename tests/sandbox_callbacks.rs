@@ -16,7 +16,7 @@ use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routi
 use common::{http, http_with, seed_example, with};
 use happyhorse::{
     generated::{apiframe, hiapi},
-    sandbox::{Config, Sandbox},
+    sandbox::{Sandbox, SandboxConfig},
     webhook, Provider,
 };
 use serde_json::{json, Value};
@@ -76,8 +76,8 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<Delivery>) -> Delivery {
         .expect("the receiver is running")
 }
 
-fn quick_retries() -> Config {
-    Config::default().with_callback_retries(5, Duration::from_millis(20))
+fn quick_retries() -> SandboxConfig {
+    SandboxConfig::default().with_callback_retries(5, Duration::from_millis(20))
 }
 
 async fn submit(client: &reqwest::Client, url: String, body: &Value) -> Value {
@@ -371,4 +371,66 @@ async fn callback_faults_duplicate_drop_and_fail_deliveries() {
     }
     assert_eq!(status, "failed");
     assert!(deliveries.try_recv().is_err(), "a dropped webhook arrived");
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_accepts_gets_every_attempt_then_the_webhook_counts_as_failed() {
+    let attempts = 3;
+    let sandbox = Sandbox::start(
+        SandboxConfig::default().with_callback_retries(attempts, Duration::from_millis(20)),
+    )
+    .await
+    .unwrap();
+    let (hook, mut deliveries) = receiver(usize::MAX).await;
+    let apiframe = http("x-api-key", "afk_test");
+    let mut job = seed_example(Provider::Apiframe, "quick-start.json");
+    job["webhookUrl"] = json!(hook);
+    let accepted = submit(
+        &apiframe,
+        format!(
+            "{}/v2/videos/generate",
+            sandbox.base_url(Provider::Apiframe)
+        ),
+        &job,
+    )
+    .await;
+    let url = format!(
+        "{}/v2/jobs/{}",
+        sandbox.base_url(Provider::Apiframe),
+        accepted["jobId"].as_str().unwrap()
+    );
+    // The receiver records each delivery before it answers, so once the sandbox has given up
+    // every attempt is in the channel.
+    let mut status = Value::Null;
+    for _ in 0..500 {
+        let job: Value = apiframe
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status = job["webhookStatus"].clone();
+        if status != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "failed");
+    let mut bodies = Vec::new();
+    while let Ok(delivery) = deliveries.try_recv() {
+        bodies.push(delivery.body);
+    }
+    assert_eq!(bodies.len(), attempts as usize, "one delivery per attempt");
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "the same event each time"
+    );
+    // And none after the last attempt.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        deliveries.try_recv().is_err(),
+        "a delivery after the last attempt"
+    );
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{http, http_with, seed_example};
 use happyhorse::{
     generated::{apiframe, hiapi, reapi},
-    sandbox::{Config, FaultRates, Sandbox, SAMPLE_MP4},
+    sandbox::{FaultRates, Sandbox, SandboxConfig, SAMPLE_MP4},
     Provider,
 };
 use progenitor_client::Error;
@@ -32,7 +32,7 @@ fn hiapi_body() -> hiapi::types::CreateTaskRequest {
 
 #[tokio::test]
 async fn refusal_faults_answer_with_each_providers_status_body_and_retry_after() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     for (fault, status, code) in [
         ("rate_limit", 429, "RATE_LIMITED"),
         ("unavailable", 503, "SERVICE_UNAVAILABLE"),
@@ -112,7 +112,7 @@ async fn refusal_faults_answer_with_each_providers_status_body_and_retry_after()
 
 #[tokio::test]
 async fn unknown_faults_are_refused_with_the_list_of_known_ones() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let answer = http_with(&[
         ("authorization", "Bearer sk-test"),
         ("x-sandbox-fault", "rate-limit"),
@@ -135,7 +135,7 @@ async fn unknown_faults_are_refused_with_the_list_of_known_ones() {
 
 #[tokio::test]
 async fn a_reset_submit_still_creates_the_task_so_an_idempotent_retry_replays_it() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let url = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
     let body = seed_example(Provider::HiApi, "t2v-minimal.json");
     let reset = http_with(&[
@@ -183,7 +183,7 @@ async fn a_reset_submit_still_creates_the_task_so_an_idempotent_retry_replays_it
 
 #[tokio::test]
 async fn slow_answers_wait_before_answering() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let started = Instant::now();
     let task = hiapi_client(&sandbox, "slow=300")
         .create_task()
@@ -197,7 +197,7 @@ async fn slow_answers_wait_before_answering() {
 
 #[tokio::test]
 async fn failed_tasks_carry_each_providers_error() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let hiapi = hiapi_client(&sandbox, "fail=TASK_TIMEOUT:took too long");
     let id = hiapi
         .create_task()
@@ -275,7 +275,7 @@ async fn fault_rates_apply_without_any_header() {
         .unwrap()
         .with_spec("fail=0")
         .unwrap();
-    let sandbox = Sandbox::start(Config::default().with_faults(always))
+    let sandbox = Sandbox::start(SandboxConfig::default().with_faults(always))
         .await
         .unwrap();
     let plain = hiapi::Client::new_with_client(
@@ -293,7 +293,7 @@ async fn fault_rates_apply_without_any_header() {
     }
 
     let failing = FaultRates::none().with_spec("fail=1").unwrap();
-    let sandbox = Sandbox::start(Config::default().with_faults(failing))
+    let sandbox = Sandbox::start(SandboxConfig::default().with_faults(failing))
         .await
         .unwrap();
     let plain = hiapi::Client::new_with_client(
@@ -335,7 +335,7 @@ async fn output_url(sandbox: &Sandbox) -> String {
 
 #[tokio::test]
 async fn a_truncated_download_resumes_with_range() {
-    let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let url = output_url(&sandbox).await;
     let mut answer = http("x-sandbox-fault", "truncate")
         .get(&url)
@@ -407,7 +407,7 @@ fn boxes(file: &[u8]) -> Vec<(String, u64)> {
 #[tokio::test]
 async fn padded_outputs_end_in_a_free_box_of_the_requested_size() {
     let size = 3 * 1024 * 1024 + 17;
-    let sandbox = Sandbox::start(Config::default().with_pad_to(size))
+    let sandbox = Sandbox::start(SandboxConfig::default().with_pad_to(size))
         .await
         .unwrap();
     let url = output_url(&sandbox).await;

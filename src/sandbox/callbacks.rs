@@ -1,20 +1,29 @@
 //! Callback (HiAPI) and webhook (Apiframe) deliveries: POSTed when a task ends (and on
 //! Apiframe progress when asked), signed as each provider signs them, retried on anything but a
-//! 2xx answer.
+//! 2xx answer, with the crate's one retry mechanism (`crate::retry`), as the client retries.
 //!
 //! The sandbox delivers only to loopback hosts, so it never reaches out of the machine: a
 //! task whose callback points elsewhere is accepted (as the provider would accept it) and its
 //! delivery is recorded as failed.
 
 use std::{
+    fmt,
     sync::{atomic::Ordering, Arc},
     time::Duration,
 };
 
+use axum::body::Bytes;
 use serde_json::Value;
 
-use super::{unix_now, Phase, State, Task, WebhookStatus};
-use crate::{net::is_loopback, webhook, Provider};
+use super::{unix_now, Phase, SandboxConfig, State, Task, WebhookStatus};
+use crate::{
+    net::{is_loopback, redacted},
+    retry::{Retry, RetryPolicy},
+    webhook, Provider,
+};
+
+/// How long one delivery attempt waits for the receiver's answer.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where and how a task's events are delivered.
 #[derive(Clone, Debug)]
@@ -87,50 +96,111 @@ async fn sleep_until(task: &Task, at: Duration) {
     }
 }
 
-/// POSTs one event until a 2xx answer or the attempts run out; true when delivered.
+/// POSTs one event until a 2xx answer or the attempts run out, through the crate's one retry
+/// mechanism ([`delivery_policy`]); true when delivered. Logs the outcome: the URL without its
+/// query, never a header.
 async fn send(state: &State, task: &Task, url: &str, body: &Value) -> bool {
+    let (provider, id, shown) = (task.provider.name(), task.id.as_str(), redacted(url));
     if !deliverable(url) {
+        tracing::warn!(
+            %provider, task = %id, url = %shown,
+            "callback not delivered: the sandbox delivers only to loopback hosts"
+        );
         return false;
     }
     let Ok(bytes) = serde_json::to_vec(body) else {
         return false;
     };
-    let attempts = state.config.callback_attempts.max(1);
-    for attempt in 0..attempts {
-        if attempt > 0 {
-            let backoff = state.config.callback_backoff * 2u32.saturating_pow(attempt - 1);
-            tokio::time::sleep(backoff).await;
+    let bytes = Bytes::from(bytes);
+    let policy = delivery_policy(&state.config);
+    let mut tries = 0u32;
+    let delivered = policy
+        .run(
+            "callback delivery",
+            |failure: &Undelivered| Some(Retry::because(failure, None)),
+            |attempt| {
+                tries = attempt;
+                post(state, task, url, bytes.clone())
+            },
+        )
+        .await;
+    match delivered {
+        Ok(status) => {
+            tracing::info!(%provider, task = %id, url = %shown, status, attempts = tries, "callback delivered");
+            true
         }
-        let mut request = state
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .timeout(Duration::from_secs(10));
-        match task.provider {
-            Provider::HiApi => {
-                if let Some(secret) = &state.config.webhook_secret {
-                    let now = unix_now();
-                    request = request
-                        .header(webhook::HIAPI_TIMESTAMP_HEADER, now.to_string())
-                        .header(
-                            webhook::HIAPI_SIGNATURE_HEADER,
-                            webhook::hiapi_signature(secret.as_bytes(), now, &bytes),
-                        );
-                }
-            }
-            Provider::Apiframe => {
-                let signature = webhook::apiframe_signature_keyed(&task.key_hash, &bytes);
-                request = request.header(webhook::APIFRAME_SIGNATURE_HEADER, signature);
-            }
-            Provider::Reapi => {}
-        }
-        if let Ok(answer) = request.body(bytes.clone()).send().await {
-            if answer.status().is_success() {
-                return true;
-            }
+        Err(failure) => {
+            tracing::warn!(
+                %provider, task = %id, url = %shown, attempts = tries,
+                "callback not delivered: {failure}"
+            );
+            false
         }
     }
-    false
+}
+
+/// How deliveries are retried: [`SandboxConfig::callback_attempts`] in all, the first retry
+/// after up to [`SandboxConfig::callback_backoff`], the ceiling doubling for each later one
+/// and never capped below that schedule.
+fn delivery_policy(config: &SandboxConfig) -> RetryPolicy {
+    let retries = config.callback_attempts.max(1).saturating_sub(1);
+    let base = config.callback_backoff;
+    let last = base.saturating_mul(2u32.saturating_pow(retries.saturating_sub(1)));
+    RetryPolicy::default()
+        .with_max_retries(retries)
+        .with_backoff(base, last)
+}
+
+/// Why one delivery attempt did not count: the receiver's answer, or no answer.
+#[derive(Debug)]
+enum Undelivered {
+    Status(u16),
+    TimedOut,
+    NoAnswer,
+}
+
+impl fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Undelivered::Status(status) => write!(f, "the receiver answered {status}"),
+            Undelivered::TimedOut => f.write_str("the receiver did not answer within 10 s"),
+            Undelivered::NoAnswer => f.write_str("the receiver could not be reached"),
+        }
+    }
+}
+
+/// One delivery attempt: the event POSTed, signed as its provider signs it (HiAPI afresh with
+/// each attempt's timestamp). The 2xx status when delivered.
+async fn post(state: &State, task: &Task, url: &str, bytes: Bytes) -> Result<u16, Undelivered> {
+    let mut request = state
+        .http
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .timeout(ATTEMPT_TIMEOUT);
+    match task.provider {
+        Provider::HiApi => {
+            if let Some(secret) = &state.config.webhook_secret {
+                let now = unix_now();
+                request = request
+                    .header(webhook::HIAPI_TIMESTAMP_HEADER, now.to_string())
+                    .header(
+                        webhook::HIAPI_SIGNATURE_HEADER,
+                        webhook::hiapi_signature(secret.as_bytes(), now, &bytes),
+                    );
+            }
+        }
+        Provider::Apiframe => {
+            let signature = webhook::apiframe_signature_keyed(&task.key_hash, &bytes);
+            request = request.header(webhook::APIFRAME_SIGNATURE_HEADER, signature);
+        }
+        Provider::Reapi => {}
+    }
+    match request.body(bytes).send().await {
+        Ok(answer) if answer.status().is_success() => Ok(answer.status().as_u16()),
+        Ok(answer) => Err(Undelivered::Status(answer.status().as_u16())),
+        Err(err) if err.is_timeout() => Err(Undelivered::TimedOut),
+        Err(_) => Err(Undelivered::NoAnswer),
+    }
 }
 
 #[cfg(test)]
@@ -159,5 +229,33 @@ mod tests {
         ] {
             assert!(!is_loopback_http(url), "{url}");
         }
+    }
+
+    #[test]
+    fn deliveries_retry_with_the_configured_attempts_and_doubling_backoff() {
+        let config = SandboxConfig::default().with_callback_retries(5, Duration::from_millis(100));
+        let policy = delivery_policy(&config);
+        assert_eq!(policy.max_retries, 4);
+        assert_eq!(policy.base_delay, Duration::from_millis(100));
+        // The fourth retry may wait up to 100 ms × 2³, as the schedule always said.
+        assert_eq!(policy.max_delay, Duration::from_millis(800));
+        for retry in 0..4 {
+            let ceiling = Duration::from_millis(100 << retry);
+            for _ in 0..50 {
+                assert!(policy.delay(retry, None) <= ceiling);
+            }
+        }
+        let once = SandboxConfig::default().with_callback_retries(1, Duration::from_secs(1));
+        assert_eq!(delivery_policy(&once).max_retries, 0);
+        let zero = SandboxConfig {
+            callback_attempts: 0,
+            ..SandboxConfig::default()
+        };
+        assert_eq!(delivery_policy(&zero).max_retries, 0);
+        let many = SandboxConfig {
+            callback_attempts: u32::MAX,
+            ..SandboxConfig::default()
+        };
+        assert_eq!(delivery_policy(&many).max_retries, u32::MAX - 1);
     }
 }

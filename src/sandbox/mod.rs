@@ -14,6 +14,11 @@
 //! fault injection, per request with the [`FAULT_HEADER`] header or at random with
 //! [`SandboxConfig::faults`] (see [`Fault`]).
 //!
+//! Every request served is logged with `tracing` at info level (method, path without its query,
+//! status, milliseconds, provider; never a header), and one that no route matches at warn level,
+//! with the route it probably meant: `happyhorse sandbox -v` shows them. Callback deliveries are
+//! logged too, and retried with the same mechanism as the client's calls.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> std::io::Result<()> {
@@ -70,7 +75,8 @@ pub struct SandboxConfig {
     pub webhook_secret: Option<String>,
     /// Delivery attempts per callback event before it counts as failed.
     pub callback_attempts: u32,
-    /// The wait before the second attempt; each later one waits twice as long.
+    /// The longest wait before the second attempt; the ceiling doubles for each later one.
+    /// Each wait is a random time up to its ceiling (full jitter), as the client's retries are.
     pub callback_backoff: Duration,
     /// Pads every output file to this many bytes with a trailing MP4 `free` box.
     pub pad_to: Option<u64>,
@@ -152,7 +158,8 @@ impl SandboxConfig {
         self
     }
 
-    /// Sets the callback attempts per event and the wait before the first retry.
+    /// Sets the callback attempts per event and the longest wait before the first retry (see
+    /// [`SandboxConfig::callback_backoff`]).
     pub fn with_callback_retries(mut self, attempts: u32, backoff: Duration) -> Self {
         self.callback_attempts = attempts.max(1);
         self.callback_backoff = backoff;
@@ -247,11 +254,7 @@ impl Drop for Sandbox {
 }
 
 fn base_url(addr: SocketAddr, provider: Provider) -> String {
-    match provider {
-        Provider::HiApi => format!("http://{addr}/v1"),
-        Provider::Reapi => format!("http://{addr}/api/v1"),
-        Provider::Apiframe => format!("http://{addr}"),
-    }
+    format!("http://{addr}{}", routes::base_path(provider))
 }
 
 /// Where a task is in its life.
@@ -397,9 +400,10 @@ impl State {
     /// Records a new task and returns it.
     pub fn create(&self, provider: Provider, model: &str, input: Value, new: NewTask) -> Arc<Task> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // Each provider's id shape (see `provider_of_task_id`).
         let id = match provider {
-            Provider::HiApi => format!("tk-sandbox-{n:012}"),
-            Provider::Reapi => format!("task_sandbox{n:012}"),
+            Provider::HiApi => format!("{HIAPI_ID_PREFIX}{n:012}"),
+            Provider::Reapi => format!("{REAPI_ID_PREFIX}{n:012}"),
             // Apiframe ids are UUIDs; this one encodes the counter, so it is unique per sandbox.
             Provider::Apiframe => format!("00000000-0000-4000-8000-{n:012x}"),
         };
@@ -473,6 +477,24 @@ impl State {
     /// The URL of a task's output, served by the sandbox.
     pub fn output_url(&self, task: &Task) -> String {
         format!("http://{}/files/{}/0.mp4", self.addr, task.id)
+    }
+}
+
+/// How the sandbox's HiAPI task ids begin.
+const HIAPI_ID_PREFIX: &str = "tk-sandbox-";
+/// How the sandbox's reapi task ids begin.
+const REAPI_ID_PREFIX: &str = "task_sandbox";
+
+/// The provider of a task id the sandbox minted, by its shape; `None` for any other id.
+pub(crate) fn provider_of_task_id(id: &str) -> Option<Provider> {
+    if id.starts_with(HIAPI_ID_PREFIX) {
+        Some(Provider::HiApi)
+    } else if id.starts_with(REAPI_ID_PREFIX) {
+        Some(Provider::Reapi)
+    } else if uuid::Uuid::parse_str(id).is_ok() {
+        Some(Provider::Apiframe)
+    } else {
+        None
     }
 }
 

@@ -145,7 +145,7 @@ pub(crate) fn wanted(header: Option<&str>, len: u64) -> Wanted {
         let end = match last {
             "" => len,
             last => match last.parse::<u64>() {
-                Ok(last) if last >= start => (last + 1).min(len),
+                Ok(last) if last >= start => last.saturating_add(1).min(len),
                 _ => return Wanted::All,
             },
         };
@@ -188,5 +188,8 @@ mod tests {
         assert_eq!(wanted(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
         assert_eq!(wanted(Some("bytes=5-1"), 100), Wanted::All);
         assert_eq!(wanted(Some("bytes=0-1,5-6"), 100), Wanted::All);
+        // The largest last-byte position a client can send does not overflow.
+        let last = format!("bytes=10-{}", u64::MAX);
+        assert_eq!(wanted(Some(&last), 100), Wanted::Part(10..100));
     }
 }

@@ -1,0 +1,164 @@
+//! Apiframe (no base path): `POST /v2/videos/generate` (202 with a job id; webhooks with
+//! `webhookEvents`; `Idempotency-Key`) and `GET /v2/jobs/{id}` (UUIDs only), the job carrying
+//! its credit cost and webhook status.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State as Extract},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde_json::{json, Value};
+
+use super::{
+    deliver_or_reset, errors, gate, idempotency, reply,
+    submit::{self, create_or_replay, for_validation, new_task, parse},
+    Shared,
+};
+use crate::{
+    sandbox::{
+        callbacks::Target,
+        faults::{Fault, REQUEST_FAULTS},
+        unix_now, Phase, State, Task,
+    },
+    Provider,
+};
+
+const APIFRAME: Provider = Provider::Apiframe;
+
+pub(super) async fn create(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    submit::handle(state, APIFRAME, headers, bytes).await
+}
+
+pub(super) async fn submit(
+    state: &Shared,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    faults: &[Fault],
+) -> Response {
+    let body = match parse(bytes) {
+        Ok(body) => body,
+        Err(problems) => return errors::invalid(APIFRAME, problems),
+    };
+    let problems = state
+        .schemas
+        .problems(APIFRAME, &for_validation(&body, "/webhookUrl"));
+    if !problems.is_empty() {
+        return errors::invalid(APIFRAME, problems);
+    }
+    let idempotency = match idempotency::lookup(state, APIFRAME, headers, &body) {
+        Ok(idempotency) => idempotency,
+        Err(answer) => return *answer,
+    };
+    let target = webhook_target(&body);
+    let new = new_task(APIFRAME, headers, faults, &target);
+    let (task, _) = create_or_replay(
+        state,
+        APIFRAME,
+        APIFRAME.facts().models[0],
+        body,
+        idempotency,
+        (new, target),
+    )
+    .await;
+    // Idempotent replays may return the original job's current status (Apiframe OpenAPI).
+    let status = state.phase(&task).status_name(APIFRAME);
+    reply(
+        StatusCode::ACCEPTED,
+        json!({"jobId": task.id, "status": status}),
+    )
+}
+
+/// Apiframe's webhook target: `webhookUrl` with `webhookEvents`, which default to `completed`
+/// and `failed` (assumed: Apiframe's document gives no default).
+fn webhook_target(body: &Value) -> Option<Target> {
+    let url = body.get("webhookUrl").and_then(Value::as_str)?;
+    let events: Vec<&str> = body
+        .get("webhookEvents")
+        .and_then(Value::as_array)
+        .map(|events| events.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_else(|| vec!["completed", "failed"]);
+    Some(Target {
+        url: url.to_owned(),
+        progress: events.contains(&"progress"),
+        completed: events.contains(&"completed"),
+        failed: events.contains(&"failed"),
+    })
+}
+
+fn rfc3339(unix: u64) -> Value {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|unix| chrono::DateTime::from_timestamp(unix, 0))
+        .map_or(Value::Null, |t| {
+            Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        })
+}
+
+/// Apiframe's price for a job: its resolution's rate (1080p by default) times its duration
+/// (5 s when unset: the sandbox's choice, Apiframe documents no default).
+fn credits(input: &Value) -> u64 {
+    let params = &input["happyhorse11Params"];
+    let Some(price) = APIFRAME.facts().credits_per_second else {
+        return 0;
+    };
+    let per_second = match params["resolution"].as_str() {
+        Some("720p") => price.p720,
+        _ => price.p1080,
+    };
+    per_second.saturating_mul(params["duration"].as_u64().unwrap_or(5))
+}
+
+/// The job object, as polled and as webhooks carry it.
+pub(super) fn job(state: &State, task: &Task) -> Value {
+    let phase = state.phase(task);
+    let status = phase.status_name(APIFRAME);
+    let progress = match phase {
+        Phase::Queued => Value::Null,
+        Phase::Running { progress } => Value::from(progress),
+        Phase::Succeeded => Value::from(100),
+        Phase::Failed => Value::Null,
+    };
+    let done = phase == Phase::Succeeded;
+    let error = match (phase, &task.failure) {
+        (Phase::Failed, Some(failure)) => {
+            Value::from(format!("{}: {}", failure.code, failure.message))
+        }
+        _ => Value::Null,
+    };
+    json!({
+        "id": task.id, "status": status, "model": task.model, "progress": progress,
+        "error": error,
+        "creditCost": if done { Value::from(credits(&task.input)) } else { Value::Null },
+        "webhookStatus": task.webhook_status().name(),
+        "createdAt": rfc3339(task.created_unix),
+        "completedAt": if done { rfc3339(state.completed_unix(task)) } else { Value::Null },
+        "expired": done && unix_now() > state.expires_unix(task),
+        "result": if done { json!({"urls": [state.output_url(task)]}) } else { Value::Null },
+        "input": task.input,
+    })
+}
+
+pub(super) async fn get(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let faults = match gate(&state, APIFRAME, &headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = if uuid::Uuid::parse_str(&id).is_err() {
+        errors::apiframe_job_id_not_a_uuid(&id)
+    } else {
+        match state.task(APIFRAME, &id) {
+            Some(task) => reply(StatusCode::OK, job(&state, &task)),
+            None => errors::task_not_found(APIFRAME, &id),
+        }
+    };
+    deliver_or_reset(answer, &faults)
+}

@@ -1,0 +1,81 @@
+//! `GET /files/{id}/0.mp4`: a task's output, as a signed storage URL serves it.
+
+use std::sync::atomic::Ordering;
+
+use axum::{
+    extract::{Path, State as Extract},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+use super::{injected, slow_down, Shared};
+use crate::sandbox::{
+    faults::{Fault, DOWNLOAD_FAULTS},
+    output::{self, Wanted},
+    unix_now, Phase,
+};
+
+/// The output file: no key needed, `Range` honoured (206, or 416 past the end), 410 once
+/// expired, 404 for a task that has none.
+pub(super) async fn output_file(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let faults = match injected(&state, &headers, &DOWNLOAD_FAULTS) {
+        Ok(faults) => faults,
+        Err(problem) => return (StatusCode::BAD_REQUEST, problem).into_response(),
+    };
+    slow_down(&state, &faults).await;
+    let task = state
+        .tasks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&id)
+        .cloned();
+    let Some(task) = task.filter(|task| state.phase(task) == Phase::Succeeded) else {
+        return (StatusCode::NOT_FOUND, "no such output").into_response();
+    };
+    if unix_now() > state.expires_unix(&task) {
+        return (StatusCode::GONE, "this output URL has expired").into_response();
+    }
+    let file = &state.output;
+    let len = file.len();
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, range) = match output::wanted(range, len) {
+        Wanted::All => (StatusCode::OK, 0..len),
+        Wanted::Part(range) => (StatusCode::PARTIAL_CONTENT, range),
+        Wanted::Unsatisfiable => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response()
+        }
+    };
+    let truncate =
+        faults.contains(&Fault::Truncate) || task.truncate_pending.swap(false, Ordering::Relaxed);
+    let mut answer = Response::new(file.body(range.clone(), truncate));
+    *answer.status_mut() = status;
+    let headers = answer.headers_mut();
+    let value = |text: String| HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("video/mp4"));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    // `wanted` returns non-empty ranges inside the file: `start < end <= len`.
+    headers.insert(
+        header::CONTENT_LENGTH,
+        value(range.end.saturating_sub(range.start).to_string()),
+    );
+    headers.insert(header::ETAG, value(format!("\"{}-{len}\"", task.id)));
+    if status == StatusCode::PARTIAL_CONTENT {
+        headers.insert(
+            header::CONTENT_RANGE,
+            value(format!(
+                "bytes {}-{}/{len}",
+                range.start,
+                range.end.saturating_sub(1)
+            )),
+        );
+    }
+    answer
+}

@@ -1,0 +1,126 @@
+//! `Idempotency-Key` on submit, as HiAPI and Apiframe honour it: the same key and body replay
+//! the first task; another body is refused (422); a key whose first request is still in flight
+//! gets 409 with `Retry-After`; a first request abandoned mid-flight forgets its key.
+
+use std::sync::Arc;
+
+use axum::{
+    http::{header, HeaderMap, StatusCode},
+    response::Response,
+};
+use serde_json::Value;
+
+use super::errors;
+use crate::{
+    sandbox::{Remembered, State, Task},
+    Provider,
+};
+
+/// The longest key accepted, in bytes.
+const MAX_KEY_LEN: usize = 255;
+
+/// How a submit stands with respect to its `Idempotency-Key`.
+pub(super) enum Idempotency {
+    /// No key: create a task.
+    None,
+    /// A new key, now marked in flight: create a task, then record it with [`InFlight`].
+    First(String),
+    /// The key's first request created this task: answer with it again.
+    Replay(Arc<Task>),
+}
+
+/// Looks the request's `Idempotency-Key` up, or answers 400/409/422 as HiAPI and Apiframe do.
+pub(super) fn lookup(
+    state: &State,
+    provider: Provider,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Result<Idempotency, Box<Response>> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(Idempotency::None);
+    };
+    let key = match raw.to_str() {
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
+        _ => {
+            let problem = "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned();
+            return Err(Box::new(errors::invalid(
+                provider,
+                vec![(String::new(), problem)],
+            )));
+        }
+    };
+    let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
+    let Some(seen) = keys.get(&(provider, key.clone())) else {
+        keys.insert(
+            (provider, key.clone()),
+            Remembered {
+                body: body.clone(),
+                task: None,
+            },
+        );
+        return Ok(Idempotency::First(key));
+    };
+    if seen.body != *body {
+        let message = "Idempotency-Key was already used with a different body; use a new key";
+        return Err(Box::new(errors::idempotency_refusal(
+            provider,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_MISMATCH",
+            message,
+        )));
+    }
+    match seen.task.as_deref().and_then(|id| state.task(provider, id)) {
+        Some(task) => Ok(Idempotency::Replay(task)),
+        None => {
+            let message = "the first request with this Idempotency-Key is still in flight; retry after the Retry-After seconds";
+            let mut answer = errors::idempotency_refusal(
+                provider,
+                StatusCode::CONFLICT,
+                "IDEMPOTENCY_KEY_PROCESSING",
+                message,
+            );
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            Err(Box::new(answer))
+        }
+    }
+}
+
+/// A key whose first request is in flight. [`InFlight::finish`] records the task it created;
+/// if that request is abandoned instead (the client hung up during `submit_delay`), dropping
+/// this forgets the key, so that a retry can succeed.
+pub(super) struct InFlight<'a> {
+    state: &'a State,
+    provider: Provider,
+    key: Option<String>,
+}
+
+impl<'a> InFlight<'a> {
+    pub(super) fn new(state: &'a State, provider: Provider, key: String) -> Self {
+        InFlight {
+            state,
+            provider,
+            key: Some(key),
+        }
+    }
+
+    /// Records the task the key's first request created.
+    pub(super) fn finish(mut self, task: &Task) {
+        if let Some(key) = self.key.take() {
+            let mut keys = self.state.keys.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(seen) = keys.get_mut(&(self.provider, key)) {
+                seen.task = Some(task.id.clone());
+            }
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut keys = self.state.keys.lock().unwrap_or_else(|p| p.into_inner());
+            keys.remove(&(self.provider, key));
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! reapi (`/api/v1`): `POST /videos/generations` (one model id; the mode follows the media
+//! field sent; no idempotency key, no callbacks) and `GET /tasks/{id}`, answering the task
+//! object itself.
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State as Extract},
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde_json::{json, Value};
+
+use super::{
+    deliver_or_reset, errors, gate,
+    idempotency::Idempotency,
+    reply,
+    submit::{self, create_or_replay, new_task, parse},
+    Shared,
+};
+use crate::{
+    sandbox::{
+        faults::{Fault, REQUEST_FAULTS},
+        Failure, Phase, State, Task,
+    },
+    Provider,
+};
+
+const REAPI: Provider = Provider::Reapi;
+
+pub(super) async fn create(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    submit::handle(state, REAPI, headers, bytes).await
+}
+
+pub(super) async fn submit(
+    state: &Shared,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+    faults: &[Fault],
+) -> Response {
+    let body = match parse(bytes) {
+        Ok(body) => body,
+        Err(problems) => return errors::invalid(REAPI, problems),
+    };
+    let problems = state.schemas.problems(REAPI, &body);
+    if !problems.is_empty() {
+        return errors::invalid(REAPI, problems);
+    }
+    // reapi documents no idempotency key and no callbacks: a repeated submit is a new task.
+    let new = new_task(REAPI, headers, faults, &None);
+    let (task, _) = create_or_replay(
+        state,
+        REAPI,
+        REAPI.facts().models[0],
+        body,
+        Idempotency::None,
+        (new, None),
+    )
+    .await;
+    reply(StatusCode::OK, self::task(state, &task))
+}
+
+/// reapi's numeric code for a failure: the fault's code when it is a number, else 60001
+/// (a sandbox choice; reapi documents no generation-failure code).
+fn failure_code(failure: &Failure) -> Value {
+    failure
+        .code
+        .parse::<i64>()
+        .map_or(Value::from(60001), Value::from)
+}
+
+/// The task object, as submits and polls answer it.
+pub(super) fn task(state: &State, task: &Task) -> Value {
+    let phase = state.phase(task);
+    let status = phase.status_name(REAPI);
+    let (output, error) = match (phase, &task.failure) {
+        (Phase::Succeeded, _) => (json!({"video_urls": [state.output_url(task)]}), Value::Null),
+        (Phase::Failed, Some(failure)) => (
+            Value::Null,
+            json!({"code": failure_code(failure), "message": format!("{}: {}", failure.code, failure.message)}),
+        ),
+        _ => (Value::Null, Value::Null),
+    };
+    json!({"id": task.id, "model": task.model, "status": status, "output": output, "error": error})
+}
+
+pub(super) async fn get(
+    Extract(state): Extract<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let faults = match gate(&state, REAPI, &headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = match state.task(REAPI, &id) {
+        Some(found) => reply(StatusCode::OK, task(&state, &found)),
+        None => errors::task_not_found(REAPI, &id),
+    };
+    deliver_or_reset(answer, &faults)
+}

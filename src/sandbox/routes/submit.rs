@@ -1,0 +1,127 @@
+//! The submit flow the three providers share: the key and the faults, the provider's own
+//! checks of the body, then the task (new, or replayed for an `Idempotency-Key`) and its
+//! callback deliveries.
+
+use std::{borrow::Cow, sync::Arc};
+
+use axum::{body::Bytes, http::HeaderMap, response::Response};
+use serde_json::Value;
+
+use super::{
+    apiframe, deliver_or_reset, gate, hiapi,
+    idempotency::{Idempotency, InFlight},
+    reapi, Shared,
+};
+use crate::{
+    sandbox::{
+        callbacks::{self, Target},
+        faults::{Fault, SUBMIT_FAULTS},
+        Failure, NewTask, Task,
+    },
+    webhook, Provider,
+};
+
+/// A submit: the key, the faults, then the provider's own handling.
+pub(super) async fn handle(
+    state: Shared,
+    provider: Provider,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
+    let faults = match gate(&state, provider, &headers, &SUBMIT_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = match provider {
+        Provider::HiApi => hiapi::submit(&state, &headers, &bytes, &faults).await,
+        Provider::Reapi => reapi::submit(&state, &headers, &bytes, &faults).await,
+        Provider::Apiframe => apiframe::submit(&state, &headers, &bytes, &faults).await,
+    };
+    deliver_or_reset(answer, &faults)
+}
+
+/// The parsed body, or the problem with one that is not JSON.
+pub(super) fn parse(bytes: &Bytes) -> Result<Value, Vec<(String, String)>> {
+    serde_json::from_slice(bytes).map_err(|err| {
+        vec![(
+            String::new(),
+            format!("request body is not valid JSON: {err}"),
+        )]
+    })
+}
+
+/// The body as the schema should judge it: a plain-http callback URL to a loopback host is
+/// the sandbox's one exception to the providers' HTTPS rule, so it is judged as HTTPS.
+pub(super) fn for_validation<'a>(body: &'a Value, pointer: &str) -> Cow<'a, Value> {
+    match body.pointer(pointer).and_then(Value::as_str) {
+        Some(url) if callbacks::is_loopback_http(url) => {
+            let mut judged = body.clone();
+            if let Some(slot) = judged.pointer_mut(pointer) {
+                *slot = Value::from(url.replacen("http://", "https://", 1));
+            }
+            Cow::Owned(judged)
+        }
+        _ => Cow::Borrowed(body),
+    }
+}
+
+/// What a new task carries: a failure and callback faults, the key hash Apiframe signs with.
+pub(super) fn new_task(
+    provider: Provider,
+    headers: &HeaderMap,
+    faults: &[Fault],
+    target: &Option<Target>,
+) -> NewTask {
+    let mut new = NewTask {
+        has_webhook: provider == Provider::Apiframe && target.is_some(),
+        ..NewTask::default()
+    };
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        new.key_hash = webhook::apiframe_key_hash(key);
+    }
+    for fault in faults {
+        match fault {
+            Fault::Fail { code, message } => {
+                new.failure = Some(Failure {
+                    code: code.clone().unwrap_or_else(|| "GENERATION_FAILED".into()),
+                    message: message
+                        .clone()
+                        .unwrap_or_else(|| "the sandbox failed this task (fault injection)".into()),
+                })
+            }
+            Fault::DuplicateCallback => new.faults.duplicate_callback = true,
+            Fault::Truncate => new.faults.truncate_first_download = true,
+            Fault::DropCallback => new.faults.drop_callback = true,
+            _ => {}
+        }
+    }
+    new
+}
+
+/// Creates the task, or replays the key's task, waiting `submit_delay` as a real submit would,
+/// and starts its deliveries when it has a callback. True when replayed.
+pub(super) async fn create_or_replay(
+    state: &Shared,
+    provider: Provider,
+    model: &str,
+    body: Value,
+    idempotency: Idempotency,
+    (new, target): (NewTask, Option<Target>),
+) -> (Arc<Task>, bool) {
+    let in_flight = match idempotency {
+        Idempotency::Replay(task) => return (task, true),
+        Idempotency::First(key) => Some(InFlight::new(state, provider, key)),
+        Idempotency::None => None,
+    };
+    if !state.config.submit_delay.is_zero() {
+        tokio::time::sleep(state.config.submit_delay).await;
+    }
+    let task = state.create(provider, model, body, new);
+    if let Some(target) = target {
+        tokio::spawn(callbacks::deliver(state.clone(), task.clone(), target));
+    }
+    if let Some(in_flight) = in_flight {
+        in_flight.finish(&task);
+    }
+    (task, false)
+}
