@@ -146,7 +146,7 @@ fn neutral_request() -> VideoRequest {
     )
     .with_resolution(Resolution::P1080)
     .with_aspect_ratio(AspectRatio::Landscape16x9)
-    .with_duration(values::Duration::new(8).expect("3..=15"))
+    .with_duration(values::VideoDuration::new(8).expect("3..=15"))
 }
 
 fn conversion(c: &mut Criterion) {

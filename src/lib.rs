@@ -14,7 +14,7 @@
 //!   retries, cancellation, `tracing` events and one error type.
 //! - [`provider`]: each provider's facts (model ids, key prefix, env vars, statuses, price).
 //! - [`webhook`]: callback and webhook signatures, computed and verified.
-//! - [`request`]: a provider-neutral [`VideoRequest`](request::VideoRequest) that converts into
+//! - [`request`]: a provider-neutral [`VideoRequest`] that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
 //! ## One call per video

@@ -363,7 +363,7 @@ async fn expired_outputs_fail_clearly_before_any_request() {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let dir = scratch("client-expired");
     let err = client
-        .download(&output, &dir.join("late.mp4"))
+        .download(&output, dir.join("late.mp4"))
         .await
         .unwrap_err();
     assert!(
@@ -381,7 +381,7 @@ async fn expired_outputs_fail_clearly_before_any_request() {
         ..output
     };
     let err = client
-        .download(&unknown, &dir.join("late.mp4"))
+        .download(&unknown, dir.join("late.mp4"))
         .await
         .unwrap_err();
     assert!(
@@ -411,7 +411,7 @@ async fn a_non_video_answer_is_refused() {
     };
     let dir = scratch("client-not-video");
     let err = client
-        .download(&output, &dir.join("x.mp4"))
+        .download(&output, dir.join("x.mp4"))
         .await
         .unwrap_err();
     assert!(
@@ -622,7 +622,7 @@ async fn a_wait_rides_out_transient_errors_and_a_cut_download_resumes() {
     let done = quick(client.wait(&submitted)).await.unwrap();
     let dir = scratch("client-storm");
     let saved = client
-        .download(done.output(), &dir.join("storm.mp4"))
+        .download(done.output(), dir.join("storm.mp4"))
         .await
         .unwrap();
     assert_eq!(saved.resumes, 1, "{saved:?}");

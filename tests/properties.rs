@@ -30,7 +30,7 @@ use common::{errors, request_validator};
 use happyhorse::{
     request::{Mode, VideoRequest, WireBody},
     validate::validate_body,
-    values::{AspectRatio, Duration, HttpUrl, Prompt, References, Resolution, Seed},
+    values::{AspectRatio, HttpUrl, Prompt, References, Resolution, Seed, VideoDuration},
     Provider,
 };
 use proptest::{
@@ -899,7 +899,7 @@ fn request_strategy(kind: Kind) -> BoxedStrategy<VideoRequest> {
         base,
         option::of(select(Resolution::ALL.to_vec())),
         option::of(select(AspectRatio::ALL.to_vec())),
-        option::of((3i64..=15).prop_map(|d| Duration::new(d).expect("in range"))),
+        option::of((3i64..=15).prop_map(|d| VideoDuration::new(d).expect("in range"))),
         option::weighted(0.3, seed),
         option::weighted(0.15, any::<bool>()),
         option::weighted(0.3, http_url()),
@@ -1107,7 +1107,7 @@ fn check_request(request: &VideoRequest) -> Result<(), TestCaseError> {
                 );
                 prop_assert_eq!(
                     field("duration"),
-                    json!(request.duration.map(Duration::seconds))
+                    json!(request.duration.map(VideoDuration::seconds))
                 );
                 prop_assert_eq!(
                     field("resolution"),
@@ -1226,7 +1226,7 @@ fn servable_everywhere() -> VideoRequest {
     VideoRequest::text_to_video(Prompt::new("A horse on a beach").unwrap())
         .with_resolution(Resolution::P720)
         .with_aspect_ratio(AspectRatio::Landscape16x9)
-        .with_duration(Duration::new(5).unwrap())
+        .with_duration(VideoDuration::new(5).unwrap())
 }
 
 #[test]

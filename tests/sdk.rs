@@ -291,7 +291,7 @@ async fn a_task_handle_is_refused_by_another_providers_client_without_a_call() {
     let err = apiframe.status(&submitted.handle()).await.unwrap_err();
     assert!(matches!(err, Error::WrongProvider { .. }), "{err:?}");
     let err = apiframe
-        .download_task(&submitted.handle(), "never.mp4")
+        .download_task(submitted.handle(), "never.mp4")
         .await
         .unwrap_err();
     assert!(matches!(err, Error::WrongProvider { .. }), "{err:?}");

@@ -9,7 +9,7 @@ use happyhorse::{
     contract,
     request::VideoRequest,
     validate::validate_body,
-    values::{AspectRatio, Duration, HttpUrl, Prompt, References, Resolution, Seed},
+    values::{AspectRatio, HttpUrl, Prompt, References, Resolution, Seed, VideoDuration},
     Provider,
 };
 use serde_json::{json, Value};
@@ -297,7 +297,7 @@ fn neutral_requests_become_each_providers_own_body() {
     .unwrap();
     let request = VideoRequest::reference_to_video(prompt("[Image 1] meets [Image 2]"), refs)
         .with_resolution(Resolution::P720)
-        .with_duration(Duration::new(8).unwrap())
+        .with_duration(VideoDuration::new(8).unwrap())
         .with_callback_url(url("https://me.example/cb"));
     assert_eq!(
         request.to_wire(Provider::HiApi).unwrap().body.to_json(),
@@ -380,7 +380,7 @@ fn derived<T: schemars::JsonSchema>() -> Value {
 #[cfg(feature = "schemars")]
 #[test]
 fn typed_values_emit_the_same_bounds_as_the_openapi_documents() {
-    let duration = derived::<Duration>();
+    let duration = derived::<VideoDuration>();
     let apiframe_duration =
         component(Provider::Apiframe, "Happyhorse11Params")["properties"]["duration"].clone();
     for doc in [

@@ -210,7 +210,7 @@ impl Client {
         })
     }
 
-    /// A client configured from the environment (see [`Config::from_env`]).
+    /// A client configured from the environment (see [`ClientConfig::from_env`]).
     pub fn from_env(provider: Provider) -> Result<Client, Error> {
         Client::new(ClientConfig::from_env(provider))
     }

@@ -3,7 +3,7 @@
 //! [`validate_body`] takes the raw JSON a user would send to a provider and reports every
 //! problem at once, each with its JSON path and a message in the provider's wording, plus
 //! warnings for what the provider would silently ignore or truncate. It needs no network and no
-//! schema engine: the rules are stated in [`rules`] form per provider, and the property tests
+//! schema engine: the rules are stated in `rules` form per provider, and the property tests
 //! hold their verdict equal to the JSON Schema verdict of `openapi/*.yaml` on every body they
 //! generate.
 
