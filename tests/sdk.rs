@@ -1,13 +1,9 @@
 //! The SDK's one-call path, its builders and their cancellation, task handles that carry their
-//! provider, stored submissions resumed later, and what the logs show: against the sandbox
-//! over real HTTP on loopback.
+//! provider, and stored submissions resumed later: against the sandbox over real HTTP on
+//! loopback. (What the logs show is in `tests/logs.rs`, a process of its own.)
 #![cfg(feature = "sandbox")]
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use happyhorse::{
     client::{Finished, Progress, RetryPolicy, Submission, TaskHandle, TaskSnapshot},
@@ -326,72 +322,4 @@ async fn a_stored_submission_and_snapshot_resume_in_another_client() {
         .await
         .unwrap();
     assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
-}
-
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn debug_logs_show_each_call_retry_and_resume_and_never_the_key() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.2))
-        .await
-        .unwrap();
-    // Two 429s on the first calls, and the task's first download cut halfway.
-    let client = client_with(&sandbox, Provider::HiApi, |config| {
-        config.with_header("X-Sandbox-Fault", "rate_limit*2,truncate")
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let saved = client
-        .generate(&request("Through 429s"))
-        .save_to(dir.path().join("logged.mp4"))
-        .await
-        .unwrap();
-    assert_eq!(saved.resumes, 1);
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let ours: Vec<&str> = logs.lines().filter(|l| l.contains("happyhorse")).collect();
-    let has = |parts: &[&str]| {
-        ours.iter()
-            .filter(|l| parts.iter().all(|p| l.contains(p)))
-            .count()
-    };
-    // Each 429 is a logged call and a logged retry decision with its reason and delay.
-    assert_eq!(has(&["http call", "status=429"]), 2, "{logs}");
-    assert_eq!(has(&["retrying", "429", "delay_ms="]), 2, "{logs}");
-    assert!(
-        has(&["http call", "operation=\"submit\"", "status=200"]) == 1,
-        "{logs}"
-    );
-    assert!(has(&["http call", "operation=\"poll\""]) >= 1, "{logs}");
-    // The cut transfer: a retry decision with its cause, then the resume from the byte it
-    // stopped at.
-    assert_eq!(
-        has(&["retrying", "operation=\"download\"", "reason="]),
-        1,
-        "{logs}"
-    );
-    assert_eq!(has(&["resuming download", "from_byte="]), 1, "{logs}");
-    assert!(
-        !logs.contains("secret-key-123"),
-        "the key leaked into the logs:\n{logs}"
-    );
 }
