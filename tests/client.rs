@@ -557,23 +557,82 @@ async fn a_submit_that_could_bill_twice_is_not_retried_without_a_key() {
         .submit(&t2v("Once"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unavailable { .. }), "{err:?}");
-    // A dropped connection after the task was created: the error says a task may exist.
+    let Error::SubmitUncertain { last, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert!(matches!(**last, Error::Unavailable { .. }), "{err:?}");
+    // A dropped connection after the task was created: the error says a task may exist, and
+    // that resubmitting may bill twice.
     let err = faulty(&sandbox, Provider::Reapi, "reset*1")
         .submit(&t2v("Once more"))
         .await
         .unwrap_err();
     assert!(
         matches!(
-            err,
-            Error::Network {
-                may_have_created_task: true,
+            &err,
+            Error::SubmitUncertain {
+                idempotency_key: None,
                 ..
             }
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("may have created a task"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("may have created a task"), "{text}");
+    assert!(text.contains("bill a second task"), "{text}");
+}
+
+#[tokio::test]
+async fn a_lost_answer_is_reported_even_when_later_retries_end_on_429() {
+    // A provider that drops the first connection after reading the request (the task may
+    // exist), then answers 429 to every retry.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut first = true;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0u8; 64 * 1024];
+            let _ = socket.read(&mut request).await;
+            if std::mem::take(&mut first) {
+                drop(socket);
+                continue;
+            }
+            let body = r#"{"code":429,"error_code":"RATE_LIMITED","message":"slow down"}"#;
+            let answer = format!(
+                "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    let client = Client::new(
+        ClientConfig::new(Provider::HiApi)
+            .with_api_key("sk-test")
+            .with_base_url(&base)
+            .with_retry(
+                RetryPolicy::default()
+                    .with_backoff(Duration::from_millis(5), Duration::from_millis(10)),
+            ),
+    )
+    .unwrap();
+    let err = client.submit(&t2v("Lost, then limited")).await.unwrap_err();
+    let Error::SubmitUncertain {
+        idempotency_key: Some(key),
+        last,
+        ..
+    } = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(matches!(**last, Error::RateLimited { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("may have created a task"), "{text}");
+    assert!(text.contains(key.as_str()), "{text}");
+    assert!(
+        text.contains("returns that task instead of creating another"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -326,6 +326,13 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
         Error::NoOutput { id, .. } if !sandboxed => Some(format!(
             "wait for it to succeed first: `happyhorse wait {id} --provider {provider}`"
         )),
+        Error::SubmitUncertain {
+            idempotency_key, ..
+        } => Some(match (sandboxed, idempotency_key) {
+            (true, _) => ENDS_WITH_PROCESS.into(),
+            (false, Some(_)) => "run the same command again: it sends the same Idempotency-Key, so the provider returns the task if it exists instead of billing another".into(),
+            (false, None) => format!("check {provider}'s task list before running the command again: it may bill a second task"),
+        }),
         Error::NotFound { .. } => Some(format!(
             "check the id, and pass the --provider that created it (this used {provider})"
         )),

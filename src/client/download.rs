@@ -666,7 +666,6 @@ impl Client {
         Error::Network {
             provider: self.provider(),
             source: source.without_url(),
-            may_have_created_task: false,
         }
     }
 }

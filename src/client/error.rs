@@ -144,15 +144,29 @@ pub enum Error {
         client: Provider,
     },
     /// The connection failed or timed out.
-    #[error("network error talking to {provider}: {}{}", chain(source), if *may_have_created_task { "; the submit may have created a task: check the provider's task list before resubmitting" } else { "" })]
+    #[error("network error talking to {provider}: {}", chain(source))]
     Network {
         /// The provider.
         provider: Provider,
         /// The transport error.
         source: reqwest::Error,
-        /// True for a submit that was sent but got no answer and could not be retried safely
-        /// (no Idempotency-Key): a task may exist.
-        may_have_created_task: bool,
+    },
+    /// A submit whose outcome is unknown: one of its attempts reached the provider and lost its
+    /// answer (a dropped connection, a 5xx), so a task may exist and be billed, whatever the
+    /// attempts after it said.
+    #[error("{provider} may have created a task: a submit's answer was lost ({lost}){}; {}", if last_differs(lost, last) { format!(", then {last}") } else { String::new() }, match idempotency_key {
+        Some(key) => format!("submitting the same request with the same Idempotency-Key ({key}) returns that task instead of creating another"),
+        None => format!("submitting again may create and bill a second task ({provider} {}): check the provider's task list first", if provider.facts().idempotency { "was sent no Idempotency-Key" } else { "has no idempotency key" }),
+    })]
+    SubmitUncertain {
+        /// The provider.
+        provider: Provider,
+        /// The key the attempts carried, if any.
+        idempotency_key: Option<String>,
+        /// How the answer was lost.
+        lost: String,
+        /// The last attempt's error.
+        last: Box<Error>,
     },
     /// The provider answered something the contract does not describe.
     #[error("{provider} answered unexpectedly ({}): {detail}", status.map_or("no status".to_owned(), |s| s.to_string()))]
@@ -251,6 +265,10 @@ fn chain(err: &reqwest::Error) -> String {
     text
 }
 
+fn last_differs(lost: &str, last: &Error) -> bool {
+    !last.to_string().contains(lost)
+}
+
 fn after(retry_after: Option<Duration>) -> String {
     retry_after.map_or_else(
         || "a short backoff".to_owned(),
@@ -265,6 +283,18 @@ impl Error {
             self,
             Error::RateLimited { .. } | Error::Unavailable { .. } | Error::Network { .. }
         )
+    }
+
+    /// Why this failed attempt may have reached the provider and created a task: a request
+    /// sent whose answer never came, or a server error. `None` when it certainly did not.
+    pub(crate) fn may_have_reached_provider(&self) -> Option<String> {
+        match self {
+            Error::Network { source, .. } if !source.is_connect() => Some(chain(source)),
+            Error::Unavailable { status, .. } if matches!(status.as_u16(), 500 | 502 | 504) => {
+                Some(format!("HTTP {}", status.as_u16()))
+            }
+            _ => None,
+        }
     }
 
     /// The HTTP status behind this error, when there was one (for logs).

@@ -317,24 +317,39 @@ impl Client {
             safe.then(|| err.retry()).flatten()
         };
         let span = tracing::debug_span!("submit", %provider, idempotency_key = with_key);
+        // The first attempt that may have created a task, whatever the later ones say.
+        let lost: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
         let sent = self
             .config
             .retry()
             .run("submit", classify, |attempt| {
-                self.send_submit(&body, key.as_deref(), attempt)
+                let (lost, body, key) = (&lost, &body, key.as_deref());
+                async move {
+                    let result = self.send_submit(body, key, attempt).await;
+                    if let Err(why) = result.as_ref().map_err(Error::may_have_reached_provider) {
+                        let mut lost = lost.lock().unwrap_or_else(|p| p.into_inner());
+                        if lost.is_none() {
+                            *lost = why;
+                        }
+                    }
+                    result
+                }
             })
             .instrument(span)
             .await;
-        let (id, status, replayed) = match sent {
-            Ok(sent) => sent,
-            Err(Error::Network { source, .. }) => {
-                return Err(Error::Network {
+        let lost = lost.into_inner().unwrap_or_else(|p| p.into_inner());
+        let (id, status, replayed) = match (sent, lost) {
+            (Ok(sent), _) => sent,
+            (Err(last), Some(lost)) => {
+                tracing::warn!(%provider, %lost, "a submit's answer was lost: a task may exist");
+                return Err(Error::SubmitUncertain {
                     provider,
-                    may_have_created_task: !with_key && !source.is_connect(),
-                    source,
-                })
+                    idempotency_key: key,
+                    lost,
+                    last: Box::new(last),
+                });
             }
-            Err(err) => return Err(err),
+            (Err(err), None) => return Err(err),
         };
         tracing::info!(%provider, id = %id, status = %status, replayed, "submitted");
         Ok(Submission {
@@ -608,7 +623,6 @@ async fn transport_error<E: Serialize>(
         | T::InvalidUpgrade(source) => Error::Network {
             provider,
             source: source.without_url(),
-            may_have_created_task: false,
         },
         T::InvalidResponsePayload(bytes, err) => Error::UnexpectedResponse {
             provider,
