@@ -327,11 +327,10 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
 #[tokio::test]
 async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
-    let (client, output) = finished_output(&sandbox).await;
-    let dir = scratch("client-resume");
-    let path = dir.join("clip.mp4");
-    // An earlier run got the first 10,000 bytes; the rest must come by Range and complete it.
-    std::fs::write(dir.join(".clip.mp4.part"), &SAMPLE_MP4[..10_000]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.mp4");
+    let (client, output, half) = cut_first_transfer(&sandbox, &path).await;
+    // A later run picks up at the byte the cut one stopped at.
     let mut first_report = None;
     let saved = client
         .download(&output, &path)
@@ -341,17 +340,68 @@ async fn a_partial_file_from_an_earlier_run_is_resumed_not_refetched() {
         .await
         .unwrap();
     assert!(
-        first_report.unwrap() > 10_000,
+        first_report.unwrap() > half,
         "started from the partial file"
     );
+    assert_eq!(saved.resumes, 1, "{saved:?}");
     assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
     assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
+    // Nothing is left beside the file.
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
 
-    // A partial file that is not a prefix (longer than the output) is discarded and refetched.
-    let path = dir.join("other.mp4");
-    std::fs::write(dir.join(".other.mp4.part"), vec![7u8; SAMPLE_MP4.len() + 5]).unwrap();
-    client.download(&output, &path).await.unwrap();
+    // A partial file nothing says belongs to this output is discarded and refetched.
+    let path = dir.path().join("other.mp4");
+    std::fs::write(dir.path().join(".other.mp4.part"), &SAMPLE_MP4[..10_000]).unwrap();
+    let saved = client.download(&output, &path).await.unwrap();
+    assert_eq!(saved.resumes, 0);
     assert_eq!(std::fs::read(&path).unwrap(), SAMPLE_MP4);
+}
+
+/// Submits a task whose first download is cut halfway (the `truncate` fault), and downloads it
+/// once to `path`, leaving the partial file: (client, output, bytes in the partial file).
+async fn cut_first_transfer(sandbox: &Sandbox, path: &std::path::Path) -> (Client, Output, u64) {
+    let faulty = faulty(sandbox, Provider::HiApi, "truncate");
+    let submitted = faulty.submit(&t2v("Cut short")).await.unwrap();
+    let client = client(sandbox, Provider::HiApi);
+    let done = quick(client.wait(&submitted)).await.unwrap();
+    let err = client
+        .download(done.output(), path)
+        .max_attempts(1)
+        .await
+        .unwrap_err();
+    let Error::Incomplete { received, .. } = err else {
+        panic!("{err:?}");
+    };
+    assert!(received > 0);
+    (client, done.output().clone(), received)
+}
+
+#[tokio::test]
+async fn a_partial_file_is_never_resumed_by_another_output() {
+    // Another task's download, cut short, left its partial file at the path: a download of a
+    // different output to that path must start over, whether the partial file is exactly as
+    // long as the new output (once taken for a finished file) or shorter (once spliced).
+    let sample = SAMPLE_MP4.len() as u64;
+    let plain = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let double = Sandbox::start(SandboxConfig::default().with_pad_to(2 * sample))
+        .await
+        .unwrap();
+    for (first, second, second_len) in [(&double, &plain, sample), (&plain, &double, 2 * sample)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clip.mp4");
+        cut_first_transfer(first, &path).await;
+        let (client, output) = finished_output(second).await;
+        let saved = client.download(&output, &path).await.unwrap();
+        assert_eq!(saved.resumes, 0, "{saved:?}");
+        let file = std::fs::read(&path).unwrap();
+        assert_eq!(file.len() as u64, second_len);
+        assert_eq!(&file[..SAMPLE_MP4.len()], SAMPLE_MP4);
+        if second_len > sample {
+            // The second output's padding, not the first's bytes, fills the rest.
+            assert_eq!(&file[SAMPLE_MP4.len() + 4..SAMPLE_MP4.len() + 8], b"free");
+        }
+    }
 }
 
 #[tokio::test]

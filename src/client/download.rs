@@ -220,6 +220,46 @@ struct Transfer<'c> {
     /// The full size, once an answer announced it.
     total: Option<u64>,
     resumes: u32,
+    /// Which output the bytes belong to: its URL without query or fragment (a signed URL's
+    /// query changes when it is refreshed; the object does not).
+    identity: String,
+    /// The output's `ETag`, once an answer gave one: sent as `If-Range` when resuming, so a
+    /// changed file comes whole instead of spliced.
+    etag: Option<String>,
+    /// Whether the partial file's record (`.NAME.part.json`) is on disk.
+    recorded: bool,
+    /// The partial file on disk belongs to no known output: empty it when it is opened.
+    discard_on_open: bool,
+}
+
+/// What is recorded beside a partial file, so that only the same output resumes it.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+struct PartRecord {
+    /// The output's URL without query or fragment.
+    output: String,
+    /// Its `ETag`, when the server gave one.
+    etag: Option<String>,
+    /// Its full size, when announced.
+    size: Option<u64>,
+}
+
+/// The record beside a partial file: `.NAME.part.json`.
+fn record_path(part: &Path) -> PathBuf {
+    let mut name = part.file_name().unwrap_or_default().to_os_string();
+    name.push(".json");
+    part.with_file_name(name)
+}
+
+/// A URL without its query string and fragment: what identifies the object behind it.
+fn identity(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+    }
 }
 
 /// What one request's answer means for the transfer.
@@ -234,12 +274,35 @@ enum Start {
 
 impl<'c> Transfer<'c> {
     async fn open(client: &'c Client, output: &Output, part: PathBuf) -> Result<Self, Error> {
-        // A partial file from an earlier run is resumed; it is opened at the first write.
-        let on_disk = match tokio::fs::metadata(&part).await {
+        // A partial file from an earlier run is resumed only when its record says it holds the
+        // start of this very output; it is opened at the first write.
+        let mut on_disk = match tokio::fs::metadata(&part).await {
             Ok(meta) => meta.len(),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
             Err(err) => return Err(io(&part)(err)),
         };
+        let identity = identity(&output.url);
+        let mut record = None;
+        if on_disk > 0 {
+            let text = tokio::fs::read(record_path(&part))
+                .await
+                .unwrap_or_default();
+            record = serde_json::from_slice::<PartRecord>(&text)
+                .ok()
+                .filter(|record| record.output == identity)
+                .filter(|record| record.size.is_none_or(|size| size >= on_disk));
+            if record.is_none() {
+                tracing::info!(
+                    partial = %part.display(),
+                    bytes = on_disk,
+                    "the partial file is not known to belong to this output; starting over"
+                );
+            }
+        }
+        let discard_on_open = on_disk > 0 && record.is_none();
+        if discard_on_open {
+            on_disk = 0;
+        }
         Ok(Transfer {
             client,
             url: output.url.clone(),
@@ -249,29 +312,54 @@ impl<'c> Transfer<'c> {
             on_disk,
             pending: Vec::new(),
             have: on_disk,
-            total: None,
+            total: record.as_ref().and_then(|r| r.size),
             resumes: 0,
+            identity,
+            etag: record.and_then(|r| r.etag),
+            recorded: on_disk > 0,
+            discard_on_open,
         })
     }
 
     /// Runs `work` on the partial file (opened for appending, created if need be) in one trip
-    /// to the blocking pool, after writing what is pending.
+    /// to the blocking pool, after writing what is pending and, for a download that is not
+    /// `finishing`, the record of which output the partial file holds.
     async fn with_file<T: Send + 'static>(
         &mut self,
+        finishing: bool,
         work: impl FnOnce(&mut std::fs::File, &Path) -> std::io::Result<T> + Send + 'static,
     ) -> Result<T, Error> {
         use std::io::Write;
         let file = self.file.take();
         let pending = std::mem::take(&mut self.pending);
         let part = self.part.clone();
+        let discard = std::mem::take(&mut self.discard_on_open);
+        let record = (!finishing && !self.recorded).then(|| {
+            serde_json::to_vec(&PartRecord {
+                output: self.identity.clone(),
+                etag: self.etag.clone(),
+                size: self.total,
+            })
+            .unwrap_or_default()
+        });
+        let wrote_record = record.is_some();
         let done = tokio::task::spawn_blocking(move || {
             let mut file = match file {
                 Some(file) => file,
-                None => std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&part)?,
+                None => {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&part)?;
+                    if discard {
+                        file.set_len(0)?;
+                    }
+                    file
+                }
             };
+            if let Some(record) = record {
+                std::fs::write(record_path(&part), record)?;
+            }
             file.write_all(&pending)?;
             let value = work(&mut file, &part)?;
             Ok::<_, std::io::Error>((file, pending, value))
@@ -282,6 +370,7 @@ impl<'c> Transfer<'c> {
         .map_err(io(&self.part))?;
         let (file, mut pending, value) = done;
         self.on_disk = self.on_disk.saturating_add(pending.len() as u64);
+        self.recorded |= wrote_record;
         pending.clear();
         self.pending = pending;
         self.file = Some(file);
@@ -293,7 +382,7 @@ impl<'c> Transfer<'c> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.with_file(|_, _| Ok(())).await
+        self.with_file(false, |_, _| Ok(())).await
     }
 
     /// One request (two when the partial file turns out not to belong to this output).
@@ -409,6 +498,11 @@ impl<'c> Transfer<'c> {
         let mut request = self.client.files.get(&self.url);
         if self.have > 0 {
             request = request.header(header::RANGE, format!("bytes={}-", self.have));
+            if let Some(etag) = self.etag.as_ref().filter(|etag| !etag.starts_with("W/")) {
+                // A file that changed since comes whole (200), not as a spliced range. (Only a
+                // strong validator may go in If-Range.)
+                request = request.header(header::IF_RANGE, etag.as_str());
+            }
             self.resumes = self.resumes.saturating_add(1);
             tracing::info!(
                 url = %redacted(&self.url),
@@ -444,6 +538,18 @@ impl<'c> Transfer<'c> {
         let answer = answer?;
         let status = answer.status();
         let expired = || self.expires_at.is_some_and(|at| at <= chrono::Utc::now());
+        let etag = answer
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if status.is_success() && etag.is_some() && self.etag.is_some() && etag != self.etag {
+            // Another file behind the same URL: what is on disk is not its start.
+            tracing::info!(url = %redacted(&self.url), "the output changed since the partial file was written; starting over");
+            self.truncate().await?;
+            self.etag = etag;
+            return Ok(Start::Restart);
+        }
         match status {
             StatusCode::OK => {
                 if self.have > 0 {
@@ -451,11 +557,17 @@ impl<'c> Transfer<'c> {
                     self.truncate().await?;
                 }
                 self.total = answer.content_length();
+                self.etag = etag;
                 Ok(Start::Body(answer))
             }
             StatusCode::PARTIAL_CONTENT => match content_range(answer.headers()) {
-                Some((start, size)) if start == self.have => {
+                // The range asked for, of a file of the size recorded (if one was).
+                Some((start, size))
+                    if start == self.have
+                        && (self.total.is_none() || size.is_none() || size == self.total) =>
+                {
                     self.total = size.or(self.total);
+                    self.etag = etag.or(self.etag.take());
                     Ok(Start::Body(answer))
                 }
                 _ => Ok(Start::Restart),
@@ -467,8 +579,9 @@ impl<'c> Transfer<'c> {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().strip_prefix("bytes */"))
                     .and_then(|n| n.trim().parse::<u64>().ok());
-                if size == Some(self.have) {
-                    // A previous run got every byte but stopped before the rename.
+                if size == Some(self.have) && self.total.is_none_or(|total| total == self.have) {
+                    // A previous run got every byte of this output (its record says so) but
+                    // stopped before the rename.
                     self.total = size;
                     Ok(Start::Complete)
                 } else {
@@ -506,11 +619,12 @@ impl<'c> Transfer<'c> {
     async fn truncate(&mut self) -> Result<(), Error> {
         self.pending.clear();
         if self.on_disk > 0 {
-            self.with_file(|file, _| file.set_len(0)).await?;
+            self.with_file(false, |file, _| file.set_len(0)).await?;
             self.on_disk = 0;
         }
         self.have = 0;
         self.total = None;
+        self.recorded = false;
         Ok(())
     }
 
@@ -519,11 +633,14 @@ impl<'c> Transfer<'c> {
     async fn finish(mut self, path: &Path) -> Result<Downloaded, Error> {
         let to = path.to_owned();
         let renamed = self
-            .with_file(move |file, part| {
+            .with_file(true, move |file, part| {
                 file.sync_all()?;
-                std::fs::rename(part, &to)
-                    .map(|()| Ok(()))
-                    .or_else(|err| Ok(Err(err)))
+                let renamed = std::fs::rename(part, &to);
+                if renamed.is_ok() {
+                    // The record of a partial file that is no more (absent for most downloads).
+                    let _ = std::fs::remove_file(record_path(part));
+                }
+                Ok(renamed)
             })
             .await?;
         renamed.map_err(|source| Error::Io {
