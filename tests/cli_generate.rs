@@ -6,7 +6,6 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::scratch;
 use happyhorse::{
     sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
     Provider,
@@ -32,7 +31,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn generate_with_the_sandbox_writes_a_playable_mp4_without_any_key() {
-    let dir = scratch("cli-sandbox");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let path = dir.join("dog.mp4");
     let out = happyhorse(
         &[
@@ -163,7 +163,8 @@ fn status_wait_and_download_resume_a_task_by_id() {
         ("APIFRAME_API_KEY", "afk_cli"),
         ("APIFRAME_BASE_URL", base.as_str()),
     ];
-    let dir = scratch("cli-by-id");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let first = dir.join("first.mp4");
     let out = happyhorse(
         &[
@@ -442,4 +443,96 @@ fn rust_log_and_verbose_show_the_calls_and_never_the_key() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn newcomer_mistakes_get_errors_that_say_what_to_do() {
+    // An unquoted prompt.
+    let out = happyhorse(&["generate", "--sandbox", "A", "dog", "running"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("quote it") && stderr.contains("\"A dog running\""),
+        "{stderr}"
+    );
+    // A local file where the providers need a URL.
+    let out = happyhorse(&["generate", "--sandbox", "--image", "./horse.png"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("local file") && stderr.contains("public"),
+        "{stderr}"
+    );
+    // An empty prompt, said once.
+    let out = happyhorse(&["generate", "--sandbox", " "], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("prompt: prompt:"), "{stderr}");
+    assert!(stderr.contains("must not be empty"), "{stderr}");
+}
+
+#[test]
+fn a_wrong_base_url_a_foreign_key_and_a_dead_host_are_named() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(SandboxConfig::default()))
+        .unwrap();
+    // The base URL without its /v1.
+    let root = sandbox
+        .base_url(Provider::HiApi)
+        .trim_end_matches("/v1")
+        .to_owned();
+    let env = [
+        ("HIAPI_API_KEY", "sk-cli"),
+        ("HIAPI_BASE_URL", root.as_str()),
+    ];
+    for args in [
+        &["status", "tk-1", "-p", "hiapi"][..],
+        &["generate", "A dog", "-p", "hiapi"][..],
+    ] {
+        let out = happyhorse(args, &env);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("404") || stderr.contains("empty answer"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&root) && stderr.contains("HIAPI_BASE_URL"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("no task \"\""), "{stderr}");
+    }
+    // Another provider's key.
+    let base = sandbox.base_url(Provider::HiApi);
+    let out = happyhorse(
+        &["status", "tk-1", "-p", "hiapi"],
+        &[
+            ("HIAPI_API_KEY", "afk_wrong"),
+            ("HIAPI_BASE_URL", base.as_str()),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning") && stderr.contains("sk-"),
+        "{stderr}"
+    );
+    // Nothing listening: the cause, not only "error sending request".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let out = happyhorse(
+        &["status", "tk-1", "-p", "hiapi"],
+        &[
+            ("HIAPI_API_KEY", "sk-cli"),
+            ("HIAPI_BASE_URL", dead.as_str()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr).to_lowercase();
+    assert!(
+        stderr.contains("connect") && stderr.contains("refused"),
+        "{stderr}"
+    );
+    drop(sandbox);
 }

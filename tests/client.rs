@@ -7,7 +7,6 @@ mod common;
 
 use std::time::Duration;
 
-use common::scratch;
 use happyhorse::{
     client::{IdempotencyKey, Output, RetryPolicy, SubmitOptions, TaskHandle, TaskState, Wait},
     request::WireBody,
@@ -48,7 +47,8 @@ async fn every_provider_submits_waits_and_downloads_a_playable_mp4() {
     let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.6))
         .await
         .unwrap();
-    let dir = scratch("client-round-trip");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let image = HttpUrl::new("https://example.com/frame.jpg").unwrap();
     let refs = References::new(vec![
         HttpUrl::new("https://example.com/a.jpg").unwrap(),
@@ -295,7 +295,8 @@ async fn downloads_stream_large_files_and_never_overwrite_unless_asked() {
         .await
         .unwrap();
     let (client, output) = finished_output(&sandbox).await;
-    let dir = scratch("client-large");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let path = dir.join("big.mp4");
     let mut reports = 0;
     let saved = client
@@ -411,7 +412,8 @@ async fn expired_outputs_fail_clearly_before_any_request() {
         .unwrap();
     let (client, output) = finished_output(&sandbox).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let dir = scratch("client-expired");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let err = client
         .download(&output, dir.join("late.mp4"))
         .await
@@ -459,7 +461,8 @@ async fn a_non_video_answer_is_refused() {
         expires_at: None,
         expired: false,
     };
-    let dir = scratch("client-not-video");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let err = client
         .download(&output, dir.join("x.mp4"))
         .await
@@ -729,7 +732,8 @@ async fn a_wait_rides_out_transient_errors_and_a_cut_download_resumes() {
     );
     let submitted = client.submit(&t2v("Through the storm")).await.unwrap();
     let done = quick(client.wait(&submitted)).await.unwrap();
-    let dir = scratch("client-storm");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let saved = client
         .download(done.output(), dir.join("storm.mp4"))
         .await

@@ -13,8 +13,9 @@ use super::session::{self, Common, Context, Session, UNUSABLE};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// What should happen in the video (optional with --image).
-    prompt: Option<String>,
+    /// What should happen in the video, as one quoted argument (optional with --image).
+    #[arg(value_name = "PROMPT")]
+    prompt: Vec<String>,
     #[command(flatten)]
     common: Common,
     /// Run against a local emulator started in this process (no key, no cost).
@@ -61,18 +62,25 @@ pub struct Args {
 }
 
 fn request(args: &Args) -> Result<VideoRequest, String> {
+    if args.prompt.len() > 1 {
+        return Err(format!(
+            "the prompt is one argument, and {} were given: quote it, e.g. happyhorse generate \"{}\"",
+            args.prompt.len(),
+            args.prompt.join(" ").replace('"', "\\\"")
+        ));
+    }
     let prompt = args
         .prompt
-        .as_deref()
+        .first()
         .map(Prompt::new)
         .transpose()
-        .map_err(|err| format!("prompt: {err}"))?;
+        .map_err(|err| err.to_string())?;
     let mut request = if let Some(image) = &args.image {
         VideoRequest::image_to_video(image.clone(), prompt)
     } else if !args.references.is_empty() {
         let prompt = prompt.ok_or("a prompt is required with --ref")?;
-        let references =
-            References::new(args.references.clone()).map_err(|err| format!("--ref: {err}"))?;
+        let references = References::new(args.references.clone())
+            .map_err(|err| format!("--ref: {}", err.rule))?;
         VideoRequest::reference_to_video(prompt, references)
     } else {
         let prompt = prompt.ok_or("a prompt is required (or --image URL for image-to-video)")?;

@@ -1,39 +1,195 @@
 //! `happyhorse sandbox`: serve the local emulator of the three providers until Ctrl-C.
 
-use std::{net::SocketAddr, process::ExitCode, time::Duration};
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs},
+    process::ExitCode,
+    str::FromStr,
+    time::Duration,
+};
 
 use happyhorse::{
     sandbox::{FaultRates, Sandbox, SandboxConfig, FAULT_NAMES},
     Provider,
 };
 
+/// The port `--addr HOST` listens on when it names none.
+const DEFAULT_PORT: u16 = 8787;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8787")]
+    /// Address to listen on: HOST:PORT or HOST (port 8787), the host a name (localhost) or an
+    /// IP. The default is loopback because the sandbox accepts any key with a provider's
+    /// prefix: anyone who can reach it can use it. A non-loopback address needs
+    /// --allow-remote.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "HOST:PORT", value_parser = parse_addr)]
     addr: SocketAddr,
-    /// Seconds from submit to a task's terminal status (0 finishes at once).
-    #[arg(long, default_value_t = 10.0)]
+    /// Listen on a non-loopback --addr (e.g. 0.0.0.0:8787). Anyone who can reach it can use
+    /// it with any key that has a provider's prefix, unless --api-key pins one.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Seconds from submit to a task's terminal status, 0 (at once) to 31536000 (a year);
+    /// fractions allowed.
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_task_seconds)]
     task_seconds: f64,
     /// Accept only this key (otherwise any key with the provider's prefix: sk-, rk_, afk_).
     #[arg(long, env = "HAPPYHORSE_SANDBOX_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
+    api_key: Option<Secret>,
     /// Sign HiAPI callbacks with this secret (X-HiAPI-Timestamp, X-HiAPI-Signature).
     #[arg(long, env = "HIAPI_WEBHOOK_SECRET", hide_env_values = true)]
-    webhook_secret: Option<String>,
-    /// Inject a fault at random, NAME=RATE with RATE from 0 to 1; repeatable. Names:
-    /// rate_limit, unavailable, moderation_unavailable, server_error, reset, slow, truncate,
-    /// envelope_error, fail, duplicate_callback, drop_callback. One request can also ask for
-    /// faults with the header `X-Sandbox-Fault: NAME[*N][,NAME...]` (*N: only the first N
-    /// requests carrying it).
+    webhook_secret: Option<Secret>,
+    /// Inject a fault at random, NAME=RATE with RATE a probability from 0 to 1; repeatable.
+    /// Names: rate_limit, unavailable, moderation_unavailable, server_error, reset, slow,
+    /// truncate, envelope_error, fail, duplicate_callback, drop_callback. One request can also
+    /// ask for faults with the header `X-Sandbox-Fault: NAME[*N][,NAME...]` (*N: only the first
+    /// N requests carrying it).
     #[arg(long = "fault", value_name = "NAME=RATE")]
     faults: Vec<String>,
-    /// Pad every output MP4 to this many bytes with a trailing `free` box (still playable).
-    #[arg(long, value_name = "BYTES")]
+    /// Pad every output MP4 to this size with a trailing `free` box (still playable): a number
+    /// of bytes, or with a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of
+    /// 1024), e.g. 200MB or 1.5GiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pad_to: Option<u64>,
-    /// Seconds an output URL stays valid after its task completes.
-    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    /// Seconds an output URL stays valid after its task completes (at most 100 years).
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS", value_parser = parse_output_ttl)]
     output_ttl: u64,
+}
+
+/// A key or secret from the command line: `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(text.to_owned()))
+    }
+}
+
+/// `--addr`: `HOST:PORT` or `HOST`, the host an IP or a name to resolve (`localhost`).
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    // An IP without a port (`::1` has colons of its own).
+    if let Ok(ip) = text
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(SocketAddr::new(ip, DEFAULT_PORT));
+    }
+    let with_port = match text.rsplit_once(':') {
+        Some((host, port)) => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| format!("the port must be a number from 0 to 65535, got {port:?}"))?;
+            (host.to_owned(), port)
+        }
+        None => (text.to_owned(), DEFAULT_PORT),
+    };
+    if with_port.0.is_empty() {
+        return Err("want HOST:PORT, e.g. 127.0.0.1:8787 or localhost:8787".into());
+    }
+    let found: Vec<SocketAddr> = with_port
+        .to_socket_addrs()
+        .map_err(|err| format!("cannot resolve {:?}: {err}", with_port.0))?
+        .collect();
+    // IPv4 first, as the default address is: `localhost` is 127.0.0.1 rather than [::1].
+    found
+        .iter()
+        .find(|addr| addr.is_ipv4())
+        .or_else(|| found.first())
+        .copied()
+        .ok_or_else(|| format!("{:?} resolves to no address", with_port.0))
+}
+
+/// `--task-seconds`: finite, from 0 to a year.
+fn parse_task_seconds(text: &str) -> Result<f64, String> {
+    let max = SandboxConfig::MAX_TASK_SECONDS;
+    let refused = || format!("want a number of seconds from 0 to {max} (a year), got {text:?}");
+    let seconds: f64 = text.trim().parse().map_err(|_| refused())?;
+    if !(0.0..=max).contains(&seconds) {
+        return Err(refused());
+    }
+    Ok(seconds)
+}
+
+/// `--output-ttl`: whole seconds, at most a hundred years.
+fn parse_output_ttl(text: &str) -> Result<u64, String> {
+    let max = SandboxConfig::MAX_RETENTION.as_secs();
+    let refused = || format!("want whole seconds from 0 to {max} (100 years), got {text:?}");
+    let seconds: u64 = text.trim().parse().map_err(|_| refused())?;
+    if seconds > max {
+        return Err(refused());
+    }
+    Ok(seconds)
+}
+
+/// The units `--pad-to` takes, lower-cased, with their sizes in bytes.
+const SIZE_UNITS: [(&str, u64); 7] = [
+    ("b", 1),
+    ("kb", 1_000),
+    ("mb", 1_000_000),
+    ("gb", 1_000_000_000),
+    ("kib", 1 << 10),
+    ("mib", 1 << 20),
+    ("gib", 1 << 30),
+];
+
+/// `--pad-to`: bytes, or a decimal number with a unit (case ignored): `200MB`, `1.5 GiB`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let units = "B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024)";
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let unit = unit.trim().to_ascii_lowercase();
+    let scale = match unit.as_str() {
+        "" => 1,
+        unit => SIZE_UNITS
+            .iter()
+            .find(|(name, _)| *name == unit)
+            .map(|(_, scale)| *scale)
+            .ok_or_else(|| format!("unknown unit in {text:?}: use {units}, e.g. 200MB"))?,
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !digits(whole) || !digits(fraction) {
+        return Err(format!(
+            "want a size such as 30000000, 200MB or 1.5GiB (units: {units}), got {text:?}"
+        ));
+    }
+    let too_large = || format!("{text:?} is larger than {} bytes", u64::MAX);
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| too_large())?
+    };
+    let mut bytes = whole.checked_mul(u128::from(scale)).ok_or_else(too_large)?;
+    // The fraction's digits beyond the unit's own (at most 10 for GiB) change nothing.
+    let fraction = &fraction[..fraction.len().min(12)];
+    if !fraction.is_empty() {
+        let numerator: u128 = fraction.parse().map_err(|_| too_large())?;
+        let denominator = 10u128.pow(u32::try_from(fraction.len()).unwrap_or(12));
+        bytes = bytes.saturating_add(numerator * u128::from(scale) / denominator);
+    }
+    u64::try_from(bytes).map_err(|_| too_large())
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -48,14 +204,24 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 async fn serve(args: Args) -> ExitCode {
+    if !args.addr.ip().is_loopback() && !args.allow_remote {
+        eprintln!(
+            "error: --addr {} is not a loopback address: the sandbox accepts any key with a \
+             provider's prefix (sk-, rk_, afk_), so anyone who can reach it could use it. \
+             Listen on loopback (e.g. --addr 127.0.0.1:8787), or pass --allow-remote (and \
+             consider --api-key)",
+            args.addr
+        );
+        return ExitCode::from(2);
+    }
     let mut config = SandboxConfig::default()
         .with_task_seconds(args.task_seconds)
         .with_output_ttl(Duration::from_secs(args.output_ttl));
-    if let Some(key) = args.api_key {
-        config = config.with_api_key(key);
+    if let Some(key) = &args.api_key {
+        config = config.with_api_key(key.expose());
     }
-    if let Some(secret) = args.webhook_secret {
-        config = config.with_webhook_secret(secret);
+    if let Some(secret) = &args.webhook_secret {
+        config = config.with_webhook_secret(secret.expose());
     }
     if let Some(bytes) = args.pad_to {
         config = config.with_pad_to(bytes);
@@ -81,19 +247,175 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("happyhorse sandbox listening on {}", sandbox.addr());
-    for provider in Provider::ALL {
-        println!("  {:<8} {}", provider.name(), sandbox.base_url(provider));
-    }
-    println!(
-        "Faults per request: header X-Sandbox-Fault: one of {}.",
-        FAULT_NAMES.join(", ")
-    );
-    println!("Ctrl-C to stop.");
+    print!("{}", banner(&sandbox, args.api_key.as_ref()));
     if let Err(err) = tokio::signal::ctrl_c().await {
         eprintln!("error: cannot wait for Ctrl-C: {err}");
     }
     sandbox.shutdown().await;
     println!("stopped");
     ExitCode::SUCCESS
+}
+
+/// What the sandbox prints once it listens: its base URLs, then a line per provider to paste
+/// into a shell so that `happyhorse` (or `Client::from_env`) talks to it.
+fn banner(sandbox: &Sandbox, pinned: Option<&Secret>) -> String {
+    let mut out = format!("happyhorse sandbox listening on {}\n", sandbox.addr());
+    for provider in Provider::ALL {
+        out += &format!("  {:<8} {}\n", provider.name(), sandbox.base_url(provider));
+    }
+    let keys = match pinned {
+        Some(_) => "the key given with --api-key",
+        None => "any key with the provider's prefix",
+    };
+    out += &format!("To point happyhorse or a client at it ({keys} works):\n");
+    // Clients refuse plain HTTP except to loopback: an unspecified address (0.0.0.0) is
+    // reached locally through loopback.
+    let local = match sandbox.addr().ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), sandbox.addr().port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), sandbox.addr().port())
+        }
+        _ => sandbox.addr(),
+    };
+    let root = format!("http://{local}");
+    for provider in Provider::ALL {
+        let base =
+            sandbox
+                .base_url(provider)
+                .replacen(&format!("http://{}", sandbox.addr()), &root, 1);
+        let key = match pinned {
+            Some(key) => key.expose().to_owned(),
+            None => format!("{}sandbox", provider.key_prefix()),
+        };
+        out += &format!(
+            "  export {}={} {}={}\n",
+            provider.base_url_env(),
+            shell_quoted(&base),
+            provider.api_key_env(),
+            shell_quoted(&key)
+        );
+    }
+    out += &format!(
+        "Faults per request: header X-Sandbox-Fault: one of {}.\n",
+        FAULT_NAMES.join(", ")
+    );
+    out += "Ctrl-C to stop.\n";
+    out
+}
+
+/// `text` as one shell word: as is when it holds only safe characters, else single-quoted.
+fn shell_quoted(text: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c);
+    if !text.is_empty() && text.chars().all(safe) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn keys_and_secrets_never_show_in_debug() {
+        let cli = Cli::try_parse_from([
+            "sandbox",
+            "--api-key",
+            "sk-do-not-print",
+            "--webhook-secret",
+            "whsec-do-not-print",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?} {:#?}", cli.args);
+        assert!(!shown.contains("do-not-print"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert_eq!(cli.args.api_key.unwrap().expose(), "sk-do-not-print");
+    }
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        for (text, bytes) in [
+            ("0", 0),
+            ("30000000", 30_000_000),
+            ("200MB", 200_000_000),
+            ("200 mb", 200_000_000),
+            ("1.5GiB", 3 << 29),
+            ("1.5KB", 1500),
+            ("2KiB", 2048),
+            ("7B", 7),
+            (".5MiB", 1 << 19),
+            ("18446744073709551615", u64::MAX),
+            ("18446744073709551615B", u64::MAX),
+            ("1.0000000000000000000001KB", 1000),
+        ] {
+            assert_eq!(parse_size(text), Ok(bytes), "{text}");
+        }
+        for text in [
+            "200XB", "200M", "1TB", "MB", "", ".", "1.2.3MB", "-5", "+5", "1e9",
+        ] {
+            let err = parse_size(text).unwrap_err();
+            assert!(err.contains("KiB, MiB, GiB"), "{text}: {err}");
+        }
+        for text in [
+            "18446744073709551616",
+            "18446744073709551615KB",
+            "99999999999GiB",
+        ] {
+            let err = parse_size(text).unwrap_err();
+            assert!(err.contains("larger than"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused() {
+        assert_eq!(parse_task_seconds("0"), Ok(0.0));
+        assert_eq!(parse_task_seconds("2.5"), Ok(2.5));
+        for text in ["inf", "-inf", "NaN", "-1", "1e400", "31536001", "soon"] {
+            let err = parse_task_seconds(text).unwrap_err();
+            assert!(err.contains("from 0 to 31536000"), "{text}: {err}");
+        }
+        assert_eq!(parse_output_ttl("0"), Ok(0));
+        for text in ["18446744073709551615", "3153600001", "-1", "1.5"] {
+            let err = parse_output_ttl(text).unwrap_err();
+            assert!(err.contains("100 years"), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn addresses_resolve_names_and_default_the_port() {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 8787));
+        assert_eq!(parse_addr("127.0.0.1:8787"), Ok(loopback));
+        assert_eq!(parse_addr("localhost:8787"), Ok(loopback));
+        assert_eq!(parse_addr("localhost"), Ok(loopback));
+        assert_eq!(parse_addr("127.0.0.1"), Ok(loopback));
+        assert_eq!(parse_addr("::1"), Ok("[::1]:8787".parse().unwrap()));
+        assert_eq!(parse_addr("[::1]:9"), Ok("[::1]:9".parse().unwrap()));
+        assert!(parse_addr("localhost:99999")
+            .unwrap_err()
+            .contains("0 to 65535"));
+        assert!(parse_addr(":8787").is_err());
+        assert!(parse_addr("no-such-host.invalid:8787").is_err());
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(shell_quoted("sk-sandbox"), "sk-sandbox");
+        assert_eq!(
+            shell_quoted("http://127.0.0.1:8787/v1"),
+            "http://127.0.0.1:8787/v1"
+        );
+        assert_eq!(shell_quoted("a b"), "'a b'");
+        assert_eq!(shell_quoted("it's $x"), r"'it'\''s $x'");
+        assert_eq!(shell_quoted(""), "''");
+    }
 }

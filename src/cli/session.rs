@@ -52,8 +52,16 @@ impl Session {
         if sandbox {
             return Self::sandboxed(common).await;
         }
+        let config = ClientConfig::from_env(provider);
+        if config.key_looks_foreign() {
+            eprintln!(
+                "warning: {} does not start with {}, as {provider}'s keys do: is it another provider's key?",
+                provider.api_key_env(),
+                provider.key_prefix()
+            );
+        }
         Ok(Session {
-            client: Client::new(ClientConfig::from_env(provider))?,
+            client: Client::new(config)?,
             json: common.json,
             interrupted: on_ctrl_c(),
             #[cfg(feature = "sandbox")]

@@ -1,7 +1,7 @@
 //! `happyhorse validate`: check a provider-native body offline.
 
 use std::{
-    io::{self, Read},
+    io::{self, IsTerminal, Read},
     path::PathBuf,
     process::ExitCode,
 };
@@ -81,6 +81,11 @@ fn read_input(file: Option<&PathBuf>) -> Result<(String, String), String> {
                 .map_err(|err| format!("cannot read {name}: {err}"))
         }
         None => {
+            if io::stdin().is_terminal() {
+                eprintln!(
+                    "reading the body from standard input (end it with Ctrl-D); or pass a file: happyhorse validate -p PROVIDER body.json"
+                );
+            }
             let mut text = String::new();
             io::stdin()
                 .read_to_string(&mut text)

@@ -180,6 +180,14 @@ impl ClientConfig {
         self.api_key.is_some()
     }
 
+    /// Whether the key is set and lacks the provider's prefix (`sk-`, `rk_`, `afk_`): most
+    /// likely another provider's key. The provider is the judge; this is a hint.
+    pub fn key_looks_foreign(&self) -> bool {
+        self.api_key
+            .as_ref()
+            .is_some_and(|key| !key.expose().starts_with(self.provider.key_prefix()))
+    }
+
     /// The extra headers' names and values.
     pub(crate) fn headers(&self) -> &[(String, String)] {
         &self.headers

@@ -169,7 +169,7 @@ pub enum Error {
         last: Box<Error>,
     },
     /// The provider answered something the contract does not describe.
-    #[error("{provider} answered unexpectedly ({}): {detail}", status.map_or("no status".to_owned(), |s| s.to_string()))]
+    #[error("{provider} answered unexpectedly{}: {detail}", status.map(|s| format!(" ({s})")).unwrap_or_default())]
     UnexpectedResponse {
         /// The provider.
         provider: Provider,

@@ -396,7 +396,7 @@ impl Client {
                 }
                 let answer = match call.send().await {
                     Ok(answer) => answer,
-                    Err(err) => return Err(transport_error(provider, err, None).await),
+                    Err(err) => return Err(transport_error(&self.config, err, None).await),
                 };
                 let http = answer.status();
                 let replayed = answer
@@ -425,7 +425,7 @@ impl Client {
                         let task = answer.into_inner();
                         Ok(((task.id, task.status.0, false), http))
                     }
-                    Err(err) => Err(transport_error(provider, err, None).await),
+                    Err(err) => Err(transport_error(&self.config, err, None).await),
                 }
             }
             (Transport::Apiframe(client), WireBody::Apiframe(body)) => {
@@ -440,7 +440,7 @@ impl Client {
                         // Apiframe documents no replay header; a replay may carry a later status.
                         Ok(((job.job_id.to_string(), job.status.0, false), http))
                     }
-                    Err(err) => Err(transport_error(provider, err, None).await),
+                    Err(err) => Err(transport_error(&self.config, err, None).await),
                 }
             }
             _ => Err(Error::Config {
@@ -495,12 +495,12 @@ impl Client {
                     })?;
                     Ok((TaskSnapshot::from_hiapi(task), http))
                 }
-                Err(err) => Err(transport_error(provider, err, Some(id)).await),
+                Err(err) => Err(transport_error(&self.config, err, Some(id)).await),
             },
             Transport::Reapi(client) => match client.get_task().id(id).send().await {
                 Ok(answer) => Ok((answer.status(), answer.into_inner()))
                     .map(|(http, task)| (TaskSnapshot::from_reapi(task), http)),
-                Err(err) => Err(transport_error(provider, err, Some(id)).await),
+                Err(err) => Err(transport_error(&self.config, err, Some(id)).await),
             },
             Transport::Apiframe(client) => {
                 let Ok(uuid) = uuid::Uuid::parse_str(id.trim()) else {
@@ -515,7 +515,7 @@ impl Client {
                 match client.get_job().id(uuid).send().await {
                     Ok(answer) => Ok((answer.status(), answer.into_inner()))
                         .map(|(http, job)| (TaskSnapshot::from_apiframe(job), http)),
-                    Err(err) => Err(transport_error(provider, err, Some(id)).await),
+                    Err(err) => Err(transport_error(&self.config, err, Some(id)).await),
                 }
             }
         }
@@ -592,16 +592,37 @@ fn envelope_error(
 
 /// Maps a generated transport's error into [`Error`].
 async fn transport_error<E: Serialize>(
-    provider: Provider,
+    config: &ClientConfig,
     err: progenitor_client::Error<E>,
     id: Option<&str>,
 ) -> Error {
     use progenitor_client::Error as T;
+    let provider = config.provider();
+    // A 404 for a submit, or one whose body is not the provider's JSON, comes from no route at
+    // all: the base URL is wrong (most often it lacks its `/v1` or `/api/v1`).
+    let wrong_base = |status: StatusCode, body: &Value| Error::UnexpectedResponse {
+        provider,
+        status: Some(status),
+        detail: format!(
+            "no such route under the base URL {} ({}): check it (set {}); {provider}'s is {}",
+            crate::net::redacted(config.base_url()),
+            if body.is_object() {
+                error::snippet(body)
+            } else {
+                "not the provider's JSON".to_owned()
+            },
+            provider.base_url_env(),
+            provider.default_base_url()
+        ),
+    };
     match err {
         T::ErrorResponse(answer) => {
             let status = answer.status();
             let wait = crate::retry::retry_after(answer.headers());
             let body = serde_json::to_value(answer.into_inner()).unwrap_or(Value::Null);
+            if status == StatusCode::NOT_FOUND && id.is_none() {
+                return wrong_base(status, &body);
+            }
             Error::from_answer(provider, status, wait, &body, id)
         }
         T::UnexpectedResponse(answer) => {
@@ -616,6 +637,9 @@ async fn transport_error<E: Serialize>(
                     detail: error::snippet(&body),
                 };
             }
+            if status == StatusCode::NOT_FOUND && (id.is_none() || !body.is_object()) {
+                return wrong_base(status, &body);
+            }
             Error::from_answer(provider, status, wait, &body, id)
         }
         T::CommunicationError(source)
@@ -627,10 +651,19 @@ async fn transport_error<E: Serialize>(
         T::InvalidResponsePayload(bytes, err) => Error::UnexpectedResponse {
             provider,
             status: None,
-            detail: format!(
-                "the answer does not match the contract ({err}): {}",
-                error::snippet(&Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-            ),
+            detail: if bytes.trim_ascii().is_empty() {
+                format!(
+                    "an empty answer where {provider} answers JSON: check the base URL {} (set {}); {provider}'s is {}",
+                    crate::net::redacted(config.base_url()),
+                    provider.base_url_env(),
+                    provider.default_base_url()
+                )
+            } else {
+                format!(
+                    "the answer does not match the contract ({err}): {}",
+                    error::snippet(&Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+                )
+            },
         },
         T::InvalidRequest(message) => Error::InvalidRequest {
             provider,

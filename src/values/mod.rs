@@ -310,11 +310,40 @@ impl Prompt {
 #[serde(transparent)]
 pub struct HttpUrl(#[cfg_attr(feature = "schemars", schemars(url))] String);
 
+/// Whether `text` reads as a file path rather than a URL: no `scheme:` and a path shape
+/// (`./a.png`, `/tmp/a.png`, `~/a.png`, `C:\a.png`, `photos/a.png`, `a.png`).
+fn looks_like_a_local_path(text: &str) -> bool {
+    let text = text.trim();
+    let has_scheme = text.split_once(':').is_some_and(|(scheme, rest)| {
+        scheme.len() > 1
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && !rest.starts_with('\\')
+    });
+    if has_scheme || text.is_empty() {
+        return false;
+    }
+    let image_like = [".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".heic"]
+        .iter()
+        .any(|ext| text.to_ascii_lowercase().ends_with(ext));
+    text.starts_with(['.', '/', '~', '\\']) || text.get(1..3) == Some(":\\") || image_like
+}
+
 impl HttpUrl {
     /// A URL; refused unless it is an absolute RFC 3986 URI with an http or https scheme.
     /// `data:` URIs and bare base64 are refused: no provider fetches them.
     pub fn new(text: impl Into<String>) -> Result<Self, ValueError> {
         let text = text.into();
+        if looks_like_a_local_path(&text) {
+            return Err(ValueError::new(
+                "url",
+                format!(
+                    "'{text}' looks like a local file; the providers fetch images themselves, \
+                     from a public http(s) URL: upload it somewhere they can reach and pass that URL"
+                ),
+            ));
+        }
         if let Some(problem) = url::UrlRule::HttpOrHttps.check(&text) {
             return Err(ValueError::new("url", problem));
         }
@@ -395,6 +424,39 @@ impl References {
     /// Always `false`: a reference list holds at least one URL.
     pub fn is_empty(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod local_paths {
+    use super::*;
+
+    #[test]
+    fn local_files_are_named_as_such() {
+        for path in [
+            "./horse.png",
+            "/tmp/horse.jpg",
+            "~/Pictures/horse.jpeg",
+            "photos/horse.webp",
+            "horse.PNG",
+            "C:\\horse.png",
+        ] {
+            let err = HttpUrl::new(path).unwrap_err().to_string();
+            assert!(
+                err.contains("local file") && err.contains("public"),
+                "{path}: {err}"
+            );
+        }
+        for not_a_path in [
+            "https://example.com/a.png",
+            "ftp://example.com/a.png",
+            "data:image/png;base64,AAAA",
+        ] {
+            let err = HttpUrl::new(not_a_path)
+                .map(|_| String::new())
+                .unwrap_or_else(|e| e.to_string());
+            assert!(!err.contains("local file"), "{not_a_path}: {err}");
+        }
     }
 }
 

@@ -110,12 +110,3 @@ pub fn http_with(headers: &[(&str, &str)]) -> reqwest::Client {
         .build()
         .expect("a reqwest client")
 }
-
-/// A fresh, empty directory for one test's files, named `happyhorse-NAME-PID` under the temp
-/// directory.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("happyhorse-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("a scratch directory");
-    dir
-}
