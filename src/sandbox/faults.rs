@@ -27,7 +27,8 @@ pub enum Fault {
     /// `reset`: the connection is dropped before a complete answer. On a submit the task *is*
     /// created first: the case an `Idempotency-Key` exists for.
     Reset,
-    /// `slow` or `slow=MS`: the answer waits (default [`super::SandboxConfig::slow_delay`]).
+    /// `slow` or `slow=MS`: the answer waits (default [`super::SandboxConfig::slow_delay`];
+    /// at most [`MAX_SLOW`]). A sandbox that shuts down stops waiting.
     Slow(Option<Duration>),
     /// `truncate`: a download stops after half of its bytes, with the full `Content-Length`
     /// announced. Sent with a submit, it truncates the task's first download.
@@ -103,10 +104,46 @@ impl Fault {
     }
 }
 
-/// A fault name or argument the sandbox does not know.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}; known faults: {names}", names = FAULT_NAMES.join(", "))]
-pub struct UnknownFault(String);
+/// The longest wait a `slow=MS` fault may ask for: ten minutes.
+pub const MAX_SLOW: Duration = Duration::from_secs(600);
+
+/// A fault name, argument, count or rate the sandbox cannot use. An unknown name's message
+/// lists the known ones.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownFault {
+    message: String,
+    list_names: bool,
+}
+
+impl UnknownFault {
+    /// An unknown fault name: the message goes on with the known names.
+    fn name(message: String) -> Self {
+        UnknownFault {
+            message,
+            list_names: true,
+        }
+    }
+
+    /// A known fault with an argument, count or rate it cannot take.
+    fn value(message: String) -> Self {
+        UnknownFault {
+            message,
+            list_names: false,
+        }
+    }
+}
+
+impl fmt::Display for UnknownFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if self.list_names {
+            write!(f, "; known faults: {}", FAULT_NAMES.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UnknownFault {}
 
 impl FromStr for Fault {
     type Err = UnknownFault;
@@ -118,11 +155,23 @@ impl FromStr for Fault {
             None => (text, None),
         };
         match (name, argument) {
-            ("slow", Some(ms)) => ms
-                .trim_end_matches("ms")
-                .parse::<u64>()
-                .map(|ms| Fault::Slow(Some(Duration::from_millis(ms))))
-                .map_err(|_| UnknownFault(format!("slow={ms}: want milliseconds, e.g. slow=1500"))),
+            ("slow", Some(ms)) => {
+                let max = MAX_SLOW.as_millis();
+                let refused = || {
+                    UnknownFault::value(format!(
+                        "slow={ms}: want whole milliseconds from 0 to {max} (10 min), e.g. slow=1500"
+                    ))
+                };
+                let wait = ms
+                    .trim_end_matches("ms")
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| refused())?;
+                if u128::from(wait) > max {
+                    return Err(refused());
+                }
+                Ok(Fault::Slow(Some(Duration::from_millis(wait))))
+            }
             ("fail", Some(argument)) => {
                 let (code, message) = match argument.split_once(':') {
                     Some((code, message)) => (code.trim(), Some(message.trim().to_owned())),
@@ -133,10 +182,12 @@ impl FromStr for Fault {
                     message,
                 })
             }
-            (name, None) => {
-                Fault::plain(name).ok_or_else(|| UnknownFault(format!("unknown fault {name:?}")))
+            (name, None) => Fault::plain(name)
+                .ok_or_else(|| UnknownFault::name(format!("unknown fault {name:?}"))),
+            (name, Some(_)) if Fault::plain(name).is_none() => {
+                Err(UnknownFault::name(format!("unknown fault {name:?}")))
             }
-            (name, Some(_)) => Err(UnknownFault(format!(
+            (name, Some(_)) => Err(UnknownFault::value(format!(
                 "fault {name:?} takes no argument (only slow=MS and fail=CODE[:MESSAGE] do)"
             ))),
         }
@@ -153,7 +204,7 @@ impl fmt::Display for Fault {
 /// it by.
 pub(crate) struct Item {
     pub fault: Fault,
-    pub limit: Option<(u32, String)>,
+    pub limit: Option<(u64, String)>,
 }
 
 /// Parses a header value, keeping each item's `*N` limit.
@@ -164,9 +215,10 @@ pub(crate) fn parse_counted(text: &str) -> Result<Vec<Item>, UnknownFault> {
             let part = part.trim();
             match part.rsplit_once('*') {
                 Some((fault, times)) => {
-                    let times = times.trim().parse::<u32>().map_err(|_| {
-                        UnknownFault(format!(
-                            "{part}: want NAME*N with N a count, e.g. rate_limit*2"
+                    let times = times.trim().parse::<u64>().map_err(|_| {
+                        UnknownFault::value(format!(
+                            "{part}: want NAME*N with N a whole number from 0 to {}, e.g. rate_limit*2",
+                            u64::MAX
                         ))
                     })?;
                     Ok(Item {
@@ -197,30 +249,34 @@ impl FaultRates {
         Self::default()
     }
 
-    /// Sets the rate of the fault called `name` (see [`FAULT_NAMES`]), clamped to 0..=1.
+    /// Sets the rate of the fault called `name` (see [`FAULT_NAMES`]): a probability from 0
+    /// to 1. An unknown name, or a rate outside 0..=1 (NaN included), is refused.
     pub fn with(mut self, name: &str, rate: f64) -> Result<Self, UnknownFault> {
         let name = FAULT_NAMES
             .iter()
             .find(|known| **known == name)
-            .ok_or_else(|| UnknownFault(format!("unknown fault {name:?}")))?;
-        let rate = if rate.is_nan() {
-            0.0
-        } else {
-            rate.clamp(0.0, 1.0)
-        };
+            .ok_or_else(|| UnknownFault::name(format!("unknown fault {name:?}")))?;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(UnknownFault::value(format!(
+                "{name}={rate}: the rate is a probability, a number from 0 to 1 (e.g. {name}=0.05)"
+            )));
+        }
         self.0.insert(name, rate);
         Ok(self)
     }
 
-    /// Parses `NAME=RATE`, as `happyhorse sandbox --fault` takes it.
+    /// Parses `NAME=RATE`, as `happyhorse sandbox --fault` takes it: RATE a number from 0 to 1.
     pub fn with_spec(self, spec: &str) -> Result<Self, UnknownFault> {
         let (name, rate) = spec.split_once('=').ok_or_else(|| {
-            UnknownFault(format!("{spec:?}: want NAME=RATE, e.g. rate_limit=0.05"))
+            UnknownFault::value(format!("{spec:?}: want NAME=RATE, e.g. rate_limit=0.05"))
         })?;
-        let rate: f64 = rate.trim().parse().map_err(|_| {
-            UnknownFault(format!("{spec:?}: the rate must be a number from 0 to 1"))
+        let (name, rate) = (name.trim(), rate.trim());
+        let rate: f64 = rate.parse().map_err(|_| {
+            UnknownFault::value(format!(
+                "{spec:?}: the rate is a probability, a number from 0 to 1 (e.g. {name}=0.05)"
+            ))
         })?;
-        self.with(name.trim(), rate)
+        self.with(name, rate)
     }
 
     /// Whether no fault has a rate above zero.
@@ -309,8 +365,8 @@ mod tests {
     }
 
     #[test]
-    fn rates_clamp_and_draw() {
-        let rates = FaultRates::none().with_spec("rate_limit=2").unwrap();
+    fn rates_are_probabilities_and_draw() {
+        let rates = FaultRates::none().with_spec("rate_limit=1").unwrap();
         assert_eq!(rates.draw(&REQUEST_FAULTS), vec![Fault::RateLimit]);
         assert_eq!(rates.draw(&DOWNLOAD_FAULTS), vec![]);
         assert!(FaultRates::none().with_spec("nope=0.1").is_err());
@@ -320,5 +376,66 @@ mod tests {
             .unwrap()
             .draw(&SUBMIT_FAULTS)
             .is_empty());
+        for spec in [
+            "rate_limit=2",
+            "rate_limit=-0.1",
+            "rate_limit=NaN",
+            "rate_limit=inf",
+            "rate_limit=1e400",
+            "rate_limit=",
+            "rate_limit=half",
+        ] {
+            let err = FaultRates::none().with_spec(spec).unwrap_err().to_string();
+            assert!(err.contains("a number from 0 to 1"), "{spec}: {err}");
+            assert!(!err.contains("known faults"), "{spec}: {err}");
+        }
+        for rate in [f64::NAN, f64::INFINITY, -1.0, 1.000_001] {
+            assert!(FaultRates::none().with("slow", rate).is_err(), "{rate}");
+        }
+        assert!(FaultRates::none().with("slow", 0.5).is_ok());
+    }
+
+    #[test]
+    fn counts_take_any_u64_and_slow_waits_are_bounded() {
+        let max = format!("rate_limit*{}", u64::MAX);
+        assert_eq!(parse_counted(&max).unwrap()[0].limit, Some((u64::MAX, max)));
+        let err = parse_counted("rate_limit*18446744073709551616")
+            .err()
+            .map(|err| err.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("a whole number from 0 to 18446744073709551615"),
+            "{err}"
+        );
+        assert!(parse_counted("rate_limit*-1").is_err());
+        assert_eq!(
+            parse_list("slow=600000"),
+            Ok(vec![Fault::Slow(Some(MAX_SLOW))])
+        );
+        for text in ["slow=600001", "slow=18446744073709551615", "slow=-5"] {
+            let err = parse_list(text).unwrap_err().to_string();
+            assert!(err.contains("from 0 to 600000"), "{text}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_header_value_or_spec_panics(text in ".*", ascii in "[ -~]{0,40}") {
+            for text in [&text, &ascii] {
+                let _ = parse_counted(text);
+                let _ = text.parse::<Fault>();
+                let _ = FaultRates::none().with_spec(text);
+            }
+        }
+
+        #[test]
+        fn fault_grammar_pieces_never_panic(
+            name in proptest::sample::select(FAULT_NAMES.to_vec()),
+            argument in "[0-9a-z:.*=, -]{0,30}",
+            count in proptest::num::u64::ANY,
+        ) {
+            let _ = parse_counted(&format!("{name}={argument}*{count}, {name}*{argument}"));
+            let _ = FaultRates::none().with_spec(&format!("{name}={argument}"));
+        }
     }
 }

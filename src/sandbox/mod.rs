@@ -51,6 +51,7 @@ use std::{
 
 use serde_json::Value;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
 
 use crate::Provider;
 
@@ -58,6 +59,11 @@ use crate::Provider;
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
 
 /// How the sandbox behaves. `Debug` shows whether a key or secret is set, never its value.
+///
+/// Out-of-range values never make the sandbox panic: a `task_seconds` that is NaN or negative
+/// counts as 0, one above [`SandboxConfig::MAX_TASK_SECONDS`] (infinity included) as that
+/// maximum, and an `output_ttl` or `forget_after` above [`SandboxConfig::MAX_RETENTION`] as
+/// that. The setters clamp the same way.
 #[derive(Clone)]
 pub struct SandboxConfig {
     /// How long a task takes from submit to its terminal status; `0.0` finishes at once.
@@ -67,6 +73,12 @@ pub struct SandboxConfig {
     pub api_key: Option<String>,
     /// How long output URLs stay valid after the task completes.
     pub output_ttl: Duration,
+    /// How long a task is still remembered once its output expired (its output answers 410
+    /// meanwhile). After that the task is forgotten, and answers the provider's 404, and so
+    /// are its `Idempotency-Key` and any `X-Sandbox-Fault` counter last used that long ago:
+    /// the sandbox's memory holds at most `task_seconds + output_ttl + forget_after` of
+    /// traffic.
+    pub forget_after: Duration,
     /// How long a submit takes before it answers; a second submit with the same
     /// `Idempotency-Key` arriving meanwhile gets 409 with `Retry-After`.
     pub submit_delay: Duration,
@@ -96,6 +108,7 @@ impl std::fmt::Debug for SandboxConfig {
                 &format_args!("{}", redacted(self.api_key.is_some())),
             )
             .field("output_ttl", &self.output_ttl)
+            .field("forget_after", &self.forget_after)
             .field("submit_delay", &self.submit_delay)
             .field(
                 "webhook_secret",
@@ -116,6 +129,7 @@ impl Default for SandboxConfig {
             task_seconds: 0.0,
             api_key: None,
             output_ttl: Duration::from_secs(7 * 24 * 3600),
+            forget_after: Duration::from_secs(3600),
             submit_delay: Duration::ZERO,
             webhook_secret: None,
             callback_attempts: 5,
@@ -128,10 +142,33 @@ impl Default for SandboxConfig {
 }
 
 impl SandboxConfig {
-    /// Sets [`SandboxConfig::task_seconds`].
+    /// The longest task the sandbox runs, in seconds: a year. A longer (or infinite)
+    /// `task_seconds` counts as this.
+    pub const MAX_TASK_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+    /// The longest `output_ttl` and `forget_after`: a hundred years. A longer one counts as
+    /// this.
+    pub const MAX_RETENTION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+    /// Sets [`SandboxConfig::task_seconds`]: NaN and negative numbers count as 0, anything
+    /// above [`SandboxConfig::MAX_TASK_SECONDS`] (infinity included) as that.
     pub fn with_task_seconds(mut self, seconds: f64) -> Self {
-        self.task_seconds = seconds.max(0.0);
+        self.task_seconds = clamp_task_seconds(seconds);
         self
+    }
+
+    /// How long a task takes, as [`SandboxConfig::task_seconds`] says, clamped to
+    /// 0..=[`SandboxConfig::MAX_TASK_SECONDS`].
+    pub fn task_duration(&self) -> Duration {
+        Duration::try_from_secs_f64(clamp_task_seconds(self.task_seconds)).unwrap_or_default()
+    }
+
+    /// How long a task is remembered from its submit: its duration, its output's TTL and
+    /// [`SandboxConfig::forget_after`].
+    pub fn retention(&self) -> Duration {
+        self.task_duration()
+            .saturating_add(self.output_ttl.min(Self::MAX_RETENTION))
+            .saturating_add(self.forget_after.min(Self::MAX_RETENTION))
     }
 
     /// Pins the one accepted API key.
@@ -146,9 +183,16 @@ impl SandboxConfig {
         self
     }
 
-    /// Sets how long output URLs stay valid.
+    /// Sets how long output URLs stay valid (at most [`SandboxConfig::MAX_RETENTION`]).
     pub fn with_output_ttl(mut self, ttl: Duration) -> Self {
-        self.output_ttl = ttl;
+        self.output_ttl = ttl.min(Self::MAX_RETENTION);
+        self
+    }
+
+    /// Sets how long a task is remembered once its output expired (see
+    /// [`SandboxConfig::forget_after`]; at most [`SandboxConfig::MAX_RETENTION`]).
+    pub fn with_forget_after(mut self, grace: Duration) -> Self {
+        self.forget_after = grace.min(Self::MAX_RETENTION);
         self
     }
 
@@ -185,12 +229,22 @@ impl SandboxConfig {
     }
 }
 
-/// A running sandbox. Dropping it stops the server.
+/// `seconds` within 0..=[`SandboxConfig::MAX_TASK_SECONDS`]; NaN counts as 0.
+fn clamp_task_seconds(seconds: f64) -> f64 {
+    if seconds.is_nan() {
+        0.0
+    } else {
+        seconds.clamp(0.0, SandboxConfig::MAX_TASK_SECONDS)
+    }
+}
+
+/// A running sandbox. Dropping it stops the server and its callback deliveries.
 #[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
+    background: Arc<Background>,
 }
 
 impl Sandbox {
@@ -204,6 +258,7 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State::new(config, addr)?);
+        let background = state.background.clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let app = routes::router(state);
         let server = tokio::spawn(async move {
@@ -220,6 +275,7 @@ impl Sandbox {
             addr,
             stop: Some(stop),
             server: Some(server),
+            background,
         })
     }
 
@@ -234,8 +290,14 @@ impl Sandbox {
         base_url(self.addr, provider)
     }
 
-    /// Stops accepting connections and waits for the server to finish.
+    /// Stops: no callback delivery is attempted once this returns (those under way are
+    /// stopped), waits in progress (`slow` faults, `submit_delay`) end at once, downloads in
+    /// progress are cut, and the server stops accepting connections and finishes.
     pub async fn shutdown(mut self) {
+        for delivery in self.background.close() {
+            delivery.abort();
+            let _ = delivery.await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -246,10 +308,90 @@ impl Sandbox {
 }
 
 impl Drop for Sandbox {
+    /// Stops as [`Sandbox::shutdown`] does, without waiting: deliveries under way are aborted
+    /// and stop at their next step.
     fn drop(&mut self) {
+        for delivery in self.background.close() {
+            delivery.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// The sandbox's work besides answering requests: callback deliveries, each a tokio task, and
+/// the signal that the sandbox is closing (which waits and downloads watch).
+#[derive(Debug, Default)]
+pub(crate) struct Background {
+    closing: CancellationToken,
+    deliveries: Mutex<Deliveries>,
+}
+
+#[derive(Debug, Default)]
+struct Deliveries {
+    next: u64,
+    running: HashMap<u64, JoinHandle<()>>,
+}
+
+impl Background {
+    /// Cancelled once the sandbox shuts down.
+    pub fn closing(&self) -> &CancellationToken {
+        &self.closing
+    }
+
+    /// Runs `delivery` as a task of its own, unless the sandbox is closing. A finished one
+    /// forgets itself.
+    pub fn spawn(
+        self: &Arc<Self>,
+        delivery: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let mut deliveries = self.lock();
+        // Checked under the lock `close` takes: nothing starts after it.
+        if self.closing.is_cancelled() {
+            return;
+        }
+        let id = deliveries.next;
+        deliveries.next = deliveries.next.wrapping_add(1);
+        let background = Arc::downgrade(self);
+        let handle = tokio::spawn(async move {
+            delivery.await;
+            if let Some(background) = background.upgrade() {
+                background.lock().running.remove(&id);
+            }
+        });
+        deliveries.running.insert(id, handle);
+    }
+
+    /// Marks the sandbox closing and hands over the deliveries still running, to abort.
+    fn close(&self) -> Vec<JoinHandle<()>> {
+        let mut deliveries = self.lock();
+        self.closing.cancel();
+        deliveries
+            .running
+            .drain()
+            .map(|(_, handle)| handle)
+            .collect()
+    }
+
+    /// How many deliveries are running.
+    #[cfg(test)]
+    fn running(&self) -> usize {
+        self.lock().running.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Deliveries> {
+        self.deliveries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Sleeps for `delay`, or less if the sandbox closes meanwhile.
+pub(crate) async fn sleep_unless_closing(closing: &CancellationToken, delay: Duration) {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        () = closing.cancelled() => {}
     }
 }
 
@@ -361,6 +503,14 @@ impl Task {
 pub(crate) struct Remembered {
     pub body: Value,
     pub task: Option<String>,
+    /// When the key was first seen.
+    pub at: Instant,
+}
+
+/// How many requests used one `NAME*N` fault item, and when one last did.
+pub(crate) struct FaultUse {
+    pub count: u64,
+    pub last: Instant,
 }
 
 pub(crate) struct State {
@@ -370,10 +520,17 @@ pub(crate) struct State {
     pub tasks: Mutex<HashMap<String, Arc<Task>>>,
     pub keys: Mutex<HashMap<(Provider, String), Remembered>>,
     /// How many requests used each `NAME*N` fault item so far.
-    pub fault_uses: Mutex<HashMap<String, u32>>,
+    pub fault_uses: Mutex<HashMap<String, FaultUse>>,
     /// The client callbacks are delivered with.
     pub http: reqwest::Client,
     pub output: output::OutputFile,
+    pub background: Arc<Background>,
+    /// [`SandboxConfig::retention`], worked out once.
+    retention: Duration,
+    /// When the sandbox started; the clock [`State::last_sweep`] counts on.
+    epoch: Instant,
+    /// Milliseconds from `epoch` to the last sweep of forgotten tasks, keys and counters.
+    last_sweep: AtomicU64,
     next_id: AtomicU64,
 }
 
@@ -386,6 +543,7 @@ impl State {
             .map_err(std::io::Error::other)?;
         Ok(State {
             output: output::OutputFile::new(config.pad_to),
+            retention: config.retention(),
             config,
             addr,
             schemas: schema::Schemas::new(),
@@ -393,8 +551,59 @@ impl State {
             keys: Mutex::new(HashMap::new()),
             fault_uses: Mutex::new(HashMap::new()),
             http,
+            background: Arc::default(),
+            epoch: Instant::now(),
+            last_sweep: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
         })
+    }
+
+    /// Whether something last touched at `since` is forgotten by `now` (older than
+    /// [`SandboxConfig::retention`]).
+    pub fn forgotten(&self, since: Instant, now: Instant) -> bool {
+        now.saturating_duration_since(since) > self.retention
+    }
+
+    /// How often [`State::sweep`] runs: a quarter of the retention, from 10 ms to a minute.
+    fn sweep_every(&self) -> Duration {
+        (self.retention / 4).clamp(Duration::from_millis(10), Duration::from_secs(60))
+    }
+
+    /// Sweeps when the last sweep is [`State::sweep_every`] old (called on each request; a
+    /// sandbox that gets none holds no more than it did).
+    pub fn sweep_if_due(&self) {
+        let now = Instant::now();
+        let now_ms = u64::try_from(now.saturating_duration_since(self.epoch).as_millis())
+            .unwrap_or(u64::MAX);
+        let every = u64::try_from(self.sweep_every().as_millis()).unwrap_or(u64::MAX);
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < every {
+            return;
+        }
+        // One request sweeps; the others go on.
+        if self
+            .last_sweep
+            .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.sweep(now);
+        }
+    }
+
+    /// Drops the tasks, idempotency keys and fault counters forgotten by `now`.
+    pub fn sweep(&self, now: Instant) {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, task| !self.forgotten(task.started, now));
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, seen| !self.forgotten(seen.at, now));
+        self.fault_uses
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|_, used| !self.forgotten(used.last, now));
     }
 
     /// Records a new task and returns it.
@@ -433,20 +642,38 @@ impl State {
         task
     }
 
-    /// The task with this id, if it was created on this provider.
+    /// The task with this id, if it was created on this provider and is not forgotten.
     pub fn task(&self, provider: Provider, id: &str) -> Option<Arc<Task>> {
+        self.any_task(id).filter(|t| t.provider == provider)
+    }
+
+    /// The task with this id, on any provider, unless it is forgotten.
+    pub fn any_task(&self, id: &str) -> Option<Arc<Task>> {
+        let now = Instant::now();
         self.tasks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(id)
-            .filter(|t| t.provider == provider)
+            .filter(|t| !self.forgotten(t.started, now))
             .cloned()
+    }
+
+    /// The provider's tasks that are not forgotten.
+    pub fn tasks_of(&self, provider: Provider) -> Vec<Arc<Task>> {
+        let now = Instant::now();
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .filter(|t| t.provider == provider && !self.forgotten(t.started, now))
+            .cloned()
+            .collect()
     }
 
     /// The first quarter of a task's time is queued, the rest running, then it succeeds (or
     /// fails, when a fault says so).
     pub fn phase(&self, task: &Task) -> Phase {
-        let total = self.config.task_seconds;
+        let total = self.config.task_duration().as_secs_f64();
         let elapsed = task.started.elapsed().as_secs_f64();
         if elapsed >= total {
             if task.failure.is_some() {
@@ -466,12 +693,15 @@ impl State {
 
     /// Unix time at which the task completed (or will).
     pub fn completed_unix(&self, task: &Task) -> u64 {
-        task.created_unix + self.config.task_seconds.ceil() as u64
+        let total = self.config.task_duration();
+        let seconds = total.as_secs() + u64::from(total.subsec_nanos() > 0);
+        task.created_unix.saturating_add(seconds)
     }
 
     /// Unix time after which the task's output URL stops working.
     pub fn expires_unix(&self, task: &Task) -> u64 {
-        self.completed_unix(task) + self.config.output_ttl.as_secs()
+        let ttl = self.config.output_ttl.min(SandboxConfig::MAX_RETENTION);
+        self.completed_unix(task).saturating_add(ttl.as_secs())
     }
 
     /// The URL of a task's output, served by the sandbox.
@@ -502,4 +732,128 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setters_clamp_what_would_panic_and_the_sandbox_copes_with_raw_fields() {
+        for (seconds, want) in [
+            (f64::INFINITY, SandboxConfig::MAX_TASK_SECONDS),
+            (f64::NAN, 0.0),
+            (-5.0, 0.0),
+            (f64::NEG_INFINITY, 0.0),
+            (1e300, SandboxConfig::MAX_TASK_SECONDS),
+            (2.5, 2.5),
+        ] {
+            let config = SandboxConfig::default().with_task_seconds(seconds);
+            assert_eq!(config.task_seconds, want, "{seconds}");
+            assert_eq!(config.task_duration().as_secs_f64(), want, "{seconds}");
+        }
+        let config = SandboxConfig::default()
+            .with_output_ttl(Duration::MAX)
+            .with_forget_after(Duration::MAX);
+        assert_eq!(config.output_ttl, SandboxConfig::MAX_RETENTION);
+        assert_eq!(config.forget_after, SandboxConfig::MAX_RETENTION);
+        // The fields are public: whatever they hold, nothing the sandbox works out panics.
+        let raw = SandboxConfig {
+            task_seconds: f64::INFINITY,
+            output_ttl: Duration::MAX,
+            forget_after: Duration::MAX,
+            ..SandboxConfig::default()
+        };
+        assert!(raw.retention() >= SandboxConfig::MAX_RETENTION);
+        let state = State::new(raw, SocketAddr::from(([127, 0, 0, 1], 1))).unwrap();
+        let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
+        assert_eq!(state.phase(&task), Phase::Queued);
+        assert!(state.expires_unix(&task) > state.completed_unix(&task));
+        let nan = SandboxConfig {
+            task_seconds: f64::NAN,
+            ..SandboxConfig::default()
+        };
+        let state = State::new(nan, SocketAddr::from(([127, 0, 0, 1], 1))).unwrap();
+        let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
+        assert_eq!(state.phase(&task), Phase::Succeeded);
+        state.sweep(Instant::now());
+        state.sweep_if_due();
+    }
+
+    #[test]
+    fn debug_never_shows_the_key_or_the_secret() {
+        let config = SandboxConfig::default()
+            .with_api_key("sk-do-not-print")
+            .with_webhook_secret("whsec-do-not-print");
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("do-not-print"), "{shown}");
+        assert!(shown.contains("Some(<redacted>)"), "{shown}");
+        assert!(format!("{:?}", SandboxConfig::default()).contains("api_key: None"));
+    }
+
+    #[test]
+    fn a_sweep_forgets_tasks_keys_and_counters_older_than_the_retention() {
+        let config = SandboxConfig::default()
+            .with_task_seconds(1.0)
+            .with_output_ttl(Duration::from_secs(2))
+            .with_forget_after(Duration::from_secs(3));
+        let state = State::new(config, SocketAddr::from(([127, 0, 0, 1], 1))).unwrap();
+        assert_eq!(state.retention, Duration::from_secs(6));
+        let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
+        let at = task.started;
+        state.keys.lock().unwrap().insert(
+            (Provider::HiApi, "key".into()),
+            Remembered {
+                body: Value::Null,
+                task: Some(task.id.clone()),
+                at,
+            },
+        );
+        state
+            .fault_uses
+            .lock()
+            .unwrap()
+            .insert("rate_limit*1".into(), FaultUse { count: 1, last: at });
+        let sizes = |state: &State| {
+            (
+                state.tasks.lock().unwrap().len(),
+                state.keys.lock().unwrap().len(),
+                state.fault_uses.lock().unwrap().len(),
+            )
+        };
+        state.sweep(at + Duration::from_secs(6));
+        assert_eq!(sizes(&state), (1, 1, 1));
+        state.sweep(at + Duration::from_millis(6001));
+        assert_eq!(sizes(&state), (0, 0, 0));
+        // A sweep with a clock behind the task's start forgets nothing.
+        let again = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
+        state.sweep(at);
+        assert_eq!(sizes(&state), (1, 0, 0));
+        assert!(state.forgotten(again.started, again.started + Duration::from_secs(7)));
+        assert!(!state.forgotten(again.started, at));
+    }
+
+    #[tokio::test]
+    async fn closing_aborts_deliveries_and_refuses_new_ones() {
+        let background = Arc::new(Background::default());
+        background.spawn(async {});
+        background.spawn(std::future::pending());
+        // The finished one forgets itself.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while background.running() > 1 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        let running = background.close();
+        assert_eq!(running.len(), 1);
+        for handle in running {
+            handle.abort();
+            assert!(handle.await.unwrap_err().is_cancelled());
+        }
+        assert!(background.closing().is_cancelled());
+        background.spawn(std::future::pending());
+        assert_eq!(background.running(), 0);
+    }
 }

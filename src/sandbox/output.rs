@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use axum::body::{Body, Bytes};
 use futures_util::stream;
+use tokio_util::sync::CancellationToken;
 
 use super::SAMPLE_MP4;
 
@@ -74,38 +75,57 @@ impl OutputFile {
     }
 
     /// A streamed body of the bytes in `range`; when `truncate` is set it stops, with an
-    /// error that drops the connection, after half of them.
-    pub fn body(&self, range: Range<u64>, truncate: bool) -> Body {
+    /// error that drops the connection, after half of them. It also stops, the same way, once
+    /// `closing` is cancelled (the sandbox shuts down), so that no download holds it open.
+    pub fn body(&self, range: Range<u64>, truncate: bool, closing: CancellationToken) -> Body {
         let cut = if truncate {
             range.start + (range.end - range.start) / 2
         } else {
             range.end
         };
         let file = self.clone();
-        let chunks = stream::unfold(range.start, move |at| {
+        let chunks = stream::unfold(Some(range.start), move |at| {
             let file = file.clone();
+            let closing = closing.clone();
             async move {
+                // `None`: the error that ends the stream was sent.
+                let at = at?;
+                if closing.is_cancelled() {
+                    let error = std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "the sandbox is shutting down",
+                    );
+                    return Some((Err(error), None));
+                }
                 if at >= cut {
                     if cut < range.end {
                         // Let the bytes so far reach the client before the connection drops
                         // (hyper flushes while the body is pending), as a real cut would.
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                        // Only reached once: the stream ends after this error.
                         let error = std::io::Error::new(
                             std::io::ErrorKind::ConnectionReset,
                             "sandbox fault: truncated download",
                         );
-                        return Some((Err(error), u64::MAX));
+                        return Some((Err(error), None));
                     }
                     return None;
                 }
-                // Chunks end on CHUNK boundaries of the file, so zeros come as whole chunks.
-                let end = ((at / CHUNK + 1) * CHUNK).min(cut);
-                Some((Ok::<_, std::io::Error>(file.chunk(at..end)), end))
+                let end = chunk_end(at, cut);
+                Some((Ok::<_, std::io::Error>(file.chunk(at..end)), Some(end)))
             }
         });
         Body::from_stream(chunks)
     }
+}
+
+/// Where the chunk that starts at `at` ends: at the next [`CHUNK`] boundary of the file, so that
+/// zeros come as whole chunks, or at `cut`, whichever is first. Never past `cut`, never
+/// overflowing near `u64::MAX`.
+fn chunk_end(at: u64, cut: u64) -> u64 {
+    (at / CHUNK)
+        .checked_add(1)
+        .and_then(|next| next.checked_mul(CHUNK))
+        .map_or(cut, |boundary| boundary.min(cut))
 }
 
 /// What a `Range` header asks of a file of `len` bytes.
@@ -119,43 +139,40 @@ pub(crate) enum Wanted {
     Unsatisfiable,
 }
 
-/// Reads a `Range: bytes=…` header. Multi-range requests get the whole file.
+/// Reads a `Range: bytes=…` header. Multi-range requests get the whole file; so does anything
+/// that is not one `first-last`, `first-` or `-suffix` of decimal digits (ignored, as servers
+/// may). A position too large for `u64` counts as `u64::MAX`: past the end of any file.
 pub(crate) fn wanted(header: Option<&str>, len: u64) -> Wanted {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return Wanted::All;
     };
-    if spec.contains(',') {
-        return Wanted::All;
-    }
     let Some((first, last)) = spec.split_once('-') else {
         return Wanted::All;
     };
     let (first, last) = (first.trim(), last.trim());
-    let range = if first.is_empty() {
+    let range = match (position(first), position(last)) {
         // `bytes=-N`: the last N bytes.
-        match last.parse::<u64>() {
-            Ok(0) => return Wanted::Unsatisfiable,
-            Ok(n) => len.saturating_sub(n)..len,
-            Err(_) => return Wanted::All,
-        }
-    } else {
-        let Ok(start) = first.parse::<u64>() else {
-            return Wanted::All;
-        };
-        let end = match last {
-            "" => len,
-            last => match last.parse::<u64>() {
-                Ok(last) if last >= start => last.saturating_add(1).min(len),
-                _ => return Wanted::All,
-            },
-        };
-        start..end
+        (None, Some(0)) if first.is_empty() => return Wanted::Unsatisfiable,
+        (None, Some(n)) if first.is_empty() => len.saturating_sub(n)..len,
+        // `bytes=N-`: from N to the end.
+        (Some(start), None) if last.is_empty() => start..len,
+        (Some(start), Some(last)) if last >= start => start..last.saturating_add(1).min(len),
+        _ => return Wanted::All,
     };
     if range.start >= len {
         Wanted::Unsatisfiable
     } else {
         Wanted::Part(range)
     }
+}
+
+/// A byte position: one or more ASCII digits (no sign, no spaces inside), saturating at
+/// `u64::MAX`.
+fn position(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse::<u64>().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -191,5 +208,82 @@ mod tests {
         // The largest last-byte position a client can send does not overflow.
         let last = format!("bytes=10-{}", u64::MAX);
         assert_eq!(wanted(Some(&last), 100), Wanted::Part(10..100));
+    }
+
+    #[test]
+    fn chunks_end_on_boundaries_without_overflow() {
+        assert_eq!(chunk_end(0, 100), 100);
+        assert_eq!(chunk_end(0, 1 << 20), CHUNK);
+        assert_eq!(chunk_end(CHUNK - 1, 1 << 20), CHUNK);
+        // The last chunk of a file padded to u64::MAX has no boundary after it.
+        assert_eq!(chunk_end(u64::MAX - 10, u64::MAX), u64::MAX);
+        assert_eq!(chunk_end(u64::MAX - CHUNK, u64::MAX), u64::MAX - CHUNK + 1);
+    }
+
+    #[test]
+    fn extreme_and_garbage_ranges_are_answered() {
+        let max = u64::MAX;
+        assert_eq!(
+            wanted(Some(&format!("bytes=0-{max}")), 100),
+            Wanted::Part(0..100)
+        );
+        assert_eq!(
+            wanted(Some(&format!("bytes={max}-")), 100),
+            Wanted::Unsatisfiable
+        );
+        assert_eq!(
+            wanted(Some(&format!("bytes=-{max}")), 100),
+            Wanted::Part(0..100)
+        );
+        assert_eq!(
+            wanted(Some(&format!("bytes={max}-{max}")), max),
+            Wanted::Unsatisfiable
+        );
+        assert_eq!(wanted(Some("bytes=-10"), max), Wanted::Part(max - 10..max));
+        for garbage in [
+            "bytes=",
+            "bytes=-",
+            "bytes=--1",
+            "bytes=1-2-3",
+            "bytes=a-b",
+            "bytes=+1-2",
+            "bytes=1-+2",
+            "bytes=0-1,5-6",
+            "items=0-1",
+        ] {
+            assert_eq!(wanted(Some(garbage), 100), Wanted::All, "{garbage}");
+        }
+        assert_eq!(wanted(Some("bytes=-0"), 100), Wanted::Unsatisfiable);
+        // Positions past u64 are past the end of any file.
+        let past = "18446744073709551616";
+        assert_eq!(
+            wanted(Some(&format!("bytes={past}-")), 100),
+            Wanted::Unsatisfiable
+        );
+        assert_eq!(
+            wanted(Some(&format!("bytes=5-{past}")), 100),
+            Wanted::Part(5..100)
+        );
+        assert_eq!(
+            wanted(Some(&format!("bytes=-{past}")), 100),
+            Wanted::Part(0..100)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_range_header_is_a_range_inside_the_file_or_none(
+            header in ".*",
+            spec in "bytes=[0-9 ,+-]{0,45}",
+            len in proptest::num::u64::ANY,
+        ) {
+            for header in [&header, &spec] {
+                if let Wanted::Part(range) = wanted(Some(header), len) {
+                    proptest::prop_assert!(range.start < range.end && range.end <= len);
+                    let end = chunk_end(range.start, range.end);
+                    proptest::prop_assert!(range.start < end && end <= range.end);
+                }
+            }
+        }
     }
 }

@@ -27,12 +27,7 @@ pub(super) async fn output_file(
         Err(problem) => return (StatusCode::BAD_REQUEST, problem).into_response(),
     };
     slow_down(&state, &faults).await;
-    let task = state
-        .tasks
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get(&id)
-        .cloned();
+    let task = state.any_task(&id);
     let Some(task) = task.filter(|task| state.phase(task) == Phase::Succeeded) else {
         return (StatusCode::NOT_FOUND, "no such output").into_response();
     };
@@ -55,7 +50,8 @@ pub(super) async fn output_file(
     };
     let truncate =
         faults.contains(&Fault::Truncate) || task.truncate_pending.swap(false, Ordering::Relaxed);
-    let mut answer = Response::new(file.body(range.clone(), truncate));
+    let closing = state.background.closing().clone();
+    let mut answer = Response::new(file.body(range.clone(), truncate, closing));
     *answer.status_mut() = status;
     let headers = answer.headers_mut();
     let value = |text: String| HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(""));

@@ -2,8 +2,6 @@
 //! `GET /tasks/{id}`, `GET /tasks` (paged), every answer in the `{code, message, data}`
 //! envelope.
 
-use std::sync::Arc;
-
 use axum::{
     body::Bytes,
     extract::{Path, Query, State as Extract},
@@ -143,39 +141,35 @@ pub(super) async fn get(
     deliver_or_reset(answer, &faults)
 }
 
-/// `GET /tasks?page=N&size=M`: pages from 1, 20 tasks by default, at most 100.
-#[derive(serde::Deserialize)]
-pub(super) struct Page {
-    page: Option<usize>,
-    size: Option<usize>,
-}
-
+/// `GET /tasks?page=N&size=M`: pages from 1 (0 counts as 1, a page past the end is empty),
+/// 20 tasks by default, 1 to 100 (a size outside is brought inside). Anything but decimal
+/// digits is HiAPI's 400; a number too large for 64 bits counts as the largest.
 pub(super) async fn list(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
-    Query(page): Query<Page>,
+    Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
     let faults = match gate(&state, HIAPI, &headers, &REQUEST_FAULTS).await {
         Ok(faults) => faults,
         Err(answer) => return answer,
     };
-    let (number, size) = (
-        page.page.unwrap_or(1).max(1),
-        page.size.unwrap_or(20).clamp(1, 100),
-    );
-    let mut tasks: Vec<Arc<Task>> = state
-        .tasks
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .values()
-        .filter(|t| t.provider == HIAPI)
-        .cloned()
-        .collect();
+    let (number, size) = match (
+        whole_number(&query, "page", 1),
+        whole_number(&query, "size", 20),
+    ) {
+        (Ok(number), Ok(size)) => (number.max(1), size.clamp(1, 100)),
+        (Err(problem), _) | (_, Err(problem)) => {
+            return deliver_or_reset(errors::invalid(HIAPI, vec![problem]), &faults)
+        }
+    };
+    let mut tasks = state.tasks_of(HIAPI);
     tasks.sort_by_key(|t| std::cmp::Reverse(t.started));
+    let skip = usize::try_from(number.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
+    let take = usize::try_from(size).unwrap_or(usize::MAX);
     let page: Vec<Value> = tasks
         .iter()
-        .skip(number.saturating_sub(1).saturating_mul(size))
-        .take(size)
+        .skip(skip)
+        .take(take)
         .map(|t| task(&state, t))
         .collect();
     let answer = reply(
@@ -183,4 +177,28 @@ pub(super) async fn list(
         json!({"code": 200, "message": "success", "data": {"tasks": page, "total": tasks.len()}}),
     );
     deliver_or_reset(answer, &faults)
+}
+
+/// The query parameter `name` (its last value) as a whole number, `default` when absent or
+/// empty; the problem, as `(path, message)`, when it is not decimal digits.
+fn whole_number(
+    query: &[(String, String)],
+    name: &str,
+    default: u64,
+) -> Result<u64, (String, String)> {
+    let Some((_, text)) = query.iter().rev().find(|(key, _)| key == name) else {
+        return Ok(default);
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(default);
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        let shown: String = text.chars().take(40).collect();
+        return Err((
+            name.to_owned(),
+            format!("want a whole number (page from 1, size from 1 to 100), got {shown:?}"),
+        ));
+    }
+    Ok(text.parse().unwrap_or(u64::MAX))
 }

@@ -2,7 +2,7 @@
 //! the first task; another body is refused (422); a key whose first request is still in flight
 //! gets 409 with `Retry-After`; a first request abandoned mid-flight forgets its key.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     http::{header, HeaderMap, StatusCode},
@@ -50,12 +50,18 @@ pub(super) fn lookup(
         }
     };
     let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
-    let Some(seen) = keys.get(&(provider, key.clone())) else {
+    let now = Instant::now();
+    // A key seen longer ago than the sandbox remembers is new again (see `State::sweep`).
+    let seen = keys
+        .get(&(provider, key.clone()))
+        .filter(|seen| !state.forgotten(seen.at, now));
+    let Some(seen) = seen else {
         keys.insert(
             (provider, key.clone()),
             Remembered {
                 body: body.clone(),
                 task: None,
+                at: now,
             },
         );
         return Ok(Idempotency::First(key));

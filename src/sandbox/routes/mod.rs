@@ -17,12 +17,13 @@ mod log;
 mod reapi;
 mod submit;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     body::Bytes,
+    extract::{Request, State as Extract},
     http::{header, HeaderMap, StatusCode},
-    middleware,
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -31,7 +32,7 @@ use serde_json::Value;
 
 use super::{
     faults::{self, Fault},
-    State, Task,
+    sleep_unless_closing, FaultUse, State, Task,
 };
 use crate::{
     provider::{Auth, Facts},
@@ -87,6 +88,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(APIFRAME_JOB, get(apiframe::get))
         .route(FILES, get(files::output_file))
         .fallback(log::no_route)
+        .layer(middleware::from_fn_with_state(state.clone(), sweep))
         .layer(middleware::from_fn_with_state(addr, log::log))
         .with_state(state)
 }
@@ -135,14 +137,23 @@ fn injected(state: &State, headers: &HeaderMap, names: &[&str]) -> Result<Vec<Fa
             let items =
                 faults::parse_counted(text).map_err(|err| format!("X-Sandbox-Fault: {err}"))?;
             let mut uses = state.fault_uses.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
             items
                 .into_iter()
                 .filter(|item| match &item.limit {
                     None => true,
                     Some((times, text)) => {
-                        let used = uses.entry(text.clone()).or_insert(0);
-                        *used = used.saturating_add(1);
-                        *used <= *times
+                        let used = uses.entry(text.clone()).or_insert(FaultUse {
+                            count: 0,
+                            last: now,
+                        });
+                        // A counter idle longer than the sandbox remembers starts again.
+                        if state.forgotten(used.last, now) {
+                            used.count = 0;
+                        }
+                        used.count = used.count.saturating_add(1);
+                        used.last = now;
+                        used.count <= *times
                     }
                 })
                 .map(|item| item.fault)
@@ -177,12 +188,21 @@ async fn gate(
     Ok(faults)
 }
 
+/// Holds the answer as `slow` faults ask, unless the sandbox shuts down meanwhile.
 async fn slow_down(state: &State, faults: &[Fault]) {
     for fault in faults {
         if let Fault::Slow(delay) = fault {
-            tokio::time::sleep(delay.unwrap_or(state.config.slow_delay)).await;
+            let delay = delay.unwrap_or(state.config.slow_delay);
+            sleep_unless_closing(state.background.closing(), delay).await;
         }
     }
+}
+
+/// The middleware that lets each request sweep what the sandbox no longer remembers, when a
+/// sweep is due (see [`State::sweep_if_due`]).
+async fn sweep(Extract(state): Extract<Shared>, request: Request, next: Next) -> Response {
+    state.sweep_if_due();
+    next.run(request).await
 }
 
 /// The answer, or, under a `reset` fault, the connection dropped before it is complete.

@@ -16,7 +16,7 @@ use crate::{
     sandbox::{
         callbacks::{self, Target},
         faults::{Fault, SUBMIT_FAULTS},
-        Failure, NewTask, Task,
+        sleep_unless_closing, Failure, NewTask, Task,
     },
     webhook, Provider,
 };
@@ -114,11 +114,13 @@ pub(super) async fn create_or_replay(
         Idempotency::None => None,
     };
     if !state.config.submit_delay.is_zero() {
-        tokio::time::sleep(state.config.submit_delay).await;
+        sleep_unless_closing(state.background.closing(), state.config.submit_delay).await;
     }
     let task = state.create(provider, model, body, new);
     if let Some(target) = target {
-        tokio::spawn(callbacks::deliver(state.clone(), task.clone(), target));
+        state
+            .background
+            .spawn(callbacks::deliver(state.clone(), task.clone(), target));
     }
     if let Some(in_flight) = in_flight {
         in_flight.finish(&task);
