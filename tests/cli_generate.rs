@@ -194,6 +194,20 @@ fn status_wait_and_download_resume_a_task_by_id() {
     let out = happyhorse(&["wait", &id, "-p", "apiframe"], &env);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("COMPLETED"));
+    // The offer that follows works verbatim, and `wait -o` downloads by itself.
+    assert!(
+        text(&out.stderr).contains(&format!("happyhorse download {id} --provider apiframe")),
+        "{}",
+        text(&out.stderr)
+    );
+    let third = dir.join("third.mp4");
+    let out = happyhorse(
+        &["wait", &id, "-p", "apiframe", "-o", third.to_str().unwrap()],
+        &env,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read(&third).unwrap(), SAMPLE_MP4);
+    assert!(text(&out.stderr).contains("saved"), "{}", text(&out.stderr));
 
     let second = dir.join("second.mp4");
     let out = happyhorse(

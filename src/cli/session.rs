@@ -311,7 +311,12 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
         } => Some(if sandboxed {
             ENDS_WITH_PROCESS.into()
         } else {
-            format!("resume with `happyhorse wait {id} --provider {provider}`")
+            let output = context
+                .path
+                .as_ref()
+                .map(|path| format!(" -o {}", shell_word(&path.display().to_string())))
+                .unwrap_or_default();
+            format!("resume with `happyhorse wait {id} --provider {provider}{output}`")
         }),
         Error::Cancelled { id: None, provider } => Some(match (sandboxed, provider.facts().idempotency) {
             (true, _) => ENDS_WITH_PROCESS.into(),

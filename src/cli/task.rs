@@ -27,6 +27,12 @@ pub struct WaitArgs {
     /// Give up after this many seconds (the task goes on).
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     max_wait: u64,
+    /// Download the video here once the task succeeds.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long, requires = "output")]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -110,8 +116,9 @@ pub fn status(args: StatusArgs) -> ExitCode {
 pub fn wait(args: WaitArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
-        let context = Context {
+        let mut context = Context {
             task: Some(args.id.clone()),
+            path: args.output.clone(),
             ..Context::new(args.common.provider, false)
         };
         let session = match Session::open(&args.common, false).await {
@@ -119,16 +126,36 @@ pub fn wait(args: WaitArgs) -> ExitCode {
             Err(err) => return session::fail(&err, json, &context),
         };
         let handle = TaskHandle::new(args.common.provider, args.id.clone());
-        match session
+        let finished = match session
             .wait(&handle, Duration::from_secs(args.max_wait))
             .await
         {
-            Ok(finished) => {
-                print(finished.snapshot(), json);
-                if !json {
+            Ok(finished) => finished,
+            Err(err) => return session::fail(&err, json, &context),
+        };
+        let Some(path) = &args.output else {
+            print(finished.snapshot(), json);
+            if !json {
+                eprintln!(
+                    "download it with `happyhorse download {} --provider {} -o FILE.mp4`, or wait with -o next time",
+                    args.id, args.common.provider
+                );
+            }
+            return ExitCode::SUCCESS;
+        };
+        context.succeeded = true;
+        match session.download(finished.output(), path, args.force).await {
+            Ok(saved) => {
+                if json {
+                    println!(
+                        "{}",
+                        json!({"ok": true, "id": args.id, "status": finished.snapshot().status, "path": saved.path, "bytes": saved.bytes, "resumes": saved.resumes})
+                    );
+                } else {
+                    println!("{}", saved.path.display());
                     eprintln!(
-                        "download it with `happyhorse download {} --provider {}`",
-                        args.id, args.common.provider
+                        "{}",
+                        session::saved_line(&saved.path, saved.bytes, &args.id)
                     );
                 }
                 ExitCode::SUCCESS
