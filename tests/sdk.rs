@@ -323,3 +323,26 @@ async fn a_stored_submission_and_snapshot_resume_in_another_client() {
         .unwrap();
     assert_eq!(saved.bytes, SAMPLE_MP4.len() as u64);
 }
+
+#[tokio::test]
+async fn extreme_wait_settings_neither_panic_nor_overflow() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.0))
+        .await
+        .unwrap();
+    let client = client(&sandbox, Provider::HiApi);
+    for (max_wait, multiplier) in [
+        (Duration::MAX, f64::NAN),
+        (Duration::from_secs(u64::MAX), -3.0),
+        (Duration::ZERO, f64::INFINITY),
+    ] {
+        let submitted = client.submit(&request("Extreme settings")).await.unwrap();
+        // The task is done at the first poll: these settings are only arithmetic.
+        let finished = client
+            .wait(&submitted)
+            .max_wait(max_wait)
+            .schedule(Duration::MAX, multiplier, Duration::MAX)
+            .await
+            .unwrap();
+        assert_eq!(finished.id(), submitted.id);
+    }
+}
