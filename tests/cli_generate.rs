@@ -262,8 +262,6 @@ fn a_wait_past_its_deadline_says_how_to_resume() {
 
 #[test]
 fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
-    use std::io::Read;
-
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sandbox = runtime
         .block_on(Sandbox::start(
@@ -280,20 +278,7 @@ fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
         .stderr(std::process::Stdio::piped());
     let mut child = command.spawn().expect("the binary starts");
     // Wait until the task exists, then interrupt the wait.
-    let listed = || -> u64 {
-        runtime.block_on(async {
-            let answer: Value = reqwest::Client::new()
-                .get(format!("{base}/tasks"))
-                .bearer_auth("sk-cli")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            answer["data"]["total"].as_u64().unwrap()
-        })
-    };
+    let listed = || -> u64 { runtime.block_on(common::hiapi_task_total(&base)) };
     let mut tries = 0;
     while listed() == 0 {
         tries += 1;
@@ -301,22 +286,23 @@ fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // The binary catches Ctrl-C from before its submit, so the task existing is enough.
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(killed.success());
-    let status = child.wait().expect("the binary exits");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    interrupt(&child);
+    let (status, stderr) = exit_and_stderr(&mut child);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("happyhorse wait tk-sandbox-"), "{stderr}");
     assert_eq!(listed(), 1, "the task is still there");
+}
+
+/// Waits for a child to exit: its status and everything it wrote to stderr.
+fn exit_and_stderr(child: &mut std::process::Child) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let status = child.wait().expect("the binary exits");
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut stderr)
+            .expect("stderr is readable");
+    }
+    (status, stderr)
 }
 
 /// Sends SIGINT to a running child.
@@ -364,14 +350,7 @@ fn ctrl_c_during_a_download_keeps_the_partial_file_and_the_printed_command_resum
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     interrupt(&child);
-    let status = child.wait().expect("the binary exits");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = exit_and_stderr(&mut child);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(!path.exists(), "{stderr}");
     let kept = std::fs::metadata(&part)

@@ -578,16 +578,7 @@ fn faulty(sandbox: &Sandbox, provider: Provider, fault: &str) -> Client {
 }
 
 async fn task_count(sandbox: &Sandbox) -> u64 {
-    let listed: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
-        .header("authorization", "Bearer sk-test")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    listed["data"]["total"].as_u64().unwrap()
+    common::hiapi_task_total(&sandbox.base_url(Provider::HiApi)).await
 }
 
 #[tokio::test]

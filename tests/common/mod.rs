@@ -110,3 +110,18 @@ pub fn http_with(headers: &[(&str, &str)]) -> reqwest::Client {
         .build()
         .expect("a reqwest client")
 }
+
+/// How many tasks the HiAPI side of a sandbox lists (`GET /v1/tasks`), given its base URL.
+pub async fn hiapi_task_total(hiapi_base_url: &str) -> u64 {
+    happyhorse::tls::install_crypto_provider();
+    let listed: Value = reqwest::Client::new()
+        .get(format!("{hiapi_base_url}/tasks"))
+        .bearer_auth("sk-test")
+        .send()
+        .await
+        .expect("the sandbox answers")
+        .json()
+        .await
+        .expect("a JSON task list");
+    listed["data"]["total"].as_u64().expect("a total")
+}
