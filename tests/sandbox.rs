@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{http, seed_example, with};
+use common::{http, http_with, seed_example, with};
 use happyhorse::{
     generated::{apiframe, hiapi, reapi},
     sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
@@ -445,4 +445,315 @@ async fn idempotency_keys_replay_refuse_other_bodies_and_answer_409_while_in_fli
         .await
         .unwrap();
     assert_eq!(refused.status(), 400);
+}
+
+/// A HiAPI task's output URL on `sandbox`, once the task succeeded (instant tasks).
+async fn hiapi_output_url(sandbox: &Sandbox, client: &reqwest::Client) -> String {
+    let base = sandbox.base_url(Provider::HiApi);
+    let (_, created) = post(
+        client,
+        format!("{base}/tasks"),
+        &seed_example(Provider::HiApi, "t2v-minimal.json"),
+    )
+    .await;
+    let id = created["data"]["taskId"].as_str().unwrap();
+    let task: Value = client
+        .get(format!("{base}/tasks/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    task["data"]["output"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Status, `Content-Range` and body of a GET with this `Range` header (any bytes).
+async fn ranged(url: &str, range: &[u8]) -> (u16, Option<String>, Vec<u8>) {
+    let shown = String::from_utf8_lossy(range);
+    let answer = reqwest::Client::new()
+        .get(url)
+        .header("range", range)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("Range {shown:?}: the sandbox must answer: {err}"));
+    let status = answer.status().as_u16();
+    let content_range = answer
+        .headers()
+        .get("content-range")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = answer
+        .bytes()
+        .await
+        .unwrap_or_else(|err| panic!("Range {shown:?}: the whole body must arrive: {err}"));
+    (status, content_range, body.to_vec())
+}
+
+#[tokio::test]
+async fn extreme_and_garbage_range_headers_are_answered_not_panicked() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let hiapi = http("authorization", "Bearer sk-test");
+    let url = hiapi_output_url(&sandbox, &hiapi).await;
+    let len = SAMPLE_MP4.len();
+    let whole = format!("bytes 0-{}/{len}", len - 1);
+    let max = u64::MAX;
+    let past = "18446744073709551616";
+    for (range, status, content_range) in [
+        (format!("bytes=0-{max}"), 206, Some(whole.clone())),
+        (format!("bytes=-{max}"), 206, Some(whole.clone())),
+        (format!("bytes=0-{past}"), 206, Some(whole.clone())),
+        (format!("bytes={max}-"), 416, Some(format!("bytes */{len}"))),
+        (
+            format!("bytes={past}-"),
+            416,
+            Some(format!("bytes */{len}")),
+        ),
+        (
+            format!("bytes={max}-{max}"),
+            416,
+            Some(format!("bytes */{len}")),
+        ),
+        ("bytes=-0".to_owned(), 416, Some(format!("bytes */{len}"))),
+        (
+            "bytes=0-0".to_owned(),
+            206,
+            Some(format!("bytes 0-0/{len}")),
+        ),
+    ] {
+        let (got, got_range, body) = ranged(&url, range.as_bytes()).await;
+        assert_eq!((got, got_range), (status, content_range), "{range}");
+        if status == 206 {
+            assert_eq!(body.as_slice(), &SAMPLE_MP4[..body.len()], "{range}");
+        }
+    }
+    for garbage in [
+        "bytes=",
+        "bytes=-",
+        "bytes=--1",
+        "bytes=1-2-3",
+        "bytes=+1-2",
+        "bytes=a-b",
+        "bytes=5-1",
+        "bytes=0-1,5-6",
+        "lines=0-1",
+        "bytes=\u{e9}-1",
+    ] {
+        let (status, _, body) = ranged(&url, garbage.as_bytes()).await;
+        assert_eq!((status, body.as_slice()), (200, SAMPLE_MP4), "{garbage:?}");
+    }
+
+    // A file padded past the largest size HTTP clients take is padded to that size: its
+    // length announced, its last bytes served.
+    let sandbox = Sandbox::start(SandboxConfig::default().with_pad_to(max))
+        .await
+        .unwrap();
+    let max = SandboxConfig::MAX_PAD_TO;
+    let url = hiapi_output_url(&sandbox, &hiapi).await;
+    let (status, content_range, body) = ranged(&url, b"bytes=-10").await;
+    assert_eq!(status, 206);
+    assert_eq!(
+        content_range.as_deref(),
+        Some(format!("bytes {}-{}/{max}", max - 10, max - 1).as_str())
+    );
+    assert_eq!(body, [0u8; 10]);
+    let (status, _, body) = ranged(&url, format!("bytes={}-", max - 1).as_bytes()).await;
+    assert_eq!((status, body.as_slice()), (206, &[0u8][..]));
+    // The whole file announces its length; the client hangs up after the first bytes.
+    let mut answer = reqwest::get(&url).await.unwrap();
+    assert_eq!(answer.content_length(), Some(max));
+    assert!(answer.chunk().await.unwrap().is_some());
+    drop(answer);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn hiapi_list_pages_at_any_extreme_and_refuses_what_is_not_a_number() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let hiapi = http("authorization", "Bearer sk-test");
+    let base = sandbox.base_url(Provider::HiApi);
+    for _ in 0..3 {
+        post(
+            &hiapi,
+            format!("{base}/tasks"),
+            &seed_example(Provider::HiApi, "t2v-minimal.json"),
+        )
+        .await;
+    }
+    let list = |query: String| {
+        let hiapi = hiapi.clone();
+        let url = format!("{base}/tasks?{query}");
+        async move {
+            let answer = hiapi.get(url).send().await.unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap())
+        }
+    };
+    let max = u64::MAX;
+    let huge = "99999999999999999999999999";
+    for (query, listed) in [
+        (String::new(), 3),
+        ("page=0".to_owned(), 3),
+        (format!("page={max}"), 0),
+        (format!("page={huge}"), 0),
+        (format!("page={max}&size={max}"), 0),
+        (format!("size={huge}"), 3),
+        ("size=0".to_owned(), 1),
+        ("page=2&size=2".to_owned(), 1),
+        ("page=1&page=2&size=2".to_owned(), 1),
+        ("page=&size=".to_owned(), 3),
+    ] {
+        let (status, body) = list(query.clone()).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(body["data"]["total"], 3, "{query}");
+        assert_eq!(
+            body["data"]["tasks"].as_array().map(Vec::len),
+            Some(listed),
+            "{query}"
+        );
+    }
+    for query in ["page=-1", "size=-5", "page=1.5", "page=abc", "size=%FF"] {
+        let (status, body) = list(query.to_owned()).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert_eq!(body["error_code"], "INVALID_REQUEST", "{query}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("want a whole number"),
+            "{query}: {body}"
+        );
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn huge_or_negative_numbers_in_bodies_are_refused_not_panicked() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let numbers = [
+        json!(u64::MAX),
+        json!(i64::MIN),
+        json!(-5),
+        json!(1e300),
+        json!(-1e300),
+        json!(4.5),
+    ];
+    let apiframe = http("x-api-key", "afk_test");
+    let generate = format!(
+        "{}/v2/videos/generate",
+        sandbox.base_url(Provider::Apiframe)
+    );
+    let hiapi = http("authorization", "Bearer sk-test");
+    let tasks = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
+    let reapi = http("authorization", "Bearer rk_test");
+    let generations = format!("{}/videos/generations", sandbox.base_url(Provider::Reapi));
+    for number in numbers {
+        // Apiframe's credit cost is rate × duration: the duration never reaches it unchecked.
+        let body = with(
+            seed_example(Provider::Apiframe, "quick-start.json"),
+            "/happyhorse11Params/duration",
+            number.clone(),
+        );
+        let (status, answer) = post(&apiframe, generate.clone(), &body).await;
+        assert_eq!(status, 400, "duration {number}: {answer}");
+        let body = with(
+            seed_example(Provider::HiApi, "t2v-minimal.json"),
+            "/input/duration",
+            number.clone(),
+        );
+        let (status, answer) = post(&hiapi, tasks.clone(), &body).await;
+        assert_eq!(status, 400, "duration {number}: {answer}");
+        let body = with(
+            seed_example(Provider::Reapi, "t2v-curl.json"),
+            "/duration",
+            number.clone(),
+        );
+        let (status, answer) = post(&reapi, generations.clone(), &body).await;
+        assert_eq!(status, 400, "duration {number}: {answer}");
+    }
+    // The largest valid duration is priced.
+    let body = with(
+        seed_example(Provider::Apiframe, "quick-start.json"),
+        "/happyhorse11Params/duration",
+        json!(15),
+    );
+    let (status, accepted) = post(&apiframe, generate.clone(), &body).await;
+    assert_eq!(status, 202, "{accepted}");
+    let job: Value = apiframe
+        .get(format!(
+            "{}/v2/jobs/{}",
+            sandbox.base_url(Provider::Apiframe),
+            accepted["jobId"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(job["creditCost"].as_u64().is_some_and(|c| c >= 15), "{job}");
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn forgotten_tasks_answer_404_and_their_idempotency_keys_are_new_again() {
+    // Instant tasks, outputs expired at once, forgotten 300 ms later.
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_output_ttl(Duration::ZERO)
+            .with_forget_after(Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    let hiapi = http_with(&[
+        ("authorization", "Bearer sk-test"),
+        ("idempotency-key", "forget-me"),
+    ]);
+    let base = sandbox.base_url(Provider::HiApi);
+    let body = seed_example(Provider::HiApi, "t2v-minimal.json");
+    let (_, created) = post(&hiapi, format!("{base}/tasks"), &body).await;
+    let id = created["data"]["taskId"].as_str().unwrap().to_owned();
+    let poll = |id: String| {
+        let hiapi = hiapi.clone();
+        let url = format!("{base}/tasks/{id}");
+        async move {
+            let answer = hiapi.get(url).send().await.unwrap();
+            (
+                answer.status().as_u16(),
+                answer.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let (status, task) = poll(id.clone()).await;
+    assert_eq!(status, 200);
+    let url = task["data"]["output"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Meanwhile the same key replays the task.
+    let (_, replayed) = post(&hiapi, format!("{base}/tasks"), &body).await;
+    assert_eq!(replayed["data"]["taskId"], id.as_str());
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, gone) = poll(id.clone()).await;
+    assert_eq!(status, 404, "{gone}");
+    assert_eq!(gone["error_code"], "NOT_FOUND");
+    assert_eq!(download(&url).await.status(), 404);
+    let listed: Value = hiapi
+        .get(format!("{base}/tasks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"]["total"], 0, "{listed}");
+    // The key is forgotten with its task: the same key and body make a new task.
+    let (_, again) = post(&hiapi, format!("{base}/tasks"), &body).await;
+    let new_id = again["data"]["taskId"].as_str().unwrap();
+    assert_ne!(new_id, id);
+    assert_eq!(poll(new_id.to_owned()).await.0, 200);
+    sandbox.shutdown().await;
 }

@@ -9,7 +9,7 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post};
@@ -432,5 +432,74 @@ async fn a_receiver_that_never_accepts_gets_every_attempt_then_the_webhook_count
     assert!(
         deliveries.try_recv().is_err(),
         "a delivery after the last attempt"
+    );
+}
+
+/// Submits a HiAPI task whose callback goes to `hook`.
+async fn submit_with_callback(sandbox: &Sandbox, hook: &str) {
+    let body = with(
+        seed_example(Provider::HiApi, "t2v-minimal.json"),
+        "/callback",
+        json!({"url": hook}),
+    );
+    submit(
+        &http("authorization", "Bearer sk-test"),
+        format!("{}/tasks", sandbox.base_url(Provider::HiApi)),
+        &body,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn no_callback_is_delivered_after_shutdown_returns() {
+    // A delivery still waiting for its task to end.
+    let sandbox = Sandbox::start(quick_retries().with_task_seconds(0.5))
+        .await
+        .unwrap();
+    let (hook, mut deliveries) = receiver(0).await;
+    submit_with_callback(&sandbox, &hook).await;
+    sandbox.shutdown().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        deliveries.try_recv().is_err(),
+        "a callback arrived after shutdown returned"
+    );
+
+    // A delivery between retries: the receiver refuses every attempt, the retries keep coming
+    // (the third within 80 ms of the second) until the sandbox shuts down.
+    let sandbox = Sandbox::start(
+        SandboxConfig::default().with_callback_retries(50, Duration::from_millis(20)),
+    )
+    .await
+    .unwrap();
+    let (hook, mut deliveries) = receiver(usize::MAX).await;
+    submit_with_callback(&sandbox, &hook).await;
+    next(&mut deliveries).await;
+    next(&mut deliveries).await;
+    sandbox.shutdown().await;
+    let after = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut late = 0;
+    while deliveries.try_recv().is_ok() {
+        late += 1;
+    }
+    assert_eq!(
+        late, 0,
+        "{late} attempts after shutdown returned at {after:?}"
+    );
+}
+
+#[tokio::test]
+async fn dropping_the_sandbox_stops_its_callbacks() {
+    let sandbox = Sandbox::start(quick_retries().with_task_seconds(0.5))
+        .await
+        .unwrap();
+    let (hook, mut deliveries) = receiver(0).await;
+    submit_with_callback(&sandbox, &hook).await;
+    drop(sandbox);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        deliveries.try_recv().is_err(),
+        "a callback arrived after the sandbox was dropped"
     );
 }

@@ -438,3 +438,123 @@ async fn padded_outputs_end_in_a_free_box_of_the_requested_size() {
     assert_eq!(tail.status(), 206);
     assert_eq!(tail.bytes().await.unwrap().as_ref(), &[0u8; 10]);
 }
+
+/// Status and error message of a HiAPI poll carrying `X-Sandbox-Fault: fault`.
+async fn poll_with_fault(sandbox: &Sandbox, fault: &str) -> (u16, String) {
+    let answer = http_with(&[
+        ("authorization", "Bearer sk-test"),
+        ("x-sandbox-fault", fault),
+    ])
+    .get(format!("{}/tasks/tk-x", sandbox.base_url(Provider::HiApi)))
+    .send()
+    .await
+    .unwrap_or_else(|err| panic!("{fault}: the sandbox must answer: {err}"));
+    let status = answer.status().as_u16();
+    let body: Value = answer.json().await.unwrap();
+    (
+        status,
+        body["message"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn fault_counts_and_waits_at_their_limits_are_counted_or_refused_clearly() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    // The largest count is a count: the fault applies (and the counter does not wrap).
+    let largest = format!("rate_limit*{}", u64::MAX);
+    for _ in 0..3 {
+        assert_eq!(poll_with_fault(&sandbox, &largest).await.0, 429);
+    }
+    // Zero: never.
+    assert_eq!(poll_with_fault(&sandbox, "rate_limit*0").await.0, 404);
+    for fault in [
+        "rate_limit*18446744073709551616",
+        "rate_limit*99999999999999999999999",
+        "rate_limit*-1",
+        "rate_limit*",
+        "rate_limit*1.5",
+    ] {
+        let (status, message) = poll_with_fault(&sandbox, fault).await;
+        assert_eq!(status, 400, "{fault}: {message}");
+        assert!(
+            message.contains("want NAME*N with N a whole number from 0 to 18446744073709551615"),
+            "{fault}: {message}"
+        );
+    }
+    for fault in ["slow=18446744073709551615", "slow=600001", "slow=-1"] {
+        let (status, message) = poll_with_fault(&sandbox, fault).await;
+        assert_eq!(status, 400, "{fault}: {message}");
+        assert!(message.contains("from 0 to 600000"), "{fault}: {message}");
+    }
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_counters_are_forgotten_with_the_tasks() {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_output_ttl(Duration::ZERO)
+            .with_forget_after(Duration::from_millis(200)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(poll_with_fault(&sandbox, "rate_limit*1").await.0, 429);
+    assert_eq!(poll_with_fault(&sandbox, "rate_limit*1").await.0, 404);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Idle longer than the sandbox remembers: the count starts again.
+    assert_eq!(poll_with_fault(&sandbox, "rate_limit*1").await.0, 429);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_ends_when_the_sandbox_shuts_down() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let url = format!("{}/tasks/tk-x", sandbox.base_url(Provider::HiApi));
+    let slow = tokio::spawn(async move {
+        http_with(&[
+            ("authorization", "Bearer sk-test"),
+            ("x-sandbox-fault", "slow=600000"),
+        ])
+        .get(url)
+        .send()
+        .await
+        .map(|answer| answer.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), sandbox.shutdown())
+        .await
+        .expect("shutdown does not wait for a ten-minute slow fault");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The held request gets its answer (a 404 for the unknown task) rather than hanging.
+    let status = tokio::time::timeout(Duration::from_secs(10), slow)
+        .await
+        .expect("the slow request ends")
+        .unwrap();
+    assert_eq!(status.ok(), Some(404));
+}
+
+#[tokio::test]
+async fn a_download_in_progress_is_cut_when_the_sandbox_shuts_down() {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_pad_to(1 << 30))
+        .await
+        .unwrap();
+    let url = output_url(&sandbox).await;
+    // A client that reads the first bytes of a gigabyte and then waits.
+    let mut answer = reqwest::get(&url).await.unwrap();
+    assert!(answer.chunk().await.unwrap().is_some());
+    tokio::time::timeout(Duration::from_secs(10), sandbox.shutdown())
+        .await
+        .expect("shutdown does not wait for a download to finish");
+    let rest = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match answer.chunk().await {
+                Ok(Some(_)) => {}
+                other => break other.map(|_| ()),
+            }
+        }
+    })
+    .await
+    .expect("the download ends");
+    assert!(rest.is_err(), "a cut download ends in an error");
+}

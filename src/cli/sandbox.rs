@@ -47,7 +47,7 @@ pub struct Args {
     faults: Vec<String>,
     /// Pad every output MP4 to this size with a trailing `free` box (still playable): a number
     /// of bytes, or with a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of
-    /// 1024), e.g. 200MB or 1.5GiB.
+    /// 1024), e.g. 200MB or 1.5GiB; at most 8 EiB.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pad_to: Option<u64>,
     /// Seconds an output URL stays valid after its task completes (at most 100 years).
@@ -175,7 +175,13 @@ fn parse_size(text: &str) -> Result<u64, String> {
             "want a size such as 30000000, 200MB or 1.5GiB (units: {units}), got {text:?}"
         ));
     }
-    let too_large = || format!("{text:?} is larger than {} bytes", u64::MAX);
+    let max = SandboxConfig::MAX_PAD_TO;
+    let too_large = || {
+        format!(
+            "{text:?} is larger than {max} bytes (8 EiB), the largest Content-Length HTTP \
+             clients take"
+        )
+    };
     let whole: u128 = if whole.is_empty() {
         0
     } else {
@@ -189,7 +195,10 @@ fn parse_size(text: &str) -> Result<u64, String> {
         let denominator = 10u128.pow(u32::try_from(fraction.len()).unwrap_or(12));
         bytes = bytes.saturating_add(numerator * u128::from(scale) / denominator);
     }
-    u64::try_from(bytes).map_err(|_| too_large())
+    u64::try_from(bytes)
+        .ok()
+        .filter(|bytes| *bytes <= max)
+        .ok_or_else(too_large)
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -354,8 +363,8 @@ mod tests {
             ("2KiB", 2048),
             ("7B", 7),
             (".5MiB", 1 << 19),
-            ("18446744073709551615", u64::MAX),
-            ("18446744073709551615B", u64::MAX),
+            ("9223372036854775807", i64::MAX as u64),
+            ("9223372036854775807B", i64::MAX as u64),
             ("1.0000000000000000000001KB", 1000),
         ] {
             assert_eq!(parse_size(text), Ok(bytes), "{text}");
@@ -367,6 +376,7 @@ mod tests {
             assert!(err.contains("KiB, MiB, GiB"), "{text}: {err}");
         }
         for text in [
+            "9223372036854775808",
             "18446744073709551616",
             "18446744073709551615KB",
             "99999999999GiB",

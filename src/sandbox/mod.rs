@@ -90,7 +90,8 @@ pub struct SandboxConfig {
     /// The longest wait before the second attempt; the ceiling doubles for each later one.
     /// Each wait is a random time up to its ceiling (full jitter), as the client's retries are.
     pub callback_backoff: Duration,
-    /// Pads every output file to this many bytes with a trailing MP4 `free` box.
+    /// Pads every output file to this many bytes with a trailing MP4 `free` box (at most
+    /// [`SandboxConfig::MAX_PAD_TO`]; a larger size counts as that).
     pub pad_to: Option<u64>,
     /// Random faults, by rate.
     pub faults: FaultRates,
@@ -145,6 +146,10 @@ impl SandboxConfig {
     /// The longest task the sandbox runs, in seconds: a year. A longer (or infinite)
     /// `task_seconds` counts as this.
     pub const MAX_TASK_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+    /// The largest output file, in bytes: `i64::MAX` (8 EiB), the largest `Content-Length`
+    /// HTTP clients take (hyper refuses `u64::MAX`; Go and Java count in signed 64 bits).
+    pub const MAX_PAD_TO: u64 = u64::MAX >> 1;
 
     /// The longest `output_ttl` and `forget_after`: a hundred years. A longer one counts as
     /// this.
@@ -210,9 +215,10 @@ impl SandboxConfig {
         self
     }
 
-    /// Pads output files to `bytes` (see [`SandboxConfig::pad_to`]).
+    /// Pads output files to `bytes` (see [`SandboxConfig::pad_to`]; at most
+    /// [`SandboxConfig::MAX_PAD_TO`]).
     pub fn with_pad_to(mut self, bytes: u64) -> Self {
-        self.pad_to = Some(bytes);
+        self.pad_to = Some(bytes.min(Self::MAX_PAD_TO));
         self
     }
 

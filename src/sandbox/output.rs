@@ -8,7 +8,7 @@ use axum::body::{Body, Bytes};
 use futures_util::stream;
 use tokio_util::sync::CancellationToken;
 
-use super::SAMPLE_MP4;
+use super::{SandboxConfig, SAMPLE_MP4};
 
 /// The size of each chunk of a streamed answer.
 const CHUNK: u64 = 64 * 1024;
@@ -24,9 +24,11 @@ pub(crate) struct OutputFile {
 
 impl OutputFile {
     /// The sample, padded to `pad_to` bytes when that is larger. A `free` box needs at least 8
-    /// bytes, so a target less than 8 bytes beyond the sample rounds up to sample + 8.
+    /// bytes, so a target less than 8 bytes beyond the sample rounds up to sample + 8. A target
+    /// above [`SandboxConfig::MAX_PAD_TO`] counts as that.
     pub fn new(pad_to: Option<u64>) -> Self {
         let sample = SAMPLE_MP4.len() as u64;
+        let pad_to = pad_to.map(|target| target.min(SandboxConfig::MAX_PAD_TO));
         let Some(target) = pad_to.filter(|target| *target > sample) else {
             return OutputFile {
                 header: Vec::new(),
@@ -188,6 +190,9 @@ mod tests {
         assert_eq!(&tail[..], &[0, 0, 0x03, 0xe8, b'f', b'r', b'e', b'e']);
         assert_eq!(OutputFile::new(Some(sample + 3)).len(), sample + 8);
         assert_eq!(OutputFile::new(Some(10)).len(), sample);
+        let largest = SandboxConfig::MAX_PAD_TO;
+        assert_eq!(OutputFile::new(Some(u64::MAX)).len(), largest);
+        assert_eq!(OutputFile::new(Some(largest)).len(), largest);
         let huge = OutputFile::new(Some(5 << 30));
         assert_eq!(huge.len(), 5 << 30);
         let tail = huge.chunk(sample..sample + 16);
