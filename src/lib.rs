@@ -109,6 +109,9 @@ pub mod validate;
 pub mod values;
 pub mod webhook;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use client::{Client, ClientConfig, Error};
 pub use provider::{Provider, UnknownProvider};
 pub use request::VideoRequest;
