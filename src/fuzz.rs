@@ -957,7 +957,6 @@ proptest! {
     /// The message of an error built from an answer stays short, however long the provider's
     /// message, code or `details` are.
     #[test]
-    #[ignore = "fails: Error::from_answer (src/client/error.rs) copies the provider's message, error code and Apiframe details without a cap (answer_message, answer_code, answer_issues, credits_message); e.g. HiAPI 401 {\"message\": \"a\" * 3000} gives a 3100-character message"]
     fn error_messages_stay_bounded(
         provider in provider(),
         status in status(),
@@ -977,12 +976,21 @@ proptest! {
     }
 }
 
-/// The failing input behind the ignored `error_messages_stay_bounded`, pinned for the report.
+/// The input that once made `error_messages_stay_bounded` fail: a provider message copied
+/// whole, and control characters passed through to a terminal.
 #[test]
-fn a_long_provider_message_is_copied_whole_into_the_error() {
-    let body = json!({ "message": "a".repeat(3000) });
+fn a_long_provider_message_is_cut_and_control_characters_escaped() {
+    let body = json!({ "message": format!("{}\u{1b}[31m\u{0}", "a".repeat(3000)) });
     let err = Error::from_answer(Provider::HiApi, StatusCode::UNAUTHORIZED, None, &body, None);
-    assert!(err.to_string().chars().count() > MESSAGE_LIMIT);
+    let text = err.to_string();
+    assert!(text.chars().count() <= MESSAGE_LIMIT, "{}", text.len());
+    let body = json!({ "message": "bad\u{1b}[31m\u{0}key" });
+    let text = Error::from_answer(Provider::HiApi, StatusCode::UNAUTHORIZED, None, &body, None)
+        .to_string();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{0}'),
+        "{text:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

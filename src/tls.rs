@@ -1,10 +1,12 @@
 //! TLS for every HTTP client the crate builds: rustls with *ring* as its crypto provider.
 //!
 //! reqwest is built without a crypto provider of its own (its default, aws-lc-rs, is a large C
-//! and assembly build), so rustls needs a process-wide default before any reqwest client is
-//! built. [`install_crypto_provider`] installs *ring* as that default when the process has
-//! none; [`Client::new`](crate::Client::new) and the sandbox call it, so library users need
-//! not. An application that installs its own provider first keeps it.
+//! and assembly build). The crate's clients share one rustls configuration (*ring*, the
+//! platform's certificate verifier), built once per process, so that neither a process-wide
+//! default nor a second load of the system's certificates is needed. A `reqwest::Client` built
+//! elsewhere in the process needs a process-wide provider: [`install_crypto_provider`]
+//! installs *ring* as that default when the process has none (the sandbox calls it for its own
+//! client). An application that installs its own provider first keeps it.
 
 /// Installs *ring* as rustls's process-wide default crypto provider, unless one is installed
 /// already. Idempotent and cheap; call it before building a `reqwest::Client` of your own in a
@@ -14,4 +16,21 @@ pub fn install_crypto_provider() {
         // A concurrent caller may win the race; either way a provider is installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
+}
+
+/// The TLS configuration every client of the crate uses, built on first use.
+pub(crate) fn shared_config() -> Result<rustls::ClientConfig, String> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    static CONFIG: std::sync::OnceLock<Result<rustls::ClientConfig, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .and_then(|builder| builder.with_platform_verifier())
+                .map(|builder| builder.with_no_client_auth())
+                .map_err(|err| err.to_string())
+        })
+        .clone()
 }

@@ -43,6 +43,8 @@ pub struct Download<'a> {
     client: &'a Client,
     source: Source,
     path: PathBuf,
+    /// The target, checked and its partial file opened already (by `generate`).
+    prepared: Option<Prepared>,
     overwrite: bool,
     max_attempts: u32,
     cancel: Option<CancellationToken>,
@@ -66,6 +68,7 @@ impl<'a> Download<'a> {
             client,
             source,
             path,
+            prepared: None,
             overwrite: false,
             max_attempts: 6,
             cancel: None,
@@ -99,17 +102,28 @@ impl<'a> Download<'a> {
         self
     }
 
+    /// Downloads into a target that [`prepare_target`] checked and opened already.
+    pub(crate) fn prepared(mut self, prepared: Prepared) -> Self {
+        self.overwrite = prepared.overwrite;
+        self.prepared = Some(prepared);
+        self
+    }
+
     async fn run(self) -> Result<Downloaded, Error> {
         let Download {
             client,
             source,
             path,
+            prepared,
             overwrite,
             max_attempts,
             cancel,
             mut on_progress,
         } = self;
-        check_target(&path, overwrite).await?;
+        let prepared = match prepared {
+            Some(prepared) => prepared,
+            None => prepare_target(&path, overwrite).await?,
+        };
         let output = match source {
             Source::Output(output) => output,
             Source::Task(task) => {
@@ -130,8 +144,7 @@ impl<'a> Download<'a> {
         if output.expired || expired_at.is_some() {
             return Err(Error::OutputExpired { expired_at });
         }
-        let part = part_path(&path);
-        let mut transfer = Transfer::open(client, &output, part).await?;
+        let mut transfer = Transfer::open(client, &output, prepared);
         if transfer.have > 0 {
             tracing::info!(
                 url = %redacted(&output.url),
@@ -177,10 +190,7 @@ impl<'a> Download<'a> {
             }
             Err(err) => return Err(err),
         }
-        if !overwrite && path.exists() {
-            return Err(Error::FileExists { path });
-        }
-        transfer.finish(&path).await
+        transfer.finish(&path, overwrite).await
     }
 }
 
@@ -226,8 +236,10 @@ struct Transfer<'c> {
     /// The output's `ETag`, once an answer gave one: sent as `If-Range` when resuming, so a
     /// changed file comes whole instead of spliced.
     etag: Option<String>,
-    /// Whether the partial file's record (`.NAME.part.json`) is on disk.
+    /// Whether this partial file's record (`.NAME.part.json`) is up to date on disk.
     recorded: bool,
+    /// Whether a record file exists at all (to remove once the download is in place).
+    record_on_disk: bool,
     /// The partial file on disk belongs to no known output: empty it when it is opened.
     discard_on_open: bool,
 }
@@ -273,27 +285,22 @@ enum Start {
 }
 
 impl<'c> Transfer<'c> {
-    async fn open(client: &'c Client, output: &Output, part: PathBuf) -> Result<Self, Error> {
-        // A partial file from an earlier run is resumed only when its record says it holds the
-        // start of this very output; it is opened at the first write.
-        let mut on_disk = match tokio::fs::metadata(&part).await {
-            Ok(meta) => meta.len(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(err) => return Err(io(&part)(err)),
-        };
+    /// Starts from the prepared partial file: resumed only when its record says it holds the
+    /// start of this very output.
+    fn open(client: &'c Client, output: &Output, mut prepared: Prepared) -> Self {
         let identity = identity(&output.url);
+        let mut on_disk = prepared.len;
         let mut record = None;
         if on_disk > 0 {
-            let text = tokio::fs::read(record_path(&part))
-                .await
-                .unwrap_or_default();
-            record = serde_json::from_slice::<PartRecord>(&text)
-                .ok()
+            record = prepared
+                .record
+                .as_deref()
+                .and_then(|text| serde_json::from_slice::<PartRecord>(text).ok())
                 .filter(|record| record.output == identity)
                 .filter(|record| record.size.is_none_or(|size| size >= on_disk));
             if record.is_none() {
                 tracing::info!(
-                    partial = %part.display(),
+                    partial = %prepared.part.display(),
                     bytes = on_disk,
                     "the partial file is not known to belong to this output; starting over"
                 );
@@ -303,12 +310,15 @@ impl<'c> Transfer<'c> {
         if discard_on_open {
             on_disk = 0;
         }
-        Ok(Transfer {
+        let record_on_disk = prepared.record.is_some();
+        // From here on the partial file is the transfer's to keep or remove.
+        prepared.keep = true;
+        Transfer {
             client,
             url: output.url.clone(),
             expires_at: output.expires_at,
-            part,
-            file: None,
+            part: prepared.part.clone(),
+            file: prepared.file.take(),
             on_disk,
             pending: Vec::new(),
             have: on_disk,
@@ -317,8 +327,9 @@ impl<'c> Transfer<'c> {
             identity,
             etag: record.and_then(|r| r.etag),
             recorded: on_disk > 0,
+            record_on_disk,
             discard_on_open,
-        })
+        }
     }
 
     /// Runs `work` on the partial file (opened for appending, created if need be) in one trip
@@ -346,17 +357,14 @@ impl<'c> Transfer<'c> {
         let done = tokio::task::spawn_blocking(move || {
             let mut file = match file {
                 Some(file) => file,
-                None => {
-                    let file = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&part)?;
-                    if discard {
-                        file.set_len(0)?;
-                    }
-                    file
-                }
+                None => std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&part)?,
             };
+            if discard {
+                file.set_len(0)?;
+            }
             if let Some(record) = record {
                 std::fs::write(record_path(&part), record)?;
             }
@@ -371,6 +379,7 @@ impl<'c> Transfer<'c> {
         let (file, mut pending, value) = done;
         self.on_disk = self.on_disk.saturating_add(pending.len() as u64);
         self.recorded |= wrote_record;
+        self.record_on_disk |= wrote_record;
         pending.clear();
         self.pending = pending;
         self.file = Some(file);
@@ -630,23 +639,26 @@ impl<'c> Transfer<'c> {
 
     /// Writes what is pending, makes the bytes durable, then moves them into place: one trip
     /// to the blocking pool.
-    async fn finish(mut self, path: &Path) -> Result<Downloaded, Error> {
+    async fn finish(mut self, path: &Path, overwrite: bool) -> Result<Downloaded, Error> {
         let to = path.to_owned();
+        let record = self.record_on_disk;
         let renamed = self
             .with_file(true, move |file, part| {
                 file.sync_all()?;
-                let renamed = std::fs::rename(part, &to);
-                if renamed.is_ok() {
-                    // The record of a partial file that is no more (absent for most downloads).
+                if !overwrite && to.exists() {
+                    return Ok(Err(Error::FileExists { path: to }));
+                }
+                if let Err(source) = std::fs::rename(part, &to) {
+                    return Ok(Err(Error::Io { path: to, source }));
+                }
+                if record {
+                    // The record of a partial file that is no more.
                     let _ = std::fs::remove_file(record_path(part));
                 }
-                Ok(renamed)
+                Ok(Ok(()))
             })
             .await?;
-        renamed.map_err(|source| Error::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        renamed?;
         Ok(Downloaded {
             path: path.to_owned(),
             bytes: self.have,
@@ -655,27 +667,46 @@ impl<'c> Transfer<'c> {
     }
 }
 
-/// Checks, before anything is requested (or paid for), that a video can be written to `path`:
-/// its directory exists and takes new files, it is not a directory, and it does not exist
-/// unless `overwrite`. One trip to the blocking pool; leaves nothing behind.
-pub(crate) async fn check_target(path: &Path, overwrite: bool) -> Result<(), Error> {
+/// A download target checked before anything was requested (or paid for), with its partial
+/// file open: the check that the directory takes new files is the opening of the very file the
+/// download writes. Dropped unused, it removes the partial file if it created it.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    part: PathBuf,
+    file: Option<std::fs::File>,
+    /// Bytes in the partial file (an earlier run's, to resume).
+    len: u64,
+    /// The partial file's record, when it had bytes and a record.
+    record: Option<Vec<u8>>,
+    /// This check created the partial file.
+    created: bool,
+    /// Handed to a transfer: not to be removed on drop.
+    keep: bool,
+    overwrite: bool,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if self.created && !self.keep {
+            // One unlink of the empty file this check created (the generation failed first).
+            drop(self.file.take());
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// Checks that a video can be written to `path` (its directory exists and takes new files, it
+/// is not a directory, and it does not exist unless `overwrite`), and opens the partial file
+/// the download will write. One trip to the blocking pool.
+pub(crate) async fn prepare_target(path: &Path, overwrite: bool) -> Result<Prepared, Error> {
     let target = path.to_owned();
-    let checked = tokio::task::spawn_blocking(move || -> Result<(), Error> {
+    tokio::task::spawn_blocking(move || -> Result<Prepared, Error> {
         let unusable = |reason: String| Error::UnusableTarget {
             path: target.clone(),
             reason,
         };
         if target.as_os_str().is_empty() || target.file_name().is_none() {
             return Err(unusable("it names no file".into()));
-        }
-        let dir = match target.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        match std::fs::metadata(&dir) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(unusable(format!("{} is not a directory", dir.display()))),
-            Err(err) => return Err(unusable(format!("directory {}: {err}", dir.display()))),
         }
         match std::fs::metadata(&target) {
             Ok(meta) if meta.is_dir() => return Err(unusable("it is a directory".into())),
@@ -686,25 +717,56 @@ pub(crate) async fn check_target(path: &Path, overwrite: bool) -> Result<(), Err
             }
             _ => {}
         }
-        // Writable? Open the partial file the download will write, as it will open it.
         let part = part_path(&target);
-        let existed = part.exists();
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&part)
-            .map_err(|err| unusable(format!("cannot create files in {}: {err}", dir.display())))?;
-        if !existed {
-            let _ = std::fs::remove_file(&part);
-        }
-        Ok(())
+        let open = |create_new: bool| {
+            std::fs::OpenOptions::new()
+                .create_new(create_new)
+                .append(true)
+                .open(&part)
+        };
+        let (file, created) = match open(true) {
+            Ok(file) => (file, true),
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => match open(false) {
+                Ok(file) => (file, false),
+                Err(err) => return Err(unusable(format!("{}: {err}", part.display()))),
+            },
+            Err(err) => {
+                let dir = match target.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+                    _ => PathBuf::from("."),
+                };
+                return Err(unusable(match std::fs::metadata(&dir) {
+                    Ok(meta) if !meta.is_dir() => format!("{} is not a directory", dir.display()),
+                    Ok(_) => format!("cannot create files in {}: {err}", dir.display()),
+                    Err(err) => format!("directory {}: {err}", dir.display()),
+                }));
+            }
+        };
+        let len = if created {
+            0
+        } else {
+            file.metadata()
+                .map_err(|err| unusable(err.to_string()))?
+                .len()
+        };
+        let record = (len > 0)
+            .then(|| std::fs::read(record_path(&part)).ok())
+            .flatten();
+        Ok(Prepared {
+            part,
+            file: Some(file),
+            len,
+            record,
+            created,
+            keep: false,
+            overwrite,
+        })
     })
     .await
     .map_err(|err| Error::Io {
         path: path.to_owned(),
         source: std::io::Error::other(err.to_string()),
-    })?;
-    checked
+    })?
 }
 
 /// The partial file for `path`: `.NAME.part` in the same directory, so the final rename stays

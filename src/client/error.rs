@@ -399,7 +399,25 @@ fn answer_message(provider: Provider, body: &Value) -> String {
         Provider::Reapi => body.pointer("/error/message").and_then(Value::as_str),
         Provider::Apiframe => body.get("error").and_then(Value::as_str),
     };
-    found.map_or_else(|| snippet(body), str::to_owned)
+    found.map_or_else(|| snippet(body), |text| clean(text, 300))
+}
+
+/// Outside text as it may appear in a message: control characters shown as `\u{…}` escapes
+/// (no terminal sequences, no NULs), cut to `max` characters with `…`.
+pub(crate) fn clean(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (count, c) in text.chars().enumerate() {
+        if count == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() && c != ' ' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The provider's error code, when it has one.
@@ -410,8 +428,8 @@ fn answer_code(provider: Provider, body: &Value) -> Option<String> {
         Provider::Apiframe => None,
     }?;
     Some(match code {
-        Value::String(code) => code.clone(),
-        other => other.to_string(),
+        Value::String(code) => clean(code, 64),
+        other => clean(&other.to_string(), 64),
     })
 }
 
@@ -432,8 +450,9 @@ fn answer_issues(provider: Provider, body: &Value, message: &str) -> Vec<Issue> 
                     };
                     messages
                         .into_iter()
-                        .map(move |m| Issue::new(path.clone(), m))
+                        .map(move |m| Issue::new(clean(path, 60), clean(&m, 120)))
                 })
+                .take(MAX_ISSUES)
                 .collect();
             if !issues.is_empty() {
                 return issues;
@@ -443,14 +462,22 @@ fn answer_issues(provider: Provider, body: &Value, message: &str) -> Vec<Issue> 
     message
         .split("; ")
         .filter(|part| !part.is_empty())
+        .take(MAX_ISSUES)
         .map(|part| Issue::new(String::new(), part.to_owned()))
         .collect()
 }
 
+/// The most field problems an error carries from an answer.
+const MAX_ISSUES: usize = 8;
+
 fn credits_message(body: &Value, message: String) -> String {
     match (body.get("creditsRequired"), body.get("creditsAvailable")) {
         (Some(required), Some(available)) => {
-            format!("{message}: {required} required, {available} available")
+            format!(
+                "{message}: {} required, {} available",
+                clean(&required.to_string(), 30),
+                clean(&available.to_string(), 30)
+            )
         }
         _ => message,
     }
@@ -462,11 +489,7 @@ pub(crate) fn snippet(body: &Value) -> String {
         Value::String(text) => text.clone(),
         other => other.to_string(),
     };
-    let mut cut: String = text.chars().take(300).collect();
-    if cut.len() < text.len() {
-        cut.push('…');
-    }
-    cut
+    clean(&text, 300)
 }
 
 #[cfg(test)]

@@ -181,11 +181,12 @@ impl GenerateTo<'_> {
             path,
             overwrite,
         } = self;
-        // Refuse a target that cannot take the video before paying for one.
-        super::download::check_target(&path, overwrite).await?;
+        // Refuse a target that cannot take the video before paying for one; the partial file
+        // it opens is the one the download writes (and is removed if nothing comes of it).
+        let prepared = super::download::prepare_target(&path, overwrite).await?;
         let (submission, task) = generate.submit_and_wait().await?;
         let client = generate.client;
-        let mut download = client.download(task.output(), &path).overwrite(overwrite);
+        let mut download = client.download(task.output(), &path).prepared(prepared);
         if let Some(token) = &generate.cancel {
             download = download.cancel_on(token.clone());
         }

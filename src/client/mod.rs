@@ -178,8 +178,12 @@ impl Client {
         }
         headers.insert(name, value);
         let user_agent = concat!("happyhorse/", env!("CARGO_PKG_VERSION"));
-        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::shared_config().map_err(|message| {
+                Error::Config {
+                    message: format!("cannot set up TLS: {message}"),
+                }
+            })?)
             .default_headers(headers)
             .user_agent(user_agent)
             .timeout(config.timeout())
@@ -188,14 +192,7 @@ impl Client {
             .map_err(|err| Error::Config {
                 message: format!("cannot build the HTTP client: {err}"),
             })?;
-        let files = reqwest::Client::builder()
-            .user_agent(user_agent)
-            .connect_timeout(config.connect_timeout())
-            .read_timeout(config.timeout())
-            .build()
-            .map_err(|err| Error::Config {
-                message: format!("cannot build the HTTP client: {err}"),
-            })?;
+        let files = files_client(config.connect_timeout(), config.timeout())?;
         let transport = match provider {
             Provider::HiApi => Transport::HiApi(hiapi::Client::new_with_client(&base, http)),
             Provider::Reapi => Transport::Reapi(reapi::Client::new_with_client(&base, http)),
@@ -520,6 +517,35 @@ impl Client {
             }
         }
     }
+}
+
+/// The client for output files (no API key: they live in third-party storage), one per process
+/// and pair of timeouts, so that every [`Client`] shares its connections and TLS set-up.
+fn files_client(
+    connect: std::time::Duration,
+    read: std::time::Duration,
+) -> Result<reqwest::Client, Error> {
+    static FILES: std::sync::Mutex<
+        Vec<((std::time::Duration, std::time::Duration), reqwest::Client)>,
+    > = std::sync::Mutex::new(Vec::new());
+    let mut cache = FILES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, client)) = cache.iter().find(|(key, _)| *key == (connect, read)) {
+        return Ok(client.clone());
+    }
+    let tls = crate::tls::shared_config().map_err(|message| Error::Config {
+        message: format!("cannot set up TLS: {message}"),
+    })?;
+    let client = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .user_agent(concat!("happyhorse/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(connect)
+        .read_timeout(read)
+        .build()
+        .map_err(|err| Error::Config {
+            message: format!("cannot build the HTTP client: {err}"),
+        })?;
+    cache.push(((connect, read), client.clone()));
+    Ok(client)
 }
 
 /// Logs one HTTP call: provider, operation, attempt, status (or the error), duration. Never
