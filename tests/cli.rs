@@ -128,15 +128,23 @@ struct SandboxProcess {
 
 #[cfg(feature = "sandbox")]
 impl SandboxProcess {
-    /// `happyhorse sandbox` on an ephemeral port with instant tasks (and `extra` arguments),
-    /// its stderr piped, once it has printed its base URLs.
+    /// `happyhorse sandbox` on an ephemeral loopback port with instant tasks (and `extra`
+    /// arguments), its stderr piped, once it has printed its base URLs.
     fn start(extra: &[&str]) -> Self {
+        Self::start_at("127.0.0.1:0", "127.0.0.1", extra)
+    }
+
+    /// [`SandboxProcess::start`] with `--addr addr`, expecting the sandbox to say it listens on
+    /// `host`.
+    fn start_at(addr: &str, host: &str, extra: &[&str]) -> Self {
         use std::io::{BufRead, BufReader};
 
         let mut child = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
-            .args(["sandbox", "--addr", "127.0.0.1:0", "--task-seconds", "0"])
+            .args(["sandbox", "--addr", addr, "--task-seconds", "0"])
             .args(extra)
             .env_remove("RUST_LOG")
+            .env_remove("HAPPYHORSE_SANDBOX_API_KEY")
+            .env_remove("HIAPI_WEBHOOK_SECRET")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -147,24 +155,39 @@ impl SandboxProcess {
             lines,
             base: String::new(),
         };
-        assert!(running
-            .next_line()
-            .starts_with("happyhorse sandbox listening on 127.0.0.1:"));
+        let listening = running.next_line();
+        assert!(
+            listening.starts_with(&format!("happyhorse sandbox listening on {host}:")),
+            "{listening}"
+        );
         let hiapi = running.next_line();
         running.base = hiapi.split_whitespace().nth(1).expect("a URL").to_owned();
-        assert!(running.base.starts_with("http://127.0.0.1:") && running.base.ends_with("/v1"));
+        let root = format!("http://{host}:");
+        assert!(running.base.starts_with(&root) && running.base.ends_with("/v1"));
         assert!(running
             .next_line()
             .trim_start()
-            .starts_with("reapi    http://127.0.0.1:"));
+            .starts_with(&format!("reapi    {root}")));
         assert!(running
             .next_line()
             .trim_start()
-            .starts_with("apiframe http://127.0.0.1:"));
+            .starts_with(&format!("apiframe {root}")));
         // This process builds reqwest clients of its own, without a sandbox in it to install
         // rustls's crypto provider.
         happyhorse::tls::install_crypto_provider();
         running
+    }
+
+    /// The banner's lines after the base URLs, up to `Ctrl-C to stop.`.
+    fn rest_of_banner(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let line = self.next_line();
+            if line == "Ctrl-C to stop." {
+                return lines;
+            }
+            lines.push(line);
+        }
     }
 
     fn next_line(&mut self) -> String {
@@ -313,4 +336,223 @@ fn sandbox_logs_each_request_with_v_and_a_wrong_base_url_always_without_queries_
         stderr.contains("no route matched") && stderr.contains("path=/tasks/tk-1 "),
         "{stderr}"
     );
+}
+
+/// The `export NAME=VALUE NAME=VALUE` lines of a banner, as (name, value) pairs per line.
+#[cfg(feature = "sandbox")]
+fn export_lines(banner: &[String]) -> Vec<Vec<(String, String)>> {
+    banner
+        .iter()
+        .filter_map(|line| line.trim_start().strip_prefix("export "))
+        .map(|assignments| {
+            assignments
+                .split_whitespace()
+                .map(|pair| {
+                    let (name, value) = pair.split_once('=').expect("NAME=VALUE");
+                    (name.to_owned(), value.to_owned())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `happyhorse generate` for `provider` with the environment of one export line, and
+/// checks that it saved the sample video.
+#[cfg(feature = "sandbox")]
+fn generate_with(env: &[(String, String)], provider: happyhorse::Provider) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pasted.mp4");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    command
+        .args(["generate", "-p", provider.name(), "A horse in a field"])
+        .args(["--duration", "3", "-o", path.to_str().unwrap()])
+        .env_remove("RUST_LOG");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let out = command.output().expect("the binary runs");
+    assert!(out.status.success(), "{provider}: {}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        happyhorse::sandbox::SAMPLE_MP4,
+        "{provider}"
+    );
+}
+
+#[cfg(feature = "sandbox")]
+#[test]
+fn sandbox_banner_prints_export_lines_that_work_when_pasted() {
+    use happyhorse::Provider;
+
+    let mut sandbox = SandboxProcess::start(&[]);
+    let root = sandbox.base.trim_end_matches("/v1").to_owned();
+    let banner = sandbox.rest_of_banner();
+    let exports = export_lines(&banner);
+    assert_eq!(exports.len(), 3, "{banner:#?}");
+    for (provider, env) in Provider::ALL.into_iter().zip(&exports) {
+        let base = match provider {
+            Provider::HiApi => format!("{root}/v1"),
+            Provider::Reapi => format!("{root}/api/v1"),
+            Provider::Apiframe => root.clone(),
+        };
+        assert_eq!(
+            env,
+            &[
+                (provider.base_url_env().to_owned(), base),
+                (
+                    provider.api_key_env().to_owned(),
+                    format!("{}sandbox", provider.key_prefix())
+                ),
+            ],
+            "{banner:#?}"
+        );
+        generate_with(env, provider);
+    }
+    sandbox.stop();
+
+    // A pinned key is the one the lines carry (and the only one the sandbox takes).
+    let mut sandbox = SandboxProcess::start(&["--api-key", "sk-pinned"]);
+    let banner = sandbox.rest_of_banner();
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains("the key given with --api-key")),
+        "{banner:#?}"
+    );
+    let exports = export_lines(&banner);
+    for (provider, env) in Provider::ALL.into_iter().zip(&exports) {
+        assert_eq!(
+            env[1],
+            (provider.api_key_env().to_owned(), "sk-pinned".to_owned())
+        );
+    }
+    generate_with(&exports[0], Provider::HiApi);
+    sandbox.stop();
+}
+
+#[cfg(feature = "sandbox")]
+#[test]
+fn sandbox_refuses_bad_flags_with_messages_that_say_what_it_takes() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--pad-to", "200XB"],
+            "KB, MB, GB (powers of 1000) or KiB, MiB, GiB",
+        ),
+        (&["--pad-to", "1.5"], "a fraction needs a unit"),
+        (&["--pad-to=-1"], "KiB, MiB, GiB"),
+        (
+            &["--pad-to", "9223372036854775808"],
+            "largest Content-Length",
+        ),
+        (&["--fault", "rate_limit=1.5"], "a number from 0 to 1"),
+        (&["--fault", "rate_limit=NaN"], "a number from 0 to 1"),
+        (&["--fault", "rate_limit=-0.1"], "a number from 0 to 1"),
+        (&["--fault", "rate-limit=0.1"], "known faults: rate_limit"),
+        (&["--task-seconds", "inf"], "from 0 to 31536000"),
+        (&["--task-seconds", "NaN"], "from 0 to 31536000"),
+        (&["--task-seconds=-1"], "from 0 to 31536000"),
+        (&["--output-ttl", "18446744073709551615"], "100 years"),
+        (&["--addr", "localhost:99999"], "from 0 to 65535"),
+        (&["--addr", "0.0.0.0:0"], "--allow-remote"),
+    ];
+    for (args, wanted) in cases {
+        // On an ephemeral port (unless the case is about --addr), so that a flag wrongly
+        // accepted cannot take a port others use; killed if it serves instead of refusing.
+        let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+        command.arg("sandbox");
+        if !args.contains(&"--addr") {
+            command.args(["--addr", "127.0.0.1:0"]);
+        }
+        let mut child = command
+            .args(*args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().expect("waitable").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{args:?}: still running, want a refusal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().expect("the output");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(wanted),
+            "{args:?}: want {wanted:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing served");
+    }
+    let out = happyhorse(&["sandbox", "--help"], "");
+    let help = text(&out.stdout);
+    for part in [
+        "The default is loopback because the sandbox accepts any key",
+        "--allow-remote",
+        "KiB, MiB, GiB (powers of 1024)",
+        "a probability from 0 to 1",
+    ] {
+        assert!(help.contains(part), "{part:?} in {help}");
+    }
+}
+
+#[cfg(feature = "sandbox")]
+#[test]
+fn sandbox_listens_on_a_host_name_or_remotely_when_allowed_and_pads_with_units() {
+    let sandbox = SandboxProcess::start_at("localhost:0", "127.0.0.1", &["--pad-to", "2MB"]);
+    let base = sandbox.base.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let size = runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let created: Value = http
+            .post(format!("{base}/tasks"))
+            .bearer_auth("sk-demo")
+            .json(&common::seed_example(
+                happyhorse::Provider::HiApi,
+                "t2v-curl.json",
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["data"]["taskId"].as_str().unwrap();
+        let task: Value = http
+            .get(format!("{base}/tasks/{id}"))
+            .bearer_auth("sk-demo")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = task["data"]["output"][0]["url"].as_str().unwrap();
+        http.get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len()
+    });
+    assert_eq!(size, 2_000_000);
+    sandbox.stop();
+
+    // Every interface, when allowed: the lines to paste reach it through loopback.
+    let mut sandbox = SandboxProcess::start_at("0.0.0.0:0", "0.0.0.0", &["--allow-remote"]);
+    let exports = export_lines(&sandbox.rest_of_banner());
+    let hiapi_base = &exports[0][0].1;
+    assert!(
+        hiapi_base.starts_with("http://127.0.0.1:") && hiapi_base.ends_with("/v1"),
+        "{hiapi_base}"
+    );
+    generate_with(&exports[0], happyhorse::Provider::HiApi);
+    sandbox.stop();
 }

@@ -176,6 +176,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
         ));
     }
     let max = SandboxConfig::MAX_PAD_TO;
+    if !fraction.is_empty() && scale == 1 {
+        return Err(format!(
+            "a number of bytes is whole, got {text:?}; a fraction needs a unit: {units}, e.g. 1.5GiB"
+        ));
+    }
     let too_large = || {
         format!(
             "{text:?} is larger than {max} bytes (8 EiB), the largest Content-Length HTTP \
@@ -370,7 +375,7 @@ mod tests {
             assert_eq!(parse_size(text), Ok(bytes), "{text}");
         }
         for text in [
-            "200XB", "200M", "1TB", "MB", "", ".", "1.2.3MB", "-5", "+5", "1e9",
+            "200XB", "200M", "1TB", "MB", "", ".", "1.2.3MB", "-5", "+5", "1e9", "1.5", "1.5B",
         ] {
             let err = parse_size(text).unwrap_err();
             assert!(err.contains("KiB, MiB, GiB"), "{text}: {err}");
