@@ -37,7 +37,7 @@ mod output;
 mod routes;
 mod schema;
 
-pub use faults::{Fault, FaultRates, UnknownFault, FAULT_HEADER, FAULT_NAMES};
+pub use faults::{Fault, FaultRates, UnknownFault, FAULT_HEADER, FAULT_NAMES, MAX_SLOW};
 
 use std::{
     collections::HashMap,
