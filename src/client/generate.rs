@@ -183,7 +183,7 @@ impl GenerateTo<'_> {
         } = self;
         // Refuse a target that cannot take the video before paying for one; the partial file
         // it opens is the one the download writes (and is removed if nothing comes of it).
-        let prepared = super::download::prepare_target(&path, overwrite).await?;
+        let prepared = super::download::prepare_target(&path, overwrite)?;
         let (submission, task) = generate.submit_and_wait().await?;
         let client = generate.client;
         let mut download = client.download(task.output(), &path).prepared(prepared);
