@@ -529,3 +529,65 @@ fn a_wrong_base_url_a_foreign_key_and_a_dead_host_are_named() {
     );
     drop(sandbox);
 }
+
+#[test]
+fn the_readmes_first_command_run_twice_writes_two_videos_and_says_what_it_does() {
+    // As a newcomer runs it: no -o, in a directory of their own, twice.
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
+            .args([
+                "generate",
+                "--sandbox",
+                "A golden retriever running on a beach",
+            ])
+            // The longest wait there is must not overflow the deadline arithmetic.
+            .args(["--max-wait", "18446744073709551615"])
+            .current_dir(dir.path())
+            .env_remove("HAPPYHORSE_PROVIDER")
+            .output()
+            .expect("the binary runs");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        // Off a terminal, each status change is a line of its own.
+        assert!(
+            stderr.contains(": queued") && stderr.contains(": success"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("saved ") && stderr.contains(" KiB"),
+            "{stderr}"
+        );
+    }
+    let videos: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(videos.len(), 2, "{videos:?}");
+    assert!(videos
+        .iter()
+        .all(|name| name.starts_with("happyhorse-") && name.ends_with(".mp4")));
+}
+
+#[test]
+fn with_the_in_process_sandbox_no_resume_command_is_offered() {
+    // The emulator's tasks end with the process: a `wait ID` would find nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slow.mp4");
+    let out = happyhorse(
+        &[
+            "generate",
+            "--sandbox",
+            "A dog",
+            "--max-wait",
+            "1",
+            "-o",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("end with this process"), "{stderr}");
+    assert!(!stderr.contains("happyhorse wait"), "{stderr}");
+}
