@@ -228,24 +228,29 @@ impl Drop for SandboxProcess {
     }
 }
 
+/// A HiAPI submit (`POST {hiapi_base}/tasks`) of the seed's curl example with the bearer `key`.
+#[cfg(feature = "sandbox")]
+fn submit_seed_curl(
+    http: &reqwest::Client,
+    hiapi_base: &str,
+    key: &str,
+) -> reqwest::RequestBuilder {
+    http.post(format!("{hiapi_base}/tasks"))
+        .bearer_auth(key)
+        .json(&common::seed_example(
+            happyhorse::Provider::HiApi,
+            "t2v-curl.json",
+        ))
+}
+
 #[cfg(feature = "sandbox")]
 #[test]
 fn sandbox_prints_its_base_urls_serves_the_seed_curl_flow_and_stops_on_ctrl_c() {
     let sandbox = SandboxProcess::start(&[]);
     let base = sandbox.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let body = common::seed_example(happyhorse::Provider::HiApi, "t2v-curl.json");
     let created: Value = runtime.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{base}/tasks"))
-            .bearer_auth("sk-demo")
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        common::send_json(submit_seed_curl(&reqwest::Client::new(), &base, "sk-demo")).await
     });
     assert_eq!(created["code"], 200);
 
@@ -271,13 +276,7 @@ fn sandbox_logs_each_request_with_v_and_a_wrong_base_url_always_without_queries_
             .await
             .unwrap();
         // HiAPI's base URL without its `/v1`.
-        let lost = http
-            .post(format!("{root}/tasks"))
-            .bearer_auth("sk-s3cr3t-key")
-            .json(&common::seed_example(
-                happyhorse::Provider::HiApi,
-                "t2v-curl.json",
-            ))
+        let lost = submit_seed_curl(&http, &root, "sk-s3cr3t-key")
             .send()
             .await
             .unwrap();
@@ -509,29 +508,13 @@ fn sandbox_listens_on_a_host_name_or_remotely_when_allowed_and_pads_with_units()
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let size = runtime.block_on(async {
         let http = reqwest::Client::new();
-        let created: Value = http
-            .post(format!("{base}/tasks"))
-            .bearer_auth("sk-demo")
-            .json(&common::seed_example(
-                happyhorse::Provider::HiApi,
-                "t2v-curl.json",
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created: Value = common::send_json(submit_seed_curl(&http, &base, "sk-demo")).await;
         let id = created["data"]["taskId"].as_str().unwrap();
-        let task: Value = http
-            .get(format!("{base}/tasks/{id}"))
-            .bearer_auth("sk-demo")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let task: Value = common::send_json(
+            http.get(format!("{base}/tasks/{id}"))
+                .bearer_auth("sk-demo"),
+        )
+        .await;
         let url = task["data"]["output"][0]["url"].as_str().unwrap();
         http.get(url)
             .send()

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{http, http_with, seed_example, with};
+use common::{apiframe_job_url, forgetful_sandbox, http, http_with, seed_example, send_json, with};
 use happyhorse::{
     generated::{apiframe, hiapi, reapi},
     sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
@@ -122,15 +122,12 @@ async fn tasks_move_through_each_providers_statuses() {
         .await
         .unwrap();
     let hiapi = http("authorization", "Bearer sk-test");
-    let created: Value = hiapi
-        .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
-        .json(&seed_example(Provider::HiApi, "t2v-minimal.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created: Value = send_json(
+        hiapi
+            .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
+            .json(&seed_example(Provider::HiApi, "t2v-minimal.json")),
+    )
+    .await;
     let url = format!(
         "{}/tasks/{}",
         sandbox.base_url(Provider::HiApi),
@@ -355,14 +352,8 @@ async fn unknown_ids_and_expired_outputs_are_refused() {
     .await;
     // Unix-second timestamps: after a full second the zero-TTL output has expired.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let job: Value = apiframe
-        .get(format!("{jobs}/{}", accepted["jobId"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job: Value =
+        send_json(apiframe.get(format!("{jobs}/{}", accepted["jobId"].as_str().unwrap()))).await;
     assert_eq!(job["expired"], true);
     let gone = download(job["result"]["urls"][0].as_str().unwrap()).await;
     assert_eq!(gone.status(), 410);
@@ -457,14 +448,7 @@ async fn hiapi_output_url(sandbox: &Sandbox, client: &reqwest::Client) -> String
     )
     .await;
     let id = created["data"]["taskId"].as_str().unwrap();
-    let task: Value = client
-        .get(format!("{base}/tasks/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let task: Value = send_json(client.get(format!("{base}/tasks/{id}"))).await;
     task["data"]["output"][0]["url"]
         .as_str()
         .unwrap()
@@ -629,6 +613,20 @@ async fn hiapi_list_pages_at_any_extreme_and_refuses_what_is_not_a_number() {
     sandbox.shutdown().await;
 }
 
+/// Posts `body` with `number` as the duration at `pointer` and asserts that it is refused with
+/// a 400.
+async fn assert_duration_refused(
+    client: &reqwest::Client,
+    url: &str,
+    body: Value,
+    pointer: &str,
+    number: &Value,
+) {
+    let body = with(body, pointer, number.clone());
+    let (status, answer) = post(client, url.to_owned(), &body).await;
+    assert_eq!(status, 400, "duration {number}: {answer}");
+}
+
 #[tokio::test]
 async fn huge_or_negative_numbers_in_bodies_are_refused_not_panicked() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
@@ -651,27 +649,13 @@ async fn huge_or_negative_numbers_in_bodies_are_refused_not_panicked() {
     let generations = format!("{}/videos/generations", sandbox.base_url(Provider::Reapi));
     for number in numbers {
         // Apiframe's credit cost is rate × duration: the duration never reaches it unchecked.
-        let body = with(
-            seed_example(Provider::Apiframe, "quick-start.json"),
-            "/happyhorse11Params/duration",
-            number.clone(),
-        );
-        let (status, answer) = post(&apiframe, generate.clone(), &body).await;
-        assert_eq!(status, 400, "duration {number}: {answer}");
-        let body = with(
-            seed_example(Provider::HiApi, "t2v-minimal.json"),
-            "/input/duration",
-            number.clone(),
-        );
-        let (status, answer) = post(&hiapi, tasks.clone(), &body).await;
-        assert_eq!(status, 400, "duration {number}: {answer}");
-        let body = with(
-            seed_example(Provider::Reapi, "t2v-curl.json"),
-            "/duration",
-            number.clone(),
-        );
-        let (status, answer) = post(&reapi, generations.clone(), &body).await;
-        assert_eq!(status, 400, "duration {number}: {answer}");
+        let apiframe_body = seed_example(Provider::Apiframe, "quick-start.json");
+        let duration = "/happyhorse11Params/duration";
+        assert_duration_refused(&apiframe, &generate, apiframe_body, duration, &number).await;
+        let hiapi_body = seed_example(Provider::HiApi, "t2v-minimal.json");
+        assert_duration_refused(&hiapi, &tasks, hiapi_body, "/input/duration", &number).await;
+        let reapi_body = seed_example(Provider::Reapi, "t2v-curl.json");
+        assert_duration_refused(&reapi, &generations, reapi_body, "/duration", &number).await;
     }
     // The largest valid duration is priced.
     let body = with(
@@ -681,18 +665,11 @@ async fn huge_or_negative_numbers_in_bodies_are_refused_not_panicked() {
     );
     let (status, accepted) = post(&apiframe, generate.clone(), &body).await;
     assert_eq!(status, 202, "{accepted}");
-    let job: Value = apiframe
-        .get(format!(
-            "{}/v2/jobs/{}",
-            sandbox.base_url(Provider::Apiframe),
-            accepted["jobId"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job: Value = send_json(apiframe.get(apiframe_job_url(
+        &sandbox.base_url(Provider::Apiframe),
+        &accepted,
+    )))
+    .await;
     assert!(job["creditCost"].as_u64().is_some_and(|c| c >= 15), "{job}");
     sandbox.shutdown().await;
 }
@@ -700,13 +677,7 @@ async fn huge_or_negative_numbers_in_bodies_are_refused_not_panicked() {
 #[tokio::test]
 async fn forgotten_tasks_answer_404_and_their_idempotency_keys_are_new_again() {
     // Instant tasks, outputs expired at once, forgotten 300 ms later.
-    let sandbox = Sandbox::start(
-        SandboxConfig::default()
-            .with_output_ttl(Duration::ZERO)
-            .with_forget_after(Duration::from_millis(300)),
-    )
-    .await
-    .unwrap();
+    let sandbox = forgetful_sandbox(Duration::from_millis(300)).await;
     let hiapi = http_with(&[
         ("authorization", "Bearer sk-test"),
         ("idempotency-key", "forget-me"),
@@ -741,14 +712,7 @@ async fn forgotten_tasks_answer_404_and_their_idempotency_keys_are_new_again() {
     assert_eq!(status, 404, "{gone}");
     assert_eq!(gone["error_code"], "NOT_FOUND");
     assert_eq!(download(&url).await.status(), 404);
-    let listed: Value = hiapi
-        .get(format!("{base}/tasks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = send_json(hiapi.get(format!("{base}/tasks"))).await;
     assert_eq!(listed["data"]["total"], 0, "{listed}");
     // The key is forgotten with its task: the same key and body make a new task.
     let (_, again) = post(&hiapi, format!("{base}/tasks"), &body).await;

@@ -13,7 +13,7 @@ use std::{
 };
 
 use axum::{body::Bytes, extract::State, http::HeaderMap, http::StatusCode, routing::post};
-use common::{http, http_with, seed_example, with};
+use common::{apiframe_job_url, http, http_with, seed_example, send_json, with};
 use happyhorse::{
     generated::{apiframe, hiapi},
     sandbox::{Sandbox, SandboxConfig},
@@ -86,6 +86,47 @@ async fn submit(client: &reqwest::Client, url: String, body: &Value) -> Value {
     answer.json().await.unwrap()
 }
 
+/// Submits the Apiframe quick-start job with its webhook at `hook`; returns the accepted
+/// answer.
+async fn submit_apiframe_with_webhook(
+    client: &reqwest::Client,
+    sandbox: &Sandbox,
+    hook: &str,
+) -> Value {
+    let mut job = seed_example(Provider::Apiframe, "quick-start.json");
+    job["webhookUrl"] = json!(hook);
+    submit(
+        client,
+        format!(
+            "{}/v2/videos/generate",
+            sandbox.base_url(Provider::Apiframe)
+        ),
+        &job,
+    )
+    .await
+}
+
+/// Polls the Apiframe job that `accepted` names, up to `polls` times 20 ms apart, until its
+/// webhook is no longer pending, and returns the last `webhookStatus`.
+async fn settled_webhook_status(
+    client: &reqwest::Client,
+    sandbox: &Sandbox,
+    accepted: &Value,
+    polls: usize,
+) -> Value {
+    let url = apiframe_job_url(&sandbox.base_url(Provider::Apiframe), accepted);
+    let mut status = Value::Null;
+    for _ in 0..polls {
+        let job = send_json(client.get(&url)).await;
+        status = job["webhookStatus"].clone();
+        if status != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    status
+}
+
 #[tokio::test]
 async fn hiapi_callbacks_are_signed_and_redelivered_after_a_non_2xx_answer() {
     let sandbox = Sandbox::start(quick_retries().with_webhook_secret("whsec_test"))
@@ -151,17 +192,7 @@ fn happyhorse_now() -> u64 {
 async fn hiapi_callbacks_go_unsigned_without_a_secret() {
     let sandbox = Sandbox::start(quick_retries()).await.unwrap();
     let (hook, mut deliveries) = receiver(0).await;
-    let body = with(
-        seed_example(Provider::HiApi, "t2v-minimal.json"),
-        "/callback",
-        json!({"url": hook}),
-    );
-    submit(
-        &http("authorization", "Bearer sk-test"),
-        format!("{}/tasks", sandbox.base_url(Provider::HiApi)),
-        &body,
-    )
-    .await;
+    submit_with_callback(&sandbox, &hook).await;
     let delivery = next(&mut deliveries).await;
     assert_eq!(delivery.header(webhook::HIAPI_SIGNATURE_HEADER), None);
     assert_eq!(delivery.json()["status"], "success");
@@ -216,18 +247,11 @@ async fn apiframe_webhooks_report_progress_then_completion_signed_with_the_key_h
     assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
     assert_eq!(statuses.last().unwrap().1, Some(100));
 
-    let job: Value = client
-        .get(format!(
-            "{}/v2/jobs/{}",
-            sandbox.base_url(Provider::Apiframe),
-            accepted["jobId"].as_str().unwrap()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let job: Value = send_json(client.get(apiframe_job_url(
+        &sandbox.base_url(Provider::Apiframe),
+        &accepted,
+    )))
+    .await;
     assert_eq!(job["webhookStatus"], "delivered");
 }
 
@@ -282,28 +306,10 @@ async fn callback_urls_must_be_https_except_to_loopback() {
     // delivery is recorded as failed.
     job["webhookUrl"] = json!("https://example.com/hook");
     let accepted = submit(&apiframe, generate, &job).await;
-    let url = format!(
-        "{}/v2/jobs/{}",
-        sandbox.base_url(Provider::Apiframe),
-        accepted["jobId"].as_str().unwrap()
+    assert_eq!(
+        settled_webhook_status(&apiframe, &sandbox, &accepted, 200).await,
+        "failed"
     );
-    let mut status = Value::Null;
-    for _ in 0..200 {
-        let job: Value = apiframe
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status = job["webhookStatus"].clone();
-        if status != "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, "failed");
 }
 
 #[tokio::test]
@@ -343,33 +349,13 @@ async fn callback_faults_duplicate_drop_and_fail_deliveries() {
         ("x-api-key", "afk_test"),
         ("x-sandbox-fault", "drop_callback"),
     ]);
-    let mut job = seed_example(Provider::Apiframe, "quick-start.json");
-    job["webhookUrl"] = json!(hook);
-    let accepted = submit(
-        &apiframe,
-        format!(
-            "{}/v2/videos/generate",
-            sandbox.base_url(Provider::Apiframe)
-        ),
-        &job,
-    )
-    .await;
-    let url = format!(
-        "{}/v2/jobs/{}",
-        sandbox.base_url(Provider::Apiframe),
-        accepted["jobId"].as_str().unwrap()
-    );
+    let accepted = submit_apiframe_with_webhook(&apiframe, &sandbox, &hook).await;
+    // Polled with a client that asks for no fault.
     let poll = http("x-api-key", "afk_test");
-    let mut status = Value::Null;
-    for _ in 0..200 {
-        let job: Value = poll.get(&url).send().await.unwrap().json().await.unwrap();
-        status = job["webhookStatus"].clone();
-        if status != "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, "failed");
+    assert_eq!(
+        settled_webhook_status(&poll, &sandbox, &accepted, 200).await,
+        "failed"
+    );
     assert!(deliveries.try_recv().is_err(), "a dropped webhook arrived");
 }
 
@@ -383,41 +369,13 @@ async fn a_receiver_that_never_accepts_gets_every_attempt_then_the_webhook_count
     .unwrap();
     let (hook, mut deliveries) = receiver(usize::MAX).await;
     let apiframe = http("x-api-key", "afk_test");
-    let mut job = seed_example(Provider::Apiframe, "quick-start.json");
-    job["webhookUrl"] = json!(hook);
-    let accepted = submit(
-        &apiframe,
-        format!(
-            "{}/v2/videos/generate",
-            sandbox.base_url(Provider::Apiframe)
-        ),
-        &job,
-    )
-    .await;
-    let url = format!(
-        "{}/v2/jobs/{}",
-        sandbox.base_url(Provider::Apiframe),
-        accepted["jobId"].as_str().unwrap()
-    );
+    let accepted = submit_apiframe_with_webhook(&apiframe, &sandbox, &hook).await;
     // The receiver records each delivery before it answers, so once the sandbox has given up
     // every attempt is in the channel.
-    let mut status = Value::Null;
-    for _ in 0..500 {
-        let job: Value = apiframe
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status = job["webhookStatus"].clone();
-        if status != "pending" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(status, "failed");
+    assert_eq!(
+        settled_webhook_status(&apiframe, &sandbox, &accepted, 500).await,
+        "failed"
+    );
     let mut bodies = Vec::new();
     while let Ok(delivery) = deliveries.try_recv() {
         bodies.push(delivery.body);

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{http, http_with, seed_example};
+use common::{forgetful_sandbox, http, http_with, seed_example, send_json};
 use happyhorse::{
     generated::{apiframe, hiapi, reapi},
     sandbox::{FaultRates, Sandbox, SandboxConfig, SAMPLE_MP4},
@@ -162,14 +162,7 @@ async fn a_reset_submit_still_creates_the_task_so_an_idempotent_retry_replays_it
         .await
         .unwrap();
     assert_eq!(retry.headers()["idempotent-replay"], "true");
-    let listed: Value = http("authorization", "Bearer sk-test")
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = send_json(http("authorization", "Bearer sk-test").get(&url)).await;
     assert_eq!(listed["data"]["total"], 1, "one task, not two");
 
     // A reset poll fails on the network too.
@@ -491,13 +484,7 @@ async fn fault_counts_and_waits_at_their_limits_are_counted_or_refused_clearly()
 
 #[tokio::test]
 async fn fault_counters_are_forgotten_with_the_tasks() {
-    let sandbox = Sandbox::start(
-        SandboxConfig::default()
-            .with_output_ttl(Duration::ZERO)
-            .with_forget_after(Duration::from_millis(200)),
-    )
-    .await
-    .unwrap();
+    let sandbox = forgetful_sandbox(Duration::from_millis(200)).await;
     assert_eq!(poll_with_fault(&sandbox, "rate_limit*1").await.0, 429);
     assert_eq!(poll_with_fault(&sandbox, "rate_limit*1").await.0, 404);
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -125,3 +125,30 @@ pub async fn hiapi_task_total(hiapi_base_url: &str) -> u64 {
         .expect("a JSON task list");
     listed["data"]["total"].as_u64().expect("a total")
 }
+
+/// Sends `request` and parses its answer as JSON, panicking if either fails.
+pub async fn send_json(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// The URL of the Apiframe job that `accepted` (the answer to a submit) names, given the
+/// Apiframe base URL.
+pub fn apiframe_job_url(apiframe_base_url: &str, accepted: &Value) -> String {
+    format!(
+        "{apiframe_base_url}/v2/jobs/{}",
+        accepted["jobId"].as_str().unwrap()
+    )
+}
+
+/// A sandbox with the default configuration but for outputs that expire at once and tasks
+/// that are forgotten `forget_after` later.
+#[cfg(feature = "sandbox")]
+pub async fn forgetful_sandbox(forget_after: std::time::Duration) -> happyhorse::sandbox::Sandbox {
+    happyhorse::sandbox::Sandbox::start(
+        happyhorse::sandbox::SandboxConfig::default()
+            .with_output_ttl(std::time::Duration::ZERO)
+            .with_forget_after(forget_after),
+    )
+    .await
+    .unwrap()
+}
