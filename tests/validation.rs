@@ -6,7 +6,6 @@ mod common;
 
 use common::{request_validator, seed_example, seed_examples, with, without};
 use happyhorse::{
-    contract,
     request::VideoRequest,
     validate::validate_body,
     values::{AspectRatio, HttpUrl, Prompt, References, Resolution, Seed, VideoDuration},
@@ -369,7 +368,7 @@ fn enum_values(schema: &Value) -> Vec<String> {
 
 #[cfg(feature = "schemars")]
 fn component(provider: Provider, name: &str) -> Value {
-    contract::openapi(provider)["components"]["schemas"][name].clone()
+    happyhorse::contract::openapi(provider)["components"]["schemas"][name].clone()
 }
 
 #[cfg(feature = "schemars")]
