@@ -49,6 +49,7 @@ async fn one_call_submits_waits_and_saves_reporting_each_step() {
         let mut events = Vec::new();
         let saved = client
             .generate(&request("A golden retriever running on a beach"))
+            .schedule(Duration::from_millis(20), 1.5, Duration::from_millis(100))
             .on_progress(|event| {
                 events.push(match event {
                     Progress::Submitted(_) => "submitted".to_owned(),

@@ -45,6 +45,7 @@ pub struct Generate<'a> {
     request: &'a VideoRequest,
     options: SubmitOptions,
     max_wait: Option<Duration>,
+    schedule: Option<(Duration, f64, Duration)>,
     cancel: Option<CancellationToken>,
     on_progress: Option<OnProgress<'a>>,
 }
@@ -101,6 +102,12 @@ impl<'a> Generate<'a> {
         self
     }
 
+    /// Sets the poll schedule of the wait, as [`Wait::schedule`](super::Wait::schedule) does.
+    pub fn schedule(mut self, first: Duration, multiplier: f64, max: Duration) -> Self {
+        self.schedule = Some((first, multiplier, max));
+        self
+    }
+
     /// Stops at once when `token` is cancelled, in whichever step the call is: the submit
     /// ([`Error::Cancelled`] without an id: a task may exist), the wait ([`Error::Cancelled`]
     /// with the id: the task goes on), or the download ([`Error::DownloadCancelled`]: the
@@ -143,6 +150,9 @@ impl<'a> Generate<'a> {
         let mut wait = client.wait(&submitted);
         if let Some(max_wait) = self.max_wait {
             wait = wait.max_wait(max_wait);
+        }
+        if let Some((first, multiplier, max)) = self.schedule {
+            wait = wait.schedule(first, multiplier, max);
         }
         if let Some(token) = &self.cancel {
             wait = wait.cancel_on(token.clone());
@@ -256,6 +266,7 @@ impl Client {
             request,
             options: SubmitOptions::default(),
             max_wait: None,
+            schedule: None,
             cancel: None,
             on_progress: None,
         }
