@@ -403,19 +403,24 @@ fn answer_message(provider: Provider, body: &Value) -> String {
 }
 
 /// Outside text as it may appear in a message: control characters shown as `\u{…}` escapes
-/// (no terminal sequences, no NULs), cut to `max` characters with `…`.
+/// (no terminal sequences, no NULs), cut with `…` once `max` characters are shown (escapes
+/// count at their shown length).
 pub(crate) fn clean(text: &str, max: usize) -> String {
     let mut out = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count == max {
+    let mut shown = 0usize;
+    for c in text.chars() {
+        let piece: String = if c.is_control() {
+            c.escape_unicode().collect()
+        } else {
+            c.to_string()
+        };
+        let width = piece.chars().count();
+        if shown.saturating_add(width) > max {
             out.push('…');
             break;
         }
-        if c.is_control() && c != ' ' {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
+        shown += width;
+        out.push_str(&piece);
     }
     out
 }
