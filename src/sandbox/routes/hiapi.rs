@@ -3,7 +3,6 @@
 //! envelope.
 
 use axum::{
-    body::Bytes,
     extract::{Path, Query, State as Extract},
     http::{header, HeaderMap, StatusCode},
     response::Response,
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{
     deliver_or_reset, errors, gate, idempotency, reply,
-    submit::{self, create_or_replay, for_validation, new_task, parse},
+    submit::{create_or_replay, for_validation, new_task},
     Shared,
 };
 use crate::{
@@ -26,24 +25,12 @@ use crate::{
 
 const HIAPI: Provider = Provider::HiApi;
 
-pub(super) async fn create(
-    Extract(state): Extract<Shared>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    submit::handle(state, HIAPI, headers, bytes).await
-}
-
 pub(super) async fn submit(
     state: &Shared,
     headers: &HeaderMap,
-    bytes: &Bytes,
+    body: Value,
     faults: &[Fault],
 ) -> Response {
-    let body = match parse(bytes) {
-        Ok(body) => body,
-        Err(problems) => return errors::invalid(HIAPI, problems),
-    };
     let model = body
         .get("model")
         .and_then(Value::as_str)

@@ -25,7 +25,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{get, post, MethodRouter},
     Json, Router,
 };
 use serde_json::Value;
@@ -77,14 +77,23 @@ pub(crate) fn base_path(provider: Provider) -> &'static str {
     }
 }
 
+/// The submit route of `provider`: the key, the faults, the body, then its own rules.
+fn submit_route(provider: Provider) -> MethodRouter<Shared> {
+    post(
+        move |Extract(state): Extract<Shared>, headers: HeaderMap, bytes: Bytes| {
+            submit::handle(state, provider, headers, bytes)
+        },
+    )
+}
+
 pub(crate) fn router(state: Shared) -> Router {
     let addr = state.addr;
     Router::new()
-        .route(HIAPI_TASKS, post(hiapi::create).get(hiapi::list))
+        .route(HIAPI_TASKS, submit_route(Provider::HiApi).get(hiapi::list))
         .route(HIAPI_TASK, get(hiapi::get))
-        .route(REAPI_GENERATIONS, post(reapi::create))
+        .route(REAPI_GENERATIONS, submit_route(Provider::Reapi))
         .route(REAPI_TASK, get(reapi::get))
-        .route(APIFRAME_GENERATE, post(apiframe::create))
+        .route(APIFRAME_GENERATE, submit_route(Provider::Apiframe))
         .route(APIFRAME_JOB, get(apiframe::get))
         .route(FILES, get(files::output_file))
         .fallback(log::no_route)

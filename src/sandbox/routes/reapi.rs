@@ -3,7 +3,6 @@
 //! object itself.
 
 use axum::{
-    body::Bytes,
     extract::{Path, State as Extract},
     http::{HeaderMap, StatusCode},
     response::Response,
@@ -14,7 +13,7 @@ use super::{
     deliver_or_reset, errors, gate,
     idempotency::Idempotency,
     reply,
-    submit::{self, create_or_replay, new_task, parse},
+    submit::{create_or_replay, new_task},
     Shared,
 };
 use crate::{
@@ -27,24 +26,12 @@ use crate::{
 
 const REAPI: Provider = Provider::Reapi;
 
-pub(super) async fn create(
-    Extract(state): Extract<Shared>,
-    headers: HeaderMap,
-    bytes: Bytes,
-) -> Response {
-    submit::handle(state, REAPI, headers, bytes).await
-}
-
 pub(super) async fn submit(
     state: &Shared,
     headers: &HeaderMap,
-    bytes: &Bytes,
+    body: Value,
     faults: &[Fault],
 ) -> Response {
-    let body = match parse(bytes) {
-        Ok(body) => body,
-        Err(problems) => return errors::invalid(REAPI, problems),
-    };
     let problems = state.schemas.problems(REAPI, &body);
     if !problems.is_empty() {
         return errors::invalid(REAPI, problems);

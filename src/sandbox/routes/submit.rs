@@ -8,7 +8,7 @@ use axum::{body::Bytes, http::HeaderMap, response::Response};
 use serde_json::Value;
 
 use super::{
-    apiframe, deliver_or_reset, gate, hiapi,
+    apiframe, deliver_or_reset, errors, gate, hiapi,
     idempotency::{Idempotency, InFlight},
     reapi, Shared,
 };
@@ -32,16 +32,17 @@ pub(super) async fn handle(
         Ok(faults) => faults,
         Err(answer) => return answer,
     };
-    let answer = match provider {
-        Provider::HiApi => hiapi::submit(&state, &headers, &bytes, &faults).await,
-        Provider::Reapi => reapi::submit(&state, &headers, &bytes, &faults).await,
-        Provider::Apiframe => apiframe::submit(&state, &headers, &bytes, &faults).await,
+    let answer = match (parse(&bytes), provider) {
+        (Err(problems), _) => errors::invalid(provider, problems),
+        (Ok(body), Provider::HiApi) => hiapi::submit(&state, &headers, body, &faults).await,
+        (Ok(body), Provider::Reapi) => reapi::submit(&state, &headers, body, &faults).await,
+        (Ok(body), Provider::Apiframe) => apiframe::submit(&state, &headers, body, &faults).await,
     };
     deliver_or_reset(answer, &faults)
 }
 
 /// The parsed body, or the problem with one that is not JSON.
-pub(super) fn parse(bytes: &Bytes) -> Result<Value, Vec<(String, String)>> {
+fn parse(bytes: &Bytes) -> Result<Value, Vec<(String, String)>> {
     serde_json::from_slice(bytes).map_err(|err| {
         vec![(
             String::new(),
