@@ -129,6 +129,18 @@ impl Session {
         bar
     }
 
+    /// The task's state, retried through transient errors; `None` after Ctrl-C, which also
+    /// stops the retries of a status that keeps failing.
+    pub async fn status(&self, task: &TaskHandle) -> Option<Result<TaskSnapshot, Error>> {
+        tokio::select! {
+            result = self.client.status(task) => Some(result),
+            _ = self.interrupted.cancelled() => {
+                eprintln!("interrupted");
+                None
+            }
+        }
+    }
+
     /// Waits for `task` with a spinner showing the status and the elapsed time; Ctrl-C stops
     /// the wait (not the task).
     pub async fn wait(&self, task: &TaskHandle, max_wait: Duration) -> Result<Finished, Error> {
@@ -248,6 +260,14 @@ pub struct Context {
 }
 
 impl Context {
+    /// A command about the existing task `id`.
+    pub fn for_task(provider: Provider, id: &str) -> Self {
+        Context {
+            task: Some(id.to_owned()),
+            ..Context::new(provider, false)
+        }
+    }
+
     pub fn new(provider: Provider, sandboxed: bool) -> Self {
         Context {
             provider: Some(provider),

@@ -86,22 +86,14 @@ fn block_on(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 pub fn status(args: StatusArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
-        let context = Context {
-            task: Some(args.id.clone()),
-            ..Context::new(args.common.provider, false)
-        };
+        let context = Context::for_task(args.common.provider, &args.id);
         let session = match Session::open(&args.common, false).await {
             Ok(session) => session,
             Err(err) => return session::fail(&err, json, &context),
         };
         let handle = TaskHandle::new(args.common.provider, args.id.clone());
-        // Ctrl-C also stops the retries of a status that keeps failing.
-        let result = tokio::select! {
-            result = session.client.status(&handle) => result,
-            _ = session.interrupted.cancelled() => {
-                eprintln!("interrupted");
-                return ExitCode::from(session::INTERRUPTED);
-            }
+        let Some(result) = session.status(&handle).await else {
+            return ExitCode::from(session::INTERRUPTED);
         };
         match result {
             Ok(snapshot) => {
@@ -117,9 +109,8 @@ pub fn wait(args: WaitArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
         let mut context = Context {
-            task: Some(args.id.clone()),
             path: args.output.clone(),
-            ..Context::new(args.common.provider, false)
+            ..Context::for_task(args.common.provider, &args.id)
         };
         let session = match Session::open(&args.common, false).await {
             Ok(session) => session,
@@ -168,36 +159,18 @@ pub fn wait(args: WaitArgs) -> ExitCode {
 pub fn download(args: DownloadArgs) -> ExitCode {
     block_on(async move {
         let json = args.common.json;
-        let mut context = Context {
-            task: Some(args.id.clone()),
-            ..Context::new(args.common.provider, false)
-        };
+        let mut context = Context::for_task(args.common.provider, &args.id);
         let session = match Session::open(&args.common, false).await {
             Ok(session) => session,
             Err(err) => return session::fail(&err, json, &context),
         };
         let handle = TaskHandle::new(args.common.provider, args.id.clone());
-        let snapshot = tokio::select! {
-            result = session.client.status(&handle) => result,
-            _ = session.interrupted.cancelled() => {
-                eprintln!("interrupted");
-                return ExitCode::from(session::INTERRUPTED);
-            }
+        let Some(snapshot) = session.status(&handle).await else {
+            return ExitCode::from(session::INTERRUPTED);
         };
-        let snapshot = match snapshot {
-            Ok(snapshot) => snapshot,
-            Err(err) => return session::fail(&err, json, &context),
-        };
-        let status = snapshot.status.clone();
-        let finished = match Finished::try_from(snapshot) {
+        let finished = match snapshot.and_then(|s| Finished::try_from(s).map_err(Error::from)) {
             Ok(finished) => finished,
-            Err(_) => {
-                let err = Error::NoOutput {
-                    id: args.id.clone(),
-                    status,
-                };
-                return session::fail(&err, json, &context);
-            }
+            Err(err) => return session::fail(&err, json, &context),
         };
         let path = args
             .output

@@ -127,17 +127,8 @@ impl<'a> Download<'a> {
         let output = match source {
             Source::Output(output) => output,
             Source::Task(task) => {
-                let snapshot = client.status(&task).await?;
-                let status = snapshot.status.clone();
-                match Finished::try_from(snapshot) {
-                    Ok(finished) => finished.output().clone(),
-                    Err(_) => {
-                        return Err(Error::NoOutput {
-                            id: task.id,
-                            status,
-                        })
-                    }
-                }
+                let finished = Finished::try_from(client.status(&task).await?)?;
+                finished.output().clone()
             }
         };
         let expired_at = output.expires_at.filter(|at| *at <= chrono::Utc::now());

@@ -233,6 +233,16 @@ pub enum Error {
     },
 }
 
+/// A task without a video to download is [`Error::NoOutput`].
+impl From<super::NotFinished> for Error {
+    fn from(not: super::NotFinished) -> Self {
+        Error::NoOutput {
+            id: not.id,
+            status: not.status,
+        }
+    }
+}
+
 fn issues_text(issues: &[Issue]) -> String {
     issues
         .iter()

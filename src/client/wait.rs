@@ -169,11 +169,7 @@ impl<'a> Wait<'a> {
                     }
                     match snapshot.state {
                         TaskState::Succeeded => {
-                            let status = snapshot.status.clone();
-                            return Finished::try_from(snapshot).map_err(|_| Error::NoOutput {
-                                id: id.to_owned(),
-                                status,
-                            });
+                            return Finished::try_from(snapshot).map_err(Error::from)
                         }
                         TaskState::Failed | TaskState::Cancelled => {
                             return Err(failed(provider, id, snapshot))
