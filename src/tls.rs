@@ -3,10 +3,10 @@
 //! reqwest is built without a crypto provider of its own (its default, aws-lc-rs, is a large C
 //! and assembly build). The crate's clients share one rustls configuration (*ring*, the
 //! platform's certificate verifier), built once per process, so that neither a process-wide
-//! default nor a second load of the system's certificates is needed. A `reqwest::Client` built
-//! elsewhere in the process needs a process-wide provider: [`install_crypto_provider`]
-//! installs *ring* as that default when the process has none (the sandbox calls it for its own
-//! client). An application that installs its own provider first keeps it.
+//! default nor a second load of the system's certificates is needed; the sandbox uses it too.
+//! The crate sets no process-wide default. A `reqwest::Client` built elsewhere in the process
+//! needs one: [`install_crypto_provider`] installs *ring* as that default when the process has
+//! none. An application that installs its own provider keeps it.
 
 /// Installs *ring* as rustls's process-wide default crypto provider, unless one is installed
 /// already. Idempotent and cheap; call it before building a `reqwest::Client` of your own in a

@@ -172,9 +172,6 @@ impl SandboxProcess {
             .next_line()
             .trim_start()
             .starts_with(&format!("apiframe {root}")));
-        // This process builds reqwest clients of its own, without a sandbox in it to install
-        // rustls's crypto provider.
-        happyhorse::tls::install_crypto_provider();
         running
     }
 
@@ -250,7 +247,7 @@ fn sandbox_prints_its_base_urls_serves_the_seed_curl_flow_and_stops_on_ctrl_c() 
     let base = sandbox.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let created: Value = runtime.block_on(async {
-        common::send_json(submit_seed_curl(&reqwest::Client::new(), &base, "sk-demo")).await
+        common::send_json(submit_seed_curl(&common::plain_http(), &base, "sk-demo")).await
     });
     assert_eq!(created["code"], 200);
 
@@ -268,7 +265,7 @@ fn sandbox_logs_each_request_with_v_and_a_wrong_base_url_always_without_queries_
     let root = base.trim_end_matches("/v1").to_owned();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let statuses = runtime.block_on(async {
-        let http = reqwest::Client::new();
+        let http = common::plain_http();
         let listed = http
             .get(format!("{base}/tasks?page=1&X-Signature=s3cr3t-query"))
             .bearer_auth("sk-s3cr3t-key")
@@ -321,7 +318,7 @@ fn sandbox_logs_each_request_with_v_and_a_wrong_base_url_always_without_queries_
     let sandbox = SandboxProcess::start(&[]);
     let root = sandbox.base.trim_end_matches("/v1").to_owned();
     let status = runtime.block_on(async {
-        reqwest::Client::new()
+        common::plain_http()
             .get(format!("{root}/tasks/tk-1"))
             .send()
             .await
@@ -507,7 +504,7 @@ fn sandbox_listens_on_a_host_name_or_remotely_when_allowed_and_pads_with_units()
     let base = sandbox.base.clone();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let size = runtime.block_on(async {
-        let http = reqwest::Client::new();
+        let http = common::plain_http();
         let created: Value = common::send_json(submit_seed_curl(&http, &base, "sk-demo")).await;
         let id = created["data"]["taskId"].as_str().unwrap();
         let task: Value = common::send_json(

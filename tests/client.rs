@@ -527,7 +527,7 @@ async fn the_callback_inbox_verifies_and_deduplicates_deliveries() {
     let inbox = std::sync::Arc::new(CallbackInbox::hiapi(Some(ApiKey::new("whsec_inbox"))));
     let (hook, mut deliveries) = inbox_receiver(inbox).await;
     // The neutral request (rightly) refuses plain-http callbacks, so post the raw body.
-    let raw = reqwest::Client::new()
+    let raw = common::plain_http()
         .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
         .header("authorization", "Bearer sk-test")
         .header("x-sandbox-fault", "duplicate_callback")
@@ -556,7 +556,7 @@ async fn the_callback_inbox_verifies_and_deduplicates_deliveries() {
     // A receiver holding the wrong secret refuses the delivery, and the sandbox retries it.
     let wrong = std::sync::Arc::new(CallbackInbox::hiapi(Some(ApiKey::new("not it"))));
     let (hook, mut refused) = inbox_receiver(wrong).await;
-    reqwest::Client::new()
+    common::plain_http()
         .post(format!("{}/tasks", sandbox.base_url(Provider::HiApi)))
         .header("authorization", "Bearer sk-test")
         .json(

@@ -153,7 +153,7 @@ async fn missing_or_wrong_keys_get_each_providers_401_body() {
     let sandbox = Sandbox::start(SandboxConfig::default().with_api_key("sk-pinned"))
         .await
         .unwrap();
-    let plain = reqwest::Client::new();
+    let plain = common::plain_http();
     let hiapi = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
     let body = seed_example(Provider::HiApi, "t2v-minimal.json");
     for client in [plain.clone(), http("authorization", "Bearer sk-other")] {
@@ -458,7 +458,7 @@ async fn hiapi_output_url(sandbox: &Sandbox, client: &reqwest::Client) -> String
 /// Status, `Content-Range` and body of a GET with this `Range` header (any bytes).
 async fn ranged(url: &str, range: &[u8]) -> (u16, Option<String>, Vec<u8>) {
     let shown = String::from_utf8_lossy(range);
-    let answer = reqwest::Client::new()
+    let answer = common::plain_http()
         .get(url)
         .header("range", range)
         .send()

@@ -349,7 +349,7 @@ async fn a_truncated_download_resumes_with_range() {
     assert!(ended.is_err(), "a truncated body must end in an error");
     assert!(got.len() < SAMPLE_MP4.len());
 
-    let rest = reqwest::Client::new()
+    let rest = common::plain_http()
         .get(&url)
         .header("range", format!("bytes={}-", got.len()))
         .send()
@@ -369,7 +369,7 @@ async fn a_truncated_download_resumes_with_range() {
     got.extend_from_slice(&rest.bytes().await.unwrap());
     assert_eq!(got, SAMPLE_MP4);
 
-    let past = reqwest::Client::new()
+    let past = common::plain_http()
         .get(&url)
         .header("range", format!("bytes={}-", SAMPLE_MP4.len()))
         .send()
@@ -422,7 +422,7 @@ async fn padded_outputs_end_in_a_free_box_of_the_requested_size() {
     );
 
     // A range inside the padding reads zeros.
-    let tail = reqwest::Client::new()
+    let tail = common::plain_http()
         .get(&url)
         .header("range", "bytes=-10")
         .send()

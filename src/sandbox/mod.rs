@@ -542,8 +542,8 @@ pub(crate) struct State {
 
 impl State {
     fn new(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
-        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::shared_config().map_err(std::io::Error::other)?)
             .no_proxy()
             .build()
             .map_err(std::io::Error::other)?;

@@ -105,16 +105,22 @@ pub fn http_with(headers: &[(&str, &str)]) -> reqwest::Client {
         let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("header name");
         map.insert(name, value);
     }
+    happyhorse::tls::install_crypto_provider();
     reqwest::Client::builder()
         .default_headers(map)
         .build()
         .expect("a reqwest client")
 }
 
+/// A reqwest client with no default headers (reqwest is built without a TLS provider of its
+/// own, so the process gets *ring*'s first).
+pub fn plain_http() -> reqwest::Client {
+    http_with(&[])
+}
+
 /// How many tasks the HiAPI side of a sandbox lists (`GET /v1/tasks`), given its base URL.
 pub async fn hiapi_task_total(hiapi_base_url: &str) -> u64 {
-    happyhorse::tls::install_crypto_provider();
-    let listed: Value = reqwest::Client::new()
+    let listed: Value = plain_http()
         .get(format!("{hiapi_base_url}/tasks"))
         .bearer_auth("sk-test")
         .send()

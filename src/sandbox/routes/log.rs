@@ -269,6 +269,7 @@ mod tests {
         let _guard = tracing::subscriber::set_default(capture.clone());
         let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
         let base = format!("http://{}", sandbox.addr());
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::new();
         let listed = http
             .get(format!("{base}/v1/tasks?page=1&signature=s3cr3t-query"))
