@@ -97,6 +97,8 @@ pub mod client;
 pub mod contract;
 pub mod generated;
 mod issue;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 mod net;
 pub mod provider;
 pub mod request;

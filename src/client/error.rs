@@ -231,6 +231,24 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
+    /// The job ledger could not be read or written.
+    #[error("ledger: {message}")]
+    Ledger {
+        /// What went wrong, and with which ledger.
+        message: String,
+    },
+    /// Another process is running a batch on this ledger.
+    #[error("the ledger {ledger} is in use by another happyhorse process; wait for it to finish, or stop it (a stopped batch resumes where it left off)")]
+    LedgerBusy {
+        /// The ledger.
+        ledger: String,
+    },
+    /// Another worker claimed the job since this one did; this worker's writes to it are refused.
+    #[error("job {job} was claimed by another worker; this worker left it alone")]
+    LeaseLost {
+        /// The job.
+        job: String,
+    },
 }
 
 /// A task without a video to download is [`Error::NoOutput`].

@@ -575,26 +575,27 @@ pub fn derive_key(provider: Provider, body: &Value) -> String {
     let mut hash = Sha256::new();
     hash.update(provider.name().as_bytes());
     hash.update(b"\n");
-    hash.update(canonical(body).as_bytes());
+    hash.update(canonical_json(body).as_bytes());
     let digest = hash.finalize();
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("hh-{hex}")
 }
 
-/// JSON with object keys sorted at every level, whatever map order serde_json was built with.
-fn canonical(value: &Value) -> String {
+/// JSON with object keys sorted at every level, whatever map order serde_json was built with:
+/// equal values always give equal text (idempotency keys, job ids, the ledger's bodies).
+pub(crate) fn canonical_json(value: &Value) -> String {
     match value {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort();
             let fields: Vec<String> = keys
                 .into_iter()
-                .map(|key| format!("{}:{}", Value::from(key.as_str()), canonical(&map[key])))
+                .map(|key| format!("{}:{}", Value::from(key.as_str()), canonical_json(&map[key])))
                 .collect();
             format!("{{{}}}", fields.join(","))
         }
         Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical).collect();
+            let items: Vec<String> = items.iter().map(canonical_json).collect();
             format!("[{}]", items.join(","))
         }
         other => other.to_string(),

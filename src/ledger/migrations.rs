@@ -1,0 +1,69 @@
+//! The ledger's schema, as numbered migrations applied in order and recorded in
+//! `happyhorse_migrations`. A ledger written by a newer version (a migration this build does
+//! not know) is refused rather than misread.
+
+/// One schema change.
+pub(crate) struct Migration {
+    /// Applied in increasing order; recorded once applied.
+    pub version: i64,
+    /// What it does.
+    pub description: &'static str,
+    /// The statements (run as one script, inside the migration's transaction).
+    pub sql: &'static str,
+}
+
+/// SQLite's migrations.
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    description: "jobs",
+    sql: "
+CREATE TABLE jobs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    line INTEGER,
+    provider TEXT NOT NULL,
+    body TEXT NOT NULL,
+    idempotency_key TEXT UNIQUE,
+    resolution TEXT NOT NULL,
+    video_seconds INTEGER NOT NULL,
+    credits INTEGER,
+    output_name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    task_id TEXT,
+    status TEXT,
+    output_url TEXT,
+    output_expires_at INTEGER,
+    output_expired INTEGER NOT NULL DEFAULT 0,
+    file TEXT,
+    bytes INTEGER,
+    sha256 TEXT,
+    error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    submitting_at INTEGER,
+    submitted_at INTEGER,
+    finished_at INTEGER,
+    task_seconds REAL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    fence INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX jobs_provider_task ON jobs (provider, task_id) WHERE task_id IS NOT NULL;
+CREATE INDEX jobs_state ON jobs (state, seq);
+CREATE INDEX jobs_history ON jobs (provider, resolution, video_seconds, finished_at) WHERE task_seconds IS NOT NULL;
+",
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_from_one() {
+        for (i, migration) in SQLITE.iter().enumerate() {
+            assert_eq!(migration.version, i as i64 + 1, "{}", migration.description);
+            assert!(migration.sql.contains("CREATE"));
+        }
+    }
+}

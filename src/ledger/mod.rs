@@ -1,0 +1,466 @@
+//! A durable record of batch jobs: which request each job is, which provider task it became,
+//! where it stands, and where its video was saved.
+//!
+//! [`Ledger`] is a small trait with one implementation per database: [`SqliteLedger`] (one
+//! file, WAL, embedded) today. A job moves through [`JobState`]s by fenced transitions: a
+//! worker first claims a job (a lease with an owner, an expiry and a fencing number that grows
+//! with every claim) and every later write names that lease, so a worker that lost its lease
+//! cannot overwrite what a newer one recorded.
+//!
+//! The order of writes is what makes a batch crash-safe: the intent
+//! ([`Transition::Submitting`]) is committed before the submit is sent, and the provider's answer
+//! ([`Transition::Submitted`]) before anything else happens. A process killed between the two
+//! leaves a job in `submitting`: on HiAPI and Apiframe the rerun sends the same
+//! `Idempotency-Key` and gets the same task back; on reapi (no idempotency) the job becomes
+//! [`JobState::Uncertain`] and is reported, never silently resubmitted.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use happyhorse::ledger::{Ledger, SqliteLedger};
+//!
+//! # let dir = tempfile::tempdir()?;
+//! let ledger = SqliteLedger::open(dir.path().join("happyhorse.db")).await?;
+//! let summary = ledger.summary().await?;
+//! assert_eq!(summary.total(), 0);
+//! # Ok(())
+//! # }
+//! ```
+
+mod migrations;
+mod sqlite;
+
+use std::{fmt, future::Future, path::PathBuf, pin::Pin, str::FromStr, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use sqlite::SqliteLedger;
+
+use crate::{client::Output, Error, Provider};
+
+/// The future a [`Ledger`] method returns (boxed, so the trait can be used as `dyn Ledger`).
+pub type LedgerFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
+
+/// Where a job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Recorded; nothing sent yet.
+    Queued,
+    /// The submit is (or was) being sent: a task may exist.
+    Submitting,
+    /// The provider answered with a task id.
+    Submitted,
+    /// The task succeeded; its video is not saved yet.
+    Succeeded,
+    /// The video is saved and verified.
+    Downloaded,
+    /// The task (or its submit) failed for good.
+    Failed,
+    /// The task succeeded but its output URL expired before the video was saved.
+    Expired,
+    /// A reapi submit whose answer was lost: a task may exist, and resubmitting could pay twice.
+    Uncertain,
+    /// An uncertain job the user chose not to resubmit.
+    Skipped,
+}
+
+impl JobState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [JobState; 9] = [
+        JobState::Queued,
+        JobState::Submitting,
+        JobState::Submitted,
+        JobState::Succeeded,
+        JobState::Downloaded,
+        JobState::Failed,
+        JobState::Expired,
+        JobState::Uncertain,
+        JobState::Skipped,
+    ];
+
+    /// The name stored in the ledger and shown to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Submitting => "submitting",
+            JobState::Submitted => "submitted",
+            JobState::Succeeded => "succeeded",
+            JobState::Downloaded => "downloaded",
+            JobState::Failed => "failed",
+            JobState::Expired => "expired",
+            JobState::Uncertain => "uncertain",
+            JobState::Skipped => "skipped",
+        }
+    }
+
+    /// Nothing more happens to the job without the user's say.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            JobState::Downloaded
+                | JobState::Failed
+                | JobState::Expired
+                | JobState::Uncertain
+                | JobState::Skipped
+        )
+    }
+
+    /// A worker can take the job and move it on.
+    pub fn is_claimable(self) -> bool {
+        matches!(
+            self,
+            JobState::Queued | JobState::Submitting | JobState::Submitted | JobState::Succeeded
+        )
+    }
+
+    /// The job counts against the budget: a submit was (or may have been) sent.
+    pub fn is_committed(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Skipped)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        JobState::ALL
+            .into_iter()
+            .find(|state| state.name() == s)
+            .ok_or_else(|| Error::Ledger {
+                message: format!("unknown job state {s:?} in the ledger"),
+            })
+    }
+}
+
+/// A job to record: a validated request for one provider, with everything a later run needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewJob {
+    /// The stable job id (file-name safe).
+    pub id: String,
+    /// Where it came from (a line number in a jobs file), for messages.
+    pub line: Option<u64>,
+    /// The provider it is for.
+    pub provider: Provider,
+    /// The exact wire body to submit.
+    pub body: Value,
+    /// The `Idempotency-Key` every submit of this job carries (none on reapi).
+    pub idempotency_key: Option<String>,
+    /// `720p` or `1080p`, as billed.
+    pub resolution: String,
+    /// Seconds of video, as billed.
+    pub video_seconds: u32,
+    /// Credits, where the provider documents a price.
+    pub credits: Option<u64>,
+    /// The file name the video is saved under.
+    pub output_name: String,
+}
+
+/// A lease on a job: who holds it and the fencing number of the claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    /// The job.
+    pub job: String,
+    /// The worker holding it.
+    pub owner: String,
+    /// Grows with every claim of the job; a write naming an older number is refused.
+    pub fence: i64,
+}
+
+/// One job as recorded. `Debug` leaves out the output URL's query (a signed URL).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// The stable job id.
+    pub id: String,
+    /// Order of recording.
+    pub seq: i64,
+    /// The line of the jobs file it came from, if any.
+    pub line: Option<u64>,
+    /// The provider.
+    pub provider: Provider,
+    /// The wire body.
+    pub body: Value,
+    /// The `Idempotency-Key` its submits carry.
+    pub idempotency_key: Option<String>,
+    /// `720p` or `1080p`.
+    pub resolution: String,
+    /// Seconds of video.
+    pub video_seconds: u32,
+    /// Credits, where documented.
+    pub credits: Option<u64>,
+    /// The file name the video is saved under.
+    pub output_name: String,
+    /// Where it stands.
+    pub state: JobState,
+    /// Submits sent (or begun) so far.
+    pub attempts: u32,
+    /// The provider's task id, once known.
+    pub task_id: Option<String>,
+    /// The provider's last status name seen.
+    pub status: Option<String>,
+    /// The output, once the task succeeded.
+    pub output: Option<Output>,
+    /// The saved file.
+    pub file: Option<PathBuf>,
+    /// Its size.
+    pub bytes: Option<u64>,
+    /// Its SHA-256, lower-case hex.
+    pub sha256: Option<String>,
+    /// The last error, in the library's words.
+    pub error: Option<String>,
+    /// When the job was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When the provider answered the submit.
+    pub submitted_at: Option<DateTime<Utc>>,
+    /// How long the task took at the provider, from submit to the poll that saw it end, on the
+    /// batch's clock (used to time later polls).
+    pub task_seconds: Option<f64>,
+    /// The lease it is held under, if claimed.
+    pub lease: Option<Lease>,
+}
+
+/// A change to a claimed job.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Transition {
+    /// About to send the submit (written, and committed, before it is sent).
+    Submitting,
+    /// The provider's answer: the task id.
+    Submitted {
+        /// The task id.
+        task_id: String,
+        /// The status in the answer.
+        status: String,
+    },
+    /// A status seen while waiting (recorded when it changes).
+    Status {
+        /// The provider's status name.
+        status: String,
+    },
+    /// The task succeeded.
+    Succeeded {
+        /// Its output.
+        output: Output,
+        /// How long it took, on the batch's clock.
+        task_seconds: f64,
+    },
+    /// The video is saved and verified.
+    Downloaded {
+        /// Where.
+        file: PathBuf,
+        /// Its size.
+        bytes: u64,
+        /// Its SHA-256, lower-case hex.
+        sha256: String,
+    },
+    /// Failed for good.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// The output URL expired before the video was saved.
+    Expired {
+        /// What happened and what to do.
+        error: String,
+    },
+    /// A submit's answer was lost where no `Idempotency-Key` protects a resubmit.
+    Uncertain {
+        /// What happened.
+        error: String,
+    },
+    /// No task was created (rate limit, outage before any task): back to the queue.
+    Requeue {
+        /// Why.
+        error: String,
+    },
+    /// Something went wrong that a later attempt may get past; the state stays.
+    Note {
+        /// What.
+        error: String,
+    },
+}
+
+/// What [`Ledger::enqueue`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Enqueued {
+    /// Jobs recorded now.
+    pub inserted: u64,
+    /// Jobs already recorded with the same request.
+    pub existing: u64,
+    /// Jobs whose id is recorded with a different provider or request: `(id, line)`.
+    pub conflicts: Vec<(String, Option<u64>)>,
+}
+
+/// What a ledger holds, counted.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// Jobs per state, in lifecycle order (states with no job left out).
+    pub states: Vec<(JobState, u64)>,
+    /// What the batch committed to: jobs that were (or may have been) submitted.
+    pub committed: Committed,
+    /// Jobs in states that need the user's attention: failed, expired, uncertain.
+    pub attention: Vec<Attention>,
+}
+
+impl Summary {
+    /// All jobs.
+    pub fn total(&self) -> u64 {
+        self.states.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Jobs in `state`.
+    pub fn count(&self, state: JobState) -> u64 {
+        self.states
+            .iter()
+            .find(|(s, _)| *s == state)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// Seconds of video and credits committed, per provider and resolution.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Committed {
+    /// `(provider, resolution, jobs, seconds of video, credits where documented)`.
+    pub rows: Vec<CommittedRow>,
+}
+
+/// One row of [`Committed`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommittedRow {
+    /// The provider.
+    pub provider: Provider,
+    /// `720p` or `1080p`.
+    pub resolution: String,
+    /// Jobs.
+    pub jobs: u64,
+    /// Seconds of video.
+    pub video_seconds: u64,
+    /// Credits, where the provider documents a price.
+    pub credits: Option<u64>,
+}
+
+impl Committed {
+    /// Seconds of video, all providers.
+    pub fn video_seconds(&self) -> u64 {
+        self.rows.iter().map(|r| r.video_seconds).sum()
+    }
+
+    /// Credits where documented, all providers.
+    pub fn credits(&self) -> u64 {
+        self.rows.iter().filter_map(|r| r.credits).sum()
+    }
+}
+
+/// A job that needs the user.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Attention {
+    /// The job.
+    pub id: String,
+    /// Its state.
+    pub state: JobState,
+    /// Its provider.
+    pub provider: Provider,
+    /// Its task, if known.
+    pub task_id: Option<String>,
+    /// Why.
+    pub error: Option<String>,
+}
+
+/// How long one past task took: the history polls are timed from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskTime {
+    /// The provider.
+    pub provider: Provider,
+    /// `720p` or `1080p`.
+    pub resolution: String,
+    /// Seconds of video.
+    pub video_seconds: u32,
+    /// Seconds from submit to completion.
+    pub seconds: f64,
+}
+
+/// A store of batch jobs. Every method is one atomic step; writes to a claimed job name its
+/// [`Lease`] and fail with [`Error::LeaseLost`] when a newer claim took the job.
+pub trait Ledger: Send + Sync + fmt::Debug {
+    /// Records the jobs not yet recorded (in one transaction); reports the ones whose id is
+    /// recorded with another provider or body as conflicts, and changes nothing about them.
+    fn enqueue<'a>(&'a self, jobs: &'a [NewJob]) -> LedgerFuture<'a, Enqueued>;
+
+    /// Starts a run by `owner`: for a ledger one process works at a time (SQLite), takes the
+    /// ledger for this process ([`Error::LedgerBusy`] if another holds it) and frees the leases
+    /// of runs that died. The ledger stays taken until it is dropped.
+    fn begin_run<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, ()>;
+
+    /// Claims up to `limit` claimable jobs for `owner` for `lease` (resumed jobs first, then
+    /// in recording order), each with a new fencing number.
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        lease: Duration,
+        limit: u32,
+    ) -> LedgerFuture<'a, Vec<Job>>;
+
+    /// Extends every lease `owner` holds by `lease`; returns how many.
+    fn renew<'a>(&'a self, owner: &'a str, lease: Duration) -> LedgerFuture<'a, u64>;
+
+    /// Applies `change` to the job `lease` holds, and returns the job as recorded.
+    fn apply<'a>(&'a self, lease: &'a Lease, change: Transition) -> LedgerFuture<'a, Job>;
+
+    /// Gives the job back (the lease ends; the state stays).
+    fn release<'a>(&'a self, lease: &'a Lease) -> LedgerFuture<'a, ()>;
+
+    /// Moves every uncertain job to `to` (queued to resubmit, skipped to leave); returns how
+    /// many. Nothing else may become queued or skipped this way.
+    fn settle_uncertain<'a>(&'a self, to: JobState) -> LedgerFuture<'a, u64>;
+
+    /// Every job, in recording order.
+    fn jobs<'a>(&'a self) -> LedgerFuture<'a, Vec<Job>>;
+
+    /// Counts per state, the committed budget, and the jobs that need attention.
+    fn summary<'a>(&'a self) -> LedgerFuture<'a, Summary>;
+
+    /// The most recent task times (at most `per_kind` for each provider, resolution and
+    /// length).
+    fn task_times<'a>(&'a self, per_kind: u32) -> LedgerFuture<'a, Vec<TaskTime>>;
+}
+
+/// Opens the ledger at `location`: a file path (SQLite; created if missing). A
+/// `postgres://` URL is refused for now, with a message saying so.
+pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err(Error::Ledger {
+            message: "a PostgreSQL ledger is not available in this build; use a file path (SQLite)"
+                .into(),
+        });
+    }
+    let path = location.strip_prefix("sqlite://").unwrap_or(location);
+    Ok(Box::new(SqliteLedger::open(path).await?))
+}
+
+/// Milliseconds since the Unix epoch, never panicking (a clock before 1970 reads 0).
+pub(crate) fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A duration in milliseconds, saturating.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A timestamp from milliseconds; out of range reads as the epoch.
+pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
