@@ -93,6 +93,8 @@
 //! `default-features = false` leaves the library alone: no CLI, server or schema crates.
 #![warn(missing_docs)]
 
+#[cfg(feature = "ledger")]
+pub mod batch;
 pub mod client;
 pub mod contract;
 pub mod generated;

@@ -243,6 +243,18 @@ pub enum Error {
         /// The ledger.
         ledger: String,
     },
+    /// Jobs whose ids the ledger holds with a different request.
+    #[error("{} already in the ledger with a different request ({}); give {} a new `id`, or use another ledger", if jobs.len() == 1 { "a job is" } else { "jobs are" }, jobs.join(", "), if jobs.len() == 1 { "it" } else { "each" })]
+    JobConflict {
+        /// The jobs, with their lines where known (`line 4: job-1a2b`).
+        jobs: Vec<String>,
+    },
+    /// The batch would commit more than its cap; nothing was submitted.
+    #[error("over budget: {message}")]
+    OverBudget {
+        /// The cap, what is committed, and what the batch would add.
+        message: String,
+    },
     /// Another worker claimed the job since this one did; this worker's writes to it are refused.
     #[error("job {job} was claimed by another worker; this worker left it alone")]
     LeaseLost {

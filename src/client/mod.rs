@@ -42,6 +42,7 @@ mod config;
 mod download;
 mod error;
 mod generate;
+mod limiter;
 mod task;
 mod wait;
 
@@ -70,6 +71,9 @@ use crate::{
     Provider,
 };
 use tracing::Instrument;
+
+/// The 503 code that says the moderation service is shedding load (a push-back, like 429).
+const MODERATION_UNAVAILABLE: &str = "nsfw_moderation_unavailable";
 
 /// A provider's generated transport client, configured with the key and base URL.
 #[derive(Clone, Debug)]
@@ -143,6 +147,8 @@ pub struct Client {
     transport: Transport,
     /// Downloads go through a client without the API key: output URLs are third-party storage.
     files: reqwest::Client,
+    /// Paces submits once the provider pushed back; shared by clones.
+    limiter: std::sync::Arc<limiter::SubmitLimiter>,
 }
 
 impl Client {
@@ -204,6 +210,7 @@ impl Client {
             config,
             transport,
             files,
+            limiter: std::sync::Arc::default(),
         })
     }
 
@@ -322,7 +329,22 @@ impl Client {
             .run("submit", classify, |attempt| {
                 let (lost, body, key) = (&lost, &body, key.as_deref());
                 async move {
+                    self.limiter.acquire().await;
                     let result = self.send_submit(body, key, attempt).await;
+                    match &result {
+                        Ok(_) => self.limiter.succeeded(),
+                        Err(Error::RateLimited { retry_after, .. }) => {
+                            self.limiter.pushed_back(*retry_after)
+                        }
+                        Err(Error::Unavailable {
+                            code: Some(code),
+                            retry_after,
+                            ..
+                        }) if code == MODERATION_UNAVAILABLE => {
+                            self.limiter.pushed_back(*retry_after)
+                        }
+                        Err(_) => {}
+                    }
                     if let Err(why) = result.as_ref().map_err(Error::may_have_reached_provider) {
                         let mut lost = lost.lock().unwrap_or_else(|p| p.into_inner());
                         if lost.is_none() {
@@ -590,7 +612,13 @@ pub(crate) fn canonical_json(value: &Value) -> String {
             keys.sort();
             let fields: Vec<String> = keys
                 .into_iter()
-                .map(|key| format!("{}:{}", Value::from(key.as_str()), canonical_json(&map[key])))
+                .map(|key| {
+                    format!(
+                        "{}:{}",
+                        Value::from(key.as_str()),
+                        canonical_json(&map[key])
+                    )
+                })
                 .collect();
             format!("{{{}}}", fields.join(","))
         }

@@ -23,8 +23,8 @@ use sqlx::{
 };
 
 use super::{
-    from_millis, millis, migrations, now_millis, Attention, Committed, CommittedRow, Enqueued,
-    Job, JobState, Lease, Ledger, LedgerFuture, NewJob, Summary, TaskTime, Transition,
+    from_millis, migrations, millis, now_millis, Attention, Committed, CommittedRow, Enqueued, Job,
+    JobState, Lease, Ledger, LedgerFuture, NewJob, Summary, TaskTime, Transition,
 };
 use crate::{client::Output, Error, Provider};
 
@@ -388,7 +388,10 @@ impl Ledger for SqliteLedger {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| db_error("claiming jobs", e))?;
-            let mut jobs = rows.iter().map(job_from_row).collect::<Result<Vec<_>, _>>()?;
+            let mut jobs = rows
+                .iter()
+                .map(job_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
             jobs.sort_by_key(|job| (!matches!(job.state, JobState::Succeeded), job.seq));
             Ok(jobs)
         })
@@ -534,7 +537,9 @@ impl Ledger for SqliteLedger {
         Box::pin(async move {
             let note = match to {
                 JobState::Queued => "resubmitted by request after an uncertain submit",
-                JobState::Skipped => "skipped by request after an uncertain submit; a task may exist at the provider",
+                JobState::Skipped => {
+                    "skipped by request after an uncertain submit; a task may exist at the provider"
+                }
                 other => {
                     return Err(Error::Ledger {
                         message: format!("an uncertain job can be queued or skipped, not {other}"),

@@ -27,4 +27,6 @@ pub(super) const FACTS: Facts = Facts {
         p720: 24,
         p1080: 31,
     }),
+    default_resolution: "1080p",
+    default_duration: None,
 };

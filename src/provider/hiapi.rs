@@ -27,4 +27,6 @@ pub(super) const FACTS: Facts = Facts {
     idempotency: true,
     callbacks: true,
     credits_per_second: None,
+    default_resolution: "1080p",
+    default_duration: Some(5),
 };

@@ -93,6 +93,10 @@ pub struct Facts {
     pub callbacks: bool,
     /// Its documented price, where it documents one.
     pub credits_per_second: Option<CreditsPerSecond>,
+    /// The resolution a request without one gets (its document's `default`).
+    pub default_resolution: &'static str,
+    /// The length in seconds a request without one gets, where documented.
+    pub default_duration: Option<u8>,
 }
 
 /// How a provider takes the API key.

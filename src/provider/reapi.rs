@@ -23,4 +23,6 @@ pub(super) const FACTS: Facts = Facts {
     idempotency: false,
     callbacks: false,
     credits_per_second: None,
+    default_resolution: "720p",
+    default_duration: Some(5),
 };

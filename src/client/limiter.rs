@@ -1,0 +1,175 @@
+//! A submit pacer that learns a provider's rate limit from its 429s.
+//!
+//! Every submit attempt of a [`super::Client`] (and of its clones: a batch's jobs share one)
+//! waits for a slot here. Until the provider pushes back the pace is unlimited. On a 429 (or a
+//! 503 `nsfw_moderation_unavailable`, the moderation service shedding load) the pace becomes
+//! 90 % of the submits that succeeded in the last `Retry-After` window (at least one second):
+//! what the provider just let through is the best estimate of what it allows. The pace then
+//! grows by 10 % per second of successes, so the batch probes back up and settles near the
+//! limit instead of oscillating between hammering and idling. The refused submit itself waits
+//! its `Retry-After` (the retry policy) and then a slot like any other.
+//!
+//! A provider that keeps refusing (a second push-back within the `Retry-After` of the first)
+//! gets what it asked: no submit starts until that `Retry-After` has passed.
+
+use std::{collections::VecDeque, sync::Mutex, time::Duration};
+
+use tokio::time::Instant;
+
+/// The slowest pace the limiter falls to, submits per second.
+const MIN_RATE: f64 = 0.1;
+/// How long successes are remembered for the estimate.
+const WINDOW_MAX: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+struct State {
+    /// Submits per second allowed, once the provider pushed back.
+    rate: Option<f64>,
+    /// When the next submit may start.
+    next: Instant,
+    /// When recent submits succeeded.
+    successes: VecDeque<Instant>,
+    /// When the pace last grew.
+    grown: Instant,
+    /// The last push-back and its `Retry-After`.
+    last_push_back: Option<(Instant, Duration)>,
+}
+
+/// Paces the submits of one provider's client.
+#[derive(Debug)]
+pub(crate) struct SubmitLimiter {
+    state: Mutex<State>,
+}
+
+impl Default for SubmitLimiter {
+    fn default() -> Self {
+        let now = Instant::now();
+        SubmitLimiter {
+            state: Mutex::new(State {
+                rate: None,
+                next: now,
+                successes: VecDeque::new(),
+                grown: now,
+                last_push_back: None,
+            }),
+        }
+    }
+}
+
+impl SubmitLimiter {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Waits for this submit's slot.
+    pub async fn acquire(&self) {
+        let start = {
+            let mut state = self.lock();
+            let now = Instant::now();
+            let start = state.next.max(now);
+            if let Some(rate) = state.rate {
+                state.next = start + Duration::from_secs_f64(1.0 / rate.max(MIN_RATE));
+            }
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+
+    /// The submit got through.
+    pub fn succeeded(&self) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        state.successes.push_back(now);
+        while state
+            .successes
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > WINDOW_MAX)
+        {
+            state.successes.pop_front();
+        }
+        let since = now
+            .saturating_duration_since(state.grown)
+            .min(Duration::from_secs(1));
+        state.grown = now;
+        if let Some(rate) = state.rate.as_mut() {
+            *rate *= 1.0 + 0.1 * since.as_secs_f64();
+        }
+    }
+
+    /// The provider pushed back (429, or 503 while moderation is unavailable).
+    pub fn pushed_back(&self, retry_after: Option<Duration>) {
+        let mut state = self.lock();
+        let now = Instant::now();
+        let window = retry_after
+            .unwrap_or(Duration::from_secs(1))
+            .clamp(Duration::from_secs(1), WINDOW_MAX);
+        let recent = state
+            .successes
+            .iter()
+            .filter(|t| now.saturating_duration_since(**t) <= window)
+            .count();
+        // At most a few thousand per window: exact in an f64.
+        let observed = recent as f64 / window.as_secs_f64();
+        let estimate = (observed * 0.9).max(MIN_RATE);
+        state.rate = Some(
+            state
+                .rate
+                .map_or(estimate, |rate| rate.min(estimate.max(rate * 0.5))),
+        );
+        if let Some((at, after)) = state.last_push_back {
+            if now.saturating_duration_since(at) < after {
+                state.next = state.next.max(now + window);
+            }
+        }
+        state.last_push_back = Some((now, window));
+        tracing::debug!(
+            rate = state.rate,
+            observed,
+            "submits paced after a push-back"
+        );
+    }
+
+    /// Submits per second allowed now (`None`: no limit learnt).
+    #[cfg(test)]
+    pub fn rate(&self) -> Option<f64> {
+        self.lock().rate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn learns_the_rate_from_what_got_through_and_probes_back_up() {
+        let limiter = SubmitLimiter::default();
+        // 20 submits in the second before a 429.
+        for _ in 0..20 {
+            limiter.acquire().await;
+            limiter.succeeded();
+            tokio::time::advance(Duration::from_millis(50)).await;
+        }
+        limiter.pushed_back(Some(Duration::from_secs(1)));
+        let rate = limiter.rate().unwrap();
+        assert!((17.0..=19.0).contains(&rate), "{rate}");
+        // Paced: ten slots take about half a second.
+        let start = Instant::now();
+        for _ in 0..10 {
+            limiter.acquire().await;
+            limiter.succeeded();
+        }
+        let took = start.elapsed().as_secs_f64();
+        assert!((0.4..0.6).contains(&took), "{took}");
+        assert!(limiter.rate().unwrap() > rate, "successes grow the pace");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_push_back_within_retry_after_pauses_everyone() {
+        let limiter = SubmitLimiter::default();
+        limiter.pushed_back(Some(Duration::from_secs(3)));
+        limiter.pushed_back(Some(Duration::from_secs(3)));
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+}
