@@ -1,5 +1,6 @@
 //! Subcommands of the `happyhorse` binary.
 
+mod batch;
 mod generate;
 #[cfg(feature = "sandbox")]
 mod sandbox;
@@ -32,6 +33,17 @@ enum Command {
     /// task or a call fails, 2 when the request or configuration cannot work, 130 on Ctrl-C
     /// (the task goes on; resume with `wait ID` and `download ID`).
     Generate(generate::Args),
+    /// Turn a file of requests into MP4s, resumably: a durable ledger, rate-aware, budget-capped.
+    ///
+    /// Every line is checked before anything is sent, and the cost printed. The ledger
+    /// (DIR/happyhorse.db) records each job's task before anything else happens, so a batch
+    /// stopped at any moment (Ctrl-C, a crash, a reboot) resumes when the same command runs
+    /// again, without paying twice. Writes DIR/results.jsonl and prints its path. Exits 0 when
+    /// every job is downloaded, 1 when some are not (failed, expired, uncertain, left for a
+    /// rerun), 2 when the file, the budget or the configuration cannot work, 130 on Ctrl-C.
+    Batch(batch::Args),
+    /// Summarise a batch's ledger: jobs per state, what was committed, what needs attention.
+    Jobs(batch::JobsArgs),
     /// Show a task's status and outputs.
     Status(task::StatusArgs),
     /// Wait for a task to end (resuming an interrupted `generate`).
@@ -88,6 +100,8 @@ pub fn run(cli: Cli) -> ExitCode {
     init_logging(cli.verbose);
     match cli.command {
         Command::Generate(args) => generate::run(args),
+        Command::Batch(args) => batch::run(args),
+        Command::Jobs(args) => batch::jobs(args),
         Command::Status(args) => task::status(args),
         Command::Wait(args) => task::wait(args),
         Command::Download(args) => task::download(args),

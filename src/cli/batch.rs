@@ -1,0 +1,539 @@
+//! `happyhorse batch` (a jobs file in, a directory of MP4s and `results.jsonl` out, resumable)
+//! and `happyhorse jobs` (what a ledger holds).
+
+use std::{
+    collections::BTreeMap,
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use happyhorse::{
+    batch::{
+        describe, parse_jobs, write_results, Batch, BatchOptions, BatchReport, Budget, Plan,
+        Uncertain,
+    },
+    ledger::{self, JobState, Ledger, Summary},
+    Client, ClientConfig, Error, Provider,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use super::session::{self, FAILED, INTERRUPTED, UNUSABLE};
+
+/// The ledger's file name in the output directory.
+const DEFAULT_LEDGER: &str = "happyhorse.db";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The jobs: one JSON object per line with generate's names (prompt, image, references,
+    /// resolution, aspect_ratio, duration, seed, callback_url, provider) and optional `id`
+    /// (a stable job id; derived from the line when absent) and `output` (file name in DIR).
+    #[arg(value_name = "JOBS.jsonl")]
+    jobs: PathBuf,
+    /// Where the videos, results.jsonl and (by default) the ledger go.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The ledger: a SQLite file (default DIR/happyhorse.db).
+    #[arg(long, value_name = "PATH_OR_URL")]
+    ledger: Option<String>,
+    /// Jobs in progress at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
+    /// The provider of lines that name none: hiapi, reapi or apiframe.
+    #[arg(long, short, env = "HAPPYHORSE_PROVIDER", default_value = "hiapi")]
+    provider: Provider,
+    /// Refuse to commit more than this many credits (counted where the price is documented:
+    /// Apiframe).
+    #[arg(long, value_name = "CREDITS")]
+    max_credits: Option<u64>,
+    /// Refuse to commit more than this many seconds of video.
+    #[arg(long, value_name = "SECONDS")]
+    max_video_seconds: Option<u64>,
+    /// Submit again the jobs whose reapi submit answer was lost (the provider may bill twice).
+    #[arg(long, conflicts_with = "skip_uncertain")]
+    resubmit_uncertain: bool,
+    /// Give up on the jobs whose reapi submit answer was lost (a task may exist).
+    #[arg(long)]
+    skip_uncertain: bool,
+    /// Print one JSON object on stdout at the end instead of text, with no progress display.
+    #[arg(long)]
+    json: bool,
+    /// Run against a local emulator started in this process (no key, no cost).
+    #[arg(long)]
+    sandbox: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct JobsArgs {
+    /// The ledger: a SQLite file.
+    #[arg(long, value_name = "PATH_OR_URL", conflicts_with = "out")]
+    ledger: Option<String>,
+    /// The output directory of a batch (its ledger is DIR/happyhorse.db).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
+    match (ledger, out) {
+        (Some(location), _) => location.to_owned(),
+        (None, Some(dir)) => dir.join(DEFAULT_LEDGER).display().to_string(),
+        (None, None) => DEFAULT_LEDGER.to_owned(),
+    }
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.jobs) {
+        Ok(text) => text,
+        Err(err) => {
+            eprintln!("error: cannot read {}: {err}", args.jobs.display());
+            return ExitCode::from(UNUSABLE);
+        }
+    };
+    let jobs = match parse_jobs(&text, args.provider) {
+        Ok(jobs) => jobs,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("{}:{problem}", args.jobs.display());
+            }
+            eprintln!(
+                "error: {} problem{} in {}; nothing was submitted",
+                problems.len(),
+                if problems.len() == 1 { "" } else { "s" },
+                args.jobs.display()
+            );
+            if args.json {
+                let lines: Vec<_> = problems
+                    .iter()
+                    .map(|p| json!({"line": p.line, "message": p.message}))
+                    .collect();
+                println!("{}", json!({"ok": false, "problems": lines}));
+            }
+            return ExitCode::from(UNUSABLE);
+        }
+    };
+    let runtime = match session::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(batch(&args, &jobs))
+}
+
+/// Where the clients point: the environment, or a sandbox started here.
+struct Clients {
+    clients: Vec<Client>,
+    #[cfg(feature = "sandbox")]
+    _sandbox: Option<happyhorse::sandbox::Sandbox>,
+}
+
+async fn clients(sandbox: bool) -> Result<Clients, Error> {
+    if sandbox {
+        #[cfg(feature = "sandbox")]
+        {
+            use happyhorse::sandbox::{Sandbox, SandboxConfig};
+            let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(3.0))
+                .await
+                .map_err(|err| Error::Config {
+                    message: format!("cannot start the local sandbox: {err}"),
+                })?;
+            let clients = Provider::ALL
+                .into_iter()
+                .map(|provider| {
+                    Client::new(
+                        ClientConfig::new(provider)
+                            .with_api_key(format!("{}sandbox", provider.key_prefix()))
+                            .with_base_url(sandbox.base_url(provider)),
+                    )
+                })
+                .collect::<Result<_, _>>()?;
+            return Ok(Clients {
+                clients,
+                _sandbox: Some(sandbox),
+            });
+        }
+        #[cfg(not(feature = "sandbox"))]
+        return Err(Error::Config {
+            message: "this build has no sandbox: rebuild with the `sandbox` feature".into(),
+        });
+    }
+    // A provider without a key gets no client; the batch says so if one of its jobs needs it.
+    let clients = Provider::ALL
+        .into_iter()
+        .filter_map(|provider| Client::from_env(provider).ok())
+        .collect();
+    Ok(Clients {
+        clients,
+        #[cfg(feature = "sandbox")]
+        _sandbox: None,
+    })
+}
+
+fn fail(err: &Error, json: bool, out: &Path) -> ExitCode {
+    let hint = match err {
+        Error::MissingApiKey { provider } => Some(format!(
+            "set {} (keys start with {}), or pass --sandbox to run against the local emulator",
+            provider.api_key_env(),
+            provider.key_prefix()
+        )),
+        Error::OverBudget { .. } => Some("nothing was submitted; the jobs are recorded in the ledger and a rerun with a higher cap (or fewer lines) goes on".into()),
+        Error::JobConflict { .. } => Some(format!(
+            "the ledger in {} holds these ids from an earlier file; see them with `happyhorse jobs --out {}`",
+            out.display(),
+            out.display()
+        )),
+        Error::LedgerBusy { .. } => Some("two batches cannot share one SQLite ledger; wait for the other, or pass another --out".into()),
+        _ => None,
+    };
+    eprintln!("error: {err}");
+    if let Some(hint) = &hint {
+        eprintln!("hint: {hint}");
+    }
+    if json {
+        println!(
+            "{}",
+            json!({"ok": false, "error": err.to_string(), "hint": hint})
+        );
+    }
+    ExitCode::from(match err {
+        Error::MissingApiKey { .. }
+        | Error::Config { .. }
+        | Error::OverBudget { .. }
+        | Error::JobConflict { .. }
+        | Error::LedgerBusy { .. } => UNUSABLE,
+        _ => FAILED,
+    })
+}
+
+fn print_plan(plan: &Plan) {
+    let (new, old) = (plan.enqueued.inserted, plan.enqueued.existing);
+    eprintln!("jobs: {new} new, {old} already in the ledger");
+    if plan.to_go.rows.is_empty() {
+        eprintln!("to submit: nothing");
+    } else {
+        eprintln!("to submit:");
+        for line in describe(&plan.to_go) {
+            eprintln!("  {line}");
+        }
+        eprintln!(
+            "  total: {} s of video{}",
+            plan.to_go.video_seconds(),
+            match plan.to_go.credits() {
+                0 => String::new(),
+                credits => format!(", {credits} credits where priced"),
+            }
+        );
+    }
+    if !plan.committed.rows.is_empty() {
+        eprintln!(
+            "committed earlier: {} s of video{}",
+            plan.committed.video_seconds(),
+            match plan.committed.credits() {
+                0 => String::new(),
+                credits => format!(", {credits} credits"),
+            }
+        );
+    }
+}
+
+/// Counts per state, shown as a bar on a terminal and as lines otherwise.
+struct Display {
+    bar: Option<ProgressBar>,
+    counts: Mutex<BTreeMap<JobState, u64>>,
+}
+
+impl Display {
+    fn new(summary: &Summary, json: bool) -> Arc<Display> {
+        let total = summary.total();
+        let draw = !json && std::io::stderr().is_terminal();
+        let bar = draw.then(|| {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} settled  {per_sec}  eta {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        let display = Arc::new(Display {
+            bar,
+            counts: Mutex::new(summary.states.iter().copied().collect()),
+        });
+        display.redraw();
+        display
+    }
+
+    fn change(&self, job: &happyhorse::ledger::Job, from: JobState) {
+        {
+            let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get_mut(&from) {
+                *n = n.saturating_sub(1);
+            }
+            *counts.entry(job.state).or_default() += 1;
+        }
+        match &self.bar {
+            Some(bar) => {
+                if job.state.is_settled() {
+                    bar.inc(1);
+                }
+                if matches!(
+                    job.state,
+                    JobState::Failed | JobState::Expired | JobState::Uncertain
+                ) {
+                    bar.println(format!(
+                        "{} {}: {}",
+                        job.state,
+                        job.id,
+                        job.error.as_deref().unwrap_or("")
+                    ));
+                }
+                self.redraw();
+            }
+            None => {
+                if job.state.is_settled() || job.state == JobState::Submitted {
+                    let detail = match job.state {
+                        JobState::Downloaded => job
+                            .file
+                            .as_ref()
+                            .map(|f| format!(" -> {}", f.display()))
+                            .unwrap_or_default(),
+                        JobState::Submitted => job
+                            .task_id
+                            .as_ref()
+                            .map(|t| format!(" as {} task {t}", job.provider))
+                            .unwrap_or_default(),
+                        _ => format!(": {}", job.error.as_deref().unwrap_or("")),
+                    };
+                    eprintln!("{} {}{detail}", job.state, job.id);
+                }
+            }
+        }
+    }
+
+    fn redraw(&self) {
+        if let Some(bar) = &self.bar {
+            let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            let text: Vec<String> = counts
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(state, n)| format!("{state} {n}"))
+                .collect();
+            bar.set_message(text.join(", "));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+async fn batch(args: &Args, jobs: &[happyhorse::batch::BatchJob]) -> ExitCode {
+    let location = ledger_location(args.ledger.as_deref(), Some(&args.out));
+    let ledger: Arc<dyn Ledger> = match ledger::open(&location).await {
+        Ok(ledger) => Arc::from(ledger),
+        Err(err) => return fail(&err, args.json, &args.out),
+    };
+    let clients = match clients(args.sandbox).await {
+        Ok(clients) => clients,
+        Err(err) => return fail(&err, args.json, &args.out),
+    };
+    let options = BatchOptions {
+        concurrency: usize::from(args.concurrency),
+        budget: Budget {
+            max_credits: args.max_credits,
+            max_video_seconds: args.max_video_seconds,
+        },
+        uncertain: if args.resubmit_uncertain {
+            Uncertain::Resubmit
+        } else if args.skip_uncertain {
+            Uncertain::Skip
+        } else {
+            Uncertain::Report
+        },
+        ..BatchOptions::default()
+    };
+    let interrupted = tokio_util::sync::CancellationToken::new();
+    let mut batch = Batch::with_shared_ledger(ledger.clone(), &args.out)
+        .with_options(options)
+        .cancel_on(interrupted.clone());
+    for client in &clients.clients {
+        batch = batch.with_client(client.clone());
+    }
+    let plan = match batch.plan(jobs).await {
+        Ok(plan) => plan,
+        Err(err) => return fail(&err, args.json, &args.out),
+    };
+    if !args.json {
+        print_plan(&plan);
+    }
+    let summary = match ledger.summary().await {
+        Ok(summary) => summary,
+        Err(err) => return fail(&err, args.json, &args.out),
+    };
+    let display = Display::new(&summary, args.json);
+    let shown = display.clone();
+    let batch = batch.on_change(move |change| shown.change(change.job, change.from));
+    {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("stopping: in-flight steps finish and are recorded (Ctrl-C again to force; the rerun resumes either way)");
+                interrupted.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(i32::from(INTERRUPTED));
+                }
+            }
+        });
+    }
+    let report = batch.run().await;
+    display.finish();
+    let results = match ledger.jobs().await {
+        Ok(all) => write_results(&all, &args.out).await,
+        Err(err) => Err(err),
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(err) => return fail(&err, args.json, &args.out),
+    };
+    let results = match results {
+        Ok(path) => path,
+        Err(err) => return fail(&err, args.json, &args.out),
+    };
+    finish(args, &report, &results, interrupted.is_cancelled())
+}
+
+fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) -> ExitCode {
+    let summary = &report.summary;
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "ok": report.all_downloaded(),
+                "results": results,
+                "states": summary.states.iter().map(|(s, n)| (s.name(), n)).collect::<BTreeMap<_, _>>(),
+                "committed": summary.committed,
+                "deferred": report.deferred.iter().map(|(id, why)| json!({"id": id, "why": why})).collect::<Vec<_>>(),
+                "stopped": report.stopped,
+                "submits": report.submits,
+                "polls": report.polls,
+                "downloads": report.downloads,
+            })
+        );
+    } else {
+        for line in summary_lines(summary) {
+            eprintln!("{line}");
+        }
+        for (id, why) in &report.deferred {
+            eprintln!("left for a later run: {id}: {why}");
+        }
+        if let Some(why) = &report.stopped {
+            eprintln!("stopped submitting: {why}");
+        }
+        let uncertain = summary.count(JobState::Uncertain);
+        if uncertain > 0 {
+            eprintln!(
+                "hint: {uncertain} job{} uncertain: a reapi submit's answer was lost, so a task may exist and be billed; check reapi's console, then rerun with --resubmit-uncertain (may pay twice) or --skip-uncertain",
+                if uncertain == 1 { " is" } else { "s are" }
+            );
+        }
+        if summary.count(JobState::Expired) > 0 {
+            eprintln!("hint: expired jobs succeeded but their videos are gone at the provider; give those lines new ids to make (and pay for) them again");
+        }
+        if !report.all_downloaded() && (interrupted || !report.deferred.is_empty()) {
+            eprintln!("hint: run the same command again to resume");
+        }
+        println!("{}", results.display());
+    }
+    if interrupted {
+        ExitCode::from(INTERRUPTED)
+    } else if report.all_downloaded() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(FAILED)
+    }
+}
+
+/// A ledger's counts, what it committed, and the jobs that need attention, as lines.
+fn summary_lines(summary: &Summary) -> Vec<String> {
+    let counts: Vec<String> = summary
+        .states
+        .iter()
+        .map(|(state, n)| format!("{state} {n}"))
+        .collect();
+    let mut lines = vec![format!("jobs: {} ({})", summary.total(), counts.join(", "))];
+    if !summary.committed.rows.is_empty() {
+        lines.push("committed:".into());
+        lines.extend(
+            describe(&summary.committed)
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+    }
+    for job in &summary.attention {
+        lines.push(format!(
+            "{} {} ({}{}): {}",
+            job.state,
+            job.id,
+            job.provider,
+            job.task_id
+                .as_deref()
+                .map(|t| format!(" task {t}"))
+                .unwrap_or_default(),
+            job.error.as_deref().unwrap_or("")
+        ));
+    }
+    lines
+}
+
+pub fn jobs(args: JobsArgs) -> ExitCode {
+    let location = ledger_location(args.ledger.as_deref(), args.out.as_deref());
+    if !location.contains("://") && !Path::new(&location).exists() {
+        eprintln!("error: no ledger at {location}");
+        eprintln!("hint: pass --out DIR of a batch, or --ledger PATH");
+        return ExitCode::from(UNUSABLE);
+    }
+    let runtime = match session::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    runtime.block_on(async {
+        let summary = match ledger::open(&location).await {
+            Ok(ledger) => ledger.summary().await,
+            Err(err) => Err(err),
+        };
+        match summary {
+            Ok(summary) if args.json => {
+                println!(
+                    "{}",
+                    json!({
+                        "ledger": location,
+                        "total": summary.total(),
+                        "states": summary.states.iter().map(|(s, n)| (s.name(), n)).collect::<BTreeMap<_, _>>(),
+                        "committed": summary.committed,
+                        "attention": summary.attention,
+                    })
+                );
+                ExitCode::SUCCESS
+            }
+            Ok(summary) => {
+                println!("ledger: {location}");
+                for line in summary_lines(&summary) {
+                    println!("{line}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(FAILED)
+            }
+        }
+    })
+}
