@@ -9,7 +9,7 @@ use std::{
 };
 
 use happyhorse::{
-    sandbox::{FaultRates, Sandbox, SandboxConfig, FAULT_NAMES},
+    sandbox::{FaultRates, Sandbox, SandboxConfig, TaskSeconds, FAULT_NAMES},
     Provider,
 };
 
@@ -28,10 +28,23 @@ pub struct Args {
     /// it with any key that has a provider's prefix, unless --api-key pins one.
     #[arg(long)]
     allow_remote: bool,
-    /// Seconds from submit to a task's terminal status, 0 (at once) to 31536000 (a year);
-    /// fractions allowed.
+    /// Seconds from submit to a task's terminal status, 0 (at once) to 31536000 (a year),
+    /// fractions allowed, in simulated time (see --time-scale): SECONDS for every task alike,
+    /// MEAN±SPREAD (or MEAN+-SPREAD) for a duration drawn uniformly per task, e.g. 180±20, or
+    /// lognormal:MEDIAN,SIGMA for a log-normal one, e.g. lognormal:180,0.1.
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = parse_task_seconds)]
-    task_seconds: f64,
+    task_seconds: TaskSeconds,
+    /// Simulated seconds per real second, 0.001 to 100000: with 60, a 180 s task completes
+    /// after 3 real seconds. Scales the tasks' lives, their timestamps and --output-ttl; the
+    /// rate limit, faults and callback retries stay in real time.
+    #[arg(long, default_value = "1", value_name = "FACTOR", value_parser = parse_time_scale)]
+    time_scale: f64,
+    /// Accept at most this many submits per API key and provider, RATE/s, RATE/min or RATE/h
+    /// (RATE alone is per second), e.g. 20/s or 1200/min; a burst of one second's worth is
+    /// allowed. Beyond it a submit gets the provider's 429 with Retry-After. Polls and
+    /// downloads are never limited.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate_limit)]
+    rate_limit: Option<f64>,
     /// Accept only this key (otherwise any key with the provider's prefix: sk-, rk_, afk_).
     #[arg(long, env = "HAPPYHORSE_SANDBOX_API_KEY", hide_env_values = true)]
     api_key: Option<Secret>,
@@ -118,15 +131,75 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("{:?} resolves to no address", with_port.0))
 }
 
-/// `--task-seconds`: finite, from 0 to a year.
-fn parse_task_seconds(text: &str) -> Result<f64, String> {
-    let max = SandboxConfig::MAX_TASK_SECONDS;
-    let refused = || format!("want a number of seconds from 0 to {max} (a year), got {text:?}");
-    let seconds: f64 = text.trim().parse().map_err(|_| refused())?;
-    if !(0.0..=max).contains(&seconds) {
+/// `--task-seconds`: `SECONDS`, `MEAN±SPREAD` or `lognormal:MEDIAN,SIGMA`, the seconds finite
+/// and from 0 to a year.
+fn parse_task_seconds(text: &str) -> Result<TaskSeconds, String> {
+    text.parse()
+        .map_err(|err: happyhorse::sandbox::InvalidTaskSeconds| err.to_string())
+}
+
+/// `--time-scale`: a factor from 0.001 to 100000, optionally followed by `x`.
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    let (min, max) = (SandboxConfig::MIN_TIME_SCALE, SandboxConfig::MAX_TIME_SCALE);
+    let refused = || {
+        format!(
+            "want simulated seconds per real second, a number from {min} to {max} (e.g. 60), \
+             got {text:?}"
+        )
+    };
+    let number = text.trim();
+    let number = number
+        .strip_suffix(['x', 'X', '×'])
+        .unwrap_or(number)
+        .trim();
+    let scale: f64 = number.parse().map_err(|_| refused())?;
+    if !(min..=max).contains(&scale) {
         return Err(refused());
     }
-    Ok(seconds)
+    Ok(scale)
+}
+
+/// The periods `--rate-limit` takes after its `/`, with their lengths in seconds.
+const RATE_PERIODS: [(&str, f64); 7] = [
+    ("s", 1.0),
+    ("sec", 1.0),
+    ("second", 1.0),
+    ("min", 60.0),
+    ("minute", 60.0),
+    ("h", 3600.0),
+    ("hour", 3600.0),
+];
+
+/// `--rate-limit`: `RATE`, `RATE/s`, `RATE/min` or `RATE/h`, RATE a positive number; the rate
+/// per second, at least [`SandboxConfig::MIN_RATE_LIMIT`].
+fn parse_rate_limit(text: &str) -> Result<f64, String> {
+    let forms = "RATE/s, RATE/min or RATE/h (RATE alone is per second), e.g. 20/s or 1200/min";
+    let trimmed = text.trim();
+    let (number, period) = match trimmed.split_once('/') {
+        Some((number, period)) => {
+            let period = period.trim().to_ascii_lowercase();
+            let seconds = RATE_PERIODS
+                .iter()
+                .find(|(name, _)| *name == period)
+                .map(|(_, seconds)| *seconds)
+                .ok_or_else(|| format!("unknown period in {text:?}: want {forms}"))?;
+            (number.trim(), seconds)
+        }
+        None => (trimmed, 1.0),
+    };
+    let count: f64 = number
+        .parse()
+        .ok()
+        .filter(|count: &f64| count.is_finite() && *count > 0.0)
+        .ok_or_else(|| format!("want a rate above 0, {forms}; got {text:?}"))?;
+    let per_second = count / period;
+    let min = SandboxConfig::MIN_RATE_LIMIT;
+    if per_second < min {
+        return Err(format!(
+            "{text:?} is slower than the slowest rate the sandbox takes, {min}/s (3.6/h)"
+        ));
+    }
+    Ok(per_second)
 }
 
 /// `--output-ttl`: whole seconds, at most a hundred years.
@@ -230,7 +303,11 @@ async fn serve(args: Args) -> ExitCode {
     }
     let mut config = SandboxConfig::default()
         .with_task_seconds(args.task_seconds)
+        .with_time_scale(args.time_scale)
         .with_output_ttl(Duration::from_secs(args.output_ttl));
+    if let Some(rate) = args.rate_limit {
+        config = config.with_rate_limit(rate);
+    }
     if let Some(key) = &args.api_key {
         config = config.with_api_key(key.expose());
     }
@@ -277,6 +354,7 @@ fn banner(sandbox: &Sandbox, pinned: Option<&Secret>) -> String {
     for provider in Provider::ALL {
         out += &format!("  {:<8} {}\n", provider.name(), sandbox.base_url(provider));
     }
+    out += &timing_lines(sandbox.config());
     let keys = match pinned {
         Some(_) => "the key given with --api-key",
         None => "any key with the provider's prefix",
@@ -317,6 +395,44 @@ fn banner(sandbox: &Sandbox, pinned: Option<&Secret>) -> String {
     );
     out += "Ctrl-C to stop.\n";
     out
+}
+
+/// What the banner says of the tasks' durations, the time scale and the rate limit.
+fn timing_lines(config: &SandboxConfig) -> String {
+    let durations = match config.task_seconds {
+        TaskSeconds::Fixed(seconds) => format!("{seconds} s"),
+        TaskSeconds::Uniform { mean, spread } => {
+            format!("{mean}±{spread} s (uniform, drawn per task)")
+        }
+        TaskSeconds::LogNormal { median, sigma } => {
+            format!("a median of {median} s (log-normal, σ {sigma}, drawn per task)")
+        }
+    };
+    let scale = config.time_scale;
+    let mut out = if scale == 1.0 {
+        format!("Tasks take {durations}.\n")
+    } else {
+        format!(
+            "Tasks take {durations} of simulated time, which runs {} times as fast as real \
+             time (--time-scale).\n",
+            short(scale)
+        )
+    };
+    out += &match config.rate_limit {
+        Some(rate) => format!(
+            "Submits are limited to {}/s per API key and provider (429 with Retry-After \
+             beyond; polls and downloads are not limited).\n",
+            short(rate)
+        ),
+        None => "Submits are not rate-limited (--rate-limit sets a limit per key).\n".to_owned(),
+    };
+    out
+}
+
+/// `number` with at most three decimals, without trailing zeros.
+fn short(number: f64) -> String {
+    let text = format!("{number:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// `text` as one shell word: as is when it holds only safe characters, else single-quoted.
@@ -393,8 +509,22 @@ mod tests {
 
     #[test]
     fn durations_out_of_range_are_refused() {
-        assert_eq!(parse_task_seconds("0"), Ok(0.0));
-        assert_eq!(parse_task_seconds("2.5"), Ok(2.5));
+        assert_eq!(parse_task_seconds("0"), Ok(TaskSeconds::Fixed(0.0)));
+        assert_eq!(parse_task_seconds("2.5"), Ok(TaskSeconds::Fixed(2.5)));
+        assert_eq!(
+            parse_task_seconds("180±20"),
+            Ok(TaskSeconds::Uniform {
+                mean: 180.0,
+                spread: 20.0
+            })
+        );
+        assert_eq!(
+            parse_task_seconds("lognormal:180,0.1"),
+            Ok(TaskSeconds::LogNormal {
+                median: 180.0,
+                sigma: 0.1
+            })
+        );
         for text in ["inf", "-inf", "NaN", "-1", "1e400", "31536001", "soon"] {
             let err = parse_task_seconds(text).unwrap_err();
             assert!(err.contains("from 0 to 31536000"), "{text}: {err}");
@@ -404,6 +534,66 @@ mod tests {
             let err = parse_output_ttl(text).unwrap_err();
             assert!(err.contains("100 years"), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn time_scales_and_rate_limits_parse_or_say_what_they_take() {
+        assert_eq!(parse_time_scale("60"), Ok(60.0));
+        assert_eq!(parse_time_scale(" 60x "), Ok(60.0));
+        assert_eq!(parse_time_scale("0.001"), Ok(0.001));
+        for text in ["0", "-1", "NaN", "inf", "100001", "fast", ""] {
+            let err = parse_time_scale(text).unwrap_err();
+            assert!(err.contains("from 0.001 to 100000"), "{text}: {err}");
+        }
+        for (text, want) in [
+            ("20", 20.0),
+            ("20/s", 20.0),
+            ("20 / sec", 20.0),
+            ("1200/min", 20.0),
+            ("1200/MIN", 20.0),
+            ("36/h", 0.01),
+            ("0.5", 0.5),
+        ] {
+            assert_eq!(parse_rate_limit(text), Ok(want), "{text}");
+        }
+        for (text, wanted) in [
+            ("0", "above 0"),
+            ("-5/s", "above 0"),
+            ("NaN", "above 0"),
+            ("inf", "above 0"),
+            ("fast", "above 0"),
+            ("", "above 0"),
+            ("20/day", "unknown period"),
+            ("20/", "unknown period"),
+            ("1/h", "slowest rate"),
+        ] {
+            let err = parse_rate_limit(text).unwrap_err();
+            assert!(err.contains(wanted), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_banner_says_how_long_tasks_take_and_the_rate_limit() {
+        let plain = timing_lines(&SandboxConfig::default().with_task_seconds(10.0));
+        assert_eq!(
+            plain,
+            "Tasks take 10 s.\nSubmits are not rate-limited (--rate-limit sets a limit per key).\n"
+        );
+        let config = SandboxConfig::default()
+            .with_task_seconds("180±20".parse::<TaskSeconds>().unwrap())
+            .with_time_scale(60.0)
+            .with_rate_limit(20.0);
+        let lines = timing_lines(&config);
+        assert!(lines.contains("180±20 s (uniform"), "{lines}");
+        assert!(lines.contains("runs 60 times as fast"), "{lines}");
+        assert!(lines.contains("limited to 20/s per API key"), "{lines}");
+        let lognormal = SandboxConfig::default().with_task_seconds(TaskSeconds::LogNormal {
+            median: 180.0,
+            sigma: 0.1,
+        });
+        assert!(timing_lines(&lognormal).contains("median of 180 s"));
+        assert_eq!(short(1.0 / 60.0), "0.017");
+        assert_eq!(short(20.0), "20");
     }
 
     #[test]

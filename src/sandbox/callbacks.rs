@@ -51,7 +51,7 @@ fn deliverable(url: &str) -> bool {
 /// subscribed), then the terminal event, unless a fault drops it or duplicates it. Runs as a
 /// task of the sandbox's [`super::Background`], which aborts it when the sandbox shuts down.
 pub(crate) async fn deliver(state: Arc<State>, task: Arc<Task>, target: Target) {
-    let total = state.config.task_duration();
+    let total = state.real(task.seconds);
     if target.progress && task.provider == Provider::Apiframe && !total.is_zero() {
         // Three progress events while the task runs, at 25, 50 and 75 % of its running time.
         for step in 1..=3u32 {

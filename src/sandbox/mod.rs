@@ -4,15 +4,22 @@
 //! (`{base}`) on one ephemeral loopback port, built from the same `openapi/` documents as the
 //! client: requests are validated with the documents' JSON Schemas (compiled with `jsonschema`,
 //! independently of the hand-written layer), keys are checked the way each provider checks them,
-//! and tasks move through each provider's statuses over [`SandboxConfig::task_seconds`], ending with a
-//! real, playable MP4 served by the sandbox itself.
+//! and tasks move through each provider's statuses over [`SandboxConfig::task_seconds`] (a fixed
+//! duration or a distribution, see [`TaskSeconds`]), on a clock that may run faster than real
+//! time ([`SandboxConfig::time_scale`]), ending with a real, playable MP4 served by the sandbox
+//! itself.
 //!
 //! Also emulated: `Idempotency-Key` on HiAPI and Apiframe (replay, 422 for another body, 409
 //! with `Retry-After` while the first is in flight); signed callbacks and webhooks, retried on
 //! non-2xx (delivered to loopback receivers only; plain `http://` is accepted for loopback
 //! hosts); downloads with `Range`, optionally padded to any size with an MP4 `free` box; and
 //! fault injection, per request with the [`FAULT_HEADER`] header or at random with
-//! [`SandboxConfig::faults`] (see [`Fault`]).
+//! [`SandboxConfig::faults`] (see [`Fault`]); and a per-key rate limit on submits
+//! ([`SandboxConfig::rate_limit`]).
+//!
+//! For benchmarks, the sandbox reports what it served: [`Sandbox::stats`] (submits, tasks,
+//! rate-limited submits, polls, downloads) and [`Sandbox::observations`] (per task: its drawn
+//! duration, its polls, when a poll first showed it terminal).
 //!
 //! Every request served is logged with `tracing` at info level (method, path without its query,
 //! status, milliseconds, provider; never a header), and one that no route matches at warn level,
@@ -33,11 +40,16 @@
 
 mod callbacks;
 mod faults;
+mod limit;
 mod output;
 mod routes;
 mod schema;
+mod stats;
+mod timing;
 
 pub use faults::{Fault, FaultRates, UnknownFault, FAULT_HEADER, FAULT_NAMES, MAX_SLOW};
+pub use stats::{ProviderCounts, SandboxStats, TaskObservation};
+pub use timing::{InvalidTaskSeconds, TaskSeconds};
 
 use std::{
     collections::HashMap,
@@ -60,14 +72,43 @@ pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
 
 /// How the sandbox behaves. `Debug` shows whether a key or secret is set, never its value.
 ///
-/// Out-of-range values never make the sandbox panic: a `task_seconds` that is NaN or negative
-/// counts as 0, one above [`SandboxConfig::MAX_TASK_SECONDS`] (infinity included) as that
-/// maximum, and an `output_ttl` or `forget_after` above [`SandboxConfig::MAX_RETENTION`] as
-/// that. The setters clamp the same way.
+/// Out-of-range values never make the sandbox panic: `task_seconds` are brought into range as
+/// [`TaskSeconds::clamped`] says (NaN or negative seconds count as 0, seconds above
+/// [`SandboxConfig::MAX_TASK_SECONDS`], infinity included, as that maximum), a `time_scale` and
+/// a `rate_limit` as their setters say, and an `output_ttl` or `forget_after` above
+/// [`SandboxConfig::MAX_RETENTION`] as that. The setters clamp the same way.
+///
+/// **Clocks.** A task's life runs on the sandbox's simulated clock, [`SandboxConfig::time_scale`]
+/// times as fast as real time: its duration, its queued and running phases and progress, and its
+/// output's expiry ([`SandboxConfig::output_ttl`]). The timestamps the providers' answers carry
+/// are read on that clock, which starts at the wall-clock time the sandbox started: a task's
+/// `created` time is the simulated time of its submit, its `completed` time `created` plus its
+/// duration (rounded up to a whole second), its output's expiry `completed + output_ttl`. With
+/// the default scale of 1 they are wall-clock times. Everything else is real time:
+/// `submit_delay`, `slow` faults, callback retries, the rate limit, and how long the sandbox
+/// remembers (its memory holds each task for its duration and `output_ttl`, scaled to real
+/// time, then `forget_after` of real time).
 #[derive(Clone)]
 pub struct SandboxConfig {
-    /// How long a task takes from submit to its terminal status; `0.0` finishes at once.
-    pub task_seconds: f64,
+    /// How long a task takes from submit to its terminal status, in simulated seconds: fixed
+    /// (`0.0` finishes at once) or drawn by each task from a distribution when it is created.
+    pub task_seconds: TaskSeconds,
+    /// Simulated seconds per real second: 60 runs a 180 s task in 3 real seconds. Default 1;
+    /// NaN, zero and negative count as 1, and the rest is brought within
+    /// [`SandboxConfig::MIN_TIME_SCALE`]`..=`[`SandboxConfig::MAX_TIME_SCALE`].
+    pub time_scale: f64,
+    /// Submits per second accepted per (provider, API key), `None` (the default) for no limit.
+    /// A token bucket per key holds one second's worth of submits (at least one) and refills
+    /// continuously, in real time. Only requests to a provider's submit endpoint count (HiAPI
+    /// `POST /v1/tasks`, reapi `POST /api/v1/videos/generations`, Apiframe
+    /// `POST /v2/videos/generate`) once their key is accepted, whatever the body, idempotent
+    /// replays included; polls, lists and downloads are never limited. A submit beyond the
+    /// limit is answered as the `rate_limit` fault answers (429, each provider's body, reapi
+    /// code 50001), with `Retry-After` the whole seconds until the bucket holds a token again
+    /// (at least 1), and is not processed further (no fault is drawn for it). NaN and infinity
+    /// count as no limit, and a rate below [`SandboxConfig::MIN_RATE_LIMIT`] (zero and negative
+    /// included) as that minimum.
+    pub rate_limit: Option<f64>,
     /// When set, only this exact key is accepted; otherwise any key with the provider's
     /// prefix (`sk-`, `rk_`, `afk_`) is.
     pub api_key: Option<String>,
@@ -76,8 +117,8 @@ pub struct SandboxConfig {
     /// How long a task is still remembered once its output expired (its output answers 410
     /// meanwhile). After that the task is forgotten, and answers the provider's 404, and so
     /// are its `Idempotency-Key` and any `X-Sandbox-Fault` counter last used that long ago:
-    /// the sandbox's memory holds at most `task_seconds + output_ttl + forget_after` of
-    /// traffic.
+    /// the sandbox's memory holds at most `(longest task + output_ttl) / time_scale +
+    /// forget_after` of traffic. Real time.
     pub forget_after: Duration,
     /// How long a submit takes before it answers; a second submit with the same
     /// `Idempotency-Key` arriving meanwhile gets 409 with `Retry-After`.
@@ -104,6 +145,8 @@ impl std::fmt::Debug for SandboxConfig {
         let redacted = |set: bool| if set { "Some(<redacted>)" } else { "None" };
         f.debug_struct("SandboxConfig")
             .field("task_seconds", &self.task_seconds)
+            .field("time_scale", &self.time_scale)
+            .field("rate_limit", &self.rate_limit)
             .field(
                 "api_key",
                 &format_args!("{}", redacted(self.api_key.is_some())),
@@ -127,7 +170,9 @@ impl std::fmt::Debug for SandboxConfig {
 impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
-            task_seconds: 0.0,
+            task_seconds: TaskSeconds::Fixed(0.0),
+            time_scale: timing::DEFAULT_TIME_SCALE,
+            rate_limit: None,
             api_key: None,
             output_ttl: Duration::from_secs(7 * 24 * 3600),
             forget_after: Duration::from_secs(3600),
@@ -143,9 +188,19 @@ impl Default for SandboxConfig {
 }
 
 impl SandboxConfig {
-    /// The longest task the sandbox runs, in seconds: a year. A longer (or infinite)
+    /// The longest task the sandbox runs, in simulated seconds: a year. A longer (or infinite)
     /// `task_seconds` counts as this.
     pub const MAX_TASK_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+
+    /// The slowest [`SandboxConfig::time_scale`]: a simulated second per 1000 real ones.
+    pub const MIN_TIME_SCALE: f64 = 0.001;
+
+    /// The fastest [`SandboxConfig::time_scale`]: 100,000 simulated seconds (27.7 hours) per
+    /// real second.
+    pub const MAX_TIME_SCALE: f64 = 100_000.0;
+
+    /// The lowest [`SandboxConfig::rate_limit`]: one submit per 1000 seconds.
+    pub const MIN_RATE_LIMIT: f64 = 0.001;
 
     /// The largest output file, in bytes: `i64::MAX` (8 EiB), the largest `Content-Length`
     /// HTTP clients take (hyper refuses `u64::MAX`; Go and Java count in signed 64 bits).
@@ -155,24 +210,56 @@ impl SandboxConfig {
     /// this.
     pub const MAX_RETENTION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-    /// Sets [`SandboxConfig::task_seconds`]: NaN and negative numbers count as 0, anything
-    /// above [`SandboxConfig::MAX_TASK_SECONDS`] (infinity included) as that.
-    pub fn with_task_seconds(mut self, seconds: f64) -> Self {
-        self.task_seconds = clamp_task_seconds(seconds);
+    /// Sets [`SandboxConfig::task_seconds`]: a number of seconds (`with_task_seconds(3.0)`) or
+    /// any [`TaskSeconds`], brought into range as [`TaskSeconds::clamped`] says (NaN and
+    /// negative seconds count as 0, anything above [`SandboxConfig::MAX_TASK_SECONDS`],
+    /// infinity included, as that).
+    pub fn with_task_seconds(mut self, seconds: impl Into<TaskSeconds>) -> Self {
+        self.task_seconds = seconds.into().clamped();
         self
     }
 
-    /// How long a task takes, as [`SandboxConfig::task_seconds`] says, clamped to
-    /// 0..=[`SandboxConfig::MAX_TASK_SECONDS`].
-    pub fn task_duration(&self) -> Duration {
-        Duration::try_from_secs_f64(clamp_task_seconds(self.task_seconds)).unwrap_or_default()
+    /// Sets [`SandboxConfig::time_scale`], simulated seconds per real second: NaN, zero and
+    /// negative count as 1; the rest is brought within
+    /// [`SandboxConfig::MIN_TIME_SCALE`]`..=`[`SandboxConfig::MAX_TIME_SCALE`].
+    pub fn with_time_scale(mut self, scale: f64) -> Self {
+        self.time_scale = self.effective_time_scale_of(scale);
+        self
     }
 
-    /// How long a task is remembered from its submit: its duration, its output's TTL and
+    /// Sets [`SandboxConfig::rate_limit`] to `per_second` submits per second per key: NaN and
+    /// infinity mean no limit; a rate below [`SandboxConfig::MIN_RATE_LIMIT`] (zero and
+    /// negative included) counts as that minimum.
+    pub fn with_rate_limit(mut self, per_second: f64) -> Self {
+        self.rate_limit = clamp_rate_limit(Some(per_second));
+        self
+    }
+
+    fn effective_time_scale_of(&self, scale: f64) -> f64 {
+        timing::clamp_time_scale(scale, Self::MIN_TIME_SCALE, Self::MAX_TIME_SCALE)
+    }
+
+    /// [`SandboxConfig::time_scale`] brought into range.
+    fn effective_time_scale(&self) -> f64 {
+        self.effective_time_scale_of(self.time_scale)
+    }
+
+    /// The longest a task can take, in simulated time: the fixed duration, or the largest a
+    /// distribution draws (see [`TaskSeconds::max_seconds`]).
+    pub fn longest_task(&self) -> Duration {
+        Duration::try_from_secs_f64(self.task_seconds.max_seconds()).unwrap_or_default()
+    }
+
+    /// How long a task is remembered from its submit, in real time: its longest duration and
+    /// its output's TTL, both scaled by [`SandboxConfig::time_scale`], then
     /// [`SandboxConfig::forget_after`].
     pub fn retention(&self) -> Duration {
-        self.task_duration()
-            .saturating_add(self.output_ttl.min(Self::MAX_RETENTION))
+        let simulated = self
+            .longest_task()
+            .saturating_add(self.output_ttl.min(Self::MAX_RETENTION));
+        let real = simulated.as_secs_f64() / self.effective_time_scale();
+        Duration::try_from_secs_f64(real)
+            .unwrap_or(Duration::MAX)
             .saturating_add(self.forget_after.min(Self::MAX_RETENTION))
     }
 
@@ -235,22 +322,28 @@ impl SandboxConfig {
     }
 }
 
-/// `seconds` within 0..=[`SandboxConfig::MAX_TASK_SECONDS`]; NaN counts as 0.
-fn clamp_task_seconds(seconds: f64) -> f64 {
-    if seconds.is_nan() {
-        0.0
-    } else {
-        seconds.clamp(0.0, SandboxConfig::MAX_TASK_SECONDS)
-    }
+/// A rate limit the sandbox can use: NaN and infinity are none, anything below the minimum
+/// (zero and negative included) is the minimum.
+fn clamp_rate_limit(rate: Option<f64>) -> Option<f64> {
+    rate.filter(|rate| rate.is_finite() || *rate == f64::NEG_INFINITY)
+        .map(|rate| rate.max(SandboxConfig::MIN_RATE_LIMIT))
 }
 
 /// A running sandbox. Dropping it stops the server and its callback deliveries.
-#[derive(Debug)]
 pub struct Sandbox {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
-    background: Arc<Background>,
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .field("config", &self.state.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Sandbox {
@@ -264,9 +357,8 @@ impl Sandbox {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State::new(config, addr)?);
-        let background = state.background.clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = routes::router(state);
+        let app = routes::router(state.clone());
         let server = tokio::spawn(async move {
             let shutdown = async {
                 let _ = stopped.await;
@@ -281,8 +373,46 @@ impl Sandbox {
             addr,
             stop: Some(stop),
             server: Some(server),
-            background,
+            state,
         })
+    }
+
+    /// The configuration the sandbox runs with, its values brought into range (see
+    /// [`SandboxConfig`]).
+    pub fn config(&self) -> &SandboxConfig {
+        &self.state.config
+    }
+
+    /// What the sandbox served since it started (see [`SandboxStats`]).
+    pub fn stats(&self) -> SandboxStats {
+        self.state.counters.snapshot()
+    }
+
+    /// Every task the sandbox still remembers (see [`SandboxConfig::forget_after`]), in the
+    /// order they were created, as its own records show it: drawn duration, polls served, and
+    /// when a poll first showed it terminal (see [`TaskObservation`]).
+    pub fn observations(&self) -> Vec<TaskObservation> {
+        let now = Instant::now();
+        let mut tasks: Vec<Arc<Task>> = self
+            .state
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .filter(|task| !self.state.forgotten(task.started, now))
+            .cloned()
+            .collect();
+        tasks.sort_unstable_by_key(|task| task.seq);
+        tasks
+            .iter()
+            .map(|task| TaskObservation {
+                provider: task.provider,
+                id: task.id.clone(),
+                duration: Duration::try_from_secs_f64(task.seconds).unwrap_or_default(),
+                polls: task.polls.count(),
+                first_terminal_poll_after: task.polls.first_terminal(),
+            })
+            .collect()
     }
 
     /// The address the sandbox listens on.
@@ -300,7 +430,7 @@ impl Sandbox {
     /// stopped), waits in progress (`slow` faults, `submit_delay`) end at once, downloads in
     /// progress are cut, and the server stops accepting connections and finishes.
     pub async fn shutdown(mut self) {
-        for delivery in self.background.close() {
+        for delivery in self.state.background.close() {
             delivery.abort();
             let _ = delivery.await;
         }
@@ -317,7 +447,7 @@ impl Drop for Sandbox {
     /// Stops as [`Sandbox::shutdown`] does, without waiting: deliveries under way are aborted
     /// and stop at their next step.
     fn drop(&mut self) {
-        for delivery in self.background.close() {
+        for delivery in self.state.background.close() {
             delivery.abort();
         }
         if let Some(stop) = self.stop.take() {
@@ -484,11 +614,18 @@ pub(crate) struct NewTask {
 
 pub(crate) struct Task {
     pub provider: Provider,
+    /// The order of creation.
+    pub seq: u64,
     pub id: String,
     pub model: String,
     pub input: Value,
     pub started: Instant,
+    /// The simulated Unix time of its creation (see [`State::simulated_unix`]).
     pub created_unix: u64,
+    /// How long it takes, in simulated seconds (drawn from `task_seconds`).
+    pub seconds: f64,
+    /// The status answers served for it.
+    pub polls: stats::PollRecord,
     pub failure: Option<Failure>,
     pub faults: TaskFaults,
     /// SHA-256 of the API key the task was submitted with: Apiframe's webhook signing key.
@@ -531,17 +668,32 @@ pub(crate) struct State {
     pub http: reqwest::Client,
     pub output: output::OutputFile,
     pub background: Arc<Background>,
+    /// What the sandbox served, for [`Sandbox::stats`].
+    pub counters: stats::Counters,
+    /// The per-key submit limit, when [`SandboxConfig::rate_limit`] sets one.
+    pub limiter: Option<limit::Limiter>,
     /// [`SandboxConfig::retention`], worked out once.
     retention: Duration,
-    /// When the sandbox started; the clock [`State::last_sweep`] counts on.
+    /// [`SandboxConfig::time_scale`], in range.
+    scale: f64,
+    /// When the sandbox started; the clock [`State::last_sweep`] counts on, and the start of
+    /// the simulated clock.
     epoch: Instant,
+    /// The wall-clock time at `epoch`, since the Unix epoch: the simulated clock's start.
+    epoch_unix: Duration,
     /// Milliseconds from `epoch` to the last sweep of forgotten tasks, keys and counters.
     last_sweep: AtomicU64,
     next_id: AtomicU64,
 }
 
 impl State {
-    fn new(config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
+    fn new(mut config: SandboxConfig, addr: SocketAddr) -> std::io::Result<Self> {
+        // The fields are public: bring whatever they hold into range once.
+        config.task_seconds = config.task_seconds.clamped();
+        config.time_scale = config.effective_time_scale();
+        config.rate_limit = clamp_rate_limit(config.rate_limit);
+        config.output_ttl = config.output_ttl.min(SandboxConfig::MAX_RETENTION);
+        config.forget_after = config.forget_after.min(SandboxConfig::MAX_RETENTION);
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(crate::tls::shared_config().map_err(std::io::Error::other)?)
             .no_proxy()
@@ -550,6 +702,9 @@ impl State {
         Ok(State {
             output: output::OutputFile::new(config.pad_to),
             retention: config.retention(),
+            scale: config.time_scale,
+            limiter: config.rate_limit.map(limit::Limiter::new),
+            counters: stats::Counters::default(),
             config,
             addr,
             schemas: schema::Schemas::new(),
@@ -559,6 +714,9 @@ impl State {
             http,
             background: Arc::default(),
             epoch: Instant::now(),
+            epoch_unix: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
             last_sweep: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
         })
@@ -610,6 +768,9 @@ impl State {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .retain(|_, used| !self.forgotten(used.last, now));
+        if let Some(limiter) = &self.limiter {
+            limiter.sweep(now);
+        }
     }
 
     /// Records a new task and returns it.
@@ -622,13 +783,17 @@ impl State {
             // Apiframe ids are UUIDs; this one encodes the counter, so it is unique per sandbox.
             Provider::Apiframe => format!("00000000-0000-4000-8000-{n:012x}"),
         };
+        let started = Instant::now();
         let task = Arc::new(Task {
             provider,
+            seq: n,
             id: id.clone(),
             model: model.to_owned(),
             input,
-            started: Instant::now(),
-            created_unix: unix_now(),
+            started,
+            created_unix: self.simulated_unix(started),
+            seconds: self.config.task_seconds.draw(),
+            polls: stats::PollRecord::default(),
             failure: new.failure,
             truncate_pending: std::sync::atomic::AtomicBool::new(
                 new.faults.truncate_first_download,
@@ -645,6 +810,7 @@ impl State {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(id, task.clone());
+        self.counters.task_created(provider);
         task
     }
 
@@ -676,11 +842,16 @@ impl State {
             .collect()
     }
 
-    /// The first quarter of a task's time is queued, the rest running, then it succeeds (or
-    /// fails, when a fault says so).
+    /// Where the task is now (see [`State::phase_after`]).
     pub fn phase(&self, task: &Task) -> Phase {
-        let total = self.config.task_duration().as_secs_f64();
-        let elapsed = task.started.elapsed().as_secs_f64();
+        self.phase_after(task, task.started.elapsed())
+    }
+
+    /// Where the task is `elapsed` (real time) after its creation: the first quarter of its
+    /// duration queued, the rest running, then it succeeds (or fails, when a fault says so).
+    pub fn phase_after(&self, task: &Task, elapsed: Duration) -> Phase {
+        let total = task.seconds;
+        let elapsed = elapsed.as_secs_f64() * self.scale;
         if elapsed >= total {
             if task.failure.is_some() {
                 Phase::Failed
@@ -697,14 +868,46 @@ impl State {
         }
     }
 
-    /// Unix time at which the task completed (or will).
+    /// Counts a status answer served `elapsed` (real time) after the task's creation, that
+    /// showed it in `phase`.
+    pub fn record_poll(&self, task: &Task, elapsed: Duration, phase: Phase) {
+        self.counters.poll(task.provider);
+        let terminal = matches!(phase, Phase::Succeeded | Phase::Failed);
+        task.polls.record(self.simulated(elapsed), terminal);
+    }
+
+    /// The simulated time that passes in `real` time.
+    pub fn simulated(&self, real: Duration) -> Duration {
+        Duration::try_from_secs_f64(real.as_secs_f64() * self.scale).unwrap_or(Duration::MAX)
+    }
+
+    /// The real time in which `seconds` of simulated time pass.
+    pub fn real(&self, seconds: f64) -> Duration {
+        Duration::try_from_secs_f64(seconds / self.scale).unwrap_or(Duration::MAX)
+    }
+
+    /// The simulated Unix time (whole seconds) at `at`: the wall-clock time the sandbox
+    /// started, plus the time since, scaled.
+    pub fn simulated_unix(&self, at: Instant) -> u64 {
+        self.epoch_unix
+            .saturating_add(self.simulated(at.saturating_duration_since(self.epoch)))
+            .as_secs()
+    }
+
+    /// The simulated Unix time now.
+    pub fn simulated_unix_now(&self) -> u64 {
+        self.simulated_unix(Instant::now())
+    }
+
+    /// Simulated Unix time at which the task completed (or will): its creation plus its
+    /// duration, rounded up to a whole second.
     pub fn completed_unix(&self, task: &Task) -> u64 {
-        let total = self.config.task_duration();
-        let seconds = total.as_secs() + u64::from(total.subsec_nanos() > 0);
+        // `seconds` lies within 0..=MAX_TASK_SECONDS: the cast is exact or saturates.
+        let seconds = task.seconds.ceil() as u64;
         task.created_unix.saturating_add(seconds)
     }
 
-    /// Unix time after which the task's output URL stops working.
+    /// Simulated Unix time after which the task's output URL stops working.
     pub fn expires_unix(&self, task: &Task) -> u64 {
         let ttl = self.config.output_ttl.min(SandboxConfig::MAX_RETENTION);
         self.completed_unix(task).saturating_add(ttl.as_secs())
@@ -755,8 +958,8 @@ mod tests {
             (2.5, 2.5),
         ] {
             let config = SandboxConfig::default().with_task_seconds(seconds);
-            assert_eq!(config.task_seconds, want, "{seconds}");
-            assert_eq!(config.task_duration().as_secs_f64(), want, "{seconds}");
+            assert_eq!(config.task_seconds, TaskSeconds::Fixed(want), "{seconds}");
+            assert_eq!(config.longest_task().as_secs_f64(), want, "{seconds}");
         }
         let config = SandboxConfig::default()
             .with_output_ttl(Duration::MAX)
@@ -765,25 +968,102 @@ mod tests {
         assert_eq!(config.forget_after, SandboxConfig::MAX_RETENTION);
         // The fields are public: whatever they hold, nothing the sandbox works out panics.
         let raw = SandboxConfig {
-            task_seconds: f64::INFINITY,
+            task_seconds: TaskSeconds::Fixed(f64::INFINITY),
+            time_scale: f64::NAN,
+            rate_limit: Some(f64::NAN),
             output_ttl: Duration::MAX,
             forget_after: Duration::MAX,
             ..SandboxConfig::default()
         };
         assert!(raw.retention() >= SandboxConfig::MAX_RETENTION);
         let state = State::new(raw, SocketAddr::from(([127, 0, 0, 1], 1))).unwrap();
+        assert_eq!(state.config.time_scale, 1.0);
+        assert_eq!(state.config.rate_limit, None);
+        assert!(state.limiter.is_none());
         let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
         assert_eq!(state.phase(&task), Phase::Queued);
         assert!(state.expires_unix(&task) > state.completed_unix(&task));
         let nan = SandboxConfig {
-            task_seconds: f64::NAN,
+            task_seconds: TaskSeconds::Fixed(f64::NAN),
+            time_scale: -1.0,
+            rate_limit: Some(-1.0),
             ..SandboxConfig::default()
         };
         let state = State::new(nan, SocketAddr::from(([127, 0, 0, 1], 1))).unwrap();
+        assert_eq!(state.config.time_scale, 1.0);
+        assert_eq!(state.config.rate_limit, Some(SandboxConfig::MIN_RATE_LIMIT));
         let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
         assert_eq!(state.phase(&task), Phase::Succeeded);
         state.sweep(Instant::now());
         state.sweep_if_due();
+    }
+
+    #[test]
+    fn time_scales_and_rate_limits_are_brought_into_range() {
+        for (scale, want) in [
+            (f64::NAN, 1.0),
+            (0.0, 1.0),
+            (-2.0, 1.0),
+            (f64::INFINITY, SandboxConfig::MAX_TIME_SCALE),
+            (1e-12, SandboxConfig::MIN_TIME_SCALE),
+            (60.0, 60.0),
+        ] {
+            let config = SandboxConfig::default().with_time_scale(scale);
+            assert_eq!(config.time_scale, want, "{scale}");
+        }
+        for (rate, want) in [
+            (f64::NAN, None),
+            (f64::INFINITY, None),
+            (0.0, Some(SandboxConfig::MIN_RATE_LIMIT)),
+            (-5.0, Some(SandboxConfig::MIN_RATE_LIMIT)),
+            (f64::NEG_INFINITY, Some(SandboxConfig::MIN_RATE_LIMIT)),
+            (20.0, Some(20.0)),
+        ] {
+            let config = SandboxConfig::default().with_rate_limit(rate);
+            assert_eq!(config.rate_limit, want, "{rate}");
+        }
+    }
+
+    #[test]
+    fn a_tasks_life_and_its_timestamps_run_on_the_scaled_clock() {
+        let config = SandboxConfig::default()
+            .with_task_seconds(180.0)
+            .with_time_scale(60.0)
+            .with_output_ttl(Duration::from_secs(600))
+            .with_forget_after(Duration::from_secs(5));
+        // (180 s + 600 s) / 60 + 5 s of real time.
+        assert_eq!(config.retention(), Duration::from_secs(18));
+        let state = State::new(config, SocketAddr::from(([127, 0, 0, 1], 1))).unwrap();
+        let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
+        assert_eq!(task.seconds, 180.0);
+        let real = |ms| Duration::from_millis(ms);
+        assert_eq!(state.phase_after(&task, real(0)), Phase::Queued);
+        assert_eq!(state.phase_after(&task, real(700)), Phase::Queued);
+        // 1.5 s real = 90 s simulated: a third of the running time (45..180 s).
+        assert_eq!(
+            state.phase_after(&task, real(1500)),
+            Phase::Running { progress: 33 }
+        );
+        assert_eq!(state.phase_after(&task, real(3000)), Phase::Succeeded);
+        assert_eq!(state.real(180.0), Duration::from_secs(3));
+        assert_eq!(state.simulated(real(3000)), Duration::from_secs(180));
+        assert_eq!(state.completed_unix(&task), task.created_unix + 180);
+        assert_eq!(state.expires_unix(&task), task.created_unix + 780);
+        // The simulated clock starts at the wall clock and runs 60 times as fast.
+        let start = state.simulated_unix(state.epoch);
+        assert!(start.abs_diff(unix_now()) <= 2, "{start}");
+        assert_eq!(
+            state.simulated_unix(state.epoch + Duration::from_secs(10)),
+            state.epoch_unix.as_secs() + 600
+        );
+        // Polls are counted, and the first terminal one kept, in simulated time.
+        state.record_poll(&task, real(1000), Phase::Queued);
+        state.record_poll(&task, real(3500), Phase::Succeeded);
+        state.record_poll(&task, real(4000), Phase::Succeeded);
+        assert_eq!(task.polls.count(), 3);
+        assert_eq!(task.polls.first_terminal(), Some(Duration::from_secs(210)));
+        assert_eq!(state.counters.snapshot().polls.get(Provider::HiApi), 3);
+        assert_eq!(state.counters.snapshot().tasks_created.total(), 1);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    deliver_or_reset, errors, gate, idempotency, reply,
+    deliver_or_reset, errors, gate, idempotency, polled, reply,
     submit::{create_or_replay, for_validation, new_task},
     Shared,
 };
@@ -18,7 +18,7 @@ use crate::{
     sandbox::{
         callbacks::Target,
         faults::{Fault, REQUEST_FAULTS},
-        unix_now, Phase, State, Task,
+        Phase, State, Task,
     },
     Provider,
 };
@@ -100,9 +100,8 @@ fn credits(input: &Value) -> u64 {
     per_second.saturating_mul(params["duration"].as_u64().unwrap_or(5))
 }
 
-/// The job object, as polled and as webhooks carry it.
-pub(super) fn job(state: &State, task: &Task) -> Value {
-    let phase = state.phase(task);
+/// The job object in `phase`, as polled and as webhooks carry it.
+pub(super) fn job(state: &State, task: &Task, phase: Phase) -> Value {
     let status = phase.status_name(APIFRAME);
     let progress = match phase {
         Phase::Queued => Value::Null,
@@ -124,7 +123,7 @@ pub(super) fn job(state: &State, task: &Task) -> Value {
         "webhookStatus": task.webhook_status().name(),
         "createdAt": rfc3339(task.created_unix),
         "completedAt": if done { rfc3339(state.completed_unix(task)) } else { Value::Null },
-        "expired": done && unix_now() > state.expires_unix(task),
+        "expired": done && state.simulated_unix_now() > state.expires_unix(task),
         "result": if done { json!({"urls": [state.output_url(task)]}) } else { Value::Null },
         "input": task.input,
     })
@@ -143,7 +142,10 @@ pub(super) async fn get(
         errors::apiframe_job_id_not_a_uuid(&id)
     } else {
         match state.task(APIFRAME, &id) {
-            Some(task) => reply(StatusCode::OK, job(&state, &task)),
+            Some(task) => {
+                let phase = polled(&state, &task);
+                reply(StatusCode::OK, job(&state, &task, phase))
+            }
             None => errors::task_not_found(APIFRAME, &id),
         }
     };

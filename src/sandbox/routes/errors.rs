@@ -162,6 +162,17 @@ pub(super) fn refusal(provider: Provider, fault: &Fault) -> Option<Response> {
     Some(answer)
 }
 
+/// The provider's answer to a submit beyond the key's rate limit: the `rate_limit` fault's
+/// answer, with `Retry-After` the whole seconds until the next token.
+pub(super) fn rate_limited(provider: Provider, retry_after: u64) -> Response {
+    let mut answer = refusal(provider, &Fault::RateLimit)
+        .unwrap_or_else(|| reply(StatusCode::TOO_MANY_REQUESTS, serde_json::Value::Null));
+    answer
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+    answer
+}
+
 /// A provider's error body for an idempotency refusal (409 or 422).
 pub(super) fn idempotency_refusal(
     provider: Provider,

@@ -12,7 +12,7 @@ use super::{injected, slow_down, Shared};
 use crate::sandbox::{
     faults::{Fault, DOWNLOAD_FAULTS},
     output::{self, Wanted},
-    unix_now, Phase,
+    Phase,
 };
 
 /// The output file: no key needed, `Range` honoured (206, or 416 past the end), 410 once
@@ -31,7 +31,7 @@ pub(super) async fn output_file(
     let Some(task) = task.filter(|task| state.phase(task) == Phase::Succeeded) else {
         return (StatusCode::NOT_FOUND, "no such output").into_response();
     };
-    if unix_now() > state.expires_unix(&task) {
+    if state.simulated_unix_now() > state.expires_unix(&task) {
         return (StatusCode::GONE, "this output URL has expired").into_response();
     }
     let file = &state.output;
@@ -48,6 +48,7 @@ pub(super) async fn output_file(
                 .into_response()
         }
     };
+    state.counters.download();
     let truncate =
         faults.contains(&Fault::Truncate) || task.truncate_pending.swap(false, Ordering::Relaxed);
     let closing = state.background.closing().clone();

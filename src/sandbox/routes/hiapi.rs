@@ -10,7 +10,7 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    deliver_or_reset, errors, gate, idempotency, reply,
+    deliver_or_reset, errors, gate, idempotency, polled, reply,
     submit::{create_or_replay, for_validation, new_task},
     Shared,
 };
@@ -85,9 +85,8 @@ pub(super) async fn submit(
     answer
 }
 
-/// The task object, as polled and as callbacks carry it.
-pub(super) fn task(state: &State, task: &Task) -> Value {
-    let phase = state.phase(task);
+/// The task object in `phase`, as polled and as callbacks carry it.
+pub(super) fn task(state: &State, task: &Task, phase: Phase) -> Value {
     let status = phase.status_name(HIAPI);
     let (completed, output, error) = match (phase, &task.failure) {
         (Phase::Succeeded, _) => (
@@ -119,10 +118,13 @@ pub(super) async fn get(
         Err(answer) => return answer,
     };
     let answer = match state.task(HIAPI, &id) {
-        Some(found) => reply(
-            StatusCode::OK,
-            json!({"code": 200, "message": "success", "data": task(&state, &found)}),
-        ),
+        Some(found) => {
+            let phase = polled(&state, &found);
+            reply(
+                StatusCode::OK,
+                json!({"code": 200, "message": "success", "data": task(&state, &found, phase)}),
+            )
+        }
         None => errors::task_not_found(HIAPI, &id),
     };
     deliver_or_reset(answer, &faults)
@@ -157,7 +159,7 @@ pub(super) async fn list(
         .iter()
         .skip(skip)
         .take(take)
-        .map(|t| task(&state, t))
+        .map(|t| task(&state, t, state.phase(t)))
         .collect();
     let answer = reply(
         StatusCode::OK,

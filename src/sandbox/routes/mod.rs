@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use super::{
     faults::{self, Fault},
-    sleep_unless_closing, FaultUse, State, Task,
+    sleep_unless_closing, FaultUse, Phase, State, Task,
 };
 use crate::{
     provider::{Auth, Facts},
@@ -102,22 +102,33 @@ pub(crate) fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// The task as its provider shows it when polled, and as its callbacks carry it.
+/// The task as its provider shows it when polled, and as its callbacks carry it, now.
 pub(crate) fn task_body(state: &State, task: &Task) -> Value {
+    let phase = state.phase(task);
     match task.provider {
-        Provider::HiApi => hiapi::task(state, task),
-        Provider::Reapi => reapi::task(state, task),
-        Provider::Apiframe => apiframe::job(state, task),
+        Provider::HiApi => hiapi::task(state, task, phase),
+        Provider::Reapi => reapi::task(state, task, phase),
+        Provider::Apiframe => apiframe::job(state, task, phase),
     }
+}
+
+/// Where a polled task is now, with the poll counted for [`crate::sandbox::Sandbox::stats`]
+/// and [`crate::sandbox::Sandbox::observations`]: read once, so that what is counted is what
+/// the answer shows.
+fn polled(state: &State, task: &Task) -> Phase {
+    let elapsed = task.started.elapsed();
+    let phase = state.phase_after(task, elapsed);
+    state.record_poll(task, elapsed, phase);
+    phase
 }
 
 fn reply(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Whether the request carries an acceptable key for `provider`: where the provider's facts
-/// say it goes, and either the pinned key or any key with the provider's prefix.
-fn authorized(state: &State, provider: Provider, headers: &HeaderMap) -> bool {
+/// The request's key for `provider`, if it is acceptable: where the provider's facts say it
+/// goes, and either the pinned key or any key with the provider's prefix.
+fn accepted_key<'h>(state: &State, provider: Provider, headers: &'h HeaderMap) -> Option<&'h str> {
     let Facts {
         auth, key_prefix, ..
     } = *provider.facts();
@@ -128,11 +139,12 @@ fn authorized(state: &State, provider: Provider, headers: &HeaderMap) -> bool {
             .and_then(|v| v.strip_prefix("Bearer ")),
         Auth::Header(name) => headers.get(name).and_then(|v| v.to_str().ok()),
     };
-    match (key, &state.config.api_key) {
+    let accepted = match (key, &state.config.api_key) {
         (Some(key), Some(pinned)) => key == pinned,
         (Some(key), None) => key.starts_with(key_prefix) && key.len() > key_prefix.len(),
         (None, _) => false,
-    }
+    };
+    key.filter(|_| accepted)
 }
 
 /// The faults injected into this request: those its `X-Sandbox-Fault` header names, plus those
@@ -183,9 +195,38 @@ async fn gate(
     headers: &HeaderMap,
     names: &[&str],
 ) -> Result<Vec<Fault>, Response> {
-    if !authorized(state, provider, headers) {
+    if accepted_key(state, provider, headers).is_none() {
         return Err(errors::unauthorized(provider));
     }
+    apply_faults(state, provider, headers, names).await
+}
+
+/// A submit's [`gate`]: the key, then the key's rate limit (see
+/// [`crate::sandbox::SandboxConfig::rate_limit`]), then the faults.
+async fn gate_submit(
+    state: &State,
+    provider: Provider,
+    headers: &HeaderMap,
+) -> Result<Vec<Fault>, Response> {
+    let Some(key) = accepted_key(state, provider, headers) else {
+        return Err(errors::unauthorized(provider));
+    };
+    if let Some(limiter) = &state.limiter {
+        if let Err(retry_after) = limiter.take(provider, key, Instant::now()) {
+            state.counters.rate_limited(provider);
+            return Err(errors::rate_limited(provider, retry_after));
+        }
+    }
+    apply_faults(state, provider, headers, &faults::SUBMIT_FAULTS).await
+}
+
+/// Applies the request's faults that answer in place of the endpoint (see [`gate`]).
+async fn apply_faults(
+    state: &State,
+    provider: Provider,
+    headers: &HeaderMap,
+    names: &[&str],
+) -> Result<Vec<Fault>, Response> {
     let faults = injected(state, headers, names)
         .map_err(|problem| errors::invalid(provider, vec![(String::new(), problem)]))?;
     slow_down(state, &faults).await;

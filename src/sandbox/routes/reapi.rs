@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::{
     deliver_or_reset, errors, gate,
     idempotency::Idempotency,
-    reply,
+    polled, reply,
     submit::{create_or_replay, new_task},
     Shared,
 };
@@ -47,7 +47,7 @@ pub(super) async fn submit(
         (new, None),
     )
     .await;
-    reply(StatusCode::OK, self::task(state, &task))
+    reply(StatusCode::OK, self::task(state, &task, state.phase(&task)))
 }
 
 /// reapi's numeric code for a failure: the fault's code when it is a number, else 60001
@@ -59,9 +59,8 @@ fn failure_code(failure: &Failure) -> Value {
         .map_or(Value::from(60001), Value::from)
 }
 
-/// The task object, as submits and polls answer it.
-pub(super) fn task(state: &State, task: &Task) -> Value {
-    let phase = state.phase(task);
+/// The task object in `phase`, as submits and polls answer it.
+pub(super) fn task(state: &State, task: &Task, phase: Phase) -> Value {
     let status = phase.status_name(REAPI);
     let (output, error) = match (phase, &task.failure) {
         (Phase::Succeeded, _) => (json!({"video_urls": [state.output_url(task)]}), Value::Null),
@@ -84,7 +83,10 @@ pub(super) async fn get(
         Err(answer) => return answer,
     };
     let answer = match state.task(REAPI, &id) {
-        Some(found) => reply(StatusCode::OK, task(&state, &found)),
+        Some(found) => {
+            let phase = polled(&state, &found);
+            reply(StatusCode::OK, task(&state, &found, phase))
+        }
         None => errors::task_not_found(REAPI, &id),
     };
     deliver_or_reset(answer, &faults)

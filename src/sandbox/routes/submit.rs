@@ -8,14 +8,14 @@ use axum::{body::Bytes, http::HeaderMap, response::Response};
 use serde_json::Value;
 
 use super::{
-    apiframe, deliver_or_reset, errors, gate, hiapi,
+    apiframe, deliver_or_reset, errors, gate_submit, hiapi,
     idempotency::{Idempotency, InFlight},
     reapi, Shared,
 };
 use crate::{
     sandbox::{
         callbacks::{self, Target},
-        faults::{Fault, SUBMIT_FAULTS},
+        faults::Fault,
         sleep_unless_closing, Failure, NewTask, Task,
     },
     webhook, Provider,
@@ -28,7 +28,8 @@ pub(super) async fn handle(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Response {
-    let faults = match gate(&state, provider, &headers, &SUBMIT_FAULTS).await {
+    state.counters.submit(provider);
+    let faults = match gate_submit(&state, provider, &headers).await {
         Ok(faults) => faults,
         Err(answer) => return answer,
     };
