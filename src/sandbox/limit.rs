@@ -9,7 +9,6 @@ use std::{
 use crate::Provider;
 
 /// One key's bucket: the tokens it held at `at`.
-#[derive(Debug)]
 struct Bucket {
     tokens: f64,
     at: Instant,
@@ -17,8 +16,8 @@ struct Bucket {
 
 /// Token buckets, one per (provider, key), each holding one second's worth of tokens (at least
 /// one) and refilled continuously at `rate` tokens per second. A bucket idle long enough to be
-/// full again is the same as no bucket, so [`Limiter::sweep`] drops those.
-#[derive(Debug)]
+/// full again is the same as no bucket, so [`Limiter::sweep`] drops those. Not `Debug`: the
+/// map holds the keys themselves.
 pub(crate) struct Limiter {
     /// Tokens per second: finite and positive.
     rate: f64,

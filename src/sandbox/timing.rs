@@ -356,6 +356,7 @@ mod tests {
         for (text, wanted) in [
             ("", "MEAN±SPREAD"),
             ("soon", "lognormal:MEDIAN,SIGMA"),
+            ("later", "SECONDS from 0 to 31536000"),
             ("180s", "MEAN±SPREAD"),
             ("inf", "from 0 to 31536000"),
             ("NaN", "from 0 to 31536000"),
