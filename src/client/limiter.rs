@@ -5,8 +5,9 @@
 //! 503 `nsfw_moderation_unavailable`, the moderation service shedding load) the pace becomes
 //! 90 % of the submits that succeeded in the last `Retry-After` window (at least one second):
 //! what the provider just let through is the best estimate of what it allows. The pace then
-//! grows by 10 % per second of successes, so the batch probes back up and settles near the
-//! limit instead of oscillating between hammering and idling. The refused submit itself waits
+//! grows by 2 % per second of successes, so the batch probes back up slowly and settles near
+//! the limit (a token bucket lets a slight excess through for a while) instead of oscillating
+//! between hammering and idling. The refused submit itself waits
 //! its `Retry-After` (the retry policy) and then a slot like any other.
 //!
 //! A provider that keeps refusing (a second push-back within the `Retry-After` of the first)
@@ -18,6 +19,8 @@ use tokio::time::Instant;
 
 /// The slowest pace the limiter falls to, submits per second.
 const MIN_RATE: f64 = 0.1;
+/// How fast the pace grows after a push-back, per second of successes.
+const GROWTH: f64 = 0.02;
 /// How long successes are remembered for the estimate.
 const WINDOW_MAX: Duration = Duration::from_secs(10);
 
@@ -92,7 +95,7 @@ impl SubmitLimiter {
             .min(Duration::from_secs(1));
         state.grown = now;
         if let Some(rate) = state.rate.as_mut() {
-            *rate *= 1.0 + 0.1 * since.as_secs_f64();
+            *rate *= 1.0 + GROWTH * since.as_secs_f64();
         }
     }
 

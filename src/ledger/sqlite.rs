@@ -509,7 +509,12 @@ impl Ledger for SqliteLedger {
             let row = query
                 .fetch_optional(&self.pool)
                 .await
-                .map_err(|e| db_error("recording a job's progress", e))?;
+                .map_err(|e| {
+                    db_error(
+                        &format!("recording {} for job {}", transition_name(&change), lease.job),
+                        e,
+                    )
+                })?;
             match row {
                 Some(row) => job_from_row(&row),
                 None => Err(self.refused(lease, &change).await),
