@@ -158,3 +158,71 @@ pub async fn forgetful_sandbox(forget_after: std::time::Duration) -> happyhorse:
     .await
     .unwrap()
 }
+
+/// SHA-256 of `bytes`, lower-case hex (as the batch ledger records it).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A client of `provider` pointed at `sandbox`, with a key the sandbox accepts.
+#[cfg(feature = "sandbox")]
+pub fn sandbox_client(
+    sandbox: &happyhorse::sandbox::Sandbox,
+    provider: Provider,
+) -> happyhorse::Client {
+    happyhorse::Client::new(sandbox_client_config(sandbox, provider)).expect("a client")
+}
+
+/// The configuration of [`sandbox_client`], to add to (a fault header, say).
+#[cfg(feature = "sandbox")]
+pub fn sandbox_client_config(
+    sandbox: &happyhorse::sandbox::Sandbox,
+    provider: Provider,
+) -> happyhorse::ClientConfig {
+    happyhorse::ClientConfig::new(provider)
+        .with_api_key(format!("{}test", provider.key_prefix()))
+        .with_base_url(sandbox.base_url(provider))
+}
+
+/// The environment that points the binary's clients of every provider at `sandbox`:
+/// `*_API_KEY` and `*_BASE_URL` pairs.
+#[cfg(feature = "sandbox")]
+pub fn sandbox_env(sandbox: &happyhorse::sandbox::Sandbox) -> Vec<(String, String)> {
+    Provider::ALL
+        .into_iter()
+        .flat_map(|provider| {
+            [
+                (
+                    provider.api_key_env().to_owned(),
+                    format!("{}test", provider.key_prefix()),
+                ),
+                (
+                    provider.base_url_env().to_owned(),
+                    sandbox.base_url(provider),
+                ),
+            ]
+        })
+        .collect()
+}
+
+/// The file names in `dir`, sorted (empty when `dir` does not exist).
+pub fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|entry| {
+                entry
+                    .expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    names
+}
