@@ -31,7 +31,7 @@ const PROVIDERS: [Provider; 3] = [Provider::HiApi, Provider::Reapi, Provider::Ap
 async fn sandbox(task: &TaskSeconds, scale: f64) -> Sandbox {
     Sandbox::start(
         SandboxConfig::default()
-            .with_task_seconds(task.clone())
+            .with_task_seconds(*task)
             .with_time_scale(scale),
     )
     .await
@@ -84,12 +84,28 @@ async fn measure(
     if warmup > 0 {
         let ledger = SqliteLedger::open(&db).await.expect("ledger");
         let jobs = common::jobs(warmup, &PROVIDERS, "warmup");
-        run_batch(&sandbox, ledger, &dir.path().join("warmup"), &jobs, strategy, scale).await;
+        run_batch(
+            &sandbox,
+            ledger,
+            &dir.path().join("warmup"),
+            &jobs,
+            strategy,
+            scale,
+        )
+        .await;
     }
     let ledger = SqliteLedger::open(&db).await.expect("ledger");
     let jobs = common::jobs(n, &PROVIDERS, "measured");
     let started = Instant::now();
-    run_batch(&sandbox, ledger, &dir.path().join("out"), &jobs, strategy, scale).await;
+    run_batch(
+        &sandbox,
+        ledger,
+        &dir.path().join("out"),
+        &jobs,
+        strategy,
+        scale,
+    )
+    .await;
     let wall = started.elapsed().as_secs_f64();
     let measured_tasks: std::collections::HashSet<String> = SqliteLedger::open(&db)
         .await

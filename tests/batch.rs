@@ -478,7 +478,6 @@ async fn a_cancelled_run_keeps_its_jobs_and_the_next_run_finishes_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: JobState::is_committed says a skipped job is not committed, but the ledger's Summary::committed (and so the budget) counts it"]
 async fn a_skipped_job_counts_as_committed_wherever_it_is_counted() {
     let sandbox = sandbox().await;
     let tmp = tempfile::tempdir().unwrap();

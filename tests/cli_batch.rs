@@ -405,7 +405,6 @@ fn max_video_seconds_refuses_a_batch_over_it_and_runs_one_at_it() {
 }
 
 #[test]
-#[ignore = "bug: the over-budget hint says the jobs are recorded in the ledger, but plan() records nothing when it refuses"]
 fn the_over_budget_hint_says_truly_whether_the_jobs_were_recorded() {
     let runtime = runtime();
     let sandbox = start(&runtime, SandboxConfig::default());

@@ -71,7 +71,8 @@ pub async fn write_results(jobs: &[Job], out_dir: &Path) -> Result<PathBuf, Erro
         text.push('\n');
     }
     let path = out_dir.join(RESULTS_FILE);
-    let partial = out_dir.join(format!(".{RESULTS_FILE}.part"));
+    // Named for this process: two writers never share a partial file.
+    let partial = out_dir.join(format!(".{RESULTS_FILE}.{}.part", std::process::id()));
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }

@@ -180,7 +180,7 @@ fn fail(err: &Error, json: bool, out: &Path) -> ExitCode {
             provider.api_key_env(),
             provider.key_prefix()
         )),
-        Error::OverBudget { .. } => Some("nothing was submitted; the jobs are recorded in the ledger and a rerun with a higher cap (or fewer lines) goes on".into()),
+        Error::OverBudget { .. } => Some("nothing was submitted or recorded; rerun with a higher cap, or with fewer lines".into()),
         Error::JobConflict { .. } => Some(format!(
             "the ledger in {} holds these ids from an earlier file; see them with `happyhorse jobs --out {}`",
             out.display(),
@@ -395,6 +395,11 @@ async fn batch(args: &Args, jobs: &[happyhorse::batch::BatchJob]) -> ExitCode {
     }
     let report = batch.run().await;
     display.finish();
+    let report = match report {
+        // Another process is running this ledger: its results are its own to write.
+        Err(err @ Error::LedgerBusy { .. }) => return fail(&err, args.json, &args.out),
+        report => report,
+    };
     let results = match ledger.jobs().await {
         Ok(all) => write_results(&all, &args.out).await,
         Err(err) => Err(err),

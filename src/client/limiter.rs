@@ -10,18 +10,26 @@
 //! between hammering and idling. The refused submit itself waits
 //! its `Retry-After` (the retry policy) and then a slot like any other.
 //!
-//! A provider that keeps refusing (a second push-back within the `Retry-After` of the first)
-//! gets what it asked: no submit starts until that `Retry-After` has passed.
+//! Push-backs within one `Retry-After` window count as one (the submits in flight were refused
+//! for the same reason), and the pace never falls below half the most submits that got through
+//! in one second so far: a provider refusing some submits at random, not by
+//! rate, slows a batch down but cannot stall it.
 
 use std::{collections::VecDeque, sync::Mutex, time::Duration};
 
 use tokio::time::Instant;
 
 /// The slowest pace the limiter falls to, submits per second.
-const MIN_RATE: f64 = 0.1;
+const MIN_RATE: f64 = 0.5;
+/// The pace never falls below this share of the most submits that ever got through in one
+/// second: a provider that refuses some submits at random (not a rate limit) slows a batch
+/// down, but cannot stall it.
+const FLOOR_OF_PEAK: f64 = 0.5;
+/// How long successes are remembered (for the estimate and the peak).
+const PEAK_WINDOW: Duration = Duration::from_secs(10);
 /// How fast the pace grows after a push-back, per second of successes.
 const GROWTH: f64 = 0.02;
-/// How long successes are remembered for the estimate.
+/// The longest window the estimate counts successes over.
 const WINDOW_MAX: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
@@ -34,6 +42,8 @@ struct State {
     successes: VecDeque<Instant>,
     /// When the pace last grew.
     grown: Instant,
+    /// The most submits that got through in one second so far.
+    best: f64,
     /// The last push-back and its `Retry-After`.
     last_push_back: Option<(Instant, Duration)>,
 }
@@ -53,6 +63,7 @@ impl Default for SubmitLimiter {
                 next: now,
                 successes: VecDeque::new(),
                 grown: now,
+                best: 0.0,
                 last_push_back: None,
             }),
         }
@@ -86,10 +97,15 @@ impl SubmitLimiter {
         while state
             .successes
             .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) > WINDOW_MAX)
+            .is_some_and(|t| now.saturating_duration_since(*t) > PEAK_WINDOW)
         {
             state.successes.pop_front();
         }
+        let second_ago = now.checked_sub(Duration::from_secs(1));
+        let within = state.successes.len()
+            - second_ago.map_or(0, |t| state.successes.partition_point(|s| *s <= t));
+        // A count of a few thousand at most: exact in an f64.
+        state.best = state.best.max(within as f64);
         let since = now
             .saturating_duration_since(state.grown)
             .min(Duration::from_secs(1));
@@ -113,17 +129,18 @@ impl SubmitLimiter {
             .count();
         // At most a few thousand per window: exact in an f64.
         let observed = recent as f64 / window.as_secs_f64();
-        let estimate = (observed * 0.9).max(MIN_RATE);
-        state.rate = Some(
-            state
-                .rate
-                .map_or(estimate, |rate| rate.min(estimate.max(rate * 0.5))),
-        );
-        if let Some((at, after)) = state.last_push_back {
-            if now.saturating_duration_since(at) < after {
-                state.next = state.next.max(now + window);
-            }
-        }
+        let floor = (state.best * FLOOR_OF_PEAK).max(MIN_RATE);
+        let estimate = (observed * 0.9).max(floor);
+        // One push-back decides per window: the other submits in flight when the provider
+        // pushed back were refused for the same reason.
+        let same_event = state
+            .last_push_back
+            .is_some_and(|(at, after)| now.saturating_duration_since(at) < after);
+        state.rate = Some(match state.rate {
+            None => estimate,
+            Some(rate) if same_event => rate,
+            Some(rate) => rate.min(estimate.max(rate * 0.5)).max(floor),
+        });
         state.last_push_back = Some((now, window));
         tracing::debug!(
             rate = state.rate,
@@ -167,12 +184,21 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_second_push_back_within_retry_after_pauses_everyone() {
+    async fn random_push_backs_slow_the_pace_but_never_stall_it() {
         let limiter = SubmitLimiter::default();
-        limiter.pushed_back(Some(Duration::from_secs(3)));
-        limiter.pushed_back(Some(Duration::from_secs(3)));
-        let start = Instant::now();
-        limiter.acquire().await;
-        assert!(start.elapsed() >= Duration::from_secs(3));
+        // 40 submits a second get through, and one in ten is refused, for a minute.
+        for i in 0..2400u32 {
+            limiter.acquire().await;
+            if i % 10 == 9 {
+                limiter.pushed_back(Some(Duration::from_secs(1)));
+            } else {
+                limiter.succeeded();
+            }
+            tokio::time::advance(Duration::from_millis(25)).await;
+        }
+        // The first refusal came after 9 submits, so the pace was learnt low (8/s) and the
+        // floor is half the best second (4.5/s): slower than the 40/s offered, never stalled.
+        let rate = limiter.rate().unwrap();
+        assert!(rate >= 4.5, "{rate}");
     }
 }

@@ -116,9 +116,10 @@ impl JobState {
         )
     }
 
-    /// The job counts against the budget: a submit was (or may have been) sent.
+    /// The job counts against the budget: a submit was (or may have been) sent (a skipped
+    /// job too: it was uncertain, so a task may exist).
     pub fn is_committed(self) -> bool {
-        !matches!(self, JobState::Queued | JobState::Skipped)
+        self != JobState::Queued
     }
 }
 

@@ -506,15 +506,16 @@ impl Ledger for SqliteLedger {
                 | Transition::Requeue { error }
                 | Transition::Note { error } => query.bind(error),
             };
-            let row = query
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| {
-                    db_error(
-                        &format!("recording {} for job {}", transition_name(&change), lease.job),
-                        e,
-                    )
-                })?;
+            let row = query.fetch_optional(&self.pool).await.map_err(|e| {
+                db_error(
+                    &format!(
+                        "recording {} for job {}",
+                        transition_name(&change),
+                        lease.job
+                    ),
+                    e,
+                )
+            })?;
             match row {
                 Some(row) => job_from_row(&row),
                 None => Err(self.refused(lease, &change).await),
