@@ -14,6 +14,8 @@
 //!   retries, cancellation, `tracing` events and one error type.
 //! - [`provider`]: each provider's facts (model ids, key prefix, env vars, statuses, price).
 //! - [`webhook`]: callback and webhook signatures, computed and verified.
+//! - `ledger` and `batch` (feature `ledger`, on by default): a durable job ledger, and batches
+//!   over it that survive being killed at any moment.
 //! - [`request`]: a provider-neutral [`VideoRequest`] that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
@@ -89,8 +91,11 @@
 //! - `cli` (default): the `happyhorse` binary (clap, indicatif, tracing-subscriber).
 //! - `sandbox` (default): [`sandbox`], the local emulator (axum, jsonschema).
 //! - `schemars` (default): `schemars::JsonSchema` for the typed values in [`values`].
+//! - `ledger` (default): `ledger` (a durable job ledger, SQLite through sqlx) and `batch`
+//!   (many requests to MP4s, restart-safe, rate-aware, budget-capped).
 //!
-//! `default-features = false` leaves the library alone: no CLI, server or schema crates.
+//! `default-features = false` leaves the library alone: no CLI, server, database or schema
+//! crates.
 #![warn(missing_docs)]
 
 #[cfg(feature = "ledger")]
