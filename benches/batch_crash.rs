@@ -14,10 +14,7 @@
 #[path = "batch_common/mod.rs"]
 mod common;
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use happyhorse::{
     ledger::{JobState, Ledger, SqliteLedger},
@@ -44,23 +41,8 @@ fn main() {
         std::fs::write(&jobs_file, common::lines(n, &providers, "crash")).expect("jobs file");
         let out = dir.path().join("out");
         println!("{n} jobs over HiAPI and Apiframe; concurrency {concurrency}; task durations {task}; {kills} kills");
-        let command = || {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-            command
-                .arg("batch")
-                .arg(&jobs_file)
-                .arg("--out")
-                .arg(&out)
-                .args(["--concurrency", &concurrency.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            for provider in providers {
-                command
-                    .env(provider.api_key_env(), format!("{}crash", provider.key_prefix()))
-                    .env(provider.base_url_env(), sandbox.base_url(provider));
-            }
-            command
-        };
+        let command =
+            || common::batch_command(&jobs_file, &out, concurrency, &providers, &sandbox);
         let started = Instant::now();
         for kill in 1..=kills {
             let mut child = command().spawn().expect("spawn happyhorse batch");

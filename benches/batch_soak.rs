@@ -23,7 +23,6 @@ mod common;
 
 use std::{
     collections::HashMap,
-    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -76,20 +75,8 @@ fn main() {
         let mut runs = 0;
         loop {
             runs += 1;
-            let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-            command
-                .arg("batch")
-                .arg(&jobs_file)
-                .arg("--out")
-                .arg(&out)
-                .args(["--concurrency", &concurrency.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            for provider in providers {
-                command
-                    .env(provider.api_key_env(), format!("{}soak", provider.key_prefix()))
-                    .env(provider.base_url_env(), sandbox.base_url(provider));
-            }
+            let mut command =
+                common::batch_command(&jobs_file, &out, concurrency, &providers, &sandbox);
             let mut child = command.spawn().expect("spawn happyhorse batch");
             let pid = child.id().to_string();
             let status = loop {

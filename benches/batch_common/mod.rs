@@ -91,3 +91,33 @@ pub fn sha256(bytes: &[u8]) -> String {
 pub fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
+
+/// `happyhorse batch JOBS --out OUT --concurrency N`, quiet, with keys and base URLs pointing
+/// `providers` at `sandbox`.
+#[cfg(feature = "cli")]
+pub fn batch_command(
+    jobs: &Path,
+    out: &Path,
+    concurrency: usize,
+    providers: &[Provider],
+    sandbox: &Sandbox,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    command
+        .arg("batch")
+        .arg(jobs)
+        .arg("--out")
+        .arg(out)
+        .args(["--concurrency", &concurrency.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    for provider in providers {
+        command
+            .env(
+                provider.api_key_env(),
+                format!("{}bench", provider.key_prefix()),
+            )
+            .env(provider.base_url_env(), sandbox.base_url(*provider));
+    }
+    command
+}
