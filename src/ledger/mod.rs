@@ -28,6 +28,7 @@
 //! ```
 
 mod migrations;
+mod rows;
 mod sqlite;
 
 use std::{fmt, future::Future, path::PathBuf, pin::Pin, str::FromStr, time::Duration};

@@ -14,19 +14,17 @@ use std::{
     time::Duration,
 };
 
-use sqlx::{
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-        SqliteSynchronous,
-    },
-    Row,
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::{
-    from_millis, migrations, millis, now_millis, Attention, Committed, CommittedRow, Enqueued, Job,
-    JobState, Lease, Ledger, LedgerFuture, NewJob, Summary, TaskTime, Transition,
+    migrations, millis, now_millis,
+    rows::{db_error, get, job_from_row, signed, transition_name, transition_sql, unsigned},
+    Attention, Committed, CommittedRow, Enqueued, Job, JobState, Lease, Ledger, LedgerFuture,
+    NewJob, Summary, TaskTime, Transition,
 };
-use crate::{client::Output, Error, Provider};
+use crate::{Error, Provider};
 
 /// A ledger in one SQLite file. See the [module docs](super).
 #[derive(Debug)]
@@ -35,12 +33,6 @@ pub struct SqliteLedger {
     path: PathBuf,
     /// The run lock, once [`Ledger::begin_run`] took it.
     run_lock: Mutex<Option<File>>,
-}
-
-fn db_error(context: &str, err: impl std::fmt::Display) -> Error {
-    Error::Ledger {
-        message: format!("{context}: {err}"),
-    }
 }
 
 impl SqliteLedger {
@@ -198,94 +190,6 @@ impl SqliteLedger {
     }
 }
 
-fn transition_name(change: &Transition) -> &'static str {
-    match change {
-        Transition::Submitting => "a submit",
-        Transition::Submitted { .. } => "a task id",
-        Transition::Status { .. } => "a status",
-        Transition::Succeeded { .. } => "a success",
-        Transition::Downloaded { .. } => "a download",
-        Transition::Failed { .. } => "a failure",
-        Transition::Expired { .. } => "an expiry",
-        Transition::Uncertain { .. } => "an uncertain submit",
-        Transition::Requeue { .. } => "a requeue",
-        Transition::Note { .. } => "a note",
-    }
-}
-
-fn get<'r, T>(row: &'r SqliteRow, column: &str) -> Result<T, Error>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    row.try_get(column)
-        .map_err(|e| db_error(&format!("reading column {column}"), e))
-}
-
-fn unsigned(value: Option<i64>, column: &str) -> Result<Option<u64>, Error> {
-    value
-        .map(|v| {
-            u64::try_from(v).map_err(|_| Error::Ledger {
-                message: format!("negative {column} ({v}) in the ledger"),
-            })
-        })
-        .transpose()
-}
-
-fn job_from_row(row: &SqliteRow) -> Result<Job, Error> {
-    let provider: String = get(row, "provider")?;
-    let provider = Provider::from_str(&provider).map_err(|e| db_error("reading a job", e))?;
-    let body: String = get(row, "body")?;
-    let body = serde_json::from_str(&body).map_err(|e| db_error("reading a job's body", e))?;
-    let state: String = get(row, "state")?;
-    let output_url: Option<String> = get(row, "output_url")?;
-    let expires: Option<i64> = get(row, "output_expires_at")?;
-    let expired: bool = get(row, "output_expired")?;
-    let owner: Option<String> = get(row, "lease_owner")?;
-    let id: String = get(row, "id")?;
-    let video_seconds: i64 = get(row, "video_seconds")?;
-    let attempts: i64 = get(row, "attempts")?;
-    Ok(Job {
-        lease: owner.map(|owner| Lease {
-            job: id.clone(),
-            owner,
-            fence: row.try_get("fence").unwrap_or(0),
-        }),
-        id,
-        seq: get(row, "seq")?,
-        line: unsigned(get(row, "line")?, "line")?,
-        provider,
-        body,
-        idempotency_key: get(row, "idempotency_key")?,
-        resolution: get(row, "resolution")?,
-        video_seconds: u32::try_from(video_seconds).map_err(|_| Error::Ledger {
-            message: format!("video_seconds {video_seconds} out of range in the ledger"),
-        })?,
-        credits: unsigned(get(row, "credits")?, "credits")?,
-        output_name: get(row, "output_name")?,
-        state: state.parse()?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        task_id: get(row, "task_id")?,
-        status: get(row, "status")?,
-        output: output_url.map(|url| Output {
-            url,
-            expires_at: expires.map(from_millis),
-            expired,
-        }),
-        file: get::<Option<String>>(row, "file")?.map(PathBuf::from),
-        bytes: unsigned(get(row, "bytes")?, "bytes")?,
-        sha256: get(row, "sha256")?,
-        error: get(row, "error")?,
-        created_at: from_millis(get(row, "created_at")?),
-        updated_at: from_millis(get(row, "updated_at")?),
-        submitted_at: get::<Option<i64>>(row, "submitted_at")?.map(from_millis),
-        task_seconds: get(row, "task_seconds")?,
-    })
-}
-
-fn signed(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
 impl Ledger for SqliteLedger {
     fn enqueue<'a>(&'a self, jobs: &'a [NewJob]) -> LedgerFuture<'a, Enqueued> {
         Box::pin(async move {
@@ -417,64 +321,7 @@ impl Ledger for SqliteLedger {
             let now = now_millis();
             // Each write names the lease (?1 job, ?2 owner, ?3 fence), the time (?4), and the
             // states it may come from; its own values follow from ?5.
-            let sql: &'static str = match &change {
-                Transition::Submitting => {
-                    "UPDATE jobs SET state = 'submitting', attempts = attempts + 1,
-                        submitting_at = ?4, updated_at = ?4, error = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state IN ('queued', 'submitting') RETURNING *"
-                }
-                Transition::Submitted { .. } => {
-                    "UPDATE jobs SET state = 'submitted', task_id = ?5, status = ?6,
-                        submitted_at = ?4, updated_at = ?4, error = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state = 'submitting' RETURNING *"
-                }
-                Transition::Status { .. } => {
-                    "UPDATE jobs SET status = ?5, updated_at = ?4
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state = 'submitted' RETURNING *"
-                }
-                Transition::Succeeded { .. } => {
-                    "UPDATE jobs SET state = 'succeeded', output_url = ?5, output_expires_at = ?6,
-                        output_expired = ?7, task_seconds = ?8, finished_at = ?4,
-                        updated_at = ?4, error = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state IN ('submitted', 'succeeded') RETURNING *"
-                }
-                Transition::Downloaded { .. } => {
-                    "UPDATE jobs SET state = 'downloaded', file = ?5, bytes = ?6, sha256 = ?7,
-                        updated_at = ?4, error = NULL, lease_owner = NULL, lease_until = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state = 'succeeded' RETURNING *"
-                }
-                Transition::Failed { .. } => {
-                    "UPDATE jobs SET state = 'failed', error = ?5, finished_at = ?4,
-                        updated_at = ?4, lease_owner = NULL, lease_until = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3 RETURNING *"
-                }
-                Transition::Expired { .. } => {
-                    "UPDATE jobs SET state = 'expired', error = ?5, updated_at = ?4,
-                        lease_owner = NULL, lease_until = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state IN ('submitted', 'succeeded') RETURNING *"
-                }
-                Transition::Uncertain { .. } => {
-                    "UPDATE jobs SET state = 'uncertain', error = ?5, updated_at = ?4,
-                        lease_owner = NULL, lease_until = NULL
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state = 'submitting' RETURNING *"
-                }
-                Transition::Requeue { .. } => {
-                    "UPDATE jobs SET state = 'queued', error = ?5, updated_at = ?4
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3
-                       AND state IN ('queued', 'submitting') RETURNING *"
-                }
-                Transition::Note { .. } => {
-                    "UPDATE jobs SET error = ?5, updated_at = ?4
-                     WHERE id = ?1 AND lease_owner = ?2 AND fence = ?3 RETURNING *"
-                }
-            };
+            let sql = transition_sql(&change);
             let query = sqlx::query(sql)
                 .bind(&lease.job)
                 .bind(&lease.owner)
