@@ -28,6 +28,8 @@
 //! ```
 
 mod migrations;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod rows;
 mod sqlite;
 
@@ -37,6 +39,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+#[cfg(feature = "postgres")]
+pub use postgres::PgLedger;
 pub use sqlite::SqliteLedger;
 
 use crate::{client::Output, Error, Provider};
@@ -436,12 +440,15 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     fn task_times<'a>(&'a self, per_kind: u32) -> LedgerFuture<'a, Vec<TaskTime>>;
 }
 
-/// Opens the ledger at `location`: a file path (SQLite; created if missing). A
-/// `postgres://` URL is refused for now, with a message saying so.
+/// Opens the ledger at `location`: a file path (SQLite; created if missing), or a
+/// `postgres://` URL (feature `postgres`).
 pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(Box::new(PgLedger::connect(location).await?));
+        #[cfg(not(feature = "postgres"))]
         return Err(Error::Ledger {
-            message: "a PostgreSQL ledger is not available in this build; use a file path (SQLite)"
+            message: "this build has no PostgreSQL ledger: rebuild with the `postgres` feature, or use a file path (SQLite)"
                 .into(),
         });
     }

@@ -1,0 +1,465 @@
+//! The shared ledger: PostgreSQL, for many workers on many machines.
+//!
+//! Jobs are claimed with `FOR UPDATE SKIP LOCKED` under a lease (renewed by each worker's
+//! heartbeat); a worker that dies loses its jobs when its leases expire, and the fencing number
+//! bumped by every claim refuses the writes of a worker that comes back late. Schema migrations
+//! run under a transaction-scoped advisory lock, so workers starting together apply them once.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::{
+    migrations, millis, now_millis,
+    rows::{db_error, get, job_from_row, signed, transition_name, transition_sql, unsigned},
+    Attention, Committed, CommittedRow, Enqueued, Job, JobState, Lease, Ledger, LedgerFuture,
+    NewJob, Summary, TaskTime, Transition,
+};
+use crate::{Error, Provider};
+
+/// A ledger in a PostgreSQL database. See the [module docs](self).
+#[derive(Debug)]
+pub struct PgLedger {
+    pool: PgPool,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+impl PgLedger {
+    /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`) and
+    /// brings its schema up to date.
+    pub async fn connect(url: &str) -> Result<PgLedger, Error> {
+        let shown = crate::net::redacted(&redact_password(url));
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(|err| db_error(&format!("cannot connect to {shown}"), err))?;
+        let ledger = PgLedger { pool, shown };
+        ledger.migrate().await?;
+        Ok(ledger)
+    }
+
+    async fn migrate(&self) -> Result<(), Error> {
+        let context = format!("migrating {}", self.shown);
+        let mut tx = self.pool.begin().await.map_err(|e| db_error(&context, e))?;
+        // One migrator at a time, across machines; released with the transaction.
+        sqlx::query("SELECT pg_advisory_xact_lock(7242001)")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(&context, e))?;
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS happyhorse_migrations (
+                version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&context, e))?;
+        let applied: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0)::BIGINT FROM happyhorse_migrations",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db_error(&context, e))?;
+        let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
+        if applied > known {
+            return Err(Error::Ledger {
+                message: format!(
+                    "{} has schema version {applied}, newer than this build knows ({known}); use a newer happyhorse",
+                    self.shown
+                ),
+            });
+        }
+        for migration in migrations::POSTGRES.iter().filter(|m| m.version > applied) {
+            sqlx::raw_sql(migration.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&context, e))?;
+            sqlx::query("INSERT INTO happyhorse_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.description)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&context, e))?;
+            tracing::info!(
+                version = migration.version,
+                description = migration.description,
+                "ledger migrated"
+            );
+        }
+        tx.commit().await.map_err(|e| db_error(&context, e))
+    }
+
+    async fn fetch_job(&self, id: &str) -> Result<Option<Job>, Error> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("reading a job", e))?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Why a fenced write to `lease.job` matched no row.
+    async fn refused(&self, lease: &Lease, change: &Transition) -> Error {
+        match self.fetch_job(&lease.job).await {
+            Ok(Some(job)) => match &job.lease {
+                Some(held) if held.owner == lease.owner && held.fence == lease.fence => {
+                    Error::Ledger {
+                        message: format!(
+                            "job {}: cannot record {} while it is {}",
+                            job.id,
+                            transition_name(change),
+                            job.state
+                        ),
+                    }
+                }
+                _ => Error::LeaseLost {
+                    job: lease.job.clone(),
+                },
+            },
+            Ok(None) => Error::Ledger {
+                message: format!("no job {:?} in the ledger", lease.job),
+            },
+            Err(err) => err,
+        }
+    }
+}
+
+impl Ledger for PgLedger {
+    fn enqueue<'a>(&'a self, jobs: &'a [NewJob]) -> LedgerFuture<'a, Enqueued> {
+        Box::pin(async move {
+            let context = "recording jobs";
+            let mut tx = self.pool.begin().await.map_err(|e| db_error(context, e))?;
+            let mut done = Enqueued::default();
+            let now = now_millis();
+            for job in jobs {
+                let body = crate::client::canonical_json(&job.body);
+                let inserted = sqlx::query(
+                    "INSERT INTO jobs (id, line, provider, body, idempotency_key, resolution,
+                        video_seconds, credits, output_name, state, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11)
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&job.id)
+                .bind(job.line.map(signed))
+                .bind(job.provider.name())
+                .bind(&body)
+                .bind(&job.idempotency_key)
+                .bind(&job.resolution)
+                .bind(i64::from(job.video_seconds))
+                .bind(job.credits.map(signed))
+                .bind(&job.output_name)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(context, e))?
+                .rows_affected();
+                if inserted == 1 {
+                    done.inserted += 1;
+                    continue;
+                }
+                let row = sqlx::query("SELECT provider, body FROM jobs WHERE id = $1")
+                    .bind(&job.id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(context, e))?;
+                let (provider, recorded): (String, String) =
+                    (get(&row, "provider")?, get(&row, "body")?);
+                if provider == job.provider.name() && recorded == body {
+                    done.existing += 1;
+                } else {
+                    done.conflicts.push((job.id.clone(), job.line));
+                }
+            }
+            tx.commit().await.map_err(|e| db_error(context, e))?;
+            Ok(done)
+        })
+    }
+
+    fn begin_run<'a>(&'a self, _owner: &'a str) -> LedgerFuture<'a, ()> {
+        // Many workers share this ledger: nothing to take; a dead worker's jobs come back when
+        // its leases expire.
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        lease: Duration,
+        limit: u32,
+    ) -> LedgerFuture<'a, Vec<Job>> {
+        Box::pin(async move {
+            let now = now_millis();
+            let rows = sqlx::query(
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2, fence = fence + 1
+                 WHERE seq IN (
+                    SELECT seq FROM jobs
+                    WHERE state IN ('queued', 'submitting', 'submitted', 'succeeded')
+                      AND (lease_until IS NULL OR lease_until < $3)
+                    ORDER BY CASE state WHEN 'succeeded' THEN 0 WHEN 'submitted' THEN 1
+                                        WHEN 'submitting' THEN 2 ELSE 3 END, seq
+                    LIMIT $4
+                    FOR UPDATE SKIP LOCKED)
+                 RETURNING *",
+            )
+            .bind(owner)
+            .bind(now.saturating_add(millis(lease)))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("claiming jobs", e))?;
+            let mut jobs = rows
+                .iter()
+                .map(job_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            jobs.sort_by_key(|job| (!matches!(job.state, JobState::Succeeded), job.seq));
+            Ok(jobs)
+        })
+    }
+
+    fn renew<'a>(&'a self, owner: &'a str, lease: Duration) -> LedgerFuture<'a, u64> {
+        Box::pin(async move {
+            let until = now_millis().saturating_add(millis(lease));
+            Ok(
+                sqlx::query("UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2")
+                    .bind(until)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| db_error("renewing leases", e))?
+                    .rows_affected(),
+            )
+        })
+    }
+
+    fn apply<'a>(&'a self, lease: &'a Lease, change: Transition) -> LedgerFuture<'a, Job> {
+        Box::pin(async move {
+            let now = now_millis();
+            let sql = transition_sql(&change);
+            let query = sqlx::query(sql)
+                .bind(&lease.job)
+                .bind(&lease.owner)
+                .bind(lease.fence)
+                .bind(now);
+            let query = match &change {
+                Transition::Submitting => query,
+                Transition::Submitted { task_id, status } => query.bind(task_id).bind(status),
+                Transition::Status { status } => query.bind(status),
+                Transition::Succeeded {
+                    output,
+                    task_seconds,
+                } => query
+                    .bind(&output.url)
+                    .bind(output.expires_at.map(|t| t.timestamp_millis()))
+                    .bind(output.expired)
+                    .bind(task_seconds.is_finite().then_some(*task_seconds)),
+                Transition::Downloaded {
+                    file,
+                    bytes,
+                    sha256,
+                } => query
+                    .bind(file.to_string_lossy().into_owned())
+                    .bind(signed(*bytes))
+                    .bind(sha256),
+                Transition::Failed { error }
+                | Transition::Expired { error }
+                | Transition::Uncertain { error }
+                | Transition::Requeue { error }
+                | Transition::Note { error } => query.bind(error),
+            };
+            let row = query.fetch_optional(&self.pool).await.map_err(|e| {
+                db_error(
+                    &format!(
+                        "recording {} for job {}",
+                        transition_name(&change),
+                        lease.job
+                    ),
+                    e,
+                )
+            })?;
+            match row {
+                Some(row) => job_from_row(&row),
+                None => Err(self.refused(lease, &change).await),
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, lease: &'a Lease) -> LedgerFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND fence = $3",
+            )
+            .bind(&lease.job)
+            .bind(&lease.owner)
+            .bind(lease.fence)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("releasing a job", e))?;
+            Ok(())
+        })
+    }
+
+    fn settle_uncertain<'a>(&'a self, to: JobState) -> LedgerFuture<'a, u64> {
+        Box::pin(async move {
+            let note = match to {
+                JobState::Queued => "resubmitted by request after an uncertain submit",
+                JobState::Skipped => {
+                    "skipped by request after an uncertain submit; a task may exist at the provider"
+                }
+                other => {
+                    return Err(Error::Ledger {
+                        message: format!("an uncertain job can be queued or skipped, not {other}"),
+                    })
+                }
+            };
+            Ok(sqlx::query(
+                "UPDATE jobs SET state = $1, error = $2, updated_at = $3 WHERE state = 'uncertain'",
+            )
+            .bind(to.name())
+            .bind(note)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("settling uncertain jobs", e))?
+            .rows_affected())
+        })
+    }
+
+    fn jobs<'a>(&'a self) -> LedgerFuture<'a, Vec<Job>> {
+        Box::pin(async move {
+            sqlx::query("SELECT * FROM jobs ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("reading jobs", e))?
+                .iter()
+                .map(job_from_row)
+                .collect()
+        })
+    }
+
+    fn summary<'a>(&'a self) -> LedgerFuture<'a, Summary> {
+        Box::pin(async move {
+            let context = "summarising the ledger";
+            let mut states = Vec::new();
+            for row in sqlx::query("SELECT state, COUNT(*)::BIGINT AS n FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error(context, e))?
+            {
+                let state: String = get(&row, "state")?;
+                let n: i64 = get(&row, "n")?;
+                states.push((state.parse::<JobState>()?, u64::try_from(n).unwrap_or(0)));
+            }
+            states.sort();
+            let mut committed = Committed::default();
+            for row in sqlx::query(
+                "SELECT provider, resolution, COUNT(*) AS jobs, SUM(video_seconds)::BIGINT AS seconds,
+                    SUM(credits)::BIGINT AS credits
+                 FROM jobs WHERE state <> 'queued' GROUP BY provider, resolution
+                 ORDER BY provider, resolution",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?
+            {
+                let provider: String = get(&row, "provider")?;
+                committed.rows.push(CommittedRow {
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    resolution: get(&row, "resolution")?,
+                    jobs: unsigned(get(&row, "jobs")?, "jobs")?.unwrap_or(0),
+                    video_seconds: unsigned(get(&row, "seconds")?, "seconds")?.unwrap_or(0),
+                    credits: unsigned(get(&row, "credits")?, "credits")?,
+                });
+            }
+            let mut attention = Vec::new();
+            for row in sqlx::query(
+                "SELECT id, state, provider, task_id, error FROM jobs
+                 WHERE state IN ('failed', 'expired', 'uncertain') ORDER BY seq",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?
+            {
+                let provider: String = get(&row, "provider")?;
+                let state: String = get(&row, "state")?;
+                attention.push(Attention {
+                    id: get(&row, "id")?,
+                    state: state.parse()?,
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    task_id: get(&row, "task_id")?,
+                    error: get(&row, "error")?,
+                });
+            }
+            Ok(Summary {
+                states,
+                committed,
+                attention,
+            })
+        })
+    }
+
+    fn task_times<'a>(&'a self, per_kind: u32) -> LedgerFuture<'a, Vec<TaskTime>> {
+        Box::pin(async move {
+            let context = "reading task times";
+            let rows = sqlx::query(
+                "SELECT provider, resolution, video_seconds, task_seconds FROM (
+                    SELECT provider, resolution, video_seconds, task_seconds,
+                        ROW_NUMBER() OVER (PARTITION BY provider, resolution, video_seconds
+                                           ORDER BY finished_at DESC) AS n
+                    FROM jobs WHERE task_seconds IS NOT NULL) AS recent
+                 WHERE n <= $1",
+            )
+            .bind(i64::from(per_kind))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?;
+            let mut times = Vec::with_capacity(rows.len());
+            for row in rows {
+                let provider: String = get(&row, "provider")?;
+                let video_seconds: i64 = get(&row, "video_seconds")?;
+                times.push(TaskTime {
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    resolution: get(&row, "resolution")?,
+                    video_seconds: u32::try_from(video_seconds).unwrap_or(0),
+                    seconds: get(&row, "task_seconds")?,
+                });
+            }
+            Ok(times)
+        })
+    }
+}
+
+/// `url` with its password (if any) replaced, for messages and logs.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact_password("postgres://hh:s3cret@db.example:5432/jobs?sslmode=require"),
+            "postgres://hh:***@db.example:5432/jobs?sslmode=require"
+        );
+        assert_eq!(
+            super::redact_password("postgres:///jobs"),
+            "postgres:///jobs"
+        );
+    }
+}

@@ -1,0 +1,436 @@
+//! The same ledger behaviour from SQLite and PostgreSQL: every test runs against both.
+//!
+//! PostgreSQL is a throwaway cluster this file starts itself (initdb in a temporary directory,
+//! a Unix socket only, as `nobody` when run as root) and removes afterwards. Without
+//! PostgreSQL's programs the PostgreSQL half is skipped with a message, unless
+//! `HAPPYHORSE_REQUIRE_POSTGRES=1` (set by CI), which makes that a failure.
+#![cfg(feature = "postgres")]
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+    time::Duration,
+};
+
+use happyhorse::{
+    client::Output,
+    ledger::{JobState, Ledger, NewJob, PgLedger, SqliteLedger, Transition},
+    Error, Provider,
+};
+use serde_json::json;
+
+/// A PostgreSQL cluster in a temporary directory, stopped and removed on drop.
+struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_nobody: bool,
+    port: u16,
+}
+
+fn find_bin() -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/usr/local/bin")];
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut versions: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .collect();
+        versions.sort();
+        candidates.extend(versions.into_iter().rev());
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
+
+impl Cluster {
+    fn start() -> Option<Cluster> {
+        let Some(bin) = find_bin() else {
+            if std::env::var("HAPPYHORSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("PostgreSQL's initdb and pg_ctl were not found, and HAPPYHORSE_REQUIRE_POSTGRES=1");
+            }
+            eprintln!("skipped the PostgreSQL half: initdb/pg_ctl not found (install Debian's `postgresql`)");
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("hh-pg-")
+            .tempdir()
+            .expect("tempdir")
+            .keep();
+        let as_nobody = is_root();
+        if as_nobody {
+            let ok = Command::new("chown")
+                .arg("nobody")
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "chown the cluster directory to nobody");
+        }
+        let port = 20000 + (std::process::id() % 20000) as u16;
+        let cluster = Cluster {
+            dir,
+            bin,
+            as_nobody,
+            port,
+        };
+        let data = cluster.dir.join("data");
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "hh",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-k {} -c listen_addresses='' -p {} -c fsync=off",
+            cluster.dir.display(),
+            port
+        );
+        let log = cluster.dir.join("log");
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        Some(cluster)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut command = if self.as_nobody {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let output = command
+            .args(args)
+            .output()
+            .expect("run a PostgreSQL program");
+        assert!(
+            output.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// A URL for a fresh database named `name`.
+    async fn database(&self, name: &str) -> String {
+        let output = Command::new("psql")
+            .arg(format!(
+                "host={} port={} user=hh dbname=postgres",
+                self.dir.display(),
+                self.port
+            ))
+            .args(["-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.url(name)
+    }
+
+    fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://hh@localhost/{db}?host={}&port={}",
+            self.dir.display(),
+            self.port
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let path = self.bin.join("pg_ctl");
+        let mut command = if self.as_nobody {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let _ = command
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Both ledgers, fresh: SQLite in `dir`, PostgreSQL (when available) in a new database.
+async fn ledgers(
+    dir: &Path,
+    cluster: Option<&Cluster>,
+    name: &str,
+) -> Vec<(&'static str, Arc<dyn Ledger>)> {
+    let mut all: Vec<(&'static str, Arc<dyn Ledger>)> = vec![(
+        "sqlite",
+        Arc::new(
+            SqliteLedger::open(dir.join(format!("{name}.db")))
+                .await
+                .expect("sqlite"),
+        ),
+    )];
+    if let Some(cluster) = cluster {
+        let url = cluster.database(name).await;
+        all.push((
+            "postgres",
+            Arc::new(PgLedger::connect(&url).await.expect("postgres")),
+        ));
+    }
+    all
+}
+
+fn job(i: usize, provider: Provider) -> NewJob {
+    NewJob {
+        id: format!("job-{i:04}"),
+        line: Some(i as u64 + 1),
+        provider,
+        body: json!({"model": "m", "prompt": format!("prompt {i}")}),
+        idempotency_key: provider
+            .facts()
+            .idempotency
+            .then(|| format!("hh-job-{i:04}-{provider}")),
+        resolution: "720p".into(),
+        video_seconds: 5,
+        credits: (provider == Provider::Apiframe).then_some(120),
+        output_name: format!("job-{i:04}.mp4"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_ledgers_behave_the_same() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_main").await {
+        let jobs: Vec<NewJob> = (0..30).map(|i| job(i, Provider::ALL[i % 3])).collect();
+
+        // Enqueue is idempotent; a changed request under a known id is a conflict.
+        let first = ledger.enqueue(&jobs).await.unwrap();
+        assert_eq!((first.inserted, first.existing), (30, 0), "{name}");
+        let mut changed = jobs.clone();
+        changed[4].body = json!({"model": "m", "prompt": "another"});
+        let again = ledger.enqueue(&changed).await.unwrap();
+        assert_eq!((again.inserted, again.existing), (0, 29), "{name}");
+        assert_eq!(
+            again.conflicts,
+            vec![("job-0004".to_string(), Some(5))],
+            "{name}"
+        );
+
+        // A whole lifecycle, fenced.
+        ledger.begin_run("w1").await.unwrap();
+        let claimed = ledger
+            .claim("w1", Duration::from_secs(60), 1)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1, "{name}");
+        let lease = claimed[0].lease.clone().unwrap();
+        let job = ledger.apply(&lease, Transition::Submitting).await.unwrap();
+        assert_eq!(
+            (job.state, job.attempts),
+            (JobState::Submitting, 1),
+            "{name}"
+        );
+        let refused = ledger
+            .apply(
+                &lease,
+                Transition::Downloaded {
+                    file: "x".into(),
+                    bytes: 1,
+                    sha256: "0".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, Error::Ledger { .. }), "{name}: {refused}");
+        ledger
+            .apply(
+                &lease,
+                Transition::Submitted {
+                    task_id: "t-1".into(),
+                    status: "queued".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let output = Output {
+            url: "https://cdn.example/v.mp4?sig=1".into(),
+            expires_at: None,
+            expired: false,
+        };
+        ledger
+            .apply(
+                &lease,
+                Transition::Succeeded {
+                    output: output.clone(),
+                    task_seconds: 180.5,
+                },
+            )
+            .await
+            .unwrap();
+        let done = ledger
+            .apply(
+                &lease,
+                Transition::Downloaded {
+                    file: "out/job.mp4".into(),
+                    bytes: 28556,
+                    sha256: "ab".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.state, JobState::Downloaded, "{name}");
+        assert_eq!(done.output, Some(output), "{name}");
+        assert_eq!(done.lease, None, "{name}");
+
+        // Another task may not take the same (provider, task id).
+        let other = ledger
+            .claim("w1", Duration::from_secs(60), 1)
+            .await
+            .unwrap()
+            .remove(0);
+        let other_lease = other.lease.clone().unwrap();
+        ledger
+            .apply(&other_lease, Transition::Submitting)
+            .await
+            .unwrap();
+        if other.provider == claimed[0].provider {
+            assert!(ledger
+                .apply(
+                    &other_lease,
+                    Transition::Submitted {
+                        task_id: "t-1".into(),
+                        status: "q".into()
+                    }
+                )
+                .await
+                .is_err());
+        }
+
+        // Summary, committed budget, task times.
+        let summary = ledger.summary().await.unwrap();
+        assert_eq!(summary.total(), 30, "{name}");
+        assert_eq!(summary.count(JobState::Downloaded), 1, "{name}");
+        assert_eq!(summary.committed.video_seconds(), 10, "{name}");
+        let times = ledger.task_times(10).await.unwrap();
+        assert_eq!(times.len(), 1, "{name}");
+        assert!((times[0].seconds - 180.5).abs() < 1e-9, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_worker_cannot_overwrite_a_newer_claim() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_fence").await {
+        ledger.enqueue(&[job(0, Provider::HiApi)]).await.unwrap();
+        // A lease that has already run out, as a killed worker's would.
+        let old = ledger
+            .claim("dead", Duration::ZERO, 1)
+            .await
+            .unwrap()
+            .remove(0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let new = ledger
+            .claim("alive", Duration::from_secs(60), 1)
+            .await
+            .unwrap()
+            .remove(0);
+        let (old, new) = (old.lease.unwrap(), new.lease.unwrap());
+        assert!(new.fence > old.fence, "{name}");
+        let late = ledger
+            .apply(&old, Transition::Submitting)
+            .await
+            .unwrap_err();
+        assert!(matches!(late, Error::LeaseLost { .. }), "{name}: {late}");
+        ledger.apply(&new, Transition::Submitting).await.unwrap();
+        // Renewal keeps a live lease out of others' reach.
+        assert_eq!(
+            ledger
+                .renew("alive", Duration::from_secs(60))
+                .await
+                .unwrap(),
+            1,
+            "{name}"
+        );
+        assert!(
+            ledger
+                .claim("third", Duration::from_secs(60), 5)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_never_share_a_job() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_claims").await {
+        let jobs: Vec<NewJob> = (0..200).map(|i| job(i, Provider::Apiframe)).collect();
+        ledger.enqueue(&jobs).await.unwrap();
+        let mut workers = Vec::new();
+        for w in 0..6 {
+            let ledger = ledger.clone();
+            workers.push(tokio::spawn(async move {
+                let owner = format!("w{w}");
+                let mut mine = Vec::new();
+                loop {
+                    let claimed = ledger
+                        .claim(&owner, Duration::from_secs(60), 7)
+                        .await
+                        .unwrap();
+                    if claimed.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(claimed.into_iter().map(|j| j.id));
+                }
+            }));
+        }
+        let mut all = Vec::new();
+        for worker in workers {
+            all.extend(worker.await.unwrap());
+        }
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(
+            (count, all.len()),
+            (200, 200),
+            "{name}: every job claimed exactly once"
+        );
+    }
+}
