@@ -27,6 +27,8 @@
 //! # }
 //! ```
 
+#[macro_use]
+mod shared;
 mod migrations;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -1,0 +1,368 @@
+//! What the SQLite and PostgreSQL ledgers share, written once: the statements are the same
+//! (`$N` parameters and `CAST`, which both read), and so is the code around them. Each backend
+//! provides `pool`, `begin_write()` (a transaction that takes the write lock where the engine
+//! needs one) and `name()` (the ledger as messages show it); the macros expand into its
+//! `impl` blocks, so the code is type-checked against each backend's own sqlx types.
+
+/// `migrate`, `fetch_job` and `refused`, for a backend's inherent `impl`. `$migrations` is its
+/// list; `$schema_lock` an optional statement run first in the migration's transaction (one
+/// migrator at a time across processes).
+macro_rules! ledger_inherent_methods {
+    ($migrations:expr, $schema_lock:expr) => {
+    async fn migrate(&self) -> Result<(), Error> {
+        let context = format!("migrating {}", self.name());
+        let mut tx = self.begin_write().await.map_err(|e| db_error(&context, e))?;
+        if let Some(lock) = $schema_lock {
+            sqlx::query(lock)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&context, e))?;
+        }
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS happyhorse_migrations (
+                version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db_error(&context, e))?;
+        let applied: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM happyhorse_migrations",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| db_error(&context, e))?;
+        let known = $migrations.last().map_or(0, |m| m.version);
+        if applied > known {
+            return Err(Error::Ledger {
+                message: format!(
+                    "{} has schema version {applied}, newer than this build knows ({known}); use a newer happyhorse",
+                    self.name()
+                ),
+            });
+        }
+        for migration in $migrations.iter().filter(|m| m.version > applied) {
+            sqlx::raw_sql(migration.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&context, e))?;
+            sqlx::query("INSERT INTO happyhorse_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.description)
+                .bind(now_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(&context, e))?;
+            tracing::info!(
+                version = migration.version,
+                description = migration.description,
+                "ledger migrated"
+            );
+        }
+        tx.commit().await.map_err(|e| db_error(&context, e))
+    }
+
+    async fn fetch_job(&self, id: &str) -> Result<Option<Job>, Error> {
+        let row = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("reading a job", e))?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Why a fenced write to `lease.job` matched no row.
+    async fn refused(&self, lease: &Lease, change: &Transition) -> Error {
+        match self.fetch_job(&lease.job).await {
+            Ok(Some(job)) => match &job.lease {
+                Some(held) if held.owner == lease.owner && held.fence == lease.fence => {
+                    Error::Ledger {
+                        message: format!(
+                            "job {}: cannot record {} while it is {}",
+                            job.id,
+                            transition_name(change),
+                            job.state
+                        ),
+                    }
+                }
+                _ => Error::LeaseLost {
+                    job: lease.job.clone(),
+                },
+            },
+            Ok(None) => Error::Ledger {
+                message: format!("no job {:?} in the ledger", lease.job),
+            },
+            Err(err) => err,
+        }
+    }
+    };
+}
+
+/// Every [`Ledger`](super::Ledger) method but `begin_run` and `claim`, for a backend's
+/// `impl Ledger`.
+macro_rules! ledger_shared_methods {
+    () => {
+    fn enqueue<'a>(&'a self, jobs: &'a [NewJob]) -> LedgerFuture<'a, Enqueued> {
+        Box::pin(async move {
+            let context = "recording jobs";
+            let mut tx = self.begin_write().await.map_err(|e| db_error(context, e))?;
+            let mut done = Enqueued::default();
+            let now = now_millis();
+            for job in jobs {
+                let body = crate::client::canonical_json(&job.body);
+                let inserted = sqlx::query(
+                    "INSERT INTO jobs (id, line, provider, body, idempotency_key, resolution,
+                        video_seconds, credits, output_name, state, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11)
+                     ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&job.id)
+                .bind(job.line.map(signed))
+                .bind(job.provider.name())
+                .bind(&body)
+                .bind(&job.idempotency_key)
+                .bind(&job.resolution)
+                .bind(i64::from(job.video_seconds))
+                .bind(job.credits.map(signed))
+                .bind(&job.output_name)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error(context, e))?
+                .rows_affected();
+                if inserted == 1 {
+                    done.inserted += 1;
+                    continue;
+                }
+                let row = sqlx::query("SELECT provider, body FROM jobs WHERE id = $1")
+                    .bind(&job.id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(context, e))?;
+                let (provider, recorded): (String, String) =
+                    (get(&row, "provider")?, get(&row, "body")?);
+                if provider == job.provider.name() && recorded == body {
+                    done.existing += 1;
+                } else {
+                    done.conflicts.push((job.id.clone(), job.line));
+                }
+            }
+            tx.commit().await.map_err(|e| db_error(context, e))?;
+            Ok(done)
+        })
+    }
+
+    fn renew<'a>(&'a self, owner: &'a str, lease: Duration) -> LedgerFuture<'a, u64> {
+        Box::pin(async move {
+            let until = now_millis().saturating_add(millis(lease));
+            Ok(
+                sqlx::query("UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2")
+                    .bind(until)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| db_error("renewing leases", e))?
+                    .rows_affected(),
+            )
+        })
+    }
+
+    fn apply<'a>(&'a self, lease: &'a Lease, change: Transition) -> LedgerFuture<'a, Job> {
+        Box::pin(async move {
+            let now = now_millis();
+            let sql = transition_sql(&change);
+            let query = sqlx::query(sql)
+                .bind(&lease.job)
+                .bind(&lease.owner)
+                .bind(lease.fence)
+                .bind(now);
+            let query = match &change {
+                Transition::Submitting => query,
+                Transition::Submitted { task_id, status } => query.bind(task_id).bind(status),
+                Transition::Status { status } => query.bind(status),
+                Transition::Succeeded {
+                    output,
+                    task_seconds,
+                } => query
+                    .bind(&output.url)
+                    .bind(output.expires_at.map(|t| t.timestamp_millis()))
+                    .bind(output.expired)
+                    .bind(task_seconds.is_finite().then_some(*task_seconds)),
+                Transition::Downloaded {
+                    file,
+                    bytes,
+                    sha256,
+                } => query
+                    .bind(file.to_string_lossy().into_owned())
+                    .bind(signed(*bytes))
+                    .bind(sha256),
+                Transition::Failed { error }
+                | Transition::Expired { error }
+                | Transition::Uncertain { error }
+                | Transition::Requeue { error }
+                | Transition::Note { error } => query.bind(error),
+            };
+            let row = query.fetch_optional(&self.pool).await.map_err(|e| {
+                db_error(
+                    &format!(
+                        "recording {} for job {}",
+                        transition_name(&change),
+                        lease.job
+                    ),
+                    e,
+                )
+            })?;
+            match row {
+                Some(row) => job_from_row(&row),
+                None => Err(self.refused(lease, &change).await),
+            }
+        })
+    }
+
+    fn release<'a>(&'a self, lease: &'a Lease) -> LedgerFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+                 WHERE id = $1 AND lease_owner = $2 AND fence = $3",
+            )
+            .bind(&lease.job)
+            .bind(&lease.owner)
+            .bind(lease.fence)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("releasing a job", e))?;
+            Ok(())
+        })
+    }
+
+    fn settle_uncertain<'a>(&'a self, to: JobState) -> LedgerFuture<'a, u64> {
+        Box::pin(async move {
+            let note = match to {
+                JobState::Queued => "resubmitted by request after an uncertain submit",
+                JobState::Skipped => {
+                    "skipped by request after an uncertain submit; a task may exist at the provider"
+                }
+                other => {
+                    return Err(Error::Ledger {
+                        message: format!("an uncertain job can be queued or skipped, not {other}"),
+                    })
+                }
+            };
+            Ok(sqlx::query(
+                "UPDATE jobs SET state = $1, error = $2, updated_at = $3 WHERE state = 'uncertain'",
+            )
+            .bind(to.name())
+            .bind(note)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(|e| db_error("settling uncertain jobs", e))?
+            .rows_affected())
+        })
+    }
+
+    fn jobs<'a>(&'a self) -> LedgerFuture<'a, Vec<Job>> {
+        Box::pin(async move {
+            sqlx::query("SELECT * FROM jobs ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error("reading jobs", e))?
+                .iter()
+                .map(job_from_row)
+                .collect()
+        })
+    }
+
+    fn summary<'a>(&'a self) -> LedgerFuture<'a, Summary> {
+        Box::pin(async move {
+            let context = "summarising the ledger";
+            let mut states = Vec::new();
+            for row in sqlx::query("SELECT state, CAST(COUNT(*) AS BIGINT) AS n FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| db_error(context, e))?
+            {
+                let state: String = get(&row, "state")?;
+                let n: i64 = get(&row, "n")?;
+                states.push((state.parse::<JobState>()?, u64::try_from(n).unwrap_or(0)));
+            }
+            states.sort();
+            let mut committed = Committed::default();
+            for row in sqlx::query(
+                "SELECT provider, resolution, COUNT(*) AS jobs, CAST(SUM(video_seconds) AS BIGINT) AS seconds,
+                    CAST(SUM(credits) AS BIGINT) AS credits
+                 FROM jobs WHERE state <> 'queued' GROUP BY provider, resolution
+                 ORDER BY provider, resolution",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?
+            {
+                let provider: String = get(&row, "provider")?;
+                committed.rows.push(CommittedRow {
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    resolution: get(&row, "resolution")?,
+                    jobs: unsigned(get(&row, "jobs")?, "jobs")?.unwrap_or(0),
+                    video_seconds: unsigned(get(&row, "seconds")?, "seconds")?.unwrap_or(0),
+                    credits: unsigned(get(&row, "credits")?, "credits")?,
+                });
+            }
+            let mut attention = Vec::new();
+            for row in sqlx::query(
+                "SELECT id, state, provider, task_id, error FROM jobs
+                 WHERE state IN ('failed', 'expired', 'uncertain') ORDER BY seq",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?
+            {
+                let provider: String = get(&row, "provider")?;
+                let state: String = get(&row, "state")?;
+                attention.push(Attention {
+                    id: get(&row, "id")?,
+                    state: state.parse()?,
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    task_id: get(&row, "task_id")?,
+                    error: get(&row, "error")?,
+                });
+            }
+            Ok(Summary {
+                states,
+                committed,
+                attention,
+            })
+        })
+    }
+
+    fn task_times<'a>(&'a self, per_kind: u32) -> LedgerFuture<'a, Vec<TaskTime>> {
+        Box::pin(async move {
+            let context = "reading task times";
+            let rows = sqlx::query(
+                "SELECT provider, resolution, video_seconds, task_seconds FROM (
+                    SELECT provider, resolution, video_seconds, task_seconds,
+                        ROW_NUMBER() OVER (PARTITION BY provider, resolution, video_seconds
+                                           ORDER BY finished_at DESC) AS n
+                    FROM jobs WHERE task_seconds IS NOT NULL) AS recent
+                 WHERE n <= $1",
+            )
+            .bind(i64::from(per_kind))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?;
+            let mut times = Vec::with_capacity(rows.len());
+            for row in rows {
+                let provider: String = get(&row, "provider")?;
+                let video_seconds: i64 = get(&row, "video_seconds")?;
+                times.push(TaskTime {
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    resolution: get(&row, "resolution")?,
+                    video_seconds: u32::try_from(video_seconds).unwrap_or(0),
+                    seconds: get(&row, "task_seconds")?,
+                });
+            }
+            Ok(times)
+        })
+    }
+
+    };
+}
