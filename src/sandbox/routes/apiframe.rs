@@ -10,16 +10,12 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    deliver_or_reset, errors, gate, idempotency, polled, reply,
+    errors, idempotency, reply, status_route,
     submit::{create_or_replay, for_validation, new_task},
     Shared,
 };
 use crate::{
-    sandbox::{
-        callbacks::Target,
-        faults::{Fault, REQUEST_FAULTS},
-        Phase, State, Task,
-    },
+    sandbox::{callbacks::Target, faults::Fault, Phase, State, Task},
     Provider,
 };
 
@@ -134,20 +130,10 @@ pub(super) async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let faults = match gate(&state, APIFRAME, &headers, &REQUEST_FAULTS).await {
-        Ok(faults) => faults,
-        Err(answer) => return answer,
+    let not_a_uuid = |id: &str| {
+        uuid::Uuid::parse_str(id)
+            .is_err()
+            .then(|| errors::apiframe_job_id_not_a_uuid(id))
     };
-    let answer = if uuid::Uuid::parse_str(&id).is_err() {
-        errors::apiframe_job_id_not_a_uuid(&id)
-    } else {
-        match state.task(APIFRAME, &id) {
-            Some(task) => {
-                let phase = polled(&state, &task);
-                reply(StatusCode::OK, job(&state, &task, phase))
-            }
-            None => errors::task_not_found(APIFRAME, &id),
-        }
-    };
-    deliver_or_reset(answer, &faults)
+    status_route(&state, APIFRAME, &headers, &id, not_a_uuid, job).await
 }

@@ -10,7 +10,7 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    deliver_or_reset, errors, gate, idempotency, polled, reply,
+    deliver_or_reset, errors, gate, idempotency, reply, status_route,
     submit::{create_or_replay, for_validation, new_task},
     Shared,
 };
@@ -113,21 +113,10 @@ pub(super) async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let faults = match gate(&state, HIAPI, &headers, &REQUEST_FAULTS).await {
-        Ok(faults) => faults,
-        Err(answer) => return answer,
-    };
-    let answer = match state.task(HIAPI, &id) {
-        Some(found) => {
-            let phase = polled(&state, &found);
-            reply(
-                StatusCode::OK,
-                json!({"code": 200, "message": "success", "data": task(&state, &found, phase)}),
-            )
-        }
-        None => errors::task_not_found(HIAPI, &id),
-    };
-    deliver_or_reset(answer, &faults)
+    status_route(&state, HIAPI, &headers, &id, |_| None, |state, found, phase| {
+        json!({"code": 200, "message": "success", "data": task(state, found, phase)})
+    })
+    .await
 }
 
 /// `GET /tasks?page=N&size=M`: pages from 1 (0 counts as 1, a page past the end is empty),

@@ -31,7 +31,7 @@ use axum::{
 use serde_json::Value;
 
 use super::{
-    faults::{self, Fault},
+    faults::{self, Fault, REQUEST_FAULTS},
     sleep_unless_closing, FaultUse, Phase, State, Task,
 };
 use crate::{
@@ -120,6 +120,31 @@ fn polled(state: &State, task: &Task) -> Phase {
     let phase = state.phase_after(task, elapsed);
     state.record_poll(task, elapsed, phase);
     phase
+}
+
+/// A status route: the key and faults, then `refuse`'s answer for an id the provider rejects
+/// as such, else the task as `render` shows it (counted as a poll), or the provider's 404.
+async fn status_route(
+    state: &State,
+    provider: Provider,
+    headers: &HeaderMap,
+    id: &str,
+    refuse: fn(&str) -> Option<Response>,
+    render: fn(&State, &Task, Phase) -> Value,
+) -> Response {
+    let faults = match gate(state, provider, headers, &REQUEST_FAULTS).await {
+        Ok(faults) => faults,
+        Err(answer) => return answer,
+    };
+    let answer = match (refuse(id), state.task(provider, id)) {
+        (Some(refused), _) => refused,
+        (None, Some(task)) => {
+            let phase = polled(state, &task);
+            reply(StatusCode::OK, render(state, &task, phase))
+        }
+        (None, None) => errors::task_not_found(provider, id),
+    };
+    deliver_or_reset(answer, &faults)
 }
 
 fn reply(status: StatusCode, body: Value) -> Response {

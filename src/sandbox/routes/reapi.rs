@@ -10,17 +10,14 @@ use axum::{
 use serde_json::{json, Value};
 
 use super::{
-    deliver_or_reset, errors, gate,
+    errors,
     idempotency::Idempotency,
-    polled, reply,
+    reply, status_route,
     submit::{create_or_replay, new_task},
     Shared,
 };
 use crate::{
-    sandbox::{
-        faults::{Fault, REQUEST_FAULTS},
-        Failure, Phase, State, Task,
-    },
+    sandbox::{faults::Fault, Failure, Phase, State, Task},
     Provider,
 };
 
@@ -78,16 +75,5 @@ pub(super) async fn get(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let faults = match gate(&state, REAPI, &headers, &REQUEST_FAULTS).await {
-        Ok(faults) => faults,
-        Err(answer) => return answer,
-    };
-    let answer = match state.task(REAPI, &id) {
-        Some(found) => {
-            let phase = polled(&state, &found);
-            reply(StatusCode::OK, task(&state, &found, phase))
-        }
-        None => errors::task_not_found(REAPI, &id),
-    };
-    deliver_or_reset(answer, &faults)
+    status_route(&state, REAPI, &headers, &id, |_| None, task).await
 }
