@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::{Batch, BatchJob, Plan};
 use crate::{
-    ledger::{Committed, CommittedRow, Job, JobState},
+    ledger::{Committed, CommittedRow, Job, JobState, NewJob},
     Error, Provider,
 };
 
@@ -67,24 +67,25 @@ impl Budget {
     }
 }
 
-/// The not-yet-submitted jobs, by provider and resolution.
-pub(super) fn to_go(jobs: &[Job]) -> Committed {
-    let mut rows: BTreeMap<(Provider, String), CommittedRow> = BTreeMap::new();
-    for job in jobs.iter().filter(|job| job.state == JobState::Queued) {
+/// What one job not yet submitted will cost: provider, resolution, seconds, credits.
+type Cost<'a> = (Provider, &'a str, u32, Option<u64>);
+
+/// Jobs not yet submitted, counted by provider and resolution.
+fn to_go<'a>(jobs: impl Iterator<Item = Cost<'a>>) -> Committed {
+    let mut rows: BTreeMap<(Provider, &str), CommittedRow> = BTreeMap::new();
+    for (provider, resolution, seconds, credits) in jobs {
         let row = rows
-            .entry((job.provider, job.resolution.clone()))
+            .entry((provider, resolution))
             .or_insert_with(|| CommittedRow {
-                provider: job.provider,
-                resolution: job.resolution.clone(),
+                provider,
+                resolution: resolution.to_owned(),
                 jobs: 0,
                 video_seconds: 0,
-                credits: job.credits.map(|_| 0),
+                credits: credits.map(|_| 0),
             });
         row.jobs += 1;
-        row.video_seconds = row
-            .video_seconds
-            .saturating_add(u64::from(job.video_seconds));
-        row.credits = match (row.credits, job.credits) {
+        row.video_seconds = row.video_seconds.saturating_add(u64::from(seconds));
+        row.credits = match (row.credits, credits) {
             (Some(sum), Some(credits)) => Some(sum.saturating_add(credits)),
             _ => None,
         };
@@ -125,39 +126,31 @@ pub(super) async fn plan(batch: &Batch, jobs: &[BatchJob]) -> Result<Plan, Error
     if !conflicts.is_empty() {
         return Err(Error::JobConflict { jobs: conflicts });
     }
-    let mut would_be = recorded.clone();
-    for job in &new {
-        if !known.contains(job.id.as_str()) {
-            would_be.push(Job {
-                id: job.id.clone(),
-                seq: 0,
-                line: job.line,
-                provider: job.provider,
-                body: job.body.clone(),
-                idempotency_key: job.idempotency_key.clone(),
-                resolution: job.resolution.clone(),
-                video_seconds: job.video_seconds,
-                credits: job.credits,
-                output_name: job.output_name.clone(),
-                state: JobState::Queued,
-                attempts: 0,
-                task_id: None,
-                status: None,
-                output: None,
-                file: None,
-                bytes: None,
-                sha256: None,
-                error: None,
-                created_at: chrono::Utc::now(),
-                updated_at: chrono::Utc::now(),
-                submitted_at: None,
-                task_seconds: None,
-                lease: None,
-            });
-        }
-    }
+    // Left to submit: the ledger's queued jobs (this file's and earlier ones) and the new ones.
+    let queued = recorded
+        .iter()
+        .filter(|job| job.state == JobState::Queued)
+        .map(|job| {
+            (
+                job.provider,
+                job.resolution.as_str(),
+                job.video_seconds,
+                job.credits,
+            )
+        });
+    let fresh = new
+        .iter()
+        .filter(|job| !known.contains(job.id.as_str()))
+        .map(|job| {
+            (
+                job.provider,
+                job.resolution.as_str(),
+                job.video_seconds,
+                job.credits,
+            )
+        });
     let committed = batch.ledger.summary().await?.committed;
-    let to_go = to_go(&would_be);
+    let to_go = to_go(queued.chain(fresh));
     batch.options.budget.check(&committed, &to_go)?;
     let enqueued = batch.ledger.enqueue(&new).await?;
     if !enqueued.conflicts.is_empty() {
@@ -182,7 +175,7 @@ fn describe_conflicts(conflicts: &[(String, Option<u64>)]) -> Vec<String> {
         .collect()
 }
 
-fn conflicts(recorded: &[Job], new: &[crate::ledger::NewJob]) -> Vec<String> {
+fn conflicts(recorded: &[Job], new: &[NewJob]) -> Vec<String> {
     let by_id: std::collections::HashMap<&str, &Job> =
         recorded.iter().map(|job| (job.id.as_str(), job)).collect();
     let found: Vec<(String, Option<u64>)> = new

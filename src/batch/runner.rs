@@ -324,14 +324,19 @@ impl Run {
         Ok(())
     }
 
-    /// Real time for `seconds` on the batch's clock.
-    fn real(&self, seconds: f64) -> Duration {
-        let scale = if self.options.time_scale.is_finite() && self.options.time_scale > 0.0 {
-            self.options.time_scale
+    /// How much faster than real time the batch's clock runs (1 unless a usable scale is set).
+    fn scale(&self) -> f64 {
+        let scale = self.options.time_scale;
+        if scale.is_finite() && scale > 0.0 {
+            scale
         } else {
             1.0
-        };
-        Duration::try_from_secs_f64(seconds / scale).unwrap_or(Duration::from_secs(1))
+        }
+    }
+
+    /// Real time for `seconds` on the batch's clock.
+    fn real(&self, seconds: f64) -> Duration {
+        Duration::try_from_secs_f64(seconds / self.scale()).unwrap_or(Duration::from_secs(1))
     }
 
     /// Seconds on the batch's clock since `since`.
@@ -340,12 +345,7 @@ impl Run {
             .signed_duration_since(since)
             .to_std()
             .unwrap_or_default();
-        let scale = if self.options.time_scale.is_finite() && self.options.time_scale > 0.0 {
-            self.options.time_scale
-        } else {
-            1.0
-        };
-        real.as_secs_f64() * scale
+        real.as_secs_f64() * self.scale()
     }
 
     /// Sleeps `delay` unless the run is cancelled first (false then).
@@ -468,36 +468,18 @@ async fn submit(
             // Keyed: the same key gets the same task; stay `submitting` and try again.
             Err(err @ (Error::SubmitUncertain { .. } | Error::Network { .. })) => {
                 let error = err.to_string();
-                job = run
-                    .apply(
-                        lease,
-                        &job,
-                        Transition::Note {
-                            error: error.clone(),
-                        },
-                    )
-                    .await?;
-                Retry::because(error, None)
+                job = run.apply(lease, &job, Transition::Note { error }).await?;
+                Retry::because(&err, None)
             }
-            // Refused before any task existed: back to the queue (and the budget).
+            // Refused before any task existed: back to the queue (and the budget), retried
+            // after the provider's Retry-After.
             Err(err @ (Error::RateLimited { .. } | Error::Unavailable { .. })) => {
-                let error = err.to_string();
-                let after = match &err {
-                    Error::RateLimited { retry_after, .. }
-                    | Error::Unavailable { retry_after, .. } => *retry_after,
-                    _ => None,
-                };
                 refund(run, &job);
+                let error = err.to_string();
                 job = run
-                    .apply(
-                        lease,
-                        &job,
-                        Transition::Requeue {
-                            error: error.clone(),
-                        },
-                    )
+                    .apply(lease, &job, Transition::Requeue { error })
                     .await?;
-                Retry::because(error, after)
+                err.retry().unwrap_or_else(|| Retry::because(&err, None))
             }
             // Every other submit would fail the same way: stop submitting, keep the job.
             Err(err @ (Error::Authentication { .. } | Error::InsufficientCredits { .. })) => {
