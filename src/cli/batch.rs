@@ -21,7 +21,7 @@ use happyhorse::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::session::{self, FAILED, INTERRUPTED, UNUSABLE};
+use super::session::{self, Context, FAILED, INTERRUPTED, UNUSABLE};
 
 /// The ledger's file name in the output directory.
 const DEFAULT_LEDGER: &str = "happyhorse.db";
@@ -174,39 +174,11 @@ async fn clients(sandbox: bool) -> Result<Clients, Error> {
 }
 
 fn fail(err: &Error, json: bool, out: &Path) -> ExitCode {
-    let hint = match err {
-        Error::MissingApiKey { provider } => Some(format!(
-            "set {} (keys start with {}), or pass --sandbox to run against the local emulator",
-            provider.api_key_env(),
-            provider.key_prefix()
-        )),
-        Error::OverBudget { .. } => Some("nothing was submitted or recorded; rerun with a higher cap, or with fewer lines".into()),
-        Error::JobConflict { .. } => Some(format!(
-            "the ledger in {} holds these ids from an earlier file; see them with `happyhorse jobs --out {}`",
-            out.display(),
-            out.display()
-        )),
-        Error::LedgerBusy { .. } => Some("two batches cannot share one SQLite ledger; wait for the other, or pass another --out".into()),
-        _ => None,
+    let context = Context {
+        out_dir: Some(out.to_path_buf()),
+        ..Context::default()
     };
-    eprintln!("error: {err}");
-    if let Some(hint) = &hint {
-        eprintln!("hint: {hint}");
-    }
-    if json {
-        println!(
-            "{}",
-            json!({"ok": false, "error": err.to_string(), "hint": hint})
-        );
-    }
-    ExitCode::from(match err {
-        Error::MissingApiKey { .. }
-        | Error::Config { .. }
-        | Error::OverBudget { .. }
-        | Error::JobConflict { .. }
-        | Error::LedgerBusy { .. } => UNUSABLE,
-        _ => FAILED,
-    })
+    session::fail(err, json, &context)
 }
 
 fn print_plan(plan: &Plan) {

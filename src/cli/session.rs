@@ -257,6 +257,8 @@ pub struct Context {
     pub sandboxed: bool,
     /// Whether the task succeeded (so what failed is only the download).
     pub succeeded: bool,
+    /// A batch's output directory (where its ledger is, by default).
+    pub out_dir: Option<PathBuf>,
 }
 
 impl Context {
@@ -369,6 +371,17 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
         Error::NotFound { .. } => Some(format!(
             "check the id, and pass the --provider that created it (this used {provider})"
         )),
+        Error::OverBudget { .. } => Some(
+            "nothing was submitted or recorded; rerun with a higher cap, or with fewer lines".into(),
+        ),
+        Error::JobConflict { .. } => context.out_dir.as_ref().map(|out| {
+            let out = shell_word(&out.display().to_string());
+            format!("the ledger in {out} holds these ids from an earlier file; see them with `happyhorse jobs --out {out}`")
+        }),
+        Error::LedgerBusy { .. } => Some(
+            "two batches cannot share one SQLite ledger; wait for the other, or pass another --out"
+                .into(),
+        ),
         _ => None,
     }
 }
@@ -395,7 +408,10 @@ pub fn fail(err: &Error, json: bool, context: &Context) -> ExitCode {
         | Error::Unsupported(_)
         | Error::WrongProvider { .. }
         | Error::UnusableTarget { .. }
-        | Error::FileExists { .. } => UNUSABLE,
+        | Error::FileExists { .. }
+        | Error::OverBudget { .. }
+        | Error::JobConflict { .. }
+        | Error::LedgerBusy { .. } => UNUSABLE,
         _ => FAILED,
     })
 }
