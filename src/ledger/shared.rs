@@ -97,10 +97,46 @@ macro_rules! ledger_inherent_methods {
     };
 }
 
-/// Every [`Ledger`](super::Ledger) method but `begin_run` and `claim`, for a backend's
-/// `impl Ledger`.
+/// Every [`Ledger`](super::Ledger) method but `begin_run`, for a backend's `impl Ledger`.
+/// `$row_lock` ends the claim's row selection (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
 macro_rules! ledger_shared_methods {
-    () => {
+    ($row_lock:literal) => {
+    fn claim<'a>(
+        &'a self,
+        owner: &'a str,
+        lease: Duration,
+        limit: u32,
+    ) -> LedgerFuture<'a, Vec<Job>> {
+        Box::pin(async move {
+            let now = now_millis();
+            let rows = sqlx::query(concat!(
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2, fence = fence + 1
+                 WHERE seq IN (
+                    SELECT seq FROM jobs
+                    WHERE state IN ('queued', 'submitting', 'submitted', 'succeeded')
+                      AND (lease_until IS NULL OR lease_until < $3)
+                    ORDER BY CASE state WHEN 'succeeded' THEN 0 WHEN 'submitted' THEN 1
+                                        WHEN 'submitting' THEN 2 ELSE 3 END, seq
+                    LIMIT $4 ",
+                $row_lock,
+                ") RETURNING *"
+            ))
+            .bind(owner)
+            .bind(now.saturating_add(millis(lease)))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("claiming jobs", e))?;
+            let mut jobs = rows
+                .iter()
+                .map(job_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            jobs.sort_by_key(|job| (!matches!(job.state, JobState::Succeeded), job.seq));
+            Ok(jobs)
+        })
+    }
+
     fn enqueue<'a>(&'a self, jobs: &'a [NewJob]) -> LedgerFuture<'a, Enqueued> {
         Box::pin(async move {
             let context = "recording jobs";

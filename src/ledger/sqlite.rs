@@ -123,7 +123,8 @@ impl SqliteLedger {
 }
 
 impl Ledger for SqliteLedger {
-    ledger_shared_methods!();
+    // One connection per process, and one process per ledger: nothing to skip.
+    ledger_shared_methods!("");
 
     fn begin_run<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, ()> {
         Box::pin(async move {
@@ -142,41 +143,6 @@ impl Ledger for SqliteLedger {
                 tracing::info!(freed, "took over the jobs of an earlier run that stopped");
             }
             Ok(())
-        })
-    }
-
-    fn claim<'a>(
-        &'a self,
-        owner: &'a str,
-        lease: Duration,
-        limit: u32,
-    ) -> LedgerFuture<'a, Vec<Job>> {
-        Box::pin(async move {
-            let now = now_millis();
-            let rows = sqlx::query(
-                "UPDATE jobs SET lease_owner = $1, lease_until = $2, fence = fence + 1
-                 WHERE seq IN (
-                    SELECT seq FROM jobs
-                    WHERE state IN ('queued', 'submitting', 'submitted', 'succeeded')
-                      AND (lease_until IS NULL OR lease_until < $3)
-                    ORDER BY CASE state WHEN 'succeeded' THEN 0 WHEN 'submitted' THEN 1
-                                        WHEN 'submitting' THEN 2 ELSE 3 END, seq
-                    LIMIT $4)
-                 RETURNING *",
-            )
-            .bind(owner)
-            .bind(now.saturating_add(millis(lease)))
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| db_error("claiming jobs", e))?;
-            let mut jobs = rows
-                .iter()
-                .map(job_from_row)
-                .collect::<Result<Vec<_>, _>>()?;
-            jobs.sort_by_key(|job| (!matches!(job.state, JobState::Succeeded), job.seq));
-            Ok(jobs)
         })
     }
 }
