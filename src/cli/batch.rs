@@ -16,7 +16,7 @@ use happyhorse::{
         Uncertain,
     },
     ledger::{self, JobState, Ledger, Summary},
-    Client, ClientConfig, Error, Provider,
+    Client, Error, Provider,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -135,21 +135,10 @@ async fn clients(sandbox: bool) -> Result<Clients, Error> {
     if sandbox {
         #[cfg(feature = "sandbox")]
         {
-            use happyhorse::sandbox::{Sandbox, SandboxConfig};
-            let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(3.0))
-                .await
-                .map_err(|err| Error::Config {
-                    message: format!("cannot start the local sandbox: {err}"),
-                })?;
+            let sandbox = session::embedded_sandbox().await?;
             let clients = Provider::ALL
                 .into_iter()
-                .map(|provider| {
-                    Client::new(
-                        ClientConfig::new(provider)
-                            .with_api_key(format!("{}sandbox", provider.key_prefix()))
-                            .with_base_url(sandbox.base_url(provider)),
-                    )
-                })
+                .map(|provider| session::sandbox_client(&sandbox, provider))
                 .collect::<Result<_, _>>()?;
             return Ok(Clients {
                 clients,
@@ -157,9 +146,7 @@ async fn clients(sandbox: bool) -> Result<Clients, Error> {
             });
         }
         #[cfg(not(feature = "sandbox"))]
-        return Err(Error::Config {
-            message: "this build has no sandbox: rebuild with the `sandbox` feature".into(),
-        });
+        return Err(session::no_sandbox());
     }
     // A provider without a key gets no client; the batch says so if one of its jobs needs it.
     let clients = Provider::ALL

@@ -71,19 +71,9 @@ impl Session {
 
     #[cfg(feature = "sandbox")]
     async fn sandboxed(common: &Common) -> Result<Session, Error> {
-        use happyhorse::sandbox::{Sandbox, SandboxConfig};
-        let provider = common.provider;
-        let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(3.0))
-            .await
-            .map_err(|err| Error::Config {
-                message: format!("cannot start the local sandbox: {err}"),
-            })?;
-        let key = format!("{}sandbox", provider.key_prefix());
-        let config = ClientConfig::new(provider)
-            .with_api_key(key)
-            .with_base_url(sandbox.base_url(provider));
+        let sandbox = embedded_sandbox().await?;
         Ok(Session {
-            client: Client::new(config)?,
+            client: sandbox_client(&sandbox, common.provider)?,
             json: common.json,
             interrupted: on_ctrl_c(),
             _sandbox: Some(sandbox),
@@ -92,11 +82,7 @@ impl Session {
 
     #[cfg(not(feature = "sandbox"))]
     async fn sandboxed(_: &Common) -> Result<Session, Error> {
-        Err(Error::Config {
-            message:
-                "this build has no sandbox: rebuild with the `sandbox` feature (on by default)"
-                    .into(),
-        })
+        Err(no_sandbox())
     }
 
     /// Whether to draw progress: only on a terminal, and never with `--json`.
@@ -298,6 +284,39 @@ fn shell_word(text: &str) -> String {
         text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+/// The emulator `--sandbox` starts in this process: its tasks take 3 s.
+#[cfg(feature = "sandbox")]
+pub async fn embedded_sandbox() -> Result<happyhorse::sandbox::Sandbox, Error> {
+    use happyhorse::sandbox::{Sandbox, SandboxConfig};
+    Sandbox::start(SandboxConfig::default().with_task_seconds(3.0))
+        .await
+        .map_err(|err| Error::Config {
+            message: format!("cannot start the local sandbox: {err}"),
+        })
+}
+
+/// A client for `provider` against `sandbox`, with a key of the provider's shape.
+#[cfg(feature = "sandbox")]
+pub fn sandbox_client(
+    sandbox: &happyhorse::sandbox::Sandbox,
+    provider: Provider,
+) -> Result<Client, Error> {
+    Client::new(
+        ClientConfig::new(provider)
+            .with_api_key(format!("{}sandbox", provider.key_prefix()))
+            .with_base_url(sandbox.base_url(provider)),
+    )
+}
+
+/// What `--sandbox` says in a build without the emulator.
+#[cfg(not(feature = "sandbox"))]
+pub fn no_sandbox() -> Error {
+    Error::Config {
+        message: "this build has no sandbox: rebuild with the `sandbox` feature (on by default)"
+            .into(),
     }
 }
 
