@@ -506,4 +506,14 @@ mod tests {
             problems[0]
         );
     }
+
+    #[test]
+    fn jobs_built_in_code_are_checked_as_lines_are() {
+        let request = VideoRequest::text_to_video(Prompt::new("A horse").unwrap());
+        let job = BatchJob::new("clip-1", Provider::HiApi, request.clone()).unwrap();
+        assert_eq!((job.output.as_str(), job.video_seconds), ("clip-1.mp4", 5));
+        assert!(BatchJob::new("../x", Provider::HiApi, request.clone()).is_err());
+        let no_length = BatchJob::new("clip-2", Provider::Apiframe, request).unwrap_err();
+        assert!(no_length.contains("no default length"), "{no_length}");
+    }
 }
