@@ -243,8 +243,8 @@ impl VideoRequest {
                      or apiframe"
                         .to_owned(),
                 ),
-                _ if !url.is_https() => out.push(format!(
-                    "callback_url: {provider} requires an HTTPS callback URL; '{url}' is plain http"
+                _ if !url.is_https() && !url.is_loopback_http() => out.push(format!(
+                    "callback_url: {provider} requires an HTTPS callback URL (plain http only to a loopback receiver); '{url}' is plain http"
                 )),
                 _ => {}
             }
@@ -270,7 +270,7 @@ impl VideoRequest {
     fn sent_callback(&self, provider: Provider) -> Option<&HttpUrl> {
         self.callback_url
             .as_ref()
-            .filter(|url| provider != Provider::Reapi && url.is_https())
+            .filter(|url| provider != Provider::Reapi && (url.is_https() || url.is_loopback_http()))
     }
 
     /// The provider's body as JSON, field for field; rules are checked separately.
@@ -307,7 +307,7 @@ impl VideoRequest {
                 }
                 let mut body = json!({"model": model, "input": input});
                 if let Some(url) = self.sent_callback(provider) {
-                    body["callback"] = json!({"url": url.as_str(), "when": "final"});
+                    set_callback(provider, &mut body, url.as_str(), false);
                 }
                 body
             }
@@ -350,12 +350,39 @@ impl VideoRequest {
                     body["happyhorse11Params"] = Value::Object(params);
                 }
                 if let Some(url) = self.sent_callback(provider) {
-                    body["webhookUrl"] = json!(url.as_str());
+                    set_callback(provider, &mut body, url.as_str(), false);
                 }
                 body
             }
         }
     }
+}
+
+/// Puts a callback URL into a provider's wire body, in its field: HiAPI `callback.url` (final
+/// state only, HiAPI's `when: final`), Apiframe `webhookUrl` (with `webhookEvents` completed
+/// and failed, plus progress when `progress`). reapi has no callbacks: its body is left as is.
+/// The caller has checked the URL (HTTPS, or plain HTTP to a loopback receiver).
+pub(crate) fn set_callback(provider: Provider, body: &mut Value, url: &str, progress: bool) {
+    match provider {
+        Provider::HiApi => body["callback"] = json!({"url": url, "when": "final"}),
+        Provider::Apiframe => {
+            body["webhookUrl"] = json!(url);
+            if progress {
+                body["webhookEvents"] = json!(["progress", "completed", "failed"]);
+            }
+        }
+        Provider::Reapi => {}
+    }
+}
+
+/// The callback URL a provider's wire body carries, if any.
+pub(crate) fn callback_of(provider: Provider, body: &Value) -> Option<&str> {
+    match provider {
+        Provider::HiApi => body.pointer("/callback/url"),
+        Provider::Apiframe => body.get("webhookUrl"),
+        Provider::Reapi => None,
+    }
+    .and_then(Value::as_str)
 }
 
 /// A provider's body, as the generated transport types hold it.

@@ -256,7 +256,7 @@ async fn both_ledgers_behave_the_same() {
             .unwrap();
         assert_eq!(claimed.len(), 1, "{name}");
         let lease = claimed[0].lease.clone().unwrap();
-        let job = ledger.apply(&lease, Transition::Submitting).await.unwrap();
+        let job = ledger.apply(&lease, Transition::Submitting { callback_url: None }).await.unwrap();
         assert_eq!(
             (job.state, job.attempts),
             (JobState::Submitting, 1),
@@ -322,7 +322,7 @@ async fn both_ledgers_behave_the_same() {
             .remove(0);
         let other_lease = other.lease.clone().unwrap();
         ledger
-            .apply(&other_lease, Transition::Submitting)
+            .apply(&other_lease, Transition::Submitting { callback_url: None })
             .await
             .unwrap();
         if other.provider == claimed[0].provider {
@@ -370,11 +370,11 @@ async fn a_late_worker_cannot_overwrite_a_newer_claim() {
         let (old, new) = (old.lease.unwrap(), new.lease.unwrap());
         assert!(new.fence > old.fence, "{name}");
         let late = ledger
-            .apply(&old, Transition::Submitting)
+            .apply(&old, Transition::Submitting { callback_url: None })
             .await
             .unwrap_err();
         assert!(matches!(late, Error::LeaseLost { .. }), "{name}: {late}");
-        ledger.apply(&new, Transition::Submitting).await.unwrap();
+        ledger.apply(&new, Transition::Submitting { callback_url: None }).await.unwrap();
         // Renewal keeps a live lease out of others' reach.
         assert_eq!(
             ledger

@@ -65,6 +65,7 @@ pub use results::{results_rows, write_results, ResultRow, RESULTS_FILE};
 
 use crate::{
     ledger::{Committed, Enqueued, Job, JobState, Ledger, Summary},
+    values::HttpUrl,
     Client, Error, Provider,
 };
 
@@ -102,6 +103,15 @@ pub struct BatchOptions {
     pub uncertain: Uncertain,
     /// Download attempts per job per run (the partial file is kept between them).
     pub download_attempts: u32,
+    /// Where a receiver (`happyhorse serve`, or [`crate::receiver`]) takes callbacks: HiAPI
+    /// and Apiframe jobs are submitted with `BASE/hiapi` or `BASE/apiframe` as their callback,
+    /// and their waits listen to the ledger instead of polling; a job not heard from well past
+    /// its expected end (the history's latest end, or 5 minutes without history) is polled,
+    /// so a dropped callback is reconciled. reapi has no callbacks and is polled as before.
+    pub callback_url: Option<HttpUrl>,
+    /// How often a worker waiting on callbacks reads the ledger for the jobs a receiver
+    /// settled (one query for all of them).
+    pub heard_every: Duration,
 }
 
 impl Default for BatchOptions {
@@ -115,6 +125,8 @@ impl Default for BatchOptions {
             budget: Budget::default(),
             uncertain: Uncertain::Report,
             download_attempts: 5,
+            callback_url: None,
+            heard_every: Duration::from_millis(250),
         }
     }
 }
@@ -177,6 +189,11 @@ pub struct BatchReport {
     pub submits: u64,
     /// Status polls this run.
     pub polls: u64,
+    /// Jobs whose end this run learnt from a callback (recorded by a receiver).
+    pub heard: u64,
+    /// Jobs submitted with a callback whose end this run learnt from a poll instead: the
+    /// callback was dropped, late, or never sent.
+    pub reconciled: u64,
     /// Videos saved this run.
     pub downloads: u64,
 }

@@ -14,7 +14,10 @@ use std::{
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{oneshot, Semaphore},
+    task::JoinSet,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::{
@@ -24,7 +27,7 @@ use super::{
 use crate::{
     client::{IdempotencyKey, Output, SubmitOptions, TaskState},
     ledger::{Job, JobState, Lease, Ledger, Transition},
-    request::WireBody,
+    request::{callback_of, set_callback, WireBody},
     retry::{Retry, RetryPolicy},
     Client, Error, Provider,
 };
@@ -49,6 +52,11 @@ struct Run {
     submits: AtomicU64,
     polls: AtomicU64,
     downloads: AtomicU64,
+    heard: AtomicU64,
+    reconciled: AtomicU64,
+    /// Jobs waiting on a callback: the watcher hands each its row once a receiver recorded
+    /// the end.
+    waiters: Mutex<HashMap<String, oneshot::Sender<Job>>>,
 }
 
 /// What became of one job this run.
@@ -119,6 +127,9 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         submits: AtomicU64::new(0),
         polls: AtomicU64::new(0),
         downloads: AtomicU64::new(0),
+        heard: AtomicU64::new(0),
+        reconciled: AtomicU64::new(0),
+        waiters: Mutex::new(HashMap::new()),
     });
 
     let heartbeat = {
@@ -140,10 +151,20 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         (done, task)
     };
 
+    let watcher = {
+        let run = run.clone();
+        let done = CancellationToken::new();
+        let stop = done.clone();
+        let task = tokio::spawn(async move { watch(&run, &stop).await });
+        (done, task)
+    };
+
     let result = dispatch(&run).await;
 
     heartbeat.0.cancel();
     let _ = heartbeat.1.await;
+    watcher.0.cancel();
+    let _ = watcher.1.await;
     let deferred: Vec<(Lease, String)> = std::mem::take(&mut *lock(&run.deferred));
     for (lease, _) in &deferred {
         if let Err(err) = run.ledger.release(lease).await {
@@ -162,7 +183,47 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         submits: run.submits.load(Ordering::Relaxed),
         polls: run.polls.load(Ordering::Relaxed),
         downloads: run.downloads.load(Ordering::Relaxed),
+        heard: run.heard.load(Ordering::Relaxed),
+        reconciled: run.reconciled.load(Ordering::Relaxed),
     })
+}
+
+/// Hands the jobs a receiver settled to the workers waiting on them: one ledger read every
+/// [`BatchOptions::heard_every`] while any job waits on a callback.
+async fn watch(run: &Run, stop: &CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(run.options.heard_every) => {}
+        }
+        if lock(&run.waiters).is_empty() {
+            continue;
+        }
+        match run.ledger.heard(&run.owner).await {
+            Ok(jobs) => {
+                let mut waiters = lock(&run.waiters);
+                for job in jobs {
+                    if let Some(waiter) = waiters.remove(&job.id) {
+                        // A waiter that stopped waiting (a poll found the end first) is gone.
+                        let _ = waiter.send(job);
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "could not read the jobs callbacks settled"),
+        }
+    }
+}
+
+/// Takes a job off the watcher's list when its wait ends, however it ends.
+struct Listening<'a> {
+    run: &'a Run,
+    job: String,
+}
+
+impl Drop for Listening<'_> {
+    fn drop(&mut self) {
+        lock(&self.run.waiters).remove(&self.job);
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -193,13 +254,33 @@ async fn dispatch(run: &Arc<Run>) -> Result<(), Error> {
             .await?;
         if claimed.is_empty() {
             drop(permit);
-            match workers.join_next().await {
-                Some(joined) => {
-                    note_worker(joined, &mut failure);
-                    continue;
+            // Nothing to claim now. Jobs other workers hold come back if their leases expire
+            // (a worker that died): look again now and then until none is left.
+            let recheck = (run.options.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
+            if workers.is_empty() {
+                let elsewhere = run.ledger.held_elsewhere(&run.owner).await?;
+                if elsewhere.jobs == 0 {
+                    break;
                 }
-                None => break,
+                let until_expiry = elsewhere
+                    .next_expiry
+                    .and_then(|at| at.signed_duration_since(Utc::now()).to_std().ok())
+                    .unwrap_or_default();
+                let pause = until_expiry.clamp(Duration::from_millis(200), recheck);
+                if !run.sleep(pause).await {
+                    break;
+                }
+                continue;
             }
+            tokio::select! {
+                joined = workers.join_next() => {
+                    if let Some(joined) = joined {
+                        note_worker(joined, &mut failure);
+                    }
+                }
+                () = tokio::time::sleep(recheck) => {}
+            }
+            continue;
         }
         let mut permit = Some(permit);
         for job in claimed {
@@ -425,13 +506,22 @@ async fn submit(
                 return Ok(Err(Outcome::Deferred(why)));
             }
         }
-        // The intent, committed before the request leaves.
-        job = run.apply(lease, &job, Transition::Submitting).await?;
+        // The intent, committed before the request leaves, with the callback URL the body
+        // will carry (the first submit's, on a resubmit under the same key).
+        let callback_url = batch_callback(run, &job);
+        job = run
+            .apply(lease, &job, Transition::Submitting { callback_url })
+            .await?;
         run.submits.fetch_add(1, Ordering::Relaxed);
-        let body =
-            WireBody::from_json(job.provider, job.body.clone()).map_err(|err| Error::Ledger {
-                message: format!("job {}: the recorded body no longer parses: {err}", job.id),
-            })?;
+        let mut json = job.body.clone();
+        if let Some(url) = &job.callback_url {
+            if callback_of(job.provider, &json).is_none() {
+                set_callback(job.provider, &mut json, url.as_str(), true);
+            }
+        }
+        let body = WireBody::from_json(job.provider, json).map_err(|err| Error::Ledger {
+            message: format!("job {}: the recorded body no longer parses: {err}", job.id),
+        })?;
         let options = SubmitOptions {
             idempotency_key: job
                 .idempotency_key
@@ -517,6 +607,22 @@ async fn submit(
     }
 }
 
+/// The callback URL the batch's receiver takes `job`'s provider at, when the batch runs with
+/// one, the provider calls back, and the job's own line set no callback of its own (a line's
+/// callback goes to the user's receiver; the batch polls that job as before).
+fn batch_callback(run: &Run, job: &Job) -> Option<String> {
+    let base = run.options.callback_url.as_ref()?;
+    if !job.provider.facts().callbacks || callback_of(job.provider, &job.body).is_some() {
+        return None;
+    }
+    let mut url = reqwest::Url::parse(base.as_str()).ok()?;
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push(job.provider.name());
+    Some(url.to_string())
+}
+
 /// Gives a requeued job's cost back to the budget.
 fn refund(run: &Run, job: &Job) {
     let mut left = lock(&run.budget);
@@ -543,6 +649,15 @@ async fn wait(
     let window: Option<Window> =
         lock(&run.history).window(job.provider, &job.resolution, job.video_seconds);
     let mut poller = Poller::new(run.options.polls, window);
+    // Submitted with the batch's callback: listen to the ledger, and poll only once the task
+    // is well past its expected end (reconciliation of a callback that never came).
+    let mut heard = match &job.callback_url {
+        Some(_) => Some(listen(run, &job.id)),
+        None => None,
+    };
+    let reconcile_at = window.map_or(RECONCILE_WITHOUT_HISTORY, |w| {
+        (w.hi * 1.2).max(w.hi + RECONCILE_GRACE)
+    });
     let mut job = job;
     let mut last_poll: Option<f64> = None;
     let mut failures = 0u32;
@@ -556,8 +671,26 @@ async fn wait(
                 crate::units::duration(run.options.max_wait)
             ))));
         }
-        let delay = poller.next_delay(elapsed, progress);
-        if !run.sleep(run.real(delay.as_secs_f64())).await {
+        let delay = match &heard {
+            Some(_) if elapsed < reconcile_at => reconcile_at - elapsed,
+            _ => poller.next_delay(elapsed, progress).as_secs_f64(),
+        };
+        let sleep = run.sleep(run.real(delay));
+        let woke = match heard.as_mut() {
+            Some((_, waiter)) => tokio::select! {
+                settled = waiter => match settled {
+                    Ok(settled) => return Ok(Ok(run.heard_end(lease, &job, settled).await?)),
+                    // The watcher is gone (the run is ending): keep to the poll schedule.
+                    Err(_) => {
+                        heard = None;
+                        continue;
+                    }
+                },
+                woke = sleep => woke,
+            },
+            None => sleep.await,
+        };
+        if !woke {
             return Ok(Err(Outcome::Deferred("stopped while waiting".into())));
         }
         run.polls.fetch_add(1, Ordering::Relaxed);
@@ -603,6 +736,9 @@ async fn wait(
                     }
                 };
                 lock(&run.history).record(job.provider, &job.resolution, job.video_seconds, took);
+                if heard.is_some() {
+                    run.reconciled.fetch_add(1, Ordering::Relaxed);
+                }
                 let job = run
                     .apply(
                         lease,
@@ -630,6 +766,9 @@ async fn wait(
                     ),
                     None => format!("{} task {} {}", job.provider, handle.id, snapshot.status),
                 };
+                if heard.is_some() {
+                    run.reconciled.fetch_add(1, Ordering::Relaxed);
+                }
                 run.apply(lease, &job, Transition::Failed { error }).await?;
                 return Ok(Err(Outcome::Done));
             }
@@ -644,10 +783,77 @@ async fn wait(
                             },
                         )
                         .await?;
+                    if job.state != JobState::Submitted {
+                        // A receiver recorded the end meanwhile.
+                        run.heard.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Ok(job));
+                    }
                 }
             }
         }
         last_poll = Some(now);
+    }
+}
+
+/// Batch-clock seconds after the submit at which a callback job with no history is polled.
+const RECONCILE_WITHOUT_HISTORY: f64 = 300.0;
+/// At least this long (batch clock) past the latest end in the history before a callback job
+/// is polled.
+const RECONCILE_GRACE: f64 = 30.0;
+
+/// Puts `job` on the watcher's list; the guard takes it off.
+fn listen<'a>(run: &'a Run, job: &str) -> (Listening<'a>, oneshot::Receiver<Job>) {
+    let (tx, rx) = oneshot::channel();
+    lock(&run.waiters).insert(job.to_owned(), tx);
+    (
+        Listening {
+            run,
+            job: job.to_owned(),
+        },
+        rx,
+    )
+}
+
+impl Run {
+    /// A receiver recorded the end of `job` (now `settled`): report the change, and time a
+    /// success for the history (on the batch's clock, which the receiver does not know).
+    async fn heard_end(&self, lease: &Lease, job: &Job, settled: Job) -> Result<Job, Error> {
+        self.heard.fetch_add(1, Ordering::Relaxed);
+        if let Some(on_change) = &self.on_change {
+            on_change(&JobChange {
+                job: &settled,
+                from: job.state,
+            });
+        }
+        let (Some(output), Some(submitted_at)) = (settled.output.clone(), settled.submitted_at)
+        else {
+            return Ok(settled);
+        };
+        if settled.state != JobState::Succeeded {
+            return Ok(settled);
+        }
+        // From the submit to the receiver's record (real time, scaled to the batch's clock);
+        // the watcher's own delay is no part of the task.
+        let took = match settled.heard_at {
+            Some(heard_at) => {
+                let real = heard_at
+                    .signed_duration_since(submitted_at)
+                    .to_std()
+                    .unwrap_or_default();
+                real.as_secs_f64() * self.scale()
+            }
+            None => self.elapsed_since(submitted_at),
+        };
+        lock(&self.history).record(job.provider, &job.resolution, job.video_seconds, took);
+        self.ledger
+            .apply(
+                lease,
+                Transition::Succeeded {
+                    output,
+                    task_seconds: took,
+                },
+            )
+            .await
     }
 }
 

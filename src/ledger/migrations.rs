@@ -13,10 +13,11 @@ pub(crate) struct Migration {
 }
 
 /// SQLite's migrations.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "jobs",
-    sql: "
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "jobs",
+        sql: "
 CREATE TABLE jobs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -53,14 +54,27 @@ CREATE UNIQUE INDEX jobs_provider_task ON jobs (provider, task_id) WHERE task_id
 CREATE INDEX jobs_state ON jobs (state, seq);
 CREATE INDEX jobs_history ON jobs (provider, resolution, video_seconds, finished_at) WHERE task_seconds IS NOT NULL;
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "callbacks",
+        sql: "
+ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+ALTER TABLE jobs ADD COLUMN heard_at INTEGER;
+ALTER TABLE jobs ADD COLUMN progress INTEGER;
+ALTER TABLE jobs ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+",
+    },
+];
 
 /// PostgreSQL's migrations: the same schema in its types.
 #[cfg(feature = "postgres")]
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    description: "jobs",
-    sql: "
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "jobs",
+        sql: "
 CREATE TABLE jobs (
     seq BIGSERIAL PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -98,7 +112,18 @@ CREATE INDEX jobs_state ON jobs (state, seq);
 CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
 CREATE INDEX jobs_history ON jobs (provider, resolution, video_seconds, finished_at) WHERE task_seconds IS NOT NULL;
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        description: "callbacks",
+        sql: "
+ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+ALTER TABLE jobs ADD COLUMN heard_at BIGINT;
+ALTER TABLE jobs ADD COLUMN progress BIGINT;
+ALTER TABLE jobs ADD COLUMN deliveries BIGINT NOT NULL DEFAULT 0;
+",
+    },
+];
 
 #[cfg(test)]
 mod tests {

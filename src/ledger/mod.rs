@@ -235,14 +235,101 @@ pub struct Job {
     pub task_seconds: Option<f64>,
     /// The lease it is held under, if claimed.
     pub lease: Option<Lease>,
+    /// Where the provider was asked to deliver the task's callback (set with the first submit
+    /// and kept for every resubmit, so the body under the job's key never changes); `None`:
+    /// the job is polled.
+    pub callback_url: Option<CallbackUrl>,
+    /// When a receiver recorded the task's end from a callback ([`Ledger::record`]).
+    pub heard_at: Option<DateTime<Utc>>,
+    /// The latest progress a callback reported, in percent (Apiframe).
+    pub progress: Option<u8>,
+    /// Callback deliveries received for the task, duplicates included.
+    pub deliveries: u64,
+}
+
+/// A callback URL. `Debug` and `Display` leave out its query, which may carry a token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CallbackUrl(pub String);
+
+impl CallbackUrl {
+    /// The whole URL, query included: only for sending it to the provider.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for CallbackUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CallbackUrl({:?})", crate::net::redacted(&self.0))
+    }
+}
+
+impl fmt::Display for CallbackUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::net::redacted(&self.0))
+    }
+}
+
+/// What a verified callback said about a task: what a receiver records with
+/// [`Ledger::record`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heard {
+    /// The provider that sent it.
+    pub provider: Provider,
+    /// The task it is about.
+    pub task_id: String,
+    /// The provider's status name.
+    pub status: String,
+    /// What it means for the job.
+    pub event: HeardEvent,
+}
+
+/// The substance of a callback.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum HeardEvent {
+    /// Still running (Apiframe progress events), with the percent done when given.
+    Progress(Option<u8>),
+    /// Succeeded, with its output.
+    Succeeded(Output),
+    /// Failed (or was cancelled) for good.
+    Failed(String),
+}
+
+/// What [`Ledger::record`] did with a callback.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Recorded {
+    /// The first word of this: the job changed (its end, or newer progress) and the change is
+    /// committed. Side effects of the event belong here, once.
+    Applied(Job),
+    /// Already known (a redelivery, a concurrent duplicate, older progress, or a job the
+    /// batch's own poll settled first): counted, nothing else changed.
+    Duplicate(Job),
+    /// No job in this ledger has this task (yet: a callback can overtake the worker's record
+    /// of the submit's answer).
+    Unknown,
+}
+
+/// Jobs other workers hold: what a worker that ran out of work waits for before it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeldElsewhere {
+    /// Jobs not settled and leased by another worker.
+    pub jobs: u64,
+    /// When the first of those leases ends, unless renewed.
+    pub next_expiry: Option<DateTime<Utc>>,
 }
 
 /// A change to a claimed job.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Transition {
-    /// About to send the submit (written, and committed, before it is sent).
-    Submitting,
+    /// About to send the submit (written, and committed, before it is sent), with the
+    /// callback URL the body will carry (kept from the first submit when one was recorded).
+    Submitting {
+        /// Where the provider should call back, if anywhere.
+        callback_url: Option<String>,
+    },
     /// The provider's answer: the task id.
     Submitted {
         /// The task id.
@@ -440,6 +527,20 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// The most recent task times (at most `per_kind` for each provider, resolution and
     /// length).
     fn task_times<'a>(&'a self, per_kind: u32) -> LedgerFuture<'a, Vec<TaskTime>>;
+
+    /// Records what a verified callback said, in one committed step, whoever holds the job:
+    /// a task's end moves a `submitted` job to `succeeded` or `failed` (the lease stays with
+    /// its worker, which saves the video); progress is kept when newer. Every delivery is
+    /// counted. Safe under redelivery and concurrent duplicates: only one of them is
+    /// [`Recorded::Applied`].
+    fn record<'a>(&'a self, heard: &'a Heard) -> LedgerFuture<'a, Recorded>;
+
+    /// The jobs `owner` holds whose end a callback recorded (`succeeded` or `failed`, with
+    /// `heard_at` set): what a worker waiting on callbacks picks up.
+    fn heard<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, Vec<Job>>;
+
+    /// Unsettled jobs leased by workers other than `owner`.
+    fn held_elsewhere<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, HeldElsewhere>;
 }
 
 /// Opens the ledger at `location`: a file path (SQLite; created if missing), or a

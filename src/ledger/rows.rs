@@ -7,12 +7,12 @@ use std::{path::PathBuf, str::FromStr};
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::{from_millis, Job, Lease, Transition};
+use super::{from_millis, CallbackUrl, HeardEvent, Job, Lease, Transition};
 use crate::{client::Output, Error, Provider};
 
 pub(super) fn transition_name(change: &Transition) -> &'static str {
     match change {
-        Transition::Submitting => "a submit",
+        Transition::Submitting { .. } => "a submit",
         Transition::Submitted { .. } => "a task id",
         Transition::Status { .. } => "a status",
         Transition::Succeeded { .. } => "a success",
@@ -28,9 +28,10 @@ pub(super) fn transition_name(change: &Transition) -> &'static str {
 /// The statement of a transition: it names the lease and the states it may come from.
 pub(super) fn transition_sql(change: &Transition) -> &'static str {
     match change {
-        Transition::Submitting => {
+        Transition::Submitting { .. } => {
             "UPDATE jobs SET state = 'submitting', attempts = attempts + 1,
-                submitting_at = $4, updated_at = $4, error = NULL
+                submitting_at = $4, updated_at = $4, error = NULL,
+                callback_url = COALESCE(callback_url, $5)
              WHERE id = $1 AND lease_owner = $2 AND fence = $3
                AND state IN ('queued', 'submitting') RETURNING *"
         }
@@ -40,10 +41,12 @@ pub(super) fn transition_sql(change: &Transition) -> &'static str {
              WHERE id = $1 AND lease_owner = $2 AND fence = $3
                AND state = 'submitting' RETURNING *"
         }
+        // From any state: a callback may have settled the job meanwhile, and the row returned
+        // tells the worker so (the status is kept only while the job is still submitted).
         Transition::Status { .. } => {
-            "UPDATE jobs SET status = $5, updated_at = $4
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state = 'submitted' RETURNING *"
+            "UPDATE jobs SET status = CASE WHEN state = 'submitted' THEN $5 ELSE status END,
+                updated_at = $4
+             WHERE id = $1 AND lease_owner = $2 AND fence = $3 RETURNING *"
         }
         Transition::Succeeded { .. } => {
             "UPDATE jobs SET state = 'succeeded', output_url = $5, output_expires_at = $6,
@@ -86,6 +89,34 @@ pub(super) fn transition_sql(change: &Transition) -> &'static str {
         }
     }
 }
+
+/// The statement recording a callback's event on the job of `$1` provider and `$2` task, if
+/// it moves the job on (`$3` now, `$4` status, then the event's own); `RETURNING *`.
+pub(super) fn heard_sql(event: &HeardEvent) -> &'static str {
+    match event {
+        HeardEvent::Progress(_) => {
+            "UPDATE jobs SET progress = $5, status = $4, updated_at = $3,
+                deliveries = deliveries + 1
+             WHERE provider = $1 AND task_id = $2 AND state = 'submitted'
+               AND $5 IS NOT NULL AND (progress IS NULL OR progress < $5) RETURNING *"
+        }
+        HeardEvent::Succeeded(_) => {
+            "UPDATE jobs SET state = 'succeeded', status = $4, output_url = $5,
+                output_expires_at = $6, output_expired = $7, heard_at = $3, finished_at = $3,
+                updated_at = $3, error = NULL, deliveries = deliveries + 1
+             WHERE provider = $1 AND task_id = $2 AND state = 'submitted' RETURNING *"
+        }
+        HeardEvent::Failed(_) => {
+            "UPDATE jobs SET state = 'failed', status = $4, error = $5, heard_at = $3,
+                finished_at = $3, updated_at = $3, deliveries = deliveries + 1
+             WHERE provider = $1 AND task_id = $2 AND state = 'submitted' RETURNING *"
+        }
+    }
+}
+
+/// Counts a delivery that changed nothing; `RETURNING *` (no row: no such task).
+pub(super) const DUPLICATE_SQL: &str = "UPDATE jobs SET deliveries = deliveries + 1
+     WHERE provider = $1 AND task_id = $2 RETURNING *";
 
 pub(super) fn db_error(context: &str, err: impl std::fmt::Display) -> Error {
     Error::Ledger {
@@ -177,5 +208,10 @@ where
         updated_at: from_millis(get(row, "updated_at")?),
         submitted_at: get::<R, Option<i64>>(row, "submitted_at")?.map(from_millis),
         task_seconds: get(row, "task_seconds")?,
+        callback_url: get::<R, Option<String>>(row, "callback_url")?.map(CallbackUrl),
+        heard_at: get::<R, Option<i64>>(row, "heard_at")?.map(from_millis),
+        progress: get::<R, Option<i64>>(row, "progress")?
+            .and_then(|p| u8::try_from(p.clamp(0, 100)).ok()),
+        deliveries: unsigned(get(row, "deliveries")?, "deliveries")?.unwrap_or(0),
     })
 }

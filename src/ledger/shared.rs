@@ -213,7 +213,7 @@ macro_rules! ledger_shared_methods {
                 .bind(lease.fence)
                 .bind(now);
             let query = match &change {
-                Transition::Submitting => query,
+                Transition::Submitting { callback_url } => query.bind(callback_url),
                 Transition::Submitted { task_id, status } => query.bind(task_id).bind(status),
                 Transition::Status { status } => query.bind(status),
                 Transition::Succeeded {
@@ -366,6 +366,78 @@ macro_rules! ledger_shared_methods {
                 states,
                 committed,
                 attention,
+            })
+        })
+    }
+
+    fn record<'a>(&'a self, heard: &'a Heard) -> LedgerFuture<'a, Recorded> {
+        Box::pin(async move {
+            let context = format!("recording a callback for {} task {}", heard.provider, heard.task_id);
+            let query = sqlx::query(heard_sql(&heard.event))
+                .bind(heard.provider.name())
+                .bind(&heard.task_id)
+                .bind(now_millis())
+                .bind(&heard.status);
+            let query = match &heard.event {
+                HeardEvent::Progress(percent) => query.bind(percent.map(i64::from)),
+                HeardEvent::Succeeded(output) => query
+                    .bind(&output.url)
+                    .bind(output.expires_at.map(|t| t.timestamp_millis()))
+                    .bind(output.expired),
+                HeardEvent::Failed(error) => query.bind(error),
+            };
+            if let Some(row) = query
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| db_error(&context, e))?
+            {
+                return Ok(Recorded::Applied(job_from_row(&row)?));
+            }
+            let row = sqlx::query(DUPLICATE_SQL)
+                .bind(heard.provider.name())
+                .bind(&heard.task_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| db_error(&context, e))?;
+            match row {
+                Some(row) => Ok(Recorded::Duplicate(job_from_row(&row)?)),
+                None => Ok(Recorded::Unknown),
+            }
+        })
+    }
+
+    fn heard<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, Vec<Job>> {
+        Box::pin(async move {
+            sqlx::query(
+                "SELECT * FROM jobs WHERE lease_owner = $1 AND heard_at IS NOT NULL
+                   AND state IN ('succeeded', 'failed') ORDER BY seq",
+            )
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error("reading the jobs callbacks settled", e))?
+            .iter()
+            .map(job_from_row)
+            .collect()
+        })
+    }
+
+    fn held_elsewhere<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, HeldElsewhere> {
+        Box::pin(async move {
+            let row = sqlx::query(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(MIN(lease_until) AS BIGINT) AS next
+                 FROM jobs
+                 WHERE state IN ('queued', 'submitting', 'submitted', 'succeeded')
+                   AND lease_owner IS NOT NULL AND lease_owner <> $1",
+            )
+            .bind(owner)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error("counting jobs other workers hold", e))?;
+            let next: Option<i64> = get(&row, "next")?;
+            Ok(HeldElsewhere {
+                jobs: unsigned(get(&row, "n")?, "jobs")?.unwrap_or(0),
+                next_expiry: next.map(from_millis),
             })
         })
     }

@@ -19,10 +19,13 @@ use sqlx::sqlite::{
 };
 
 use super::{
-    migrations, millis, now_millis,
-    rows::{db_error, get, job_from_row, signed, transition_name, transition_sql, unsigned},
-    Attention, Committed, CommittedRow, Enqueued, Job, JobState, Lease, Ledger, LedgerFuture,
-    NewJob, Summary, TaskTime, Transition,
+    from_millis, migrations, millis, now_millis,
+    rows::{
+        db_error, get, heard_sql, job_from_row, signed, transition_name, transition_sql,
+        unsigned, DUPLICATE_SQL,
+    },
+    Attention, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job,
+    JobState, Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
 };
 use crate::{Error, Provider};
 

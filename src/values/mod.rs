@@ -359,6 +359,14 @@ impl HttpUrl {
     pub fn is_https(&self) -> bool {
         self.0.starts_with("https://")
     }
+
+    /// Whether this is plain `http` to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`):
+    /// the one plain-HTTP callback URL accepted, for a receiver on the same machine (a
+    /// sandbox's, or a test's).
+    pub fn is_loopback_http(&self) -> bool {
+        self.0.starts_with("http://")
+            && reqwest::Url::parse(&self.0).is_ok_and(|url| crate::net::is_loopback(&url))
+    }
 }
 
 impl fmt::Debug for HttpUrl {
