@@ -16,6 +16,8 @@
 //! - [`webhook`]: callback and webhook signatures, computed and verified.
 //! - `ledger` and `batch` (feature `ledger`, on by default): a durable job ledger, and batches
 //!   over it that survive being killed at any moment.
+//! - `receiver` (feature `receiver`, with the CLI): a webhook receiver that records verified
+//!   callbacks in a ledger before it answers.
 //! - [`request`]: a provider-neutral [`VideoRequest`] that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
@@ -93,6 +95,8 @@
 //! - `schemars` (default): `schemars::JsonSchema` for the typed values in [`values`].
 //! - `ledger` (default): `ledger` (a durable job ledger, SQLite through sqlx) and `batch`
 //!   (many requests to MP4s, restart-safe, rate-aware, budget-capped).
+//! - `receiver` (with `cli`): `receiver`, callbacks into a ledger (axum).
+//! - `postgres`: the ledger on PostgreSQL, for many workers on many machines.
 //!
 //! `default-features = false` leaves the library alone: no CLI, server, database or schema
 //! crates.
@@ -108,6 +112,8 @@ mod issue;
 pub mod ledger;
 mod net;
 pub mod provider;
+#[cfg(feature = "receiver")]
+pub mod receiver;
 pub mod request;
 mod retry;
 #[cfg(feature = "sandbox")]

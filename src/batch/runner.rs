@@ -752,20 +752,7 @@ async fn wait(
                 return Ok(Ok(job));
             }
             TaskState::Failed | TaskState::Cancelled => {
-                let error = match &snapshot.error {
-                    Some(e) => format!(
-                        "{} task {} {}: {}{}",
-                        job.provider,
-                        handle.id,
-                        snapshot.status,
-                        e.code
-                            .as_deref()
-                            .map(|c| format!("{c}: "))
-                            .unwrap_or_default(),
-                        e.message
-                    ),
-                    None => format!("{} task {} {}", job.provider, handle.id, snapshot.status),
-                };
+                let error = snapshot.failure();
                 if heard.is_some() {
                     run.reconciled.fetch_add(1, Ordering::Relaxed);
                 }

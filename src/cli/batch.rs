@@ -16,6 +16,7 @@ use happyhorse::{
         Uncertain,
     },
     ledger::{self, JobState, Ledger, Summary},
+    values::HttpUrl,
     Client, Error, Provider,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -36,9 +37,23 @@ pub struct Args {
     /// Where the videos, results.jsonl and (by default) the ledger go.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// The ledger: a SQLite file (default DIR/happyhorse.db).
-    #[arg(long, value_name = "PATH_OR_URL")]
+    /// The ledger: a SQLite file (default DIR/happyhorse.db), or postgres://USER@HOST/DB to
+    /// share the batch with workers on other machines (run the same command on each).
+    #[arg(long, value_name = "PATH_OR_URL", env = "HAPPYHORSE_LEDGER")]
     ledger: Option<String>,
+    /// Submit HiAPI and Apiframe jobs with callbacks to a receiver (`happyhorse serve`) at
+    /// this base URL (BASE/hiapi, BASE/apiframe; HTTPS, or plain http to loopback) writing
+    /// to the same ledger; their status is then polled only when a callback is overdue.
+    #[arg(long, value_name = "BASE", env = "HAPPYHORSE_CALLBACK_URL")]
+    callback_url: Option<String>,
+    /// How long a worker's claim on a job lasts without its heartbeat (renewed every third of
+    /// it): after a worker dies, its jobs go to another worker within this time.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(3..=3600))]
+    lease: u64,
+    /// How much faster than real time the batch's clock runs, to match a sandbox started with
+    /// the same --time-scale (simulations only).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, hide = true)]
+    time_scale: f64,
     /// Jobs in progress at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
@@ -158,6 +173,18 @@ async fn clients(sandbox: bool) -> Result<Clients, Error> {
         #[cfg(feature = "sandbox")]
         _sandbox: None,
     })
+}
+
+/// A receiver's base URL: HTTPS, or plain http to a loopback host.
+fn callback_base(text: &str) -> Result<HttpUrl, String> {
+    let url: HttpUrl = text.parse().map_err(|e: happyhorse::values::ValueError| e.to_string())?;
+    if url.is_https() || url.is_loopback_http() {
+        Ok(url)
+    } else {
+        Err(format!(
+            "{url} is plain http to a host that is not loopback; providers call back over HTTPS (put the receiver behind TLS), or use http://127.0.0.1:PORT for a receiver on this machine"
+        ))
+    }
 }
 
 fn fail(err: &Error, json: bool, out: &Path) -> ExitCode {
@@ -304,8 +331,18 @@ async fn batch(args: &Args, jobs: &[happyhorse::batch::BatchJob]) -> ExitCode {
         Ok(clients) => clients,
         Err(err) => return fail(&err, args.json, &args.out),
     };
+    let callback_url = match args.callback_url.as_deref().map(callback_base).transpose() {
+        Ok(url) => url,
+        Err(why) => {
+            eprintln!("error: --callback-url: {why}");
+            return ExitCode::from(UNUSABLE);
+        }
+    };
     let options = BatchOptions {
         concurrency: usize::from(args.concurrency),
+        callback_url,
+        lease: Duration::from_secs(args.lease),
+        time_scale: args.time_scale,
         budget: Budget {
             max_credits: args.max_credits,
             max_video_seconds: args.max_video_seconds,
@@ -389,6 +426,8 @@ fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) 
                 "submits": report.submits,
                 "polls": report.polls,
                 "downloads": report.downloads,
+                "heard": report.heard,
+                "reconciled": report.reconciled,
             })
         );
     } else {
@@ -478,7 +517,7 @@ pub fn jobs(args: JobsArgs) -> ExitCode {
                 println!(
                     "{}",
                     json!({
-                        "ledger": location,
+                        "ledger": ledger::shown(&location),
                         "total": summary.total(),
                         "states": summary.states.iter().map(|(s, n)| (s.name(), n)).collect::<BTreeMap<_, _>>(),
                         "committed": summary.committed,
@@ -488,7 +527,7 @@ pub fn jobs(args: JobsArgs) -> ExitCode {
                 ExitCode::SUCCESS
             }
             Ok(summary) => {
-                println!("ledger: {location}");
+                println!("ledger: {}", ledger::shown(&location));
                 for line in summary_lines(&summary) {
                     println!("{line}");
                 }

@@ -4,6 +4,7 @@ mod batch;
 mod generate;
 #[cfg(feature = "sandbox")]
 mod sandbox;
+mod serve;
 mod session;
 mod task;
 mod validate;
@@ -56,6 +57,14 @@ enum Command {
     /// `PATH: MESSAGE` line per error when it is not, and 2 when the input cannot be read or is
     /// not JSON.
     Validate(validate::Args),
+    /// Receive HiAPI callbacks and Apiframe webhooks into a batch's ledger, until Ctrl-C.
+    ///
+    /// Serves POST /hiapi and /apiframe; run batches with --callback-url pointing here and
+    /// the same --ledger. Each delivery's signature is checked on its raw body (HiAPI with
+    /// HIAPI_WEBHOOK_SECRET, Apiframe with APIFRAME_API_KEY); a task's end is recorded before
+    /// the 2xx, and duplicates change nothing. Exits 2 when nothing can be verified or the
+    /// ledger cannot be opened.
+    Serve(serve::Args),
     /// Serve a local emulator of HiAPI, reapi and Apiframe on loopback, until Ctrl-C.
     #[cfg(feature = "sandbox")]
     Sandbox(sandbox::Args),
@@ -106,6 +115,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Wait(args) => task::wait(args),
         Command::Download(args) => task::download(args),
         Command::Validate(args) => validate::run(args),
+        Command::Serve(args) => serve::run(args),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args),
     }

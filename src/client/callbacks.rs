@@ -77,8 +77,21 @@ impl CallbackInbox {
         }
     }
 
-    /// Checks one delivery: its raw body, exactly as received, and its headers.
+    /// The provider whose deliveries this inbox checks.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// Checks one delivery: its raw body, exactly as received, and its headers; remembers it
+    /// (in this process's memory) to tell a duplicate.
     pub fn receive(&self, headers: &HeaderMap, body: &[u8]) -> Result<Delivery, CallbackError> {
+        let snapshot = self.verify(headers, body)?;
+        Ok(self.dedupe(snapshot))
+    }
+
+    /// Checks one delivery's signature on the raw body, and parses it, without remembering it:
+    /// for a receiver that deduplicates durably (a ledger).
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<TaskSnapshot, CallbackError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let provider = self.provider;
         let snapshot = match provider {
@@ -106,6 +119,10 @@ impl CallbackInbox {
                 TaskSnapshot::from_apiframe(job)
             }
         };
+        Ok(snapshot)
+    }
+
+    fn dedupe(&self, snapshot: TaskSnapshot) -> Delivery {
         let identity = format!(
             "{}\n{}\n{}",
             snapshot.id,
@@ -115,7 +132,7 @@ impl CallbackInbox {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let (set, order) = &mut *seen;
         if !set.insert(identity.clone()) {
-            return Ok(Delivery::Duplicate(snapshot));
+            return Delivery::Duplicate(snapshot);
         }
         order.push_back(identity);
         if order.len() > self.capacity {
@@ -123,6 +140,6 @@ impl CallbackInbox {
                 set.remove(&oldest);
             }
         }
-        Ok(Delivery::New(snapshot))
+        Delivery::New(snapshot)
     }
 }

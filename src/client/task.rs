@@ -118,6 +118,23 @@ impl TaskSnapshot {
         TaskHandle::new(self.provider, self.id.clone())
     }
 
+    /// A failed (or cancelled) task's end in words: provider, task, status, and the
+    /// provider's code and message when it gave them.
+    pub fn failure(&self) -> String {
+        let (provider, id, status) = (self.provider, &self.id, &self.status);
+        match &self.error {
+            Some(e) => format!(
+                "{provider} task {id} {status}: {}{}",
+                e.code
+                    .as_deref()
+                    .map(|c| format!("{c}: "))
+                    .unwrap_or_default(),
+                e.message
+            ),
+            None => format!("{provider} task {id} {status}"),
+        }
+    }
+
     pub(crate) fn from_hiapi(task: hiapi::types::Task) -> Self {
         let status = task.status.0;
         let outputs = task

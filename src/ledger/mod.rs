@@ -559,6 +559,30 @@ pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
     Ok(Box::new(SqliteLedger::open(path).await?))
 }
 
+/// A ledger's location as messages and logs may show it: a URL without its password (and
+/// query); a path as it is.
+pub fn shown(location: &str) -> String {
+    if !location.contains("://") {
+        return location.to_owned();
+    }
+    crate::net::redacted(&redact_password(location))
+}
+
+/// `url` with its password (if any) replaced.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
 /// Milliseconds since the Unix epoch, never panicking (a clock before 1970 reads 0).
 pub(crate) fn now_millis() -> i64 {
     let now = std::time::SystemTime::now()
@@ -575,4 +599,19 @@ pub(crate) fn millis(duration: Duration) -> i64 {
 /// A timestamp from milliseconds; out of range reads as the epoch.
 pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            super::redact_password("postgres://hh:s3cret@db.example:5432/jobs?sslmode=require"),
+            "postgres://hh:***@db.example:5432/jobs?sslmode=require"
+        );
+        assert_eq!(super::redact_password("postgres:///jobs"), "postgres:///jobs");
+        let shown = super::shown("postgres://hh:s3cret@db.example/jobs?password=s3cret");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert_eq!(super::shown("out/happyhorse.db"), "out/happyhorse.db");
+    }
 }

@@ -32,7 +32,7 @@ impl PgLedger {
     /// Connects to the PostgreSQL database at `url` (`postgres://user:password@host/db`) and
     /// brings its schema up to date.
     pub async fn connect(url: &str) -> Result<PgLedger, Error> {
-        let shown = crate::net::redacted(&redact_password(url));
+        let shown = super::shown(url);
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
@@ -67,35 +67,5 @@ impl Ledger for PgLedger {
         // Many workers share this ledger: nothing to take; a dead worker's jobs come back when
         // its leases expire.
         Box::pin(async move { Ok(()) })
-    }
-}
-
-/// `url` with its password (if any) replaced, for messages and logs.
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((credentials, host)) => {
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_never_reach_messages() {
-        assert_eq!(
-            super::redact_password("postgres://hh:s3cret@db.example:5432/jobs?sslmode=require"),
-            "postgres://hh:***@db.example:5432/jobs?sslmode=require"
-        );
-        assert_eq!(
-            super::redact_password("postgres:///jobs"),
-            "postgres:///jobs"
-        );
     }
 }
