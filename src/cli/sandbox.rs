@@ -3,6 +3,7 @@
 use std::{
     fmt,
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs},
+    path::PathBuf,
     process::ExitCode,
     str::FromStr,
     time::Duration,
@@ -66,6 +67,14 @@ pub struct Args {
     /// Seconds an output URL stays valid after its task completes (at most 100 years).
     #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS", value_parser = parse_output_ttl)]
     output_ttl: u64,
+    /// Append every callback/webhook delivery attempt to FILE as it is made, one JSON object
+    /// per line (created if missing, never truncated): provider, task_id, event (progress or
+    /// terminal), task_status, copy (1-3: duplicate_callback sends 2 or 3), attempt (0: none
+    /// made), concurrent, started_at (RFC 3339, UTC), started_unix_ms, duration_ms, outcome
+    /// (status, timed_out, no_answer, not_deliverable, dropped) and http_status. Never the
+    /// callback URL or a header.
+    #[arg(long, value_name = "FILE")]
+    delivery_log: Option<PathBuf>,
 }
 
 /// A key or secret from the command line: `Debug` never shows it.
@@ -328,6 +337,21 @@ async fn serve(args: Args) -> ExitCode {
         };
     }
     config = config.with_faults(rates);
+    if let Some(path) = &args.delivery_log {
+        // Opened here first, so that a path that cannot be written is reported as such.
+        if let Err(err) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            eprintln!(
+                "error: --delivery-log {}: cannot open it to append: {err}",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        config = config.with_delivery_log(path);
+    }
     let sandbox = match Sandbox::bind(args.addr, config).await {
         Ok(sandbox) => sandbox,
         Err(err) => {
@@ -393,6 +417,12 @@ fn banner(sandbox: &Sandbox, pinned: Option<&Secret>) -> String {
         "Faults per request: header X-Sandbox-Fault: one of {}.\n",
         FAULT_NAMES.join(", ")
     );
+    if let Some(path) = &sandbox.config().delivery_log {
+        out += &format!(
+            "Callback deliveries are appended to {} (one JSON line per attempt).\n",
+            path.display()
+        );
+    }
     out += "Ctrl-C to stop.\n";
     out
 }

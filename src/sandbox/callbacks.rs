@@ -5,17 +5,23 @@
 //! The sandbox delivers only to loopback hosts, so it never reaches out of the machine: a
 //! task whose callback points elsewhere is accepted (as the provider would accept it) and its
 //! delivery is recorded as failed.
+//!
+//! Every attempt is recorded in the sandbox's delivery log ([`super::Sandbox::deliveries`]),
+//! and so are the events a fault drops or that cannot be delivered: never the URL or a header.
 
 use std::{
     fmt,
     sync::{atomic::Ordering, Arc},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::body::Bytes;
 use serde_json::Value;
 
-use super::{unix_now, Phase, SandboxConfig, State, Task, WebhookStatus};
+use super::{
+    stats::{Delivery, DeliveryEvent, DeliveryOutcome},
+    unix_now, Phase, SandboxConfig, State, Task, WebhookStatus,
+};
 use crate::{
     net::{is_loopback, redacted},
     retry::{Retry, RetryPolicy},
@@ -35,6 +41,61 @@ pub(crate) struct Target {
     pub failed: bool,
 }
 
+/// How a `duplicate_callback` fault repeats a task's terminal event, drawn when the task is
+/// created: every copy is a full delivery, with its own attempts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Duplicates {
+    /// Two copies, sent at the same moment.
+    TwoAtOnce,
+    /// Two copies, the second once the first is done (delivered or given up).
+    TwoInTurn,
+    /// Two copies sent at the same moment, then a third once both are done.
+    Three,
+}
+
+impl Duplicates {
+    /// Three copies or two, at even odds; two are sent at once or in turn, at even odds.
+    pub fn draw() -> Self {
+        if fastrand::bool() {
+            Duplicates::Three
+        } else if fastrand::bool() {
+            Duplicates::TwoAtOnce
+        } else {
+            Duplicates::TwoInTurn
+        }
+    }
+}
+
+/// What one copy of an event is, for the delivery log.
+#[derive(Clone, Copy, Debug)]
+struct EventCopy {
+    event: DeliveryEvent,
+    task_status: &'static str,
+    number: u8,
+    concurrent: bool,
+}
+
+impl EventCopy {
+    /// The one copy of an event that is not duplicated.
+    fn only(event: DeliveryEvent, task_status: &'static str) -> Self {
+        EventCopy {
+            event,
+            task_status,
+            number: 1,
+            concurrent: false,
+        }
+    }
+
+    /// Copy `number` of the terminal event, sent `concurrent`ly with another or not.
+    fn of(self, number: u8, concurrent: bool) -> Self {
+        EventCopy {
+            number,
+            concurrent,
+            ..self
+        }
+    }
+}
+
 /// Whether `url` is plain HTTP to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`), the
 /// one exception the sandbox makes to the providers' HTTPS rule.
 pub(crate) fn is_loopback_http(url: &str) -> bool {
@@ -48,8 +109,9 @@ fn deliverable(url: &str) -> bool {
 }
 
 /// Runs a task's deliveries to completion: progress events while it runs (Apiframe, when
-/// subscribed), then the terminal event, unless a fault drops it or duplicates it. Runs as a
-/// task of the sandbox's [`super::Background`], which aborts it when the sandbox shuts down.
+/// subscribed), then the terminal event, unless a fault drops it (one `Dropped` record) or
+/// duplicates it (2 or 3 copies, as [`Duplicates`] says). Runs as a task of the sandbox's
+/// [`super::Background`], which aborts it when the sandbox shuts down.
 pub(crate) async fn deliver(state: Arc<State>, task: Arc<Task>, target: Target) {
     let total = state.real(task.seconds);
     if target.progress && task.provider == Provider::Apiframe && !total.is_zero() {
@@ -57,14 +119,18 @@ pub(crate) async fn deliver(state: Arc<State>, task: Arc<Task>, target: Target) 
         for step in 1..=3u32 {
             let at = total / 4 + total * 3 * step / 16;
             sleep_until(&task, at).await;
-            if let Phase::Running { .. } = state.phase(&task) {
+            let phase = state.phase(&task);
+            if let Phase::Running { .. } = phase {
                 let body = super::routes::task_body(&state, &task);
-                send(&state, &task, &target.url, &body).await;
+                let copy =
+                    EventCopy::only(DeliveryEvent::Progress, phase.status_name(task.provider));
+                send(&state, &task, &target.url, &body, copy).await;
             }
         }
     }
     sleep_until(&task, total).await;
-    let wanted = match state.phase(&task) {
+    let phase = state.phase(&task);
+    let wanted = match phase {
         Phase::Succeeded => target.completed,
         Phase::Failed => target.failed,
         _ => false,
@@ -72,16 +138,42 @@ pub(crate) async fn deliver(state: Arc<State>, task: Arc<Task>, target: Target) 
     if !wanted {
         return;
     }
+    let terminal = EventCopy::only(DeliveryEvent::Terminal, phase.status_name(task.provider));
     if task.faults.drop_callback {
+        record(&state, &task, terminal, 0, DeliveryOutcome::Dropped, None);
+        tracing::info!(
+            provider = %task.provider.name(), task = %task.id,
+            "callback dropped (drop_callback fault)"
+        );
         task.webhook
             .store(WebhookStatus::Failed as u8, Ordering::Relaxed);
         return;
     }
     let body = super::routes::task_body(&state, &task);
-    let delivered = send(&state, &task, &target.url, &body).await;
-    if delivered && task.faults.duplicate_callback {
-        send(&state, &task, &target.url, &body).await;
-    }
+    let (state, task, url) = (&*state, &*task, target.url.as_str());
+    let delivered = match task.faults.duplicate_callback {
+        None => send(state, task, url, &body, terminal).await,
+        Some(Duplicates::TwoInTurn) => {
+            let first = send(state, task, url, &body, terminal.of(1, false)).await;
+            let second = send(state, task, url, &body, terminal.of(2, false)).await;
+            first || second
+        }
+        Some(Duplicates::TwoAtOnce) => {
+            let (first, second) = tokio::join!(
+                send(state, task, url, &body, terminal.of(1, true)),
+                send(state, task, url, &body, terminal.of(2, true)),
+            );
+            first || second
+        }
+        Some(Duplicates::Three) => {
+            let (first, second) = tokio::join!(
+                send(state, task, url, &body, terminal.of(1, true)),
+                send(state, task, url, &body, terminal.of(2, true)),
+            );
+            let third = send(state, task, url, &body, terminal.of(3, false)).await;
+            first || second || third
+        }
+    };
     let status = if delivered {
         WebhookStatus::Delivered
     } else {
@@ -97,12 +189,41 @@ async fn sleep_until(task: &Task, at: Duration) {
     }
 }
 
-/// POSTs one event until a 2xx answer or the attempts run out, through the crate's one retry
-/// mechanism ([`delivery_policy`]); true when delivered. Logs the outcome: the URL without its
-/// query, never a header.
-async fn send(state: &State, task: &Task, url: &str, body: &Value) -> bool {
+/// Records one attempt (`attempt` 0: none was made) of `copy` in the delivery log; `began`
+/// is when the attempt started (`None`: now, and it took no time).
+fn record(
+    state: &State,
+    task: &Task,
+    copy: EventCopy,
+    attempt: u32,
+    outcome: DeliveryOutcome,
+    began: Option<Instant>,
+) {
+    let (began, duration) = match began {
+        Some(began) => (began, began.elapsed()),
+        None => (Instant::now(), Duration::ZERO),
+    };
+    state.deliveries.record(Delivery {
+        provider: task.provider,
+        task_id: task.id.clone(),
+        event: copy.event,
+        task_status: copy.task_status,
+        copy: copy.number,
+        attempt,
+        concurrent: copy.concurrent,
+        started_at: state.wall_clock(began),
+        duration,
+        outcome,
+    });
+}
+
+/// POSTs one copy of an event until a 2xx answer or the attempts run out, through the crate's
+/// one retry mechanism ([`delivery_policy`]); true when delivered. Records each attempt in the
+/// delivery log, and logs the outcome: the URL without its query, never a header.
+async fn send(state: &State, task: &Task, url: &str, body: &Value, copy: EventCopy) -> bool {
     let (provider, id, shown) = (task.provider.name(), task.id.as_str(), redacted(url));
     if !deliverable(url) {
+        record(state, task, copy, 0, DeliveryOutcome::NotDeliverable, None);
         tracing::warn!(
             %provider, task = %id, url = %shown,
             "callback not delivered: the sandbox delivers only to loopback hosts"
@@ -121,18 +242,35 @@ async fn send(state: &State, task: &Task, url: &str, body: &Value) -> bool {
             |failure: &Undelivered| Some(Retry::because(failure, None)),
             |attempt| {
                 tries = attempt;
-                post(state, task, url, bytes.clone())
+                let bytes = bytes.clone();
+                async move {
+                    let began = Instant::now();
+                    let answer = post(state, task, url, bytes).await;
+                    let outcome = match &answer {
+                        Ok(status) | Err(Undelivered::Status(status)) => {
+                            DeliveryOutcome::Status(*status)
+                        }
+                        Err(Undelivered::TimedOut) => DeliveryOutcome::TimedOut,
+                        Err(Undelivered::NoAnswer) => DeliveryOutcome::NoAnswer,
+                    };
+                    record(state, task, copy, attempt, outcome, Some(began));
+                    answer
+                }
             },
         )
         .await;
+    let number = copy.number;
     match delivered {
         Ok(status) => {
-            tracing::info!(%provider, task = %id, url = %shown, status, attempts = tries, "callback delivered");
+            tracing::info!(
+                %provider, task = %id, url = %shown, status, attempts = tries, copy = number,
+                "callback delivered"
+            );
             true
         }
         Err(failure) => {
             tracing::warn!(
-                %provider, task = %id, url = %shown, attempts = tries,
+                %provider, task = %id, url = %shown, attempts = tries, copy = number,
                 "callback not delivered: {failure}"
             );
             false
@@ -230,6 +368,15 @@ mod tests {
         ] {
             assert!(!is_loopback_http(url), "{url}");
         }
+    }
+
+    #[test]
+    fn duplicates_draw_every_shape() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            seen.insert(format!("{:?}", Duplicates::draw()));
+        }
+        assert_eq!(seen.len(), 3, "{seen:?}");
     }
 
     #[test]

@@ -44,9 +44,14 @@ pub enum Fault {
         /// The failure message.
         message: Option<String>,
     },
-    /// `duplicate_callback`: the terminal callback is delivered twice.
+    /// `duplicate_callback`: the terminal callback is delivered 2–3 times, some concurrently:
+    /// drawn per task at even odds, either three copies (two sent at the same moment, the
+    /// third once both are done) or two (at even odds at the same moment or one after the
+    /// other). Each copy is a full delivery with its own retries, signed afresh as usual.
     DuplicateCallback,
-    /// `drop_callback`: no callback is delivered for this task.
+    /// `drop_callback`: the task's terminal callback is never delivered (Apiframe progress
+    /// events still are); the delivery log ([`super::Sandbox::deliveries`]) records it once,
+    /// as dropped.
     DropCallback,
 }
 

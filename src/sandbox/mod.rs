@@ -18,8 +18,11 @@
 //! ([`SandboxConfig::rate_limit`]).
 //!
 //! For benchmarks, the sandbox reports what it served: [`Sandbox::stats`] (submits, tasks,
-//! rate-limited submits, polls, downloads) and [`Sandbox::observations`] (per task: its drawn
-//! duration, its polls, when a poll first showed it terminal).
+//! rate-limited submits, polls, downloads), [`Sandbox::observations`] (per task: its drawn
+//! duration, when it finished in real time, its polls, when a poll first showed it terminal)
+//! and [`Sandbox::deliveries`] (every callback delivery attempt: event, copy, attempt, timing
+//! and outcome; also appended to a file with [`SandboxConfig::delivery_log`]), enough to prove
+//! that a webhook receiver handled each task exactly once.
 //!
 //! Every request served is logged with `tracing` at info level (method, path without its query,
 //! status, milliseconds, provider; never a header), and one that no route matches at warn level,
@@ -48,12 +51,15 @@ mod stats;
 mod timing;
 
 pub use faults::{Fault, FaultRates, UnknownFault, FAULT_HEADER, FAULT_NAMES, MAX_SLOW};
-pub use stats::{ProviderCounts, SandboxStats, TaskObservation};
+pub use stats::{
+    Delivery, DeliveryEvent, DeliveryOutcome, ProviderCounts, SandboxStats, TaskObservation,
+};
 pub use timing::{InvalidTaskSeconds, TaskSeconds};
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
+    path::PathBuf,
     sync::{
         atomic::{AtomicU64, AtomicU8, Ordering},
         Arc, Mutex,
@@ -138,6 +144,17 @@ pub struct SandboxConfig {
     pub faults: FaultRates,
     /// How long a `slow` fault holds an answer.
     pub slow_delay: Duration,
+    /// A file to append every callback delivery attempt to, one JSON object per line, as each
+    /// is recorded (see [`Sandbox::deliveries`]); created if missing, never truncated. Fields:
+    /// `provider`, `task_id`, `event` (`progress` or `terminal`), `task_status` (the
+    /// provider's status name), `copy`, `attempt` (0 when none was made), `concurrent`,
+    /// `started_at` (RFC 3339, UTC, microseconds), `started_unix_ms` (the same instant in
+    /// Unix milliseconds), `duration_ms` (a decimal number of milliseconds), `outcome`
+    /// (`status`, `timed_out`, `no_answer`, `not_deliverable` or `dropped`) and `http_status`
+    /// (the receiver's status, or `null`). Never the callback URL or a header. A file that
+    /// cannot be opened makes [`Sandbox::start`] fail; a write that fails later is logged
+    /// (`tracing` warning) and the sandbox goes on.
+    pub delivery_log: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -163,6 +180,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("pad_to", &self.pad_to)
             .field("faults", &self.faults)
             .field("slow_delay", &self.slow_delay)
+            .field("delivery_log", &self.delivery_log)
             .finish()
     }
 }
@@ -183,6 +201,7 @@ impl Default for SandboxConfig {
             pad_to: None,
             faults: FaultRates::none(),
             slow_delay: Duration::from_secs(2),
+            delivery_log: None,
         }
     }
 }
@@ -320,6 +339,13 @@ impl SandboxConfig {
         self.slow_delay = delay;
         self
     }
+
+    /// Appends every callback delivery attempt to the file at `path`, one JSON line each (see
+    /// [`SandboxConfig::delivery_log`]).
+    pub fn with_delivery_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.delivery_log = Some(path.into());
+        self
+    }
 }
 
 /// A rate limit the sandbox can use: NaN and infinity are none, anything below the minimum
@@ -347,6 +373,11 @@ impl std::fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
+    /// How many delivery attempts [`Sandbox::deliveries`] keeps: the latest million (some
+    /// 150 bytes each); older ones are dropped from memory (not from
+    /// [`SandboxConfig::delivery_log`]'s file).
+    pub const MAX_DELIVERIES: usize = 1_000_000;
+
     /// Starts a sandbox on an ephemeral port of 127.0.0.1.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
@@ -411,8 +442,20 @@ impl Sandbox {
                 duration: Duration::try_from_secs_f64(task.seconds).unwrap_or_default(),
                 polls: task.polls.count(),
                 first_terminal_poll_after: task.polls.first_terminal(),
+                finished_at: self.state.finished_at(task),
             })
             .collect()
+    }
+
+    /// Every callback and webhook delivery attempt so far (the latest
+    /// [`Sandbox::MAX_DELIVERIES`]), in the order they were recorded: an attempt when it ends
+    /// (answered, timed out or failed), a dropped or undeliverable event when its task ends.
+    /// One record per attempt (see [`Delivery`]): a receiver that answered 500 then 200 shows
+    /// attempts 1 and 2 of the same copy; a `duplicate_callback` fault shows copies 1 to 3; a
+    /// `drop_callback` fault one [`DeliveryOutcome::Dropped`] record. Kept for the sandbox's
+    /// life, whatever [`SandboxConfig::forget_after`] says.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.state.deliveries.snapshot()
     }
 
     /// The address the sandbox listens on.
@@ -567,7 +610,8 @@ pub(crate) struct Failure {
 /// Faults decided when the task was created.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TaskFaults {
-    pub duplicate_callback: bool,
+    /// How a `duplicate_callback` fault repeats the terminal event.
+    pub duplicate_callback: Option<callbacks::Duplicates>,
     pub drop_callback: bool,
     pub truncate_first_download: bool,
 }
@@ -670,6 +714,8 @@ pub(crate) struct State {
     pub background: Arc<Background>,
     /// What the sandbox served, for [`Sandbox::stats`].
     pub counters: stats::Counters,
+    /// Every delivery attempt, for [`Sandbox::deliveries`].
+    pub deliveries: stats::DeliveryLog,
     /// The per-key submit limit, when [`SandboxConfig::rate_limit`] sets one.
     pub limiter: Option<limit::Limiter>,
     /// [`SandboxConfig::retention`], worked out once.
@@ -694,6 +740,10 @@ impl State {
         config.rate_limit = clamp_rate_limit(config.rate_limit);
         config.output_ttl = config.output_ttl.min(SandboxConfig::MAX_RETENTION);
         config.forget_after = config.forget_after.min(SandboxConfig::MAX_RETENTION);
+        let log_file = match &config.delivery_log {
+            Some(path) => Some(stats::DeliveryLog::open(path)?),
+            None => None,
+        };
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(crate::tls::shared_config().map_err(std::io::Error::other)?)
             .no_proxy()
@@ -705,6 +755,7 @@ impl State {
             scale: config.time_scale,
             limiter: config.rate_limit.map(limit::Limiter::new),
             counters: stats::Counters::default(),
+            deliveries: stats::DeliveryLog::new(Sandbox::MAX_DELIVERIES, log_file),
             config,
             addr,
             schemas: schema::Schemas::new(),
@@ -894,6 +945,22 @@ impl State {
             .as_secs()
     }
 
+    /// The wall-clock time at `at`: the wall-clock time the sandbox started plus the real
+    /// (monotonic) time since.
+    pub fn wall_clock(&self, at: Instant) -> SystemTime {
+        let since_start = at.saturating_duration_since(self.epoch);
+        UNIX_EPOCH
+            .checked_add(self.epoch_unix.saturating_add(since_start))
+            .unwrap_or(UNIX_EPOCH)
+    }
+
+    /// The wall-clock time at which the task reaches (or will reach) its terminal status, in
+    /// real time: its creation plus its duration scaled.
+    pub fn finished_at(&self, task: &Task) -> SystemTime {
+        let at = self.wall_clock(task.started);
+        at.checked_add(self.real(task.seconds)).unwrap_or(at)
+    }
+
     /// The simulated Unix time now.
     pub fn simulated_unix_now(&self) -> u64 {
         self.simulated_unix(Instant::now())
@@ -1048,6 +1115,16 @@ mod tests {
         assert_eq!(state.real(180.0), Duration::from_secs(3));
         assert_eq!(state.simulated(real(3000)), Duration::from_secs(180));
         assert_eq!(state.completed_unix(&task), task.created_unix + 180);
+        // It finishes 3 real seconds after its creation, on the wall clock.
+        assert_eq!(
+            state
+                .finished_at(&task)
+                .duration_since(state.wall_clock(task.started))
+                .unwrap(),
+            Duration::from_secs(3)
+        );
+        let wall = state.wall_clock(state.epoch);
+        assert_eq!(wall.duration_since(UNIX_EPOCH).unwrap(), state.epoch_unix);
         assert_eq!(state.expires_unix(&task), task.created_unix + 780);
         // The simulated clock starts at the wall clock and runs 60 times as fast.
         let start = state.simulated_unix(state.epoch);

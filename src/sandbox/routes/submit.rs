@@ -67,7 +67,9 @@ pub(super) fn for_validation<'a>(body: &'a Value, pointer: &str) -> Cow<'a, Valu
     }
 }
 
-/// What a new task carries: a failure and callback faults, the key hash Apiframe signs with.
+/// What a new task carries: a failure and callback faults (a `duplicate_callback` fault draws
+/// here how many copies of the terminal event go, and which at once), the key hash Apiframe
+/// signs with.
 pub(super) fn new_task(
     provider: Provider,
     headers: &HeaderMap,
@@ -91,7 +93,9 @@ pub(super) fn new_task(
                         .unwrap_or_else(|| "the sandbox failed this task (fault injection)".into()),
                 })
             }
-            Fault::DuplicateCallback => new.faults.duplicate_callback = true,
+            Fault::DuplicateCallback => {
+                new.faults.duplicate_callback = Some(callbacks::Duplicates::draw())
+            }
             Fault::Truncate => new.faults.truncate_first_download = true,
             Fault::DropCallback => new.faults.drop_callback = true,
             _ => {}
