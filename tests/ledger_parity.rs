@@ -6,12 +6,11 @@
 //! `HAPPYHORSE_REQUIRE_POSTGRES=1` (set by CI), which makes that a failure.
 #![cfg(feature = "postgres")]
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    sync::Arc,
-    time::Duration,
-};
+mod common;
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use common::pg::Cluster;
 
 use happyhorse::{
     client::Output,
@@ -19,173 +18,6 @@ use happyhorse::{
     Error, Provider,
 };
 use serde_json::json;
-
-/// A PostgreSQL cluster in a temporary directory, stopped and removed on drop.
-struct Cluster {
-    dir: PathBuf,
-    bin: PathBuf,
-    as_nobody: bool,
-    port: u16,
-}
-
-fn find_bin() -> Option<PathBuf> {
-    let mut candidates = vec![PathBuf::from("/usr/local/bin")];
-    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
-        let mut versions: Vec<PathBuf> = entries
-            .filter_map(Result::ok)
-            .map(|e| e.path().join("bin"))
-            .collect();
-        versions.sort();
-        candidates.extend(versions.into_iter().rev());
-    }
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"))
-}
-
-impl Cluster {
-    fn start() -> Option<Cluster> {
-        let Some(bin) = find_bin() else {
-            if std::env::var("HAPPYHORSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                panic!("PostgreSQL's initdb and pg_ctl were not found, and HAPPYHORSE_REQUIRE_POSTGRES=1");
-            }
-            eprintln!("skipped the PostgreSQL half: initdb/pg_ctl not found (install Debian's `postgresql`)");
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("hh-pg-")
-            .tempdir()
-            .expect("tempdir")
-            .keep();
-        let as_nobody = is_root();
-        if as_nobody {
-            let ok = Command::new("chown")
-                .arg("nobody")
-                .arg(&dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "chown the cluster directory to nobody");
-        }
-        let port = 20000 + (std::process::id() % 20000) as u16;
-        let cluster = Cluster {
-            dir,
-            bin,
-            as_nobody,
-            port,
-        };
-        let data = cluster.dir.join("data");
-        cluster.run(
-            "initdb",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-A",
-                "trust",
-                "-U",
-                "hh",
-                "--no-sync",
-            ],
-        );
-        let options = format!(
-            "-k {} -c listen_addresses='' -p {} -c fsync=off",
-            cluster.dir.display(),
-            port
-        );
-        let log = cluster.dir.join("log");
-        cluster.run(
-            "pg_ctl",
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &options,
-                "-l",
-                log.to_str().unwrap(),
-                "-w",
-                "start",
-            ],
-        );
-        Some(cluster)
-    }
-
-    fn run(&self, program: &str, args: &[&str]) {
-        let path = self.bin.join(program);
-        let mut command = if self.as_nobody {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "nobody", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let output = command
-            .args(args)
-            .output()
-            .expect("run a PostgreSQL program");
-        assert!(
-            output.status.success(),
-            "{program}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// A URL for a fresh database named `name`.
-    async fn database(&self, name: &str) -> String {
-        let output = Command::new("psql")
-            .arg(format!(
-                "host={} port={} user=hh dbname=postgres",
-                self.dir.display(),
-                self.port
-            ))
-            .args(["-c", &format!("CREATE DATABASE {name}")])
-            .output()
-            .expect("psql");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        self.url(name)
-    }
-
-    fn url(&self, db: &str) -> String {
-        format!(
-            "postgres://hh@localhost/{db}?host={}&port={}",
-            self.dir.display(),
-            self.port
-        )
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let data = self.dir.join("data");
-        let path = self.bin.join("pg_ctl");
-        let mut command = if self.as_nobody {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "nobody", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = command
-            .args([
-                "-D",
-                data.to_str().unwrap_or_default(),
-                "-m",
-                "immediate",
-                "stop",
-            ])
-            .output();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Both ledgers, fresh: SQLite in `dir`, PostgreSQL (when available) in a new database.
 async fn ledgers(
@@ -256,7 +88,10 @@ async fn both_ledgers_behave_the_same() {
             .unwrap();
         assert_eq!(claimed.len(), 1, "{name}");
         let lease = claimed[0].lease.clone().unwrap();
-        let job = ledger.apply(&lease, Transition::Submitting { callback_url: None }).await.unwrap();
+        let job = ledger
+            .apply(&lease, Transition::Submitting { callback_url: None })
+            .await
+            .unwrap();
         assert_eq!(
             (job.state, job.attempts),
             (JobState::Submitting, 1),
@@ -374,7 +209,10 @@ async fn a_late_worker_cannot_overwrite_a_newer_claim() {
             .await
             .unwrap_err();
         assert!(matches!(late, Error::LeaseLost { .. }), "{name}: {late}");
-        ledger.apply(&new, Transition::Submitting { callback_url: None }).await.unwrap();
+        ledger
+            .apply(&new, Transition::Submitting { callback_url: None })
+            .await
+            .unwrap();
         // Renewal keeps a live lease out of others' reach.
         assert_eq!(
             ledger

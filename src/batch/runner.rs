@@ -256,7 +256,8 @@ async fn dispatch(run: &Arc<Run>) -> Result<(), Error> {
             drop(permit);
             // Nothing to claim now. Jobs other workers hold come back if their leases expire
             // (a worker that died): look again now and then until none is left.
-            let recheck = (run.options.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
+            let recheck =
+                (run.options.lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5));
             if workers.is_empty() {
                 let elsewhere = run.ledger.held_elsewhere(&run.owner).await?;
                 if elsewhere.jobs == 0 {

@@ -177,7 +177,9 @@ async fn clients(sandbox: bool) -> Result<Clients, Error> {
 
 /// A receiver's base URL: HTTPS, or plain http to a loopback host.
 fn callback_base(text: &str) -> Result<HttpUrl, String> {
-    let url: HttpUrl = text.parse().map_err(|e: happyhorse::values::ValueError| e.to_string())?;
+    let url: HttpUrl = text
+        .parse()
+        .map_err(|e: happyhorse::values::ValueError| e.to_string())?;
     if url.is_https() || url.is_loopback_http() {
         Ok(url)
     } else {

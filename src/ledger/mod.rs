@@ -609,7 +609,10 @@ mod tests {
             super::redact_password("postgres://hh:s3cret@db.example:5432/jobs?sslmode=require"),
             "postgres://hh:***@db.example:5432/jobs?sslmode=require"
         );
-        assert_eq!(super::redact_password("postgres:///jobs"), "postgres:///jobs");
+        assert_eq!(
+            super::redact_password("postgres:///jobs"),
+            "postgres:///jobs"
+        );
         let shown = super::shown("postgres://hh:s3cret@db.example/jobs?password=s3cret");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert_eq!(super::shown("out/happyhorse.db"), "out/happyhorse.db");

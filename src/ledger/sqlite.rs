@@ -21,11 +21,11 @@ use sqlx::sqlite::{
 use super::{
     from_millis, migrations, millis, now_millis,
     rows::{
-        db_error, get, heard_sql, job_from_row, signed, transition_name, transition_sql,
-        unsigned, DUPLICATE_SQL,
+        db_error, get, heard_sql, job_from_row, signed, transition_name, transition_sql, unsigned,
+        DUPLICATE_SQL,
     },
-    Attention, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job,
-    JobState, Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
+    Attention, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job, JobState,
+    Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
 };
 use crate::{Error, Provider};
 

@@ -82,7 +82,7 @@ const BODY: &[Field] = &[
         rule: Rule::Str {
             min_chars: 0,
             max_chars: None,
-            url: Some(UrlRule::Https),
+            url: Some(UrlRule::Callback),
         },
     },
     Field {

@@ -50,7 +50,7 @@ const R2V: &[Field] = &[
 ];
 
 const CALLBACK: &[Field] = &[
-    Field::required("url", url(UrlRule::Https)),
+    Field::required("url", url(UrlRule::Callback)),
     Field::optional("when", Rule::Enum(&["final"])),
 ];
 

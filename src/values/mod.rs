@@ -364,8 +364,7 @@ impl HttpUrl {
     /// the one plain-HTTP callback URL accepted, for a receiver on the same machine (a
     /// sandbox's, or a test's).
     pub fn is_loopback_http(&self) -> bool {
-        self.0.starts_with("http://")
-            && reqwest::Url::parse(&self.0).is_ok_and(|url| crate::net::is_loopback(&url))
+        url::is_loopback_http(&self.0)
     }
 }
 

@@ -11,6 +11,9 @@ pub(crate) enum UrlRule {
     HttpPattern,
     /// `format: uri` alone (Apiframe images).
     Uri,
+    /// `format: uri` and HTTPS, or plain http to a loopback host (HiAPI callback, Apiframe
+    /// webhook: our documents' decision, for receivers tested on one machine).
+    Callback,
 }
 
 impl UrlRule {
@@ -26,6 +29,11 @@ impl UrlRule {
             UrlRule::Https if !text.starts_with("https://") => {
                 Some(format!("'{text}' must be an https:// URL"))
             }
+            UrlRule::Callback if !text.starts_with("https://") && !is_loopback_http(text) => {
+                Some(format!(
+                    "'{text}' must be an https:// URL (plain http:// only to localhost, 127.x.x.x or [::1])"
+                ))
+            }
             UrlRule::HttpOrHttps | UrlRule::HttpPattern
                 if !(text.starts_with("https://") || text.starts_with("http://")) =>
             {
@@ -36,6 +44,49 @@ impl UrlRule {
             _ => None,
         }
     }
+}
+
+/// `true` when `text` is plain http to a loopback host, exactly as the documents' callback
+/// pattern says: `http://`, then `localhost`, `127.` and three more groups of 1-3 digits, or
+/// `[::1]`; an optional port of 1-5 digits; then the end, `/` or `?`.
+pub(crate) fn is_loopback_http(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("http://") else {
+        return false;
+    };
+    let after_host = if let Some(after) = rest.strip_prefix("localhost") {
+        after
+    } else if let Some(after) = rest.strip_prefix("[::1]") {
+        after
+    } else if let Some(after) = rest.strip_prefix("127.") {
+        let mut after = after;
+        for group in 0..3 {
+            if group > 0 {
+                match after.strip_prefix('.') {
+                    Some(next) => after = next,
+                    None => return false,
+                }
+            }
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=3).contains(&digits) {
+                return false;
+            }
+            after = after.get(digits..).unwrap_or_default();
+        }
+        after
+    } else {
+        return false;
+    };
+    let after_port = match after_host.strip_prefix(':') {
+        Some(port) => {
+            let digits = port.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=5).contains(&digits) {
+                return false;
+            }
+            port.get(digits..).unwrap_or_default()
+        }
+        None => after_host,
+    };
+    after_port.is_empty() || after_port.starts_with('/') || after_port.starts_with('?')
 }
 
 /// `true` when `text` is an absolute URI by RFC 3986: `scheme ":" hier-part ["?" query]
@@ -213,5 +264,34 @@ mod tests {
         assert_eq!(UrlRule::HttpPattern.check("https://…/frame.jpg"), None);
         assert_eq!(UrlRule::Uri.check("data:image/png;base64,AAAA"), None);
         assert!(UrlRule::Uri.check("no scheme").is_some());
+    }
+
+    #[test]
+    fn loopback_http_is_exactly_the_documented_pattern() {
+        for url in [
+            "http://localhost",
+            "http://localhost:8787/hiapi",
+            "http://127.0.0.1:18788/apiframe?token=x",
+            "http://127.10.200.3/",
+            "http://[::1]:9000/hook",
+        ] {
+            assert!(is_loopback_http(url), "{url}");
+            assert_eq!(UrlRule::Callback.check(url), None, "{url}");
+        }
+        for url in [
+            "http://localhost.example.com/x",
+            "http://127.0.0.1.nip.io/x",
+            "http://127.0.0/x",
+            "http://1270.0.0.1/x",
+            "http://127.0.0.1:/x",
+            "http://127.0.0.1:123456/x",
+            "http://10.0.0.1/x",
+            "http://LOCALHOST/x",
+            "ftp://127.0.0.1/x",
+        ] {
+            assert!(!is_loopback_http(url), "{url}");
+            assert!(UrlRule::Callback.check(url).is_some(), "{url}");
+        }
+        assert_eq!(UrlRule::Callback.check("https://hooks.example.com/x"), None);
     }
 }

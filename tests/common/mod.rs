@@ -3,6 +3,9 @@
 
 use std::{fs, path::PathBuf};
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
 use happyhorse::{contract, Provider};
 use serde_json::Value;
 

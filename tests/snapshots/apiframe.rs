@@ -198,7 +198,10 @@ provider-facts).
 `webhook_url`, the document `webhookUrl`, which wins). Deliveries carry
 `X-Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body keyed by the
 raw 32-byte SHA-256 of the API key; no timestamp is signed, so deduplicate to
-resist replays (provider-facts). HTTPS required: our decision (see info).
+resist replays (provider-facts). HTTPS required: our decision (see info), except
+plain `http://` to a loopback host (`localhost`, 127.x.x.x, `[::1]`), accepted so
+a receiver and a sandbox on one machine can be tested end to end (Apiframe cannot
+reach a loopback URL).
 */
         #[serde(
             rename = "webhookUrl",
@@ -323,7 +326,10 @@ resist replays (provider-facts). HTTPS required: our decision (see info).
 `webhook_url`, the document `webhookUrl`, which wins). Deliveries carry
 `X-Webhook-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body keyed by the
 raw 32-byte SHA-256 of the API key; no timestamp is signed, so deduplicate to
-resist replays (provider-facts). HTTPS required: our decision (see info).
+resist replays (provider-facts). HTTPS required: our decision (see info), except
+plain `http://` to a loopback host (`localhost`, 127.x.x.x, `[::1]`), accepted so
+a receiver and a sandbox on one machine can be tested end to end (Apiframe cannot
+reach a loopback URL).
 */
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -345,9 +351,17 @@ resist replays (provider-facts). HTTPS required: our decision (see info).
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^https://").unwrap() });
+            {
+                ::regress::Regex::new(
+                        "^(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|\\?|$))",
+                    )
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https://\"".into());
+                return Err(
+                    "doesn't match pattern \"^(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|\\?|$))\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
@@ -1383,7 +1397,8 @@ Other decisions:
 - Response enums (`status`, `webhookStatus`) are open strings here, so a value Apiframe
   adds later never fails a whole response; their known values are listed.
 - `webhookUrl` must be HTTPS. Apiframe's document says only `format: uri`; we require HTTPS
-  as HiAPI does, since a webhook body carries signed job results and output URLs.
+  as HiAPI does, since a webhook body carries signed job results and output URLs. Plain
+  `http://` is accepted only to a loopback host, for a receiver tested on one machine.
 - `result` is any JSON value: the page says only that it "holds the output URL(s)". The
   crate takes every http(s) URL string found in it, in document order.
 

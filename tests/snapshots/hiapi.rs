@@ -109,7 +109,12 @@ are rejected (assumed, as for `input`).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(deny_unknown_fields)]
     pub struct Callback {
-        ///HTTPS URL that receives terminal task notifications; required when callback is set (I2V page).
+        /**HTTPS URL that receives terminal task notifications; required when callback is set
+(I2V page). Decision: plain `http://` is also accepted to a loopback host
+(`localhost`, 127.x.x.x, `[::1]`), so a receiver and a sandbox on one machine can
+be tested end to end; HiAPI itself cannot reach a loopback URL, so nothing sent to
+the real provider changes meaning.
+*/
         pub url: CallbackUrl,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub when: ::std::option::Option<CallbackWhen>,
@@ -119,7 +124,12 @@ are rejected (assumed, as for `input`).
             Default::default()
         }
     }
-    ///HTTPS URL that receives terminal task notifications; required when callback is set (I2V page).
+    /**HTTPS URL that receives terminal task notifications; required when callback is set
+(I2V page). Decision: plain `http://` is also accepted to a loopback host
+(`localhost`, 127.x.x.x, `[::1]`), so a receiver and a sandbox on one machine can
+be tested end to end; HiAPI itself cannot reach a loopback URL, so nothing sent to
+the real provider changes meaning.
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct CallbackUrl(::std::string::String);
@@ -140,9 +150,17 @@ are rejected (assumed, as for `input`).
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^https://").unwrap() });
+            {
+                ::regress::Regex::new(
+                        "^(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|\\?|$))",
+                    )
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https://\"".into());
+                return Err(
+                    "doesn't match pattern \"^(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|\\?|$))\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }

@@ -1,0 +1,174 @@
+//! A throwaway PostgreSQL cluster for the tests that need a real one: initdb in a temporary
+//! directory, a Unix socket only (no TCP port), as `nobody` when run as root; stopped and
+//! removed on drop. Without PostgreSQL's programs, [`Cluster::start`] says why and returns
+//! `None`, unless `HAPPYHORSE_REQUIRE_POSTGRES=1` (set by CI), which makes that a failure.
+
+use std::{path::PathBuf, process::Command};
+
+/// A PostgreSQL cluster in a temporary directory, stopped and removed on drop.
+pub struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_nobody: bool,
+    port: u16,
+}
+
+fn find_bin() -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/usr/local/bin")];
+    if let Ok(entries) = std::fs::read_dir("/usr/lib/postgresql") {
+        let mut versions: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .collect();
+        versions.sort();
+        candidates.extend(versions.into_iter().rev());
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
+
+impl Cluster {
+    pub fn start() -> Option<Cluster> {
+        let Some(bin) = find_bin() else {
+            if std::env::var("HAPPYHORSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("PostgreSQL's initdb and pg_ctl were not found, and HAPPYHORSE_REQUIRE_POSTGRES=1");
+            }
+            eprintln!("skipped PostgreSQL: initdb/pg_ctl not found (install Debian's `postgresql`)");
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("hh-pg-")
+            .tempdir()
+            .expect("tempdir")
+            .keep();
+        let as_nobody = is_root();
+        if as_nobody {
+            let ok = Command::new("chown")
+                .arg("nobody")
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "chown the cluster directory to nobody");
+        }
+        let port = 20000 + (std::process::id() % 20000) as u16;
+        let cluster = Cluster {
+            dir,
+            bin,
+            as_nobody,
+            port,
+        };
+        let data = cluster.dir.join("data");
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "hh",
+                "--no-sync",
+            ],
+        );
+        let options = format!(
+            "-k {} -c listen_addresses='' -p {} -c fsync=off",
+            cluster.dir.display(),
+            port
+        );
+        let log = cluster.dir.join("log");
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        Some(cluster)
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let path = self.bin.join(program);
+        let mut command = if self.as_nobody {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let output = command
+            .args(args)
+            .output()
+            .expect("run a PostgreSQL program");
+        assert!(
+            output.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// A URL for a fresh database named `name`.
+    pub async fn database(&self, name: &str) -> String {
+        let output = Command::new("psql")
+            .arg(format!(
+                "host={} port={} user=hh dbname=postgres",
+                self.dir.display(),
+                self.port
+            ))
+            .args(["-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        self.url(name)
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        format!(
+            "postgres://hh@localhost/{db}?host={}&port={}",
+            self.dir.display(),
+            self.port
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let path = self.bin.join("pg_ctl");
+        let mut command = if self.as_nobody {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let _ = command
+            .args([
+                "-D",
+                data.to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
