@@ -376,6 +376,8 @@ fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
 }
 
 /// `happyhorse serve` over `url` on a free loopback port: the child and its base URL.
+// The child is handed to the caller, which kills and waits for it after the phase.
+#[allow(clippy::zombie_processes)]
 fn serve(url: &str) -> (Child, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"))
         .args(["serve", "--addr", "127.0.0.1:0", "--ledger", url])
@@ -389,15 +391,16 @@ fn serve(url: &str) -> (Child, String) {
         .spawn()
         .expect("serve starts");
     let stderr = Arc::new(Mutex::new(String::new()));
-    let pipe = child.stderr.take().expect("stderr");
-    let sink = stderr.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            let mut text = sink.lock().unwrap_or_else(|p| p.into_inner());
-            text.push_str(&line);
-            text.push('\n');
-        }
-    });
+    if let Some(pipe) = child.stderr.take() {
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut text = sink.lock().unwrap_or_else(|p| p.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+    }
     let started = Instant::now();
     loop {
         let text = stderr.lock().unwrap_or_else(|p| p.into_inner()).clone();
