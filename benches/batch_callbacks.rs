@@ -286,11 +286,15 @@ fn measure(
             continue;
         };
         phase.polls.push(*polls as f64);
+        // Signed: a poll can see the end a few milliseconds before the sandbox's own clock
+        // says it came (the status answer rounds to whole simulated seconds).
         let lag = std::fs::metadata(&path)
             .and_then(|m| m.modified())
             .ok()
-            .and_then(|modified| modified.duration_since(*finished_at).ok())
-            .map(|d| d.as_secs_f64());
+            .map(|modified| match modified.duration_since(*finished_at) {
+                Ok(after) => after.as_secs_f64(),
+                Err(before) => -before.duration().as_secs_f64(),
+            });
         let heard = delivered.contains(task);
         if heard {
             phase.polls_heard.push(*polls as f64);
@@ -335,8 +339,8 @@ fn report(p: &Phase) {
     println!("{}", line("polls per job", &p.polls));
     if p.name == "callbacks" {
         println!(
-            "terminal callbacks: {} delivered (2xx) in all, {} extra copies sent ({} of them concurrent with another), {} tasks' callbacks dropped; the receiver counted {} deliveries against jobs",
-            p.deliveries, p.copies_beyond_first, p.concurrent_copies, p.dropped, p.counted_by_receiver
+            "deliveries answered 2xx (terminal copies and Apiframe progress): {}; the receiver counted {} against jobs; extra terminal copies sent: {} ({} terminal copies went concurrently with another); tasks whose callback was dropped: {}",
+            p.deliveries, p.counted_by_receiver, p.copies_beyond_first, p.concurrent_copies, p.dropped
         );
         println!(
             "dropped callbacks reconciled (job saved): {} of {}",
