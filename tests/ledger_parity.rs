@@ -272,3 +272,174 @@ async fn concurrent_claims_never_share_a_job() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_are_recorded_once_whoever_holds_the_job() {
+    use happyhorse::ledger::{Heard, HeardEvent, Recorded};
+
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_callbacks").await {
+        ledger
+            .enqueue(&[job(0, Provider::Apiframe), job(1, Provider::HiApi)])
+            .await
+            .unwrap();
+        let claimed = ledger
+            .claim("w1", Duration::from_secs(60), 2)
+            .await
+            .unwrap();
+        let mut leases = Vec::new();
+        for (i, claimed) in claimed.iter().enumerate() {
+            let lease = claimed.lease.clone().unwrap();
+            let callback_url = Some(format!("https://hooks.example/{i}?token=secret"));
+            let job = ledger
+                .apply(&lease, Transition::Submitting { callback_url })
+                .await
+                .unwrap();
+            // A resubmit keeps the first callback, so the body under the key never changes.
+            let again = ledger
+                .apply(
+                    &lease,
+                    Transition::Submitting {
+                        callback_url: Some("https://elsewhere.example/".into()),
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(again.callback_url, job.callback_url, "{name}");
+            assert!(
+                !format!("{again:?}").contains("secret"),
+                "{name}: {again:?}"
+            );
+            ledger
+                .apply(
+                    &lease,
+                    Transition::Submitted {
+                        task_id: format!("task-{i}"),
+                        status: "queued".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            leases.push(lease);
+        }
+        let heard = |task: &str, event: HeardEvent| Heard {
+            provider: if task == "task-0" {
+                Provider::Apiframe
+            } else {
+                Provider::HiApi
+            },
+            task_id: task.into(),
+            status: "x".into(),
+            event,
+        };
+
+        // Progress moves forward only.
+        let progress = ledger
+            .record(&heard("task-0", HeardEvent::Progress(Some(40))))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&progress, Recorded::Applied(j) if j.progress == Some(40)),
+            "{name}"
+        );
+        let older = ledger
+            .record(&heard("task-0", HeardEvent::Progress(Some(20))))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&older, Recorded::Duplicate(j) if j.progress == Some(40)),
+            "{name}"
+        );
+
+        // The end, once; its redelivery is counted and changes nothing.
+        let output = Output {
+            url: "https://cdn.example/v.mp4?sig=1".into(),
+            expires_at: None,
+            expired: false,
+        };
+        let end = ledger
+            .record(&heard("task-0", HeardEvent::Succeeded(output.clone())))
+            .await
+            .unwrap();
+        let Recorded::Applied(done) = end else {
+            panic!("{name}: {end:?}")
+        };
+        assert_eq!(done.state, JobState::Succeeded, "{name}");
+        assert!(done.heard_at.is_some(), "{name}");
+        assert_eq!(
+            done.lease,
+            Some(leases[0].clone()),
+            "{name}: the worker keeps its lease"
+        );
+        let redelivered = ledger
+            .record(&heard("task-0", HeardEvent::Failed("late".into())))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&redelivered, Recorded::Duplicate(j) if j.state == JobState::Succeeded && j.deliveries == 4),
+            "{name}: {redelivered:?}"
+        );
+        assert_eq!(
+            ledger
+                .record(&heard("task-9", HeardEvent::Failed("?".into())))
+                .await
+                .unwrap(),
+            Recorded::Unknown,
+            "{name}"
+        );
+
+        // Concurrent duplicates: exactly one applies.
+        let mut copies = Vec::new();
+        for _ in 0..12 {
+            let ledger = ledger.clone();
+            let event = heard("task-1", HeardEvent::Failed("boom".into()));
+            copies.push(tokio::spawn(async move { ledger.record(&event).await }));
+        }
+        let mut applied = 0;
+        for copy in copies {
+            if let Recorded::Applied(_) = copy.await.unwrap().unwrap() {
+                applied += 1;
+            }
+        }
+        assert_eq!(applied, 1, "{name}");
+
+        // The worker that holds them finds both; a status it polls after does not undo them.
+        let found = ledger.heard("w1").await.unwrap();
+        let states: Vec<_> = found.iter().map(|j| (j.id.as_str(), j.state)).collect();
+        assert_eq!(
+            states,
+            vec![
+                ("job-0000", JobState::Succeeded),
+                ("job-0001", JobState::Failed)
+            ],
+            "{name}"
+        );
+        assert!(ledger.heard("w2").await.unwrap().is_empty(), "{name}");
+        let polled = ledger
+            .apply(
+                &leases[0],
+                Transition::Status {
+                    status: "running".into(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(polled.state, JobState::Succeeded, "{name}");
+        assert_eq!(polled.status.as_deref(), Some("x"), "{name}");
+        assert_eq!(
+            ledger.jobs().await.unwrap()[1].deliveries,
+            12,
+            "{name}: every copy counted"
+        );
+
+        // Another worker sees what w1 holds and not settled, and when its lease ends.
+        let elsewhere = ledger.held_elsewhere("w2").await.unwrap();
+        assert_eq!(
+            elsewhere.jobs, 1,
+            "{name}: only the succeeded job is unsettled"
+        );
+        assert!(elsewhere.next_expiry.is_some(), "{name}");
+        assert_eq!(ledger.held_elsewhere("w1").await.unwrap().jobs, 0, "{name}");
+    }
+}
