@@ -103,7 +103,7 @@ pub struct BatchOptions {
     pub uncertain: Uncertain,
     /// Download attempts per job per run (the partial file is kept between them).
     pub download_attempts: u32,
-    /// Where a receiver (`happyhorse serve`, or [`crate::receiver`]) takes callbacks: HiAPI
+    /// Where a receiver (`happyhorse serve`, or `happyhorse::receiver`) takes callbacks: HiAPI
     /// and Apiframe jobs are submitted with `BASE/hiapi` or `BASE/apiframe` as their callback,
     /// and their waits listen to the ledger instead of polling; a job not heard from well past
     /// its expected end (the history's latest end, or 5 minutes without history) is polled,

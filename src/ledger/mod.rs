@@ -2,7 +2,9 @@
 //! where it stands, and where its video was saved.
 //!
 //! [`Ledger`] is a small trait with one implementation per database: [`SqliteLedger`] (one
-//! file, WAL, embedded) today. A job moves through [`JobState`]s by fenced transitions: a
+//! file, WAL, embedded; one batch process at a time) and `PgLedger` (feature `postgres`: many
+//! workers on many machines, claims with `FOR UPDATE SKIP LOCKED`). A webhook receiver records
+//! what callbacks say with [`Ledger::record`], whoever holds the job. A job moves through [`JobState`]s by fenced transitions: a
 //! worker first claims a job (a lease with an owner, an expiry and a fencing number that grows
 //! with every claim) and every later write names that lease, so a worker that lost its lease
 //! cannot overwrite what a newer one recorded.
