@@ -964,12 +964,9 @@ async fn postgres_receivers_take_only_what_they_can_verify() {
     configuration(&cluster.database("receiver_configuration").await).await;
 }
 
-// Ignored until the library is fixed: `CallbackError::Body` (src/client/callbacks.rs:110)
-// carries serde_json's error, whose message quotes a mistyped string value (here the signed
-// output URL); the receiver puts that message in the 400 answer (src/receiver.rs:325) and in
-// its WARN log (src/receiver.rs:350). Run with `-- --ignored` to see it.
+// serde's messages quote a mistyped value (here the signed output URL); the receiver's 400
+// answer and its log must not repeat it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library bug: a signed output URL in a refused body reaches the 400 answer and the log"]
 async fn sqlite_a_signed_url_in_a_refused_body_is_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     signed_urls_in_refused_bodies(&sqlite_location(&dir)).await;
@@ -977,7 +974,6 @@ async fn sqlite_a_signed_url_in_a_refused_body_is_never_shown() {
 
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "library bug: a signed output URL in a refused body reaches the 400 answer and the log"]
 async fn postgres_a_signed_url_in_a_refused_body_is_never_shown() {
     let Some(cluster) = common::pg::Cluster::start() else {
         return;

@@ -46,8 +46,11 @@ async fn serve(args: Args) -> ExitCode {
         }
     };
     let mut receiver = Receiver::new(ledger).with_env();
-    if args.hiapi_unsigned && !receiver.providers().contains(&Provider::HiApi) {
+    let unsigned = args.hiapi_unsigned && !receiver.providers().contains(&Provider::HiApi);
+    if unsigned {
         receiver = receiver.with_hiapi_unsigned();
+    } else if args.hiapi_unsigned {
+        eprintln!("note: {HIAPI_SECRET_ENV} is set, so HiAPI callbacks must be signed; --hiapi-unsigned has no effect");
     }
     let providers = receiver.providers();
     if providers.is_empty() {
@@ -72,7 +75,7 @@ async fn serve(args: Args) -> ExitCode {
         "receiving on http://{addr} ({}) into {shown}; Ctrl-C to stop",
         paths.join(", ")
     );
-    if args.hiapi_unsigned {
+    if unsigned {
         eprintln!("warning: HiAPI callbacks are taken unsigned (--hiapi-unsigned)");
     }
     let app = receiver.clone().router_shared();

@@ -27,13 +27,50 @@ pub enum CallbackError {
     #[error(transparent)]
     Signature(#[from] SignatureError),
     /// The body is not the provider's task object.
-    #[error("the delivery is not a {provider} task object: {source}")]
+    #[error("the delivery is not a {provider} task object: {reason}")]
     Body {
         /// The provider.
         provider: Provider,
-        /// The parse error.
-        source: serde_json::Error,
+        /// What the parser found, with every quoted value left out (a value in a delivery can
+        /// be a signed output URL).
+        reason: String,
     },
+}
+
+impl CallbackError {
+    fn body(provider: Provider, err: &serde_json::Error) -> CallbackError {
+        CallbackError::Body {
+            provider,
+            reason: unquoted(&err.to_string()),
+        }
+    }
+}
+
+/// `text` with what stands between double quotes replaced by `…`: serde's messages quote the
+/// offending value, which in a delivery may be a signed URL.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if quoted {
+            match (escaped, c) {
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    quoted = false;
+                    out.push_str("…\"");
+                }
+                _ => escaped = false,
+            }
+        } else {
+            out.push(c);
+            quoted = c == '"';
+        }
+    }
+    if quoted {
+        out.push('…');
+    }
+    out
 }
 
 /// A verified delivery.
@@ -107,7 +144,7 @@ impl CallbackInbox {
                     )?;
                 }
                 let task: hiapi::types::Task = serde_json::from_slice(body)
-                    .map_err(|source| CallbackError::Body { provider, source })?;
+                    .map_err(|err| CallbackError::body(provider, &err))?;
                 TaskSnapshot::from_hiapi(task)
             }
             // reapi has no callbacks; no constructor makes a reapi inbox.
@@ -115,7 +152,7 @@ impl CallbackInbox {
                 let key = self.key.as_ref().map_or("", |k| k.expose());
                 webhook::verify_apiframe(key, header(webhook::APIFRAME_SIGNATURE_HEADER), body)?;
                 let job: apiframe::types::Job = serde_json::from_slice(body)
-                    .map_err(|source| CallbackError::Body { provider, source })?;
+                    .map_err(|err| CallbackError::body(provider, &err))?;
                 TaskSnapshot::from_apiframe(job)
             }
         };
@@ -141,5 +178,23 @@ impl CallbackInbox {
             }
         }
         Delivery::New(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_body_never_repeats_its_values() {
+        let secret_output = br#"{"taskId":"t","status":"success","output":["https://cdn.example/v.mp4?X-Amz-Signature=topsecret"]}"#;
+        let inbox = CallbackInbox::hiapi(None);
+        let err = inbox
+            .verify(&HeaderMap::new(), secret_output)
+            .expect_err("an output that is not an object is refused");
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("topsecret"), "{shown}");
+        assert!(shown.contains("invalid type"), "{shown}");
+        assert_eq!(unquoted(r#"a "b\"c" d "e"#), r#"a "…" d "…"#);
     }
 }

@@ -41,7 +41,9 @@ impl Cluster {
             if std::env::var("HAPPYHORSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!("PostgreSQL's initdb and pg_ctl were not found, and HAPPYHORSE_REQUIRE_POSTGRES=1");
             }
-            eprintln!("skipped PostgreSQL: initdb/pg_ctl not found (install Debian's `postgresql`)");
+            eprintln!(
+                "skipped PostgreSQL: initdb/pg_ctl not found (install Debian's `postgresql`)"
+            );
             return None;
         };
         let dir = tempfile::Builder::new()
@@ -171,4 +173,3 @@ impl Drop for Cluster {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
-
