@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{file_names, sandbox_env, sha256_hex};
+use common::{file_names, runtime, sandbox_env, sha256_hex};
 use happyhorse::{
     ledger::{Job, JobState, Ledger, SqliteLedger, Summary},
     sandbox::{FaultRates, Sandbox, SandboxConfig, SAMPLE_MP4},
@@ -40,15 +40,6 @@ fn happyhorse(args: &[&str], env: &[(String, String)]) -> Output {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A runtime that serves the sandboxes while the test thread waits on the binary.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn start(runtime: &tokio::runtime::Runtime, config: SandboxConfig) -> Sandbox {

@@ -9,14 +9,14 @@ mod common;
 use std::{
     collections::{HashMap, HashSet},
     fs,
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use common::{sandbox_env, sha256_hex};
+use common::{
+    process::{self, command, pairs, Running},
+    runtime, sandbox_env, sha256_hex,
+};
 use happyhorse::{
     ledger::{self, Job, JobState},
     sandbox::{DeliveryEvent, FaultRates, Sandbox, SandboxConfig, SAMPLE_MP4},
@@ -27,14 +27,6 @@ use serde_json::Value;
 const SECRET: &str = "whsec_callbacks_test";
 /// Simulated seconds per real second: 180±20 s tasks end after 5.3-6.7 real seconds.
 const SCALE: f64 = 30.0;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn sandbox(runtime: &tokio::runtime::Runtime, faults: FaultRates) -> Sandbox {
     let config = SandboxConfig::default()
@@ -49,109 +41,17 @@ fn sandbox(runtime: &tokio::runtime::Runtime, faults: FaultRates) -> Sandbox {
     runtime.block_on(Sandbox::start(config)).unwrap()
 }
 
-/// The binary with only `env` for keys and base URLs.
-fn command(args: &[&str], env: &[(String, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-    command.args(args);
-    for provider in Provider::ALL {
-        command.env_remove(provider.api_key_env());
-        command.env_remove(provider.base_url_env());
-    }
-    for name in [
-        "HAPPYHORSE_PROVIDER",
-        "HAPPYHORSE_LEDGER",
-        "HAPPYHORSE_CALLBACK_URL",
-        "HIAPI_WEBHOOK_SECRET",
-    ] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().map(|(k, v)| (k, v)));
-    command
-}
+const PATIENCE: Duration = Duration::from_secs(240);
 
-/// A child process killed (SIGKILL) when dropped, its stderr collected.
-struct Running {
-    child: Child,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn spawn(mut command: Command) -> Running {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut text = sink.lock().unwrap();
-                text.push_str(&line);
-                text.push('\n');
-            }
-        });
-        Running { child, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits for the exit (at most `limit`) and returns the status code and stdout.
-    fn finish(mut self, limit: Duration) -> (Option<i32>, String) {
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                let mut out = String::new();
-                if let Some(mut stdout) = self.child.stdout.take() {
-                    std::io::Read::read_to_string(&mut stdout, &mut out).unwrap();
-                }
-                return (status.code(), out);
-            }
-            assert!(
-                started.elapsed() < limit,
-                "still running after {limit:?}; stderr:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `happyhorse serve` on a free loopback port over `ledger`; returns it and its base URL.
+/// `happyhorse serve` over `ledger`, verifying HiAPI with [`SECRET`] and Apiframe with
+/// `api_key`.
 fn serve(ledger: &str, api_key: &str) -> (Running, String) {
-    let mut cmd = command(
-        &["-v", "serve", "--addr", "127.0.0.1:0", "--ledger", ledger],
-        &[
-            ("HIAPI_WEBHOOK_SECRET".into(), SECRET.into()),
-            (Provider::Apiframe.api_key_env().into(), api_key.into()),
-        ],
-    );
-    cmd.stdin(Stdio::null());
-    let running = Running::spawn(cmd);
-    let started = Instant::now();
-    loop {
-        let text = running.stderr();
-        if let Some(at) = text.find("receiving on http://") {
-            let rest = &text[at + "receiving on ".len()..];
-            let url = rest.split_whitespace().next().unwrap().to_owned();
-            return (running, url);
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "serve did not start: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let apiframe = Provider::Apiframe.api_key_env();
+    process::serve(
+        ledger,
+        &[("HIAPI_WEBHOOK_SECRET", SECRET), (apiframe, api_key)],
+        PATIENCE,
+    )
 }
 
 fn jobs_file(dir: &Path, hiapi: usize, apiframe: usize) -> String {
@@ -241,11 +141,11 @@ fn callbacks_settle_a_batch_polls_reconcile_only_the_dropped_and_each_video_is_s
             "32",
             "--json",
         ],
-        &env,
+        &pairs(&env),
     ));
-    let (code, stdout) = batch.finish(Duration::from_secs(180));
-    assert_eq!(code, Some(0), "{stdout}");
-    let report: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let exit = batch.exit(PATIENCE);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    let report: Value = serde_json::from_str(exit.stdout.trim()).unwrap();
 
     let jobs = read_jobs(&runtime, &ledger);
     assert_eq!(jobs.len(), 24);
@@ -338,7 +238,7 @@ fn a_killed_workers_jobs_are_taken_over_after_its_lease_and_each_job_has_one_tas
                 "3",
                 "--json",
             ],
-            &env,
+            &pairs(&env),
         ))
     };
     let mut first = worker();
@@ -368,8 +268,8 @@ fn a_killed_workers_jobs_are_taken_over_after_its_lease_and_each_job_has_one_tas
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 
-    let (code, stdout) = second.finish(Duration::from_secs(240));
-    assert_eq!(code, Some(0), "{stdout}");
+    let exit = second.exit(PATIENCE);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
     let jobs = read_jobs(&runtime, &url);
     assert_eq!(jobs.len(), 30);
     assert_all_saved(&jobs, &out);

@@ -12,12 +12,11 @@ mod common;
 
 use std::{
     collections::BTreeMap,
-    io::Read,
-    process::{Child, Command, Stdio},
     sync::{Arc, Mutex},
-    thread::JoinHandle,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
+
+use common::process::{command, Exit, Running};
 
 use chrono::{DateTime, Utc};
 use happyhorse::{
@@ -143,123 +142,8 @@ fn but_deliveries(job: &Job) -> Job {
 // ---------------------------------------------------------------------------------------------
 // The binary.
 
-/// The binary with nothing from the outer environment that could configure it, and `env`.
-fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-    command.args(args);
-    for provider in Provider::ALL {
-        command.env_remove(provider.api_key_env());
-        command.env_remove(provider.base_url_env());
-    }
-    for name in [
-        "HAPPYHORSE_PROVIDER",
-        "HAPPYHORSE_LEDGER",
-        "HAPPYHORSE_CALLBACK_URL",
-        "HIAPI_WEBHOOK_SECRET",
-        "RUST_LOG",
-    ] {
-        command.env_remove(name);
-    }
-    command.envs(env.iter().copied());
-    command.stdin(Stdio::null());
-    command
-}
-
-/// A child process, killed (SIGKILL) and reaped when dropped, even on a panic; its stderr
-/// collected as it comes.
-struct Running {
-    child: Child,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    reader: Option<JoinHandle<()>>,
-}
-
-impl Running {
-    fn spawn(mut command: Command) -> Running {
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let mut pipe = child.stderr.take().expect("a stderr pipe");
-        let sink = stderr.clone();
-        let reader = std::thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-        Running {
-            child,
-            stderr,
-            reader: Some(reader),
-        }
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
-    }
-
-    /// Waits (at most [`PATIENCE`]) for the exit; returns the exit code and the whole stderr.
-    async fn exit(mut self) -> (Option<i32>, String) {
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "still running after {PATIENCE:?}; stderr:\n{}",
-                self.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        // The pipe closes with the process: the reader has everything once it ends.
-        if let Some(reader) = self.reader.take() {
-            reader.join().expect("the stderr reader");
-        }
-        (status.code(), self.stderr())
-    }
-
-    /// Stops the process as Ctrl-C would (SIGINT, to this child's id only) and waits for it.
-    async fn interrupt(self) -> (Option<i32>, String) {
-        let sent = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success(), "SIGINT could not be sent");
-        self.exit().await
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `happyhorse -v serve` on a free loopback port (the OS picks it: `--addr 127.0.0.1:0`) over
-/// `location`, with `env`; returns it once it says it is receiving, and its base URL.
 async fn serve(location: &str, env: &[(&str, &str)]) -> (Running, String) {
-    let running = Running::spawn(command(
-        &["-v", "serve", "--addr", "127.0.0.1:0", "--ledger", location],
-        env,
-    ));
-    let started = Instant::now();
-    loop {
-        let text = running.stderr();
-        if let Some(at) = text.find("receiving on http://") {
-            let rest = &text[at + "receiving on ".len()..];
-            let url = rest.split_whitespace().next().expect("a URL").to_owned();
-            return (running, url);
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "serve did not start within {PATIENCE:?}: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::process::serve(location, env, PATIENCE)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -803,7 +687,7 @@ async fn deliveries(location: &str) {
 
     // 9. Stopped as Ctrl-C stops it: its own counts agree, and its log (at -v, which logs
     // every delivery) shows no secret, key, signature or signed URL.
-    let (code, stderr) = running.interrupt().await;
+    let Exit { code, stderr, .. } = running.interrupt(PATIENCE);
     assert_eq!(code, Some(0), "{stderr}");
     // Recorded: h-ok, one of h-many, h-fail, progress 40, COMPLETED, FAILED.
     // Duplicates: h-ok again, its late failure, 15 of h-many, progress 20, COMPLETED again.
@@ -838,7 +722,7 @@ async fn configuration(location: &str) {
     );
     let answer = send.hiapi(&hiapi_success(HIAPI_OK)).await;
     assert_answer(&answer, 200, "applied", "/hiapi with its secret");
-    let (code, stderr) = running.interrupt().await;
+    let Exit { code, stderr, .. } = running.interrupt(PATIENCE);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(final_counts(&stderr), [1, 0, 0, 0, 1], "{stderr}");
     assert_nothing_secret(&stderr, &send.signatures());
@@ -853,7 +737,7 @@ async fn configuration(location: &str) {
     assert_answer(&answer, 503, "not_configured", "/hiapi without a secret");
     let answer = send.apiframe_signed(API_KEY, &completed).await;
     assert_answer(&answer, 200, "applied", "/apiframe with its key");
-    let (code, stderr) = running.interrupt().await;
+    let Exit { code, stderr, .. } = running.interrupt(PATIENCE);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(final_counts(&stderr), [1, 0, 0, 0, 1], "{stderr}");
     assert_nothing_secret(&stderr, &send.signatures());
@@ -873,7 +757,7 @@ async fn configuration(location: &str) {
             &["-v", "serve", "--addr", "127.0.0.1:0", "--ledger", location],
             env,
         ));
-        let (code, stderr) = running.exit().await;
+        let Exit { code, stderr, .. } = running.exit(PATIENCE);
         assert_eq!(code, Some(2), "{env:?}: {stderr}");
         let hint = stderr
             .lines()
@@ -906,7 +790,7 @@ async fn signed_urls_in_refused_bodies(location: &str) {
         answers.push(answer.text);
     }
     assert_eq!(jobs(&*ledger).await, before);
-    let (code, stderr) = running.interrupt().await;
+    let Exit { code, stderr, .. } = running.interrupt(PATIENCE);
     assert_eq!(code, Some(0), "{stderr}");
     let shown: Vec<&str> = answers
         .iter()

@@ -5,6 +5,8 @@ use std::{fs, path::PathBuf};
 
 #[cfg(feature = "postgres")]
 pub mod pg;
+#[cfg(feature = "cli")]
+pub mod process;
 
 use happyhorse::{contract, Provider};
 use serde_json::Value;
@@ -228,4 +230,14 @@ pub fn file_names(dir: &std::path::Path) -> Vec<String> {
     };
     names.sort();
     names
+}
+
+/// A two-thread runtime that serves in-process sandboxes while a test thread waits on a child
+/// process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
 }
