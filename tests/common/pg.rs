@@ -102,16 +102,21 @@ impl Cluster {
         Some(cluster)
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of PostgreSQL's programs, run as `nobody` when this process is root.
+    fn program(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        let mut command = if self.as_nobody {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "nobody", "--"]).arg(&path);
-            c
+        if self.as_nobody {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "nobody", "--"]).arg(&path);
+            command
         } else {
             Command::new(&path)
-        };
-        let output = command
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = self
+            .program(program)
             .args(args)
             .output()
             .expect("run a PostgreSQL program");
@@ -153,15 +158,8 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let path = self.bin.join("pg_ctl");
-        let mut command = if self.as_nobody {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "nobody", "--"]).arg(&path);
-            c
-        } else {
-            Command::new(&path)
-        };
-        let _ = command
+        let _ = self
+            .program("pg_ctl")
             .args([
                 "-D",
                 data.to_str().unwrap_or_default(),
