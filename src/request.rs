@@ -376,6 +376,7 @@ pub(crate) fn set_callback(provider: Provider, body: &mut Value, url: &str, prog
 }
 
 /// The callback URL a provider's wire body carries, if any.
+#[cfg(feature = "ledger")]
 pub(crate) fn callback_of(provider: Provider, body: &Value) -> Option<&str> {
     match provider {
         Provider::HiApi => body.pointer("/callback/url"),
