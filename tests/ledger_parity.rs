@@ -443,3 +443,39 @@ async fn callbacks_are_recorded_once_whoever_holds_the_job() {
         assert_eq!(ledger.held_elsewhere("w1").await.unwrap().jobs, 0, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_enqueueing_the_same_file_at_once_record_each_job_once() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_enqueue").await {
+        // Many rounds of workers starting together: the race is between two inserts of one row.
+        for round in 0..40 {
+            let jobs: Vec<NewJob> = (0..25)
+                .map(|i| {
+                    let mut job = job(round * 100 + i, Provider::ALL[i % 3]);
+                    job.idempotency_key = Some(format!("key-{}", job.id));
+                    job
+                })
+                .collect();
+            let barrier = Arc::new(tokio::sync::Barrier::new(4));
+            let mut workers = Vec::new();
+            for _ in 0..4 {
+                let (ledger, jobs, barrier) = (ledger.clone(), jobs.clone(), barrier.clone());
+                workers.push(tokio::spawn(async move {
+                    barrier.wait().await;
+                    ledger.enqueue(&jobs).await
+                }));
+            }
+            let (mut inserted, mut existing) = (0, 0);
+            for worker in workers {
+                let done = worker.await.unwrap().unwrap();
+                assert!(done.conflicts.is_empty(), "{name}: {:?}", done.conflicts);
+                inserted += done.inserted;
+                existing += done.existing;
+            }
+            assert_eq!((inserted, existing), (25, 75), "{name}, round {round}");
+        }
+        assert_eq!(ledger.jobs().await.unwrap().len(), 1000, "{name}");
+    }
+}

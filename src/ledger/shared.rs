@@ -149,7 +149,7 @@ macro_rules! ledger_shared_methods {
                     "INSERT INTO jobs (id, line, provider, body, idempotency_key, resolution,
                         video_seconds, credits, output_name, state, created_at, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11)
-                     ON CONFLICT (id) DO NOTHING",
+                     ON CONFLICT DO NOTHING",
                 )
                 .bind(&job.id)
                 .bind(job.line.map(signed))
@@ -170,11 +170,19 @@ macro_rules! ledger_shared_methods {
                     done.inserted += 1;
                     continue;
                 }
+                // Already there: recorded by an earlier run, or by another worker enqueueing
+                // the same file at the same moment (every unique column is a conflict, so
+                // concurrent enqueues wait for each other instead of failing).
                 let row = sqlx::query("SELECT provider, body FROM jobs WHERE id = $1")
                     .bind(&job.id)
-                    .fetch_one(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(|e| db_error(context, e))?;
+                let Some(row) = row else {
+                    // Not this id: another job holds its key.
+                    done.conflicts.push((job.id.clone(), job.line));
+                    continue;
+                };
                 let (provider, recorded): (String, String) =
                     (get(&row, "provider")?, get(&row, "body")?);
                 if provider == job.provider.name() && recorded == body {
