@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::report::Report;
+use super::report::{Flow, Path, Report, Sink};
 use super::rules::{check_object, type_name, Field, Rule};
 use crate::values::url::UrlRule;
 use crate::{
@@ -56,7 +56,7 @@ const PARAMS: &[Field] = &[
     },
 ];
 
-const BODY: &[Field] = &[
+pub(super) const BODY: &[Field] = &[
     Field {
         name: "prompt",
         required: true,
@@ -96,25 +96,30 @@ const BODY: &[Field] = &[
     },
 ];
 
-pub(crate) fn validate(body: &Value, report: &mut Report) {
+/// Gives every error in `body` to `sink` (until it breaks).
+pub(crate) fn check_body<S: Sink>(body: &Value, sink: &mut S) -> Flow {
     let Some(map) = body.as_object() else {
-        return report.error("$", format!("got {}, want object", type_name(body)));
+        return sink.error(
+            Path::Root,
+            format_args!("got {}, want object", type_name(body)),
+        );
     };
     if map.contains_key("webhook_url") {
-        report.error(
-            "webhook_url",
-            "Apiframe's API spells it webhookUrl (its model page's webhook_url is a typo)",
-        );
-        let mut rest = map.clone();
-        rest.remove("webhook_url");
-        check_object(&rest, BODY, "$", report);
+        sink.error(
+            Path::Field(&Path::Root, "webhook_url"),
+            format_args!(
+                "Apiframe's API spells it webhookUrl (its model page's webhook_url is a typo)"
+            ),
+        )?;
+        check_object(map, BODY, Some("webhook_url"), Path::Root, sink)
     } else {
-        check_object(map, BODY, "$", report);
+        check_object(map, BODY, None, Path::Root, sink)
     }
-    if !report.is_valid() {
-        return;
-    }
-    let params = map.get("happyhorse11Params");
+}
+
+/// Adds the warnings for a body without errors.
+pub(crate) fn warn(body: &Value, report: &mut Report) {
+    let params = body.get("happyhorse11Params");
     let images = params
         .and_then(|p| p.get("images"))
         .and_then(Value::as_array)
@@ -126,7 +131,7 @@ pub(crate) fn validate(body: &Value, report: &mut Report) {
         );
     }
     if images >= 2 {
-        if let Some(prompt) = map.get("prompt").and_then(Value::as_str) {
+        if let Some(prompt) = body.get("prompt").and_then(Value::as_str) {
             super::check_image_markers(prompt, images, "prompt", report);
         }
     }

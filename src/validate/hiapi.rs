@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::report::{child, Report};
+use super::report::{Flow, Path, Report, Sink};
 use super::rules::{check, check_object, text, type_name, url, Field, Rule, DURATION, RESOLUTION};
 use crate::values::url::UrlRule;
 use crate::{values::AspectRatio, Provider};
@@ -64,13 +64,17 @@ const fn envelope(input: &'static [Field]) -> [Field; 4] {
     ]
 }
 
-const T2V_BODY: [Field; 4] = envelope(T2V);
-const I2V_BODY: [Field; 4] = envelope(I2V);
-const R2V_BODY: [Field; 4] = envelope(R2V);
+pub(super) const T2V_BODY: [Field; 4] = envelope(T2V);
+pub(super) const I2V_BODY: [Field; 4] = envelope(I2V);
+pub(super) const R2V_BODY: [Field; 4] = envelope(R2V);
 
-pub(crate) fn validate(body: &Value, report: &mut Report) {
+/// Gives every error in `body` to `sink` (until it breaks).
+pub(crate) fn check_body<S: Sink>(body: &Value, sink: &mut S) -> Flow {
     let Some(map) = body.as_object() else {
-        return report.error("$", format!("got {}, want object", type_name(body)));
+        return sink.error(
+            Path::Root,
+            format_args!("got {}, want object", type_name(body)),
+        );
     };
     let fields = match map.get("model").and_then(Value::as_str) {
         Some(m) if m == MODELS[0] => &T2V_BODY,
@@ -79,23 +83,31 @@ pub(crate) fn validate(body: &Value, report: &mut Report) {
         // Without a known model there is no input schema to check against.
         Some(_) | None => {
             return match map.get("model") {
-                Some(model) => check(model, &Rule::Enum(MODELS), "model", report),
-                None => report.error("$", "missing property 'model'"),
+                Some(model) => check(
+                    model,
+                    &Rule::Enum(MODELS),
+                    Path::Field(&Path::Root, "model"),
+                    sink,
+                ),
+                None => sink.error(Path::Root, format_args!("missing property 'model'")),
             };
         }
     };
-    check_object(map, fields, "$", report);
-    // Warnings only for a body the provider would accept.
-    if !report.is_valid() || map.get("model").and_then(Value::as_str) != Some(MODELS[2]) {
+    check_object(map, fields, None, Path::Root, sink)
+}
+
+/// Adds the warnings for a body without errors.
+pub(crate) fn warn(body: &Value, report: &mut Report) {
+    if body.get("model").and_then(Value::as_str) != Some(MODELS[2]) {
         return;
     }
-    let input = map.get("input");
+    let input = body.get("input");
     if let (Some(prompt), Some(refs)) = (
         input.and_then(|i| i.get("prompt")).and_then(Value::as_str),
         input
             .and_then(|i| i.get("reference_image"))
             .and_then(Value::as_array),
     ) {
-        super::check_image_markers(prompt, refs.len(), &child("input", "prompt"), report);
+        super::check_image_markers(prompt, refs.len(), "input.prompt", report);
     }
 }

@@ -8,6 +8,8 @@
 //! generate.
 
 mod apiframe;
+#[cfg(test)]
+mod corpus;
 mod hiapi;
 mod reapi;
 mod report;
@@ -15,6 +17,7 @@ mod rules;
 
 use serde_json::Value;
 
+use report::{Flow, Sink, Verdict};
 pub use report::{Issue, Report};
 
 use crate::Provider;
@@ -37,12 +40,43 @@ use crate::Provider;
 /// ```
 pub fn validate_body(provider: Provider, body: &Value) -> Report {
     let mut report = Report::default();
-    match provider {
-        Provider::HiApi => hiapi::validate(body, &mut report),
-        Provider::Reapi => reapi::validate(body, &mut report),
-        Provider::Apiframe => apiframe::validate(body, &mut report),
+    // A report never stops the walk.
+    let _ = check_body(provider, body, &mut report);
+    // Warnings only for a body the provider would accept.
+    if report.is_valid() {
+        match provider {
+            Provider::HiApi => hiapi::warn(body, &mut report),
+            Provider::Reapi => reapi::warn(body, &mut report),
+            Provider::Apiframe => apiframe::warn(body, &mut report),
+        }
     }
     report
+}
+
+/// The verdict alone: `true` exactly when [`validate_body`] reports no error for `body`.
+///
+/// It walks the same rules as [`validate_body`] but stops at the first error and builds
+/// nothing (no paths, messages or warnings), so it allocates nothing: the check to use where
+/// only the verdict matters, such as a fuzzer's inner loop.
+///
+/// ```
+/// use happyhorse::{validate, Provider};
+///
+/// let body = serde_json::json!({"model": "happyhorse-1.1", "prompt": "A horse on a beach"});
+/// assert!(validate::is_valid(Provider::Apiframe, &body));
+/// assert!(!validate::is_valid(Provider::HiApi, &body));
+/// ```
+pub fn is_valid(provider: Provider, body: &Value) -> bool {
+    check_body(provider, body, &mut Verdict).is_continue()
+}
+
+/// Gives every error in a body to `sink`, in the order a report lists them (until it breaks).
+fn check_body<S: Sink>(provider: Provider, body: &Value, sink: &mut S) -> Flow {
+    match provider {
+        Provider::HiApi => hiapi::check_body(body, sink),
+        Provider::Reapi => reapi::check_body(body, sink),
+        Provider::Apiframe => apiframe::check_body(body, sink),
+    }
 }
 
 /// Warns about `[Image N]` markers in a reference-to-video prompt: none at all (the model then
@@ -53,18 +87,29 @@ pub(crate) fn check_image_markers(
     path: &str,
     report: &mut Report,
 ) {
-    let mut named = Vec::new();
+    const MARKER: &str = "[Image ";
+    // Out-of-range markers are warned about in order as they are found; "none at all" can only
+    // come when there were none to warn about, so the order is the prompt's either way.
+    let mut named = 0usize;
     let mut rest = prompt;
-    while let Some(start) = rest.find("[Image ") {
-        rest = &rest[start + "[Image ".len()..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if rest[digits.len()..].starts_with(']') {
-            if let Ok(n) = digits.parse::<usize>() {
-                named.push(n);
-            }
+    while let Some(start) = rest.find(MARKER) {
+        rest = rest.get(start + MARKER.len()..).unwrap_or_default();
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if rest.as_bytes().get(digits) != Some(&b']') {
+            continue;
+        }
+        let Some(n) = rest.get(..digits).and_then(|d| d.parse::<usize>().ok()) else {
+            continue;
+        };
+        named += 1;
+        if n == 0 || n > references {
+            report.warn(
+                path,
+                format!("names [Image {n}], but there are {references} reference image(s)"),
+            );
         }
     }
-    if named.is_empty() {
+    if named == 0 {
         report.warn(
             path,
             format!(
@@ -73,19 +118,74 @@ pub(crate) fn check_image_markers(
             ),
         );
     }
-    for n in named {
-        if n == 0 || n > references {
-            report.warn(
-                path,
-                format!("names [Image {n}], but there are {references} reference image(s)"),
-            );
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The verdict-only walk and the full report agree on every body of the corpus, and
+    /// both agree with the compiled JSON Schema of the provider's document.
+    #[test]
+    fn the_verdict_agrees_with_the_report_and_the_schema() {
+        for provider in Provider::ALL {
+            let schema = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft4)
+                .should_validate_formats(true)
+                .build(&crate::contract::request_schema(provider))
+                .unwrap();
+            let bodies = corpus::bodies(provider, 20_000);
+            let mut valid = 0;
+            for body in &bodies {
+                let report = validate_body(provider, body);
+                let verdict = is_valid(provider, body);
+                assert_eq!(verdict, report.is_valid(), "{provider}: {body}\n{report}");
+                assert_eq!(
+                    verdict,
+                    schema.is_valid(body),
+                    "{provider}: {body}\n{report}"
+                );
+                valid += usize::from(verdict);
+            }
+            // Both shares are large enough for the agreement to mean something.
+            assert!(
+                (bodies.len() / 5..bodies.len() * 4 / 5).contains(&valid),
+                "{provider}: {valid} valid of {}",
+                bodies.len()
+            );
+        }
+    }
+
+    /// Every object the tables state fits the walk's per-object array of values.
+    #[test]
+    fn every_object_fits_the_walks_array() {
+        use rules::{Rule, MAX_FIELDS};
+        fn widest(fields: &[rules::Field]) -> usize {
+            fields
+                .iter()
+                .map(|f| match &f.rule {
+                    Rule::Object(inner) => widest(inner),
+                    Rule::List {
+                        item: Rule::Object(inner),
+                        ..
+                    } => widest(inner),
+                    _ => 0,
+                })
+                .fold(fields.len(), usize::max)
+        }
+        for fields in [
+            &hiapi::T2V_BODY[..],
+            &hiapi::I2V_BODY,
+            &hiapi::R2V_BODY,
+            &reapi::T2V,
+            &reapi::I2V,
+            &reapi::R2V,
+            &reapi::BOTH,
+            apiframe::BODY,
+        ] {
+            assert!(widest(fields) <= MAX_FIELDS);
+        }
+    }
 
     #[test]
     fn image_markers_are_counted_against_the_references() {

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::report::Report;
+use super::report::{Flow, Path, Report, Sink};
 use super::rules::{check_object, type_name, Field, Rule};
 use crate::values::url::UrlRule;
 use crate::values::{AspectRatio, Resolution};
@@ -59,7 +59,7 @@ const fn fields(prompt_required: bool, media: Field) -> [Field; 6] {
     ]
 }
 
-const T2V: [Field; 5] = {
+pub(super) const T2V: [Field; 5] = {
     let [model, prompt, _, resolution, aspect_ratio, duration] = fields(true, IMAGE);
     [model, prompt, resolution, aspect_ratio, duration]
 };
@@ -81,54 +81,81 @@ const REFERENCES: Field = Field {
         item: &MEDIA_URL,
     },
 };
-const I2V: [Field; 6] = fields(false, IMAGE);
-const R2V: [Field; 6] = fields(true, REFERENCES);
+pub(super) const I2V: [Field; 6] = fields(false, IMAGE);
+pub(super) const R2V: [Field; 6] = fields(true, REFERENCES);
 
-pub(crate) fn validate(body: &Value, report: &mut Report) {
+/// Every field of reference-to-video plus the first frame: what a body sending both media is
+/// checked against, besides the error for sending both.
+pub(super) const BOTH: [Field; 7] = {
+    let [model, prompt, references, resolution, aspect_ratio, duration] = R2V;
+    [
+        model,
+        prompt,
+        references,
+        resolution,
+        aspect_ratio,
+        duration,
+        IMAGE,
+    ]
+};
+
+/// Gives every error in `body` to `sink` (until it breaks).
+pub(crate) fn check_body<S: Sink>(body: &Value, sink: &mut S) -> Flow {
     let Some(map) = body.as_object() else {
-        return report.error("$", format!("got {}, want object", type_name(body)));
+        return sink.error(
+            Path::Root,
+            format_args!("got {}, want object", type_name(body)),
+        );
     };
     let image = map.contains_key("image_urls");
     let references = map.contains_key("reference_image_urls");
     match (image, references) {
         (true, true) => {
-            report.error(
-                "$",
-                "image_urls and reference_image_urls are mutually exclusive: send image_urls \
-                 (exactly 1) for image-to-video or reference_image_urls (1-9) for \
-                 reference-to-video",
-            );
+            sink.error(
+                Path::Root,
+                format_args!(
+                    "image_urls and reference_image_urls are mutually exclusive: send \
+                     image_urls (exactly 1) for image-to-video or reference_image_urls (1-9) \
+                     for reference-to-video"
+                ),
+            )?;
             // Check everything else too, as reference-to-video plus the first frame.
-            let mut fields: Vec<Field> = R2V.into();
-            fields.push(IMAGE);
-            check_object(map, &fields, "$", report);
+            check_object(map, &BOTH, None, Path::Root, sink)
         }
-        (true, false) => {
-            check_object(map, &I2V, "$", report);
-            if map.contains_key("aspect_ratio") && report.is_valid() {
-                report.warn(
-                    "aspect_ratio",
-                    "ignored in image-to-video: the orientation comes from the image; crop the \
-                     image instead",
-                );
-            }
-        }
-        (false, true) => check_object(map, &R2V, "$", report),
-        (false, false) => check_object(map, &T2V, "$", report),
+        (true, false) => check_object(map, &I2V, None, Path::Root, sink),
+        (false, true) => check_object(map, &R2V, None, Path::Root, sink),
+        (false, false) => check_object(map, &T2V, None, Path::Root, sink),
     }
-    if !report.is_valid() {
+}
+
+/// Adds the warnings for a body without errors.
+pub(crate) fn warn(body: &Value, report: &mut Report) {
+    let Some(map) = body.as_object() else {
         return;
+    };
+    let image = map.contains_key("image_urls");
+    let references = map.contains_key("reference_image_urls");
+    if image && !references && map.contains_key("aspect_ratio") {
+        report.warn(
+            "aspect_ratio",
+            "ignored in image-to-video: the orientation comes from the image; crop the image \
+             instead",
+        );
     }
     if let Some(prompt) = map.get("prompt").and_then(Value::as_str) {
-        let weight = prompt_weight(prompt);
-        if weight > PROMPT_WEIGHT_LIMIT {
-            report.warn(
-                "prompt",
-                format!(
-                    "reapi truncates prompts past 5000 characters (2500 CJK); this one weighs \
-                     {weight} (CJK characters count double), so its end will be cut"
-                ),
-            );
+        // A character weighs at most its UTF-8 length (a CJK one takes three or four bytes
+        // and weighs two), so a prompt this short in bytes is within the limit.
+        if prompt.len() > PROMPT_WEIGHT_LIMIT {
+            let weight = prompt_weight(prompt);
+            if weight > PROMPT_WEIGHT_LIMIT {
+                report.warn(
+                    "prompt",
+                    format!(
+                        "reapi truncates prompts past 5000 characters (2500 CJK); this one \
+                         weighs {weight} (CJK characters count double), so its end will be cut"
+                    ),
+                );
+            }
         }
         if let Some(refs) = map.get("reference_image_urls").and_then(Value::as_array) {
             super::check_image_markers(prompt, refs.len(), "prompt", report);

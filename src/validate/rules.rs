@@ -4,9 +4,11 @@
 //! Each provider module states its body as [`Field`]s. The rules are the ones the OpenAPI
 //! documents state; the property tests hold the two to the same verdict on every generated body.
 
+use std::{fmt, ops::ControlFlow};
+
 use serde_json::{Map, Value};
 
-use super::report::{child, index, Report};
+use super::report::{Flow, Path, Sink};
 pub(crate) use crate::issue::type_name;
 use crate::values::url;
 use crate::values::{Resolution, VideoDuration};
@@ -86,16 +88,86 @@ pub(crate) const fn url(rule: url::UrlRule) -> Rule {
     }
 }
 
-fn quoted_list(values: &[&str]) -> String {
-    values
-        .iter()
-        .map(|v| format!("{v:?}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The most fields any object of the tables has; checked by a test. An object with more is
+/// still checked right, with map look-ups for the fields past this many.
+pub(crate) const MAX_FIELDS: usize = 8;
+
+/// `"a", "b", "c"`: the allowed values of an enum, as the providers quote them.
+struct Quoted(&'static [&'static str]);
+
+impl fmt::Display for Quoted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{v:?}")?;
+        }
+        Ok(())
+    }
 }
 
-/// Checks `value` at `path` against `rule`, adding every problem to `report`.
-pub(crate) fn check(value: &Value, rule: &Rule, path: &str, report: &mut Report) {
+/// `'a', 'b'`: names in single quotes, comma-separated.
+fn write_names<'n>(
+    f: &mut fmt::Formatter<'_>,
+    names: impl Iterator<Item = &'n str>,
+) -> fmt::Result {
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "'{name}'")?;
+    }
+    Ok(())
+}
+
+/// `property 'a'` or `properties 'a', 'b'`: the required fields absent from an object.
+struct Missing<'a> {
+    fields: &'static [Field],
+    map: &'a Map<String, Value>,
+}
+
+impl Missing<'_> {
+    fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.fields
+            .iter()
+            .filter(|f| f.required && !self.map.contains_key(f.name))
+            .map(|f| f.name)
+    }
+}
+
+impl fmt::Display for Missing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.names().count() == 1 {
+            "property"
+        } else {
+            "properties"
+        };
+        write!(f, "{noun} ")?;
+        write_names(f, self.names())
+    }
+}
+
+/// `'x', 'y'`: an object's keys that no field names (but `skip`), in the map's order.
+struct Unknown<'a> {
+    fields: &'static [Field],
+    map: &'a Map<String, Value>,
+    skip: Option<&'a str>,
+}
+
+impl fmt::Display for Unknown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_names(
+            f,
+            self.map.keys().map(String::as_str).filter(|k| {
+                Some(*k) != self.skip && !self.fields.iter().any(|field| field.name == *k)
+            }),
+        )
+    }
+}
+
+/// Checks `value` at `path` against `rule`, giving every problem to `sink` (until it breaks).
+pub(crate) fn check<S: Sink>(value: &Value, rule: &Rule, path: Path<'_>, sink: &mut S) -> Flow {
     match rule {
         Rule::Str {
             min_chars,
@@ -103,102 +175,134 @@ pub(crate) fn check(value: &Value, rule: &Rule, path: &str, report: &mut Report)
             url,
         } => {
             let Some(text) = value.as_str() else {
-                return report.error(path, format!("got {}, want string", type_name(value)));
+                return sink.error(path, format_args!("got {}, want string", type_name(value)));
             };
-            let chars = text.chars().count();
-            if chars < *min_chars {
-                report.error(path, format!("minLength: got {chars}, want {min_chars}"));
-            }
-            if let Some(max) = max_chars.filter(|max| chars > *max) {
-                report.error(path, format!("maxLength: got {chars}, want {max}"));
+            // A character takes one to four bytes: count them only when the byte length
+            // leaves the bounds in doubt.
+            let min_in_doubt = *min_chars > 0 && text.len() < min_chars.saturating_mul(4);
+            let max_in_doubt = max_chars.is_some_and(|max| text.len() > max);
+            if min_in_doubt || max_in_doubt {
+                let chars = text.chars().count();
+                if chars < *min_chars {
+                    sink.error(
+                        path,
+                        format_args!("minLength: got {chars}, want {min_chars}"),
+                    )?;
+                }
+                if let Some(max) = max_chars.filter(|max| chars > *max) {
+                    sink.error(path, format_args!("maxLength: got {chars}, want {max}"))?;
+                }
             }
             if let Some(problem) = url.and_then(|rule| rule.check(text)) {
-                report.error(path, problem);
+                sink.error(path, format_args!("{problem}"))?;
             }
+            ControlFlow::Continue(())
         }
         Rule::Int { min, max } => match value.as_i64() {
-            Some(n) if n < *min => report.error(path, format!("minimum: got {n}, want {min}")),
-            Some(n) if n > *max => report.error(path, format!("maximum: got {n}, want {max}")),
-            Some(_) => {}
+            Some(n) if n < *min => sink.error(path, format_args!("minimum: got {n}, want {min}")),
+            Some(n) if n > *max => sink.error(path, format_args!("maximum: got {n}, want {max}")),
+            Some(_) => ControlFlow::Continue(()),
             // Beyond i64 (a huge u64) is out of range too.
             None if value.is_u64() => {
-                report.error(path, format!("maximum: got {value}, want {max}"))
+                sink.error(path, format_args!("maximum: got {value}, want {max}"))
             }
-            None => report.error(path, format!("got {}, want integer", type_name(value))),
+            None => sink.error(path, format_args!("got {}, want integer", type_name(value))),
         },
         Rule::Enum(allowed) => match value.as_str() {
-            Some(text) if allowed.contains(&text) => {}
-            Some(_) => report.error(
+            Some(text) if allowed.contains(&text) => ControlFlow::Continue(()),
+            Some(_) => sink.error(
                 path,
-                format!("value must be one of {}", quoted_list(allowed)),
+                format_args!("value must be one of {}", Quoted(allowed)),
             ),
-            None => report.error(path, format!("got {}, want string", type_name(value))),
+            None => sink.error(path, format_args!("got {}, want string", type_name(value))),
         },
         Rule::List { min, max, item } => {
             let Some(items) = value.as_array() else {
-                return report.error(path, format!("got {}, want array", type_name(value)));
+                return sink.error(path, format_args!("got {}, want array", type_name(value)));
             };
             if items.len() < *min {
-                report.error(path, format!("minItems: got {}, want {min}", items.len()));
+                sink.error(
+                    path,
+                    format_args!("minItems: got {}, want {min}", items.len()),
+                )?;
             }
             if items.len() > *max {
-                report.error(path, format!("maxItems: got {}, want {max}", items.len()));
+                sink.error(
+                    path,
+                    format_args!("maxItems: got {}, want {max}", items.len()),
+                )?;
             }
             for (i, v) in items.iter().enumerate() {
-                check(v, item, &index(path, i), report);
+                check(v, item, Path::Index(&path, i), sink)?;
             }
+            ControlFlow::Continue(())
         }
         Rule::Object(fields) => {
             let Some(map) = value.as_object() else {
-                return report.error(path, format!("got {}, want object", type_name(value)));
+                return sink.error(path, format_args!("got {}, want object", type_name(value)));
             };
-            check_object(map, fields, path, report);
+            check_object(map, fields, None, path, sink)
         }
     }
 }
 
-/// Checks an object's fields: missing required ones, unknown ones, and each present one.
-pub(crate) fn check_object(
+/// Checks an object's fields: missing required ones, unknown ones, and each present one, in
+/// that order. A key equal to `skip` is passed over, as if absent.
+pub(crate) fn check_object<S: Sink>(
     map: &Map<String, Value>,
-    fields: &[Field],
-    path: &str,
-    report: &mut Report,
-) {
-    let missing: Vec<&str> = fields
-        .iter()
-        .filter(|f| f.required && !map.contains_key(f.name))
-        .map(|f| f.name)
-        .collect();
-    if !missing.is_empty() {
-        let names = missing.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>();
-        let noun = if names.len() == 1 {
-            "property"
-        } else {
-            "properties"
-        };
-        report.error(path, format!("missing {noun} {}", names.join(", ")));
-    }
-    let unknown: Vec<String> = map
-        .keys()
-        .filter(|k| !fields.iter().any(|f| f.name == k.as_str()))
-        .map(|k| format!("'{k}'"))
-        .collect();
-    if !unknown.is_empty() {
-        report.error(
-            path,
-            format!("additional properties {} not allowed", unknown.join(", ")),
-        );
-    }
-    for field in fields {
-        if let Some(value) = map.get(field.name) {
-            check(value, &field.rule, &child(path, field.name), report);
+    fields: &'static [Field],
+    skip: Option<&str>,
+    path: Path<'_>,
+    sink: &mut S,
+) -> Flow {
+    // One pass over the keys: each field's value, and whether any key is unknown.
+    let mut values: [Option<&Value>; MAX_FIELDS] = [None; MAX_FIELDS];
+    let mut unknown = false;
+    for (key, value) in map {
+        if Some(key.as_str()) == skip {
+            continue;
+        }
+        match fields.iter().position(|f| f.name == key) {
+            Some(i) => {
+                if let Some(slot) = values.get_mut(i) {
+                    *slot = Some(value);
+                }
+            }
+            None => unknown = true,
         }
     }
+    let value_of = |i: usize, name: &str| match values.get(i) {
+        Some(value) => *value,
+        None => map.get(name).filter(|_| skip != Some(name)),
+    };
+    let missing = fields
+        .iter()
+        .enumerate()
+        .any(|(i, f)| f.required && value_of(i, f.name).is_none());
+    if missing {
+        sink.error(path, format_args!("missing {}", Missing { fields, map }))?;
+    }
+    if unknown {
+        sink.error(
+            path,
+            format_args!(
+                "additional properties {} not allowed",
+                Unknown { fields, map, skip }
+            ),
+        )?;
+    }
+    for (i, field) in fields.iter().enumerate() {
+        if let Some(value) = value_of(i, field.name) {
+            check(value, &field.rule, Path::Field(&path, field.name), sink)?;
+        }
+    }
+    ControlFlow::Continue(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::Report;
     use serde_json::json;
 
     const DURATION: Rule = Rule::Int { min: 3, max: 15 };
@@ -214,7 +318,8 @@ mod tests {
 
     fn errors(value: Value, rule: &Rule) -> Vec<String> {
         let mut report = Report::default();
-        check(&value, rule, "input.x", &mut report);
+        let input = Path::Field(&Path::Root, "input");
+        let _ = check(&value, rule, Path::Field(&input, "x"), &mut report);
         report.errors.iter().map(|i| i.message.clone()).collect()
     }
 
@@ -252,7 +357,8 @@ mod tests {
         }];
         let mut report = Report::default();
         let body = json!({"seed": 1, "audio": true});
-        check_object(body.as_object().unwrap(), FIELDS, "input", &mut report);
+        let path = Path::Field(&Path::Root, "input");
+        let _ = check_object(body.as_object().unwrap(), FIELDS, None, path, &mut report);
         let messages: Vec<_> = report.errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             messages,
