@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::report::{Flow, Path, Report, Sink};
-use super::rules::{check_object, type_name, Field, Rule};
+use super::rules::{type_name, Field, Rule, Scan};
 use crate::values::url::UrlRule;
 use crate::{
     values::{AspectRatio, Resolution, Seed},
@@ -104,17 +104,17 @@ pub(crate) fn check_body<S: Sink>(body: &Value, sink: &mut S) -> Flow {
             format_args!("got {}, want object", type_name(body)),
         );
     };
-    if map.contains_key("webhook_url") {
+    let scan = Scan::new(map, BODY, Some("webhook_url"));
+    if scan.skipped {
         sink.error(
             Path::Field(&Path::Root, "webhook_url"),
             format_args!(
                 "Apiframe's API spells it webhookUrl (its model page's webhook_url is a typo)"
             ),
         )?;
-        check_object(map, BODY, Some("webhook_url"), Path::Root, sink)
-    } else {
-        check_object(map, BODY, None, Path::Root, sink)
     }
+    // The rest is checked as if webhook_url were absent.
+    scan.check(Path::Root, sink)
 }
 
 /// Adds the warnings for a body without errors.

@@ -3,7 +3,9 @@
 use serde_json::Value;
 
 use super::report::{Flow, Path, Report, Sink};
-use super::rules::{check, check_object, text, type_name, url, Field, Rule, DURATION, RESOLUTION};
+use super::rules::{
+    check, check_object, same, text, type_name, url, Field, Rule, DURATION, RESOLUTION,
+};
 use crate::values::url::UrlRule;
 use crate::{values::AspectRatio, Provider};
 
@@ -77,9 +79,9 @@ pub(crate) fn check_body<S: Sink>(body: &Value, sink: &mut S) -> Flow {
         );
     };
     let fields = match map.get("model").and_then(Value::as_str) {
-        Some(m) if m == MODELS[0] => &T2V_BODY,
-        Some(m) if m == MODELS[1] => &I2V_BODY,
-        Some(m) if m == MODELS[2] => &R2V_BODY,
+        Some(m) if same(m, MODELS[0]) => &T2V_BODY,
+        Some(m) if same(m, MODELS[1]) => &I2V_BODY,
+        Some(m) if same(m, MODELS[2]) => &R2V_BODY,
         // Without a known model there is no input schema to check against.
         Some(_) | None => {
             return match map.get("model") {

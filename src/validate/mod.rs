@@ -87,12 +87,11 @@ pub(crate) fn check_image_markers(
     path: &str,
     report: &mut Report,
 ) {
-    const MARKER: &str = "[Image ";
     // Out-of-range markers are warned about in order as they are found; "none at all" can only
     // come when there were none to warn about, so the order is the prompt's either way.
     let mut named = 0usize;
     let mut rest = prompt;
-    while let Some(start) = rest.find(MARKER) {
+    while let Some(start) = find_marker(rest) {
         rest = rest.get(start + MARKER.len()..).unwrap_or_default();
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         if rest.as_bytes().get(digits) != Some(&b']') {
@@ -118,6 +117,23 @@ pub(crate) fn check_image_markers(
             ),
         );
     }
+}
+
+const MARKER: &str = "[Image ";
+
+/// Where the first `[Image ` starts in `text`, like `text.find(MARKER)` but without building a
+/// substring searcher on every call: a scan from one `[` to the next.
+fn find_marker(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes.get(from..)?.iter().position(|&b| b == b'[') {
+        let at = from + i;
+        if bytes.get(at..)?.starts_with(MARKER.as_bytes()) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -184,6 +200,22 @@ mod tests {
             apiframe::BODY,
         ] {
             assert!(widest(fields) <= MAX_FIELDS);
+        }
+    }
+
+    #[test]
+    fn markers_are_found_where_a_substring_search_finds_them() {
+        for text in [
+            "",
+            "[",
+            "[Image",
+            "[Image ",
+            "[[Image 1]",
+            "x [Imag [Image 2] [Image 3]",
+            "马 [Image 1]",
+            "[image 1] [Image 9",
+        ] {
+            assert_eq!(find_marker(text), text.find(MARKER), "{text:?}");
         }
     }
 

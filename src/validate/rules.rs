@@ -166,6 +166,19 @@ impl fmt::Display for Unknown<'_> {
     }
 }
 
+/// `a == b`, compared in line, eight bytes at a time: the names and enum values compared here
+/// are a few bytes long, where a call to `memcmp` costs more than the comparison.
+#[inline]
+pub(crate) fn same(a: &str, b: &str) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, a_tail) = a.as_bytes().as_chunks::<8>();
+    let (b_words, b_tail) = b.as_bytes().as_chunks::<8>();
+    a_words.iter().zip(b_words).all(|(x, y)| x == y)
+        && a_tail.iter().zip(b_tail).all(|(x, y)| x == y)
+}
+
 /// Checks `value` at `path` against `rule`, giving every problem to `sink` (until it breaks).
 pub(crate) fn check<S: Sink>(value: &Value, rule: &Rule, path: Path<'_>, sink: &mut S) -> Flow {
     match rule {
@@ -209,7 +222,7 @@ pub(crate) fn check<S: Sink>(value: &Value, rule: &Rule, path: Path<'_>, sink: &
             None => sink.error(path, format_args!("got {}, want integer", type_name(value))),
         },
         Rule::Enum(allowed) => match value.as_str() {
-            Some(text) if allowed.contains(&text) => ControlFlow::Continue(()),
+            Some(text) if allowed.iter().any(|a| same(a, text)) => ControlFlow::Continue(()),
             Some(_) => sink.error(
                 path,
                 format_args!("value must be one of {}", Quoted(allowed)),
@@ -247,7 +260,7 @@ pub(crate) fn check<S: Sink>(value: &Value, rule: &Rule, path: Path<'_>, sink: &
 }
 
 /// Checks an object's fields: missing required ones, unknown ones, and each present one, in
-/// that order. A key equal to `skip` is passed over, as if absent.
+/// that order. A key equal to `skip` (which names no field) is passed over, as if absent.
 pub(crate) fn check_object<S: Sink>(
     map: &Map<String, Value>,
     fields: &'static [Field],
@@ -255,48 +268,89 @@ pub(crate) fn check_object<S: Sink>(
     path: Path<'_>,
     sink: &mut S,
 ) -> Flow {
-    // One pass over the keys: each field's value, and whether any key is unknown.
-    let mut values: [Option<&Value>; MAX_FIELDS] = [None; MAX_FIELDS];
-    let mut unknown = false;
-    for (key, value) in map {
-        if Some(key.as_str()) == skip {
-            continue;
-        }
-        match fields.iter().position(|f| f.name == key) {
-            Some(i) => {
-                if let Some(slot) = values.get_mut(i) {
-                    *slot = Some(value);
+    let scan = Scan::new(map, fields, skip);
+    scan.check(path, sink)
+}
+
+/// One pass over an object's keys: the value of each field, and whether a key is unknown or
+/// skipped. [`Scan::check`] then reports on it.
+pub(crate) struct Scan<'v> {
+    map: &'v Map<String, Value>,
+    fields: &'static [Field],
+    skip: Option<&'v str>,
+    /// The value of `fields[i]`, for the first [`MAX_FIELDS`] fields.
+    values: [Option<&'v Value>; MAX_FIELDS],
+    unknown: bool,
+    /// Whether the object has the `skip` key.
+    pub(crate) skipped: bool,
+}
+
+impl<'v> Scan<'v> {
+    pub(crate) fn new(
+        map: &'v Map<String, Value>,
+        fields: &'static [Field],
+        skip: Option<&'v str>,
+    ) -> Self {
+        debug_assert!(!fields.iter().any(|f| Some(f.name) == skip));
+        let mut scan = Scan {
+            map,
+            fields,
+            skip,
+            values: [None; MAX_FIELDS],
+            unknown: false,
+            skipped: false,
+        };
+        for (key, value) in map {
+            match fields.iter().position(|f| same(f.name, key)) {
+                Some(i) => {
+                    if let Some(slot) = scan.values.get_mut(i) {
+                        *slot = Some(value);
+                    }
                 }
+                None if skip.is_some_and(|skip| same(skip, key)) => scan.skipped = true,
+                None => scan.unknown = true,
             }
-            None => unknown = true,
+        }
+        scan
+    }
+
+    /// The value of `fields[i]`, named `name`.
+    fn value(&self, i: usize, name: &str) -> Option<&'v Value> {
+        match self.values.get(i) {
+            Some(value) => *value,
+            // Past the array (no table is that wide): look it up.
+            None => self.map.get(name),
         }
     }
-    let value_of = |i: usize, name: &str| match values.get(i) {
-        Some(value) => *value,
-        None => map.get(name).filter(|_| skip != Some(name)),
-    };
-    let missing = fields
-        .iter()
-        .enumerate()
-        .any(|(i, f)| f.required && value_of(i, f.name).is_none());
-    if missing {
-        sink.error(path, format_args!("missing {}", Missing { fields, map }))?;
-    }
-    if unknown {
-        sink.error(
-            path,
-            format_args!(
-                "additional properties {} not allowed",
-                Unknown { fields, map, skip }
-            ),
-        )?;
-    }
-    for (i, field) in fields.iter().enumerate() {
-        if let Some(value) = value_of(i, field.name) {
-            check(value, &field.rule, Path::Field(&path, field.name), sink)?;
+
+    /// Reports missing required fields, unknown keys, then checks each present field.
+    pub(crate) fn check<S: Sink>(&self, path: Path<'_>, sink: &mut S) -> Flow {
+        let Scan {
+            map, fields, skip, ..
+        } = *self;
+        let missing = fields
+            .iter()
+            .enumerate()
+            .any(|(i, f)| f.required && self.value(i, f.name).is_none());
+        if missing {
+            sink.error(path, format_args!("missing {}", Missing { fields, map }))?;
         }
+        if self.unknown {
+            sink.error(
+                path,
+                format_args!(
+                    "additional properties {} not allowed",
+                    Unknown { fields, map, skip }
+                ),
+            )?;
+        }
+        for (i, field) in fields.iter().enumerate() {
+            if let Some(value) = self.value(i, field.name) {
+                check(value, &field.rule, Path::Field(&path, field.name), sink)?;
+            }
+        }
+        ControlFlow::Continue(())
     }
-    ControlFlow::Continue(())
 }
 
 #[cfg(test)]
