@@ -1,19 +1,39 @@
-//! Validation time per request: the hand-written layer (`validate_body`) and the compiled
-//! JSON Schema of `openapi/*.yaml` (`jsonschema`, draft 4 with formats, compiled once outside
-//! the timing loop), side by side on the same bodies, plus the neutral `VideoRequest::to_wire`.
+//! Validation time per request: the hand-written layer and the compiled JSON Schema of
+//! `openapi/*.yaml` (`jsonschema`, draft 4 with formats, compiled once outside the timing loop),
+//! side by side on the same bodies (a valid seed example and a body with several errors, per
+//! provider), plus the neutral `VideoRequest::to_wire`.
 //!
-//! Run: `cargo bench --bench validation`. Groups are `<provider>/<body>`; in each, `layer` is
-//! `validate_body` (a full report: every error and warning), `jsonschema` is
-//! `Validator::is_valid` (stops at the first error) and `jsonschema_all_errors` counts
-//! `Validator::iter_errors` (every error, like the layer).
+//! Run: `cargo bench --bench validation`. Two kinds of work are compared, each against the
+//! `jsonschema` call doing the same:
+//!
+//! - the verdict: `validate::is_valid` (stops at the first error, builds nothing) against
+//!   `Validator::is_valid` (stops at the first error);
+//! - the full report: `validate_body` (every error with its path and message, and for a valid
+//!   body its warnings, which `jsonschema` has no counterpart for: the Apiframe seed example
+//!   gets one) against `Validator::iter_errors` with each error's instance path and message
+//!   rendered to strings (`jsonschema_errors`), and, as a floor, only counted
+//!   (`jsonschema_errors_count`).
+//!
+//! Criterion's groups are `<provider>/<body>` with functions `layer_verdict`, `layer_report`,
+//! `jsonschema_is_valid`, `jsonschema_errors` and `jsonschema_errors_count`. After them a
+//! summary table prints, for each body and kind of work, the median time per call of the layer
+//! and of `jsonschema`, measured in the same run by alternating samples of the two, and the
+//! ratio layer / jsonschema (below 1: the layer is faster). A filter
+//! (`cargo bench --bench validation -- hiapi/valid`) narrows criterion's groups; the summary
+//! always runs in full (a few seconds). `-- --test` runs everything once, quickly.
 
-use std::{fs, hint::black_box, path::PathBuf, time::Duration};
+use std::{
+    fs,
+    hint::black_box,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::Criterion;
 use happyhorse::{
     contract,
     request::VideoRequest,
-    validate::validate_body,
+    validate::{self, validate_body},
     values::{self, AspectRatio, HttpUrl, Prompt, References, Resolution},
     Provider,
 };
@@ -100,6 +120,14 @@ fn compiled(provider: Provider) -> jsonschema::Validator {
         .unwrap_or_else(|e| panic!("{provider}: {e}"))
 }
 
+/// Every error `jsonschema` finds, rendered as a report holds it: instance path and message.
+fn jsonschema_errors(validator: &jsonschema::Validator, body: &Value) -> Vec<(String, String)> {
+    validator
+        .iter_errors(body)
+        .map(|e| (e.instance_path().to_string(), e.to_string()))
+        .collect()
+}
+
 fn validation(c: &mut Criterion) {
     for provider in Provider::ALL {
         let validator = compiled(provider);
@@ -111,6 +139,11 @@ fn validation(c: &mut Criterion) {
                 valid,
                 "{provider} {label}"
             );
+            assert_eq!(
+                validate::is_valid(provider, &body),
+                valid,
+                "{provider} {label}"
+            );
             assert_eq!(validator.is_valid(&body), valid, "{provider} {label}");
             if !valid {
                 assert!(validate_body(provider, &body).errors.len() >= 4);
@@ -118,16 +151,140 @@ fn validation(c: &mut Criterion) {
             }
 
             let mut group = c.benchmark_group(format!("{provider}/{label}"));
-            group.bench_function("layer", |b| {
+            group.bench_function("layer_verdict", |b| {
+                b.iter(|| validate::is_valid(provider, black_box(&body)))
+            });
+            group.bench_function("layer_report", |b| {
                 b.iter(|| validate_body(provider, black_box(&body)))
             });
-            group.bench_function("jsonschema", |b| {
+            group.bench_function("jsonschema_is_valid", |b| {
                 b.iter(|| validator.is_valid(black_box(&body)))
             });
-            group.bench_function("jsonschema_all_errors", |b| {
+            group.bench_function("jsonschema_errors", |b| {
+                b.iter(|| jsonschema_errors(&validator, black_box(&body)))
+            });
+            group.bench_function("jsonschema_errors_count", |b| {
                 b.iter(|| validator.iter_errors(black_box(&body)).count())
             });
             group.finish();
+        }
+    }
+}
+
+/// Nanoseconds per call of `f`, over a sample of `iters` calls.
+fn sample(iters: u64, f: &mut impl FnMut()) -> f64 {
+    let start = Instant::now();
+    for _ in 0..iters {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / iters as f64
+}
+
+/// How many calls of `f` take about `target`.
+fn calibrate(target: Duration, f: &mut impl FnMut()) -> u64 {
+    let mut iters = 1u64;
+    loop {
+        let start = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= target / 10 || iters >= 1 << 30 {
+            let per_call = elapsed.as_nanos().max(1) as f64 / iters as f64;
+            return ((target.as_nanos() as f64 / per_call) as u64).max(1);
+        }
+        iters *= 10;
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// One line of the summary: the median nanoseconds per call of `layer` and of `schema`, from
+/// `samples` samples of about 100 µs each, taken alternately (so drift in the machine's speed
+/// falls on both alike), and their ratio.
+fn row(
+    samples: usize,
+    body: &str,
+    work: &str,
+    (layer_name, mut layer): (&str, impl FnMut()),
+    (schema_name, mut schema): (&str, impl FnMut()),
+) {
+    let target = Duration::from_micros(100);
+    let (layer_iters, schema_iters) = (
+        calibrate(target, &mut layer),
+        calibrate(target, &mut schema),
+    );
+    let (mut layer_times, mut schema_times) = (Vec::new(), Vec::new());
+    for _ in 0..samples {
+        layer_times.push(sample(layer_iters, &mut layer));
+        schema_times.push(sample(schema_iters, &mut schema));
+    }
+    let (layer_ns, schema_ns) = (median(layer_times), median(schema_times));
+    println!(
+        "{body:<17} {work:<8} {layer_name:<19} {layer_ns:>9.1}   {schema_name:<30} {schema_ns:>9.1} \
+         {:>6.2}",
+        layer_ns / schema_ns
+    );
+}
+
+/// The summary table: medians per call, the layer beside `jsonschema` doing the same work,
+/// and their ratio. With `--test` (`cargo bench -- --test`), three samples each, to check it
+/// runs.
+fn summary() {
+    let samples = if std::env::args().any(|a| a == "--test") {
+        3
+    } else {
+        1001
+    };
+    println!();
+    println!(
+        "Validation summary: median ns per call over {samples} alternating samples of each; \
+         ratio = layer / jsonschema (below 1: the layer is faster)."
+    );
+    println!(
+        "{:<17} {:<8} {:<19} {:>9}   {:<30} {:>9} {:>6}",
+        "body", "work", "layer", "ns", "jsonschema (same body)", "ns", "ratio"
+    );
+    for provider in Provider::ALL {
+        let validator = compiled(provider);
+        for (label, body) in bodies(provider) {
+            let (body, name) = (&body, format!("{provider}/{label}"));
+            row(
+                samples,
+                &name,
+                "verdict",
+                ("validate::is_valid", || {
+                    black_box(validate::is_valid(provider, black_box(body)));
+                }),
+                ("is_valid", || {
+                    black_box(validator.is_valid(black_box(body)));
+                }),
+            );
+            row(
+                samples,
+                &name,
+                "report",
+                ("validate_body", || {
+                    black_box(validate_body(provider, black_box(body)));
+                }),
+                ("iter_errors, paths + messages", || {
+                    black_box(jsonschema_errors(&validator, black_box(body)));
+                }),
+            );
+            row(
+                samples,
+                &name,
+                "report",
+                ("validate_body", || {
+                    black_box(validate_body(provider, black_box(body)));
+                }),
+                ("iter_errors, counted", || {
+                    black_box(validator.iter_errors(black_box(body)).count());
+                }),
+            );
         }
     }
 }
@@ -168,9 +325,10 @@ fn config() -> Criterion {
         .sample_size(50)
 }
 
-criterion_group! {
-    name = benches;
-    config = config();
-    targets = validation, conversion
+fn main() {
+    let mut c = config().configure_from_args();
+    validation(&mut c);
+    conversion(&mut c);
+    c.final_summary();
+    summary();
 }
-criterion_main!(benches);
