@@ -2,7 +2,8 @@
 //!
 //! What a user relies on, checked on generated bodies for every provider and mode:
 //! - `validate_body` says "valid" exactly when the provider's JSON Schema (`openapi/*.yaml`,
-//!   draft 4 with formats) does, so a local verdict is the contract's verdict;
+//!   draft 4 with formats) does, so a local verdict is the contract's verdict, and
+//!   `is_valid` (the walk that stops at the first error) says the same;
 //! - every valid body survives the generated wire types unchanged (one documented
 //!   normalisation: Apiframe's `happyhorse11Params.images: []` is sent as absent, and both
 //!   mean text-to-video);
@@ -29,7 +30,7 @@ use std::sync::LazyLock;
 use common::{errors, request_validator};
 use happyhorse::{
     request::{Mode, VideoRequest, WireBody},
-    validate::validate_body,
+    validate::{is_valid, validate_body},
     values::{AspectRatio, HttpUrl, Prompt, References, Resolution, Seed, VideoDuration},
     Provider,
 };
@@ -769,9 +770,16 @@ fn normalised(provider: Provider, body: &Value) -> Value {
     body
 }
 
-/// The layer and the schema agree on `body`; when valid, it round-trips the generated types.
+/// The layer and the schema agree on `body` (the layer's verdict-only walk too); when valid,
+/// it round-trips the generated types.
 fn check_body(provider: Provider, body: &Value) -> Result<(), TestCaseError> {
     let layer = validate_body(provider, body).is_valid();
+    prop_assert_eq!(
+        is_valid(provider, body),
+        layer,
+        "the verdict-only walk and the report disagree\n{}",
+        explain(provider, body)
+    );
     let contract = schema(provider).is_valid(body);
     prop_assert_eq!(
         layer,
