@@ -4,7 +4,7 @@
 //! client (builder style) pretty-printed with prettyplease, which `src/generated.rs`
 //! `include!`s, and `$OUT_DIR/<provider>.openapi.json`, the same document as JSON, which
 //! `src/contract.rs` embeds so that the crate can validate against the contract at run time
-//! without a YAML parser. A document that does not parse, or that progenitor cannot turn into code, stops
+//! without a YAML parser; `openapi/storage.yaml` (the output files) is only converted. A document that does not parse, or that progenitor cannot turn into code, stops
 //! the build with one line naming the file and the reason.
 //!
 //! The same text is kept in `tests/snapshots/<provider>.rs`; `tests/snapshots.rs` fails when
@@ -34,6 +34,23 @@ fn main() {
         write(&out_dir.join(format!("{provider}.rs")), &code);
         write(&out_dir.join(format!("{provider}.openapi.json")), &json);
     }
+    // The output files' document describes storage, not a provider's API: embedded for the
+    // conformance checks, never generated.
+    let storage = Path::new("openapi/storage.yaml");
+    println!("cargo::rerun-if-changed={}", storage.display());
+    let json = to_json(storage).unwrap_or_else(|reason| fail(&reason));
+    write(&out_dir.join("storage.openapi.json"), &json);
+}
+
+/// Reads one OpenAPI 3.0 document and writes it as JSON.
+fn to_json(document: &Path) -> Result<String, String> {
+    let name = document.display();
+    let text = fs::read_to_string(document).map_err(|err| format!("{name}: cannot read: {err}"))?;
+    serde_norway::from_str::<openapiv3::OpenAPI>(&text)
+        .map_err(|err| format!("{name}: not a valid OpenAPI 3.0 document: {err}"))?;
+    let json: serde_json::Value =
+        serde_norway::from_str(&text).map_err(|err| format!("{name}: not valid YAML: {err}"))?;
+    serde_json::to_string(&json).map_err(|err| format!("{name}: cannot be written as JSON: {err}"))
 }
 
 fn write(target: &Path, contents: &str) {
@@ -49,10 +66,7 @@ fn generate(document: &Path) -> Result<(String, String), String> {
     let text = fs::read_to_string(document).map_err(|err| format!("{name}: cannot read: {err}"))?;
     let spec: openapiv3::OpenAPI = serde_norway::from_str(&text)
         .map_err(|err| format!("{name}: not a valid OpenAPI 3.0 document: {err}"))?;
-    let json: serde_json::Value =
-        serde_norway::from_str(&text).map_err(|err| format!("{name}: not valid YAML: {err}"))?;
-    let json = serde_json::to_string(&json)
-        .map_err(|err| format!("{name}: cannot be written as JSON: {err}"))?;
+    let json = to_json(document)?;
 
     let mut settings = progenitor::GenerationSettings::default();
     settings

@@ -18,6 +18,9 @@
 //!   over it that survive being killed at any moment.
 //! - `receiver` (feature `receiver`, with the CLI): a webhook receiver that records verified
 //!   callbacks in a ledger before it answers.
+//! - `conformance` (feature `conformance`, with the CLI): each operation's documented answers
+//!   and a judge of real ones, requests derived from the request schemas, and a probe of a live
+//!   endpoint for drift from its document.
 //! - [`request`]: a provider-neutral [`VideoRequest`] that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
@@ -97,6 +100,8 @@
 //!   (many requests to MP4s, restart-safe, rate-aware, budget-capped).
 //! - `receiver` (with `cli`): `receiver`, callbacks into a ledger (axum).
 //! - `postgres`: the ledger on PostgreSQL, for many workers on many machines.
+//! - `conformance` (with `cli`): `conformance`, the documents as a contract to hold a server
+//!   to (jsonschema).
 //!
 //! `default-features = false` leaves the library alone: no CLI, server, database or schema
 //! crates.
@@ -105,6 +110,8 @@
 #[cfg(feature = "ledger")]
 pub mod batch;
 pub mod client;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod contract;
 pub mod generated;
 mod issue;
