@@ -96,12 +96,6 @@ impl EventCopy {
     }
 }
 
-/// Whether `url` is plain HTTP to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`), the
-/// one exception the sandbox makes to the providers' HTTPS rule.
-pub(crate) fn is_loopback_http(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|url| url.scheme() == "http" && is_loopback(&url))
-}
-
 /// Whether the sandbox may deliver to `url`: HTTP or HTTPS to a loopback host only.
 fn deliverable(url: &str) -> bool {
     reqwest::Url::parse(url)
@@ -345,30 +339,6 @@ async fn post(state: &State, task: &Task, url: &str, bytes: Bytes) -> Result<u16
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_http_is_recognised() {
-        for url in [
-            "http://127.0.0.1:9000/hook",
-            "http://localhost/hook",
-            "http://LOCALHOST:80",
-            "http://[::1]:8080/x",
-            "http://127.8.9.10/x?y",
-            "http://user@127.0.0.1/x",
-        ] {
-            assert!(is_loopback_http(url), "{url}");
-        }
-        for url in [
-            "https://127.0.0.1/hook",
-            "http://example.com/hook",
-            "http://127.0.0.1.example.com/hook",
-            "http://10.0.0.1/hook",
-            "http://[::2]/x",
-            "ftp://127.0.0.1/x",
-        ] {
-            assert!(!is_loopback_http(url), "{url}");
-        }
-    }
 
     #[test]
     fn duplicates_draw_every_shape() {

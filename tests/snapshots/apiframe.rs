@@ -1401,6 +1401,20 @@ Other decisions:
   `http://` is accepted only to a loopback host, for a receiver tested on one machine.
 - `result` is any JSON value: the page says only that it "holds the output URL(s)". The
   crate takes every http(s) URL string found in it, in document order.
+- Answers Apiframe's documents leave out, assumed so that a client and the sandbox agree
+  (the sandbox gives each, and its conformance test holds every answer to this document):
+  - `Idempotency-Key` reused with a different body: 422; while the first request with
+    the key is still in flight: 409 with `Retry-After`. Apiframe documents only that a
+    replay returns the original job; these follow HiAPI's documented semantics
+    (provider-facts), so that a client never creates a second billable job either way.
+  - 500 on both operations and 503 on the poll: the Node SDK retries any 5xx and network
+    error on idempotent calls (provider-facts), so the server answers them; the body is
+    assumed to be `{error}` like the documented 503.
+  - The output files behind `result` are described in `storage.yaml` (ranges, 416, 404,
+    and 410 or 403 once expired).
+- A submit body must be sent as `application/json` (the request body's only media type);
+  any other `Content-Type` is refused with the 400 of an invalid body, as a JSON-only API
+  server does not parse it.
 
 
 Version: 2.0.0*/
@@ -1638,7 +1652,28 @@ pub mod builder {
                         ),
                     )
                 }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -1747,6 +1782,20 @@ pub mod builder {
                     )
                 }
                 429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                503u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -2406,6 +2406,14 @@ Decisions where the sources are silent or loose (each repeated where it applies)
   absent or null in that case.
 - The legacy `model@route` suffix (provider-facts) is not modelled: `model` is a closed
   enum of the three HappyHorse ids; use the top-level `route` field instead.
+- `GET /tasks` paging (provider-facts names `page` and `size` only): `page` from 1, `size`
+  1 to 100 (default 20); values outside, or not whole numbers, are refused with
+  `INVALID_REQUEST` rather than clamped.
+- A submit body must be sent as `application/json` (the request body's only media type);
+  any other `Content-Type` is refused with `INVALID_REQUEST`, as a JSON-only API server
+  does not parse it.
+- The output files behind `output[].url` are described in `storage.yaml` (ranges, 416,
+  404, and 410 or 403 once expired).
 
 
 Version: 1.1.0*/
@@ -2461,15 +2469,21 @@ impl Client {
     /**List the caller's tasks, newest first
 
 provider-facts: `GET /v1/tasks?page=&size=`, newest first; the page array is under
-`data.tasks`. Assumed: `page` counts from 1; neither the bounds of `size` nor the
-defaults are documented, so none are enforced here.
+`data.tasks`. The bounds and defaults of `page` and `size` are not documented; the
+ones below are assumed (see info) and enforced, by the sandbox too.
 
 
 Sends a `GET` request to `/tasks`
 
 Arguments:
-- `page`: Page number (assumed to start at 1; provider-facts names the parameter only).
-- `size`: Page size (provider-facts names the parameter only; bounds undocumented).
+- `page`: Page number, from 1 (assumed; provider-facts names the parameter only). Absent means 1.
+A value that is not a whole number from 1 is refused with `INVALID_REQUEST` (assumed).
+
+- `size`: Tasks per page, 1 to 100; absent means 20 (assumed: provider-facts names the
+parameter only, and the bounds are the usual ones of paged APIs). A value outside is
+refused with `INVALID_REQUEST` rather than brought inside, so that a client tested
+on the sandbox never depends on clamping a provider may not do.
+
 ```ignore
 let response = client.list_tasks()
     .page(page)

@@ -1343,6 +1343,14 @@ Decisions where the sources are silent (each repeated where it applies):
   only `completed` and `failed` are treated as terminal.
 - Error body (undocumented): assumed `{"error": {"code": <int>, "message": <string>}}`, the
   same `error` object the task carries when a generation fails, so one shape serves both.
+- The page's error table (20002 invalid parameter → 400, 10001–10005 → 401, 30001 → 402,
+  50001 → 429) is not tied to an endpoint, so 400 is listed on the poll as on the submit.
+  A 404 for an unknown task and 5xx answers are assumed (not in the table).
+- The output files behind `output.video_urls` are described in `storage.yaml` (ranges,
+  416, 404, and 410 or 403 once expired).
+- A submit body must be sent as `application/json` (the request body's only media type);
+  any other `Content-Type` is refused with the 400 of an invalid body, as a JSON-only API
+  server does not parse it.
 
 
 Version: 1.1.0*/
@@ -1611,6 +1619,13 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
                 401u16 => {
                     Err(
                         Error::ErrorResponse(

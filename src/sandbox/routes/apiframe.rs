@@ -3,7 +3,7 @@
 //! its credit cost and webhook status.
 
 use axum::{
-    extract::{Path, State as Extract},
+    extract::State as Extract,
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::{
     errors, idempotency, reply, status_route,
-    submit::{create_or_replay, for_validation, new_task},
-    Shared,
+    submit::{create_or_replay, new_task},
+    PathId, Shared,
 };
 use crate::{
     sandbox::{callbacks::Target, faults::Fault, Phase, State, Task},
@@ -27,9 +27,7 @@ pub(super) async fn submit(
     body: Value,
     faults: &[Fault],
 ) -> Response {
-    let problems = state
-        .schemas
-        .problems(APIFRAME, &for_validation(&body, "/webhookUrl"));
+    let problems = state.schemas.problems(APIFRAME, &body);
     if !problems.is_empty() {
         return errors::invalid(APIFRAME, problems);
     }
@@ -128,7 +126,7 @@ pub(super) fn job(state: &State, task: &Task, phase: Phase) -> Value {
 pub(super) async fn get(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Response {
     let not_a_uuid = |id: &str| {
         uuid::Uuid::parse_str(id)

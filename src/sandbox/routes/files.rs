@@ -3,12 +3,12 @@
 use std::sync::atomic::Ordering;
 
 use axum::{
-    extract::{Path, State as Extract},
+    extract::State as Extract,
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 
-use super::{injected, slow_down, Shared};
+use super::{injected, slow_down, PathId, Shared};
 use crate::sandbox::{
     faults::{Fault, DOWNLOAD_FAULTS},
     output::{self, Wanted},
@@ -20,7 +20,7 @@ use crate::sandbox::{
 pub(super) async fn output_file(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Response {
     let faults = match injected(&state, &headers, &DOWNLOAD_FAULTS) {
         Ok(faults) => faults,

@@ -3,7 +3,7 @@
 //! envelope.
 
 use axum::{
-    extract::{Path, Query, State as Extract},
+    extract::{rejection::QueryRejection, Query, State as Extract},
     http::{header, HeaderMap, StatusCode},
     response::Response,
 };
@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::{
     deliver_or_reset, errors, gate, idempotency, reply, status_route,
-    submit::{create_or_replay, for_validation, new_task},
-    Shared,
+    submit::{create_or_replay, new_task},
+    PathId, Shared,
 };
 use crate::{
     sandbox::{
@@ -49,9 +49,7 @@ pub(super) async fn submit(
         );
         return errors::hiapi_envelope_error(&message);
     }
-    let problems = state
-        .schemas
-        .problems(HIAPI, &for_validation(&body, "/callback/url"));
+    let problems = state.schemas.problems(HIAPI, &body);
     if !problems.is_empty() {
         return errors::invalid(HIAPI, problems);
     }
@@ -111,7 +109,7 @@ pub(super) fn task(state: &State, task: &Task, phase: Phase) -> Value {
 pub(super) async fn get(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Response {
     status_route(&state, HIAPI, &headers, &id, |_| None, |state, found, phase| {
         json!({"code": 200, "message": "success", "data": task(state, found, phase)})
@@ -119,23 +117,28 @@ pub(super) async fn get(
     .await
 }
 
-/// `GET /tasks?page=N&size=M`: pages from 1 (0 counts as 1, a page past the end is empty),
-/// 20 tasks by default, 1 to 100 (a size outside is brought inside). Anything but decimal
-/// digits is HiAPI's 400; a number too large for 64 bits counts as the largest.
+/// `GET /tasks?page=N&size=M`: pages from 1 (a page past the end is empty), 20 tasks by
+/// default, 1 to 100, as the document states them; anything else (0, 101, an empty value, not
+/// decimal digits) is HiAPI's 400. A page number too large for 64 bits counts as the largest.
 pub(super) async fn list(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
-    Query(query): Query<Vec<(String, String)>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let faults = match gate(&state, HIAPI, &headers, &REQUEST_FAULTS).await {
         Ok(faults) => faults,
         Err(answer) => return answer,
     };
+    // HiAPI's 400 in JSON, not the framework's plain-text rejection.
+    let Ok(Query(query)) = query else {
+        let problem = ("query".to_owned(), "the query string is malformed".to_owned());
+        return deliver_or_reset(errors::invalid(HIAPI, vec![problem]), &faults);
+    };
     let (number, size) = match (
-        whole_number(&query, "page", 1),
-        whole_number(&query, "size", 20),
+        whole_number(&query, "page", 1, u64::MAX),
+        whole_number(&query, "size", 20, 100),
     ) {
-        (Ok(number), Ok(size)) => (number.max(1), size.clamp(1, 100)),
+        (Ok(number), Ok(size)) => (number, size),
         (Err(problem), _) | (_, Err(problem)) => {
             return deliver_or_reset(errors::invalid(HIAPI, vec![problem]), &faults)
         }
@@ -157,26 +160,33 @@ pub(super) async fn list(
     deliver_or_reset(answer, &faults)
 }
 
-/// The query parameter `name` (its last value) as a whole number, `default` when absent or
-/// empty; the problem, as `(path, message)`, when it is not decimal digits.
+/// The query parameter `name` (its last value) as a whole number from 1 to `max`, `default`
+/// when absent; the problem, as `(path, message)`, when it is anything else.
 fn whole_number(
     query: &[(String, String)],
     name: &str,
     default: u64,
+    max: u64,
 ) -> Result<u64, (String, String)> {
     let Some((_, text)) = query.iter().rev().find(|(key, _)| key == name) else {
         return Ok(default);
     };
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(default);
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    // All digits: only too many of them fail to parse, and those count as the largest.
+    let value = digits.then(|| text.parse().unwrap_or(u64::MAX));
+    match value {
+        Some(value @ 1..) if value <= max => Ok(value),
+        _ => {
+            let shown: String = text.chars().take(40).collect();
+            let range = if max == u64::MAX {
+                "from 1".to_owned()
+            } else {
+                format!("from 1 to {max}")
+            };
+            Err((
+                name.to_owned(),
+                format!("want a whole number {range}, got {shown:?}"),
+            ))
+        }
     }
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        let shown: String = text.chars().take(40).collect();
-        return Err((
-            name.to_owned(),
-            format!("want a whole number (page from 1, size from 1 to 100), got {shown:?}"),
-        ));
-    }
-    Ok(text.parse().unwrap_or(u64::MAX))
 }

@@ -21,8 +21,8 @@ use std::{sync::Arc, time::Instant};
 
 use axum::{
     body::Bytes,
-    extract::{Request, State as Extract},
-    http::{header, HeaderMap, StatusCode},
+    extract::{FromRequestParts, Path, RawPathParams, Request, State as Extract},
+    http::{header, request::Parts, HeaderMap, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post, MethodRouter},
@@ -278,6 +278,31 @@ async fn slow_down(state: &State, faults: &[Fault]) {
 async fn sweep(Extract(state): Extract<Shared>, request: Request, next: Next) -> Response {
     state.sweep_if_due();
     next.run(request).await
+}
+
+/// The `{id}` of a path, percent-decoded; one that does not decode (`%ff`, `%zz`) is kept as
+/// sent. No task has such an id, so each provider answers as it does for any unknown one,
+/// in its own JSON, instead of a framework's plain-text rejection no document describes.
+pub(super) struct PathId(pub(super) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(Path(id)) = Path::<String>::from_request_parts(parts, state).await {
+            return Ok(PathId(id));
+        }
+        let raw = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "id")
+                    .map(|(_, value)| value.to_owned())
+            });
+        Ok(PathId(raw.unwrap_or_default()))
+    }
 }
 
 /// The answer, or, under a `reset` fault, the connection dropped before it is complete.

@@ -3,7 +3,7 @@
 //! object itself.
 
 use axum::{
-    extract::{Path, State as Extract},
+    extract::State as Extract,
     http::{HeaderMap, StatusCode},
     response::Response,
 };
@@ -14,7 +14,7 @@ use super::{
     idempotency::Idempotency,
     reply, status_route,
     submit::{create_or_replay, new_task},
-    Shared,
+    PathId, Shared,
 };
 use crate::{
     sandbox::{faults::Fault, Failure, Phase, State, Task},
@@ -73,7 +73,7 @@ pub(super) fn task(state: &State, task: &Task, phase: Phase) -> Value {
 pub(super) async fn get(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Response {
     status_route(&state, REAPI, &headers, &id, |_| None, task).await
 }

@@ -2,9 +2,13 @@
 //! checks of the body, then the task (new, or replayed for an `Idempotency-Key`) and its
 //! callback deliveries.
 
-use std::{borrow::Cow, sync::Arc};
+use std::sync::Arc;
 
-use axum::{body::Bytes, http::HeaderMap, response::Response};
+use axum::{
+    body::Bytes,
+    http::{header, HeaderMap},
+    response::Response,
+};
 use serde_json::Value;
 
 use super::{
@@ -33,7 +37,7 @@ pub(super) async fn handle(
         Ok(faults) => faults,
         Err(answer) => return answer,
     };
-    let answer = match (parse(&bytes), provider) {
+    let answer = match (parse(&headers, &bytes), provider) {
         (Err(problems), _) => errors::invalid(provider, problems),
         (Ok(body), Provider::HiApi) => hiapi::submit(&state, &headers, body, &faults).await,
         (Ok(body), Provider::Reapi) => reapi::submit(&state, &headers, body, &faults).await,
@@ -42,29 +46,25 @@ pub(super) async fn handle(
     deliver_or_reset(answer, &faults)
 }
 
-/// The parsed body, or the problem with one that is not JSON.
-fn parse(bytes: &Bytes) -> Result<Value, Vec<(String, String)>> {
+/// The parsed body, or the problem with one that is not sent as JSON or is not JSON.
+fn parse(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, Vec<(String, String)>> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if !media_type.is_some_and(|m| m.eq_ignore_ascii_case("application/json")) {
+        return Err(vec![(
+            String::new(),
+            "send the body as JSON, with Content-Type: application/json".to_owned(),
+        )]);
+    }
     serde_json::from_slice(bytes).map_err(|err| {
         vec![(
             String::new(),
             format!("request body is not valid JSON: {err}"),
         )]
     })
-}
-
-/// The body as the schema should judge it: a plain-http callback URL to a loopback host is
-/// the sandbox's one exception to the providers' HTTPS rule, so it is judged as HTTPS.
-pub(super) fn for_validation<'a>(body: &'a Value, pointer: &str) -> Cow<'a, Value> {
-    match body.pointer(pointer).and_then(Value::as_str) {
-        Some(url) if callbacks::is_loopback_http(url) => {
-            let mut judged = body.clone();
-            if let Some(slot) = judged.pointer_mut(pointer) {
-                *slot = Value::from(url.replacen("http://", "https://", 1));
-            }
-            Cow::Owned(judged)
-        }
-        _ => Cow::Borrowed(body),
-    }
 }
 
 /// What a new task carries: a failure and callback faults (a `duplicate_callback` fault draws
