@@ -50,7 +50,12 @@ pub fn request_component(provider: Provider) -> &'static str {
 /// The result is `{"$ref": "#/components/schemas/NAME", "components": {...}}`: every
 /// component travels along so that references resolve, with `nullable` translated.
 pub fn component_schema(provider: Provider, name: &str) -> Option<Value> {
-    let components = openapi(provider).get("components")?;
+    component_schema_in(openapi(provider), name)
+}
+
+/// [`component_schema`] for any OpenAPI 3.0 document (an edited copy of a provider's, say).
+pub fn component_schema_in(document: &Value, name: &str) -> Option<Value> {
+    let components = document.get("components")?;
     components.get("schemas")?.get(name)?;
     let mut components = components.clone();
     translate_nullable(&mut components);

@@ -32,11 +32,9 @@ impl Issue {
     /// `reference_image: maxItems: got 10, want 9`), or the rule alone when it concerns the
     /// object itself (`additional properties 'seed' not allowed`).
     pub fn provider_message(&self) -> String {
-        let field = self
-            .path
-            .rsplit('.')
-            .next()
-            .filter(|last| *last != "$" && *last != "input" && !self.path.ends_with(']'));
+        // The last field of the path, with its index when the issue is about one item
+        // (`reference_image[0]: got integer, want string`).
+        let field = self.path.rsplit('.').next().filter(|last| *last != "$");
         match field {
             Some(name) if !self.is_about_the_object() => format!("{name}: {}", self.message),
             _ => self.message.clone(),
@@ -83,6 +81,12 @@ mod tests {
                 "additional properties 'seed' not allowed",
                 "additional properties 'seed' not allowed",
             ),
+            // The envelope's own field is named like any other.
+            (
+                "input",
+                "got array, want object",
+                "input: got array, want object",
+            ),
             (
                 "input.duration",
                 "minimum: got 0, want 3",
@@ -102,6 +106,11 @@ mod tests {
                 "input.reference_image",
                 "maxItems: got 10, want 9",
                 "reference_image: maxItems: got 10, want 9",
+            ),
+            (
+                "input.reference_image[0]",
+                "got integer, want string",
+                "reference_image[0]: got integer, want string",
             ),
         ];
         for (path, message, expected) in cases {

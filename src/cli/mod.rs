@@ -2,6 +2,7 @@
 
 mod batch;
 mod generate;
+mod probe;
 #[cfg(feature = "sandbox")]
 mod sandbox;
 mod serve;
@@ -65,6 +66,15 @@ enum Command {
     /// the 2xx, and duplicates change nothing. Exits 2 when nothing can be verified or the
     /// ledger cannot be opened.
     Serve(serve::Args),
+    /// Check a live provider for drift from its document, sending only refusable requests.
+    ///
+    /// Sends the endpoint (key and base URL from the environment) bodies derived from the
+    /// document's request schema that it must refuse before any task exists: unknown fields,
+    /// out-of-range durations, too many references, wrong types, missing fields; and one with
+    /// no key, one with a made-up key. Never a valid body. Reports, case by case, where the
+    /// status or wording differs from the document. Exits 0 when every answer is as
+    /// documented, 1 on drift, 2 when the probe cannot run (no key, a bad base URL, the network).
+    Probe(probe::Args),
     /// Serve a local emulator of HiAPI, reapi and Apiframe on loopback, until Ctrl-C.
     #[cfg(feature = "sandbox")]
     Sandbox(sandbox::Args),
@@ -116,6 +126,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Download(args) => task::download(args),
         Command::Validate(args) => validate::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Probe(args) => probe::run(args),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args),
     }

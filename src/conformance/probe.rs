@@ -44,7 +44,7 @@ pub enum KeyUse {
     Configured,
     /// No key at all.
     Missing,
-    /// A made-up key with the provider's prefix.
+    /// A made-up key (without the provider's prefix).
     MadeUp,
 }
 
@@ -463,10 +463,12 @@ fn auth_header(
     key_use: KeyUse,
     key: &str,
 ) -> Result<Option<(HeaderName, HeaderValue)>, Error> {
-    let made_up = format!("{}happyhorse-probe-not-a-key", provider.key_prefix());
+    // Without the provider's prefix, so that no provider (nor the sandbox, which takes any
+    // prefixed key) can take it for one of its keys.
+    let made_up = "happyhorse-probe-not-a-key";
     let key = match key_use {
         KeyUse::Missing => return Ok(None),
-        KeyUse::MadeUp => made_up.as_str(),
+        KeyUse::MadeUp => made_up,
         KeyUse::Configured => key,
     };
     let (name, text) = match provider.facts().auth {

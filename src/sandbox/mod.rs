@@ -155,6 +155,13 @@ pub struct SandboxConfig {
     /// cannot be opened makes [`Sandbox::start`] fail; a write that fails later is logged
     /// (`tracing` warning) and the sandbox goes on.
     pub delivery_log: Option<PathBuf>,
+    /// The OpenAPI document each provider's submit bodies are judged by, in
+    /// [`Provider::ALL`] order; `None` (the default) is the crate's own (`openapi/*.yaml`).
+    /// Only the request schemas are read from a given one; answers keep their documented
+    /// shapes. A team tries an edited document here before the provider changes, or makes
+    /// the sandbox drift from the contract, as a probe's test does (see
+    /// [`SandboxConfig::with_document`]).
+    pub documents: [Option<Arc<serde_json::Value>>; 3],
 }
 
 impl std::fmt::Debug for SandboxConfig {
@@ -181,6 +188,16 @@ impl std::fmt::Debug for SandboxConfig {
             .field("faults", &self.faults)
             .field("slow_delay", &self.slow_delay)
             .field("delivery_log", &self.delivery_log)
+            .field(
+                "documents",
+                &Provider::ALL.map(|p| {
+                    if self.documents[p.index()].is_some() {
+                        "given"
+                    } else {
+                        "the crate's"
+                    }
+                }),
+            )
             .finish()
     }
 }
@@ -202,6 +219,7 @@ impl Default for SandboxConfig {
             faults: FaultRates::none(),
             slow_delay: Duration::from_secs(2),
             delivery_log: None,
+            documents: [None, None, None],
         }
     }
 }
@@ -337,6 +355,35 @@ impl SandboxConfig {
     /// Sets how long a `slow` fault holds an answer.
     pub fn with_slow_delay(mut self, delay: Duration) -> Self {
         self.slow_delay = delay;
+        self
+    }
+
+    /// Judges `provider`'s submit bodies by `document` (an OpenAPI 3.0 document as JSON)
+    /// instead of the crate's own; [`Sandbox::start`] fails when its request schema does not
+    /// compile.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use happyhorse::{contract, sandbox::{Sandbox, SandboxConfig}, Provider};
+    ///
+    /// // A reapi that takes 16-second clips, which its document does not allow.
+    /// let mut drifted = contract::openapi(Provider::Reapi).clone();
+    /// drifted["components"]["schemas"]["Duration"]["maximum"] = 16.into();
+    /// let sandbox =
+    ///     Sandbox::start(SandboxConfig::default().with_document(Provider::Reapi, drifted)).await?;
+    /// let answer = reqwest::Client::new()
+    ///     .post(format!("{}/videos/generations", sandbox.base_url(Provider::Reapi)))
+    ///     .bearer_auth("rk_example")
+    ///     .json(&serde_json::json!({"model": "happyhorse-1-1", "prompt": "A horse", "duration": 16}))
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(answer.status(), 200);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn with_document(mut self, provider: Provider, document: serde_json::Value) -> Self {
+        self.documents[provider.index()] = Some(Arc::new(document));
         self
     }
 
@@ -749,6 +796,7 @@ impl State {
             .no_proxy()
             .build()
             .map_err(std::io::Error::other)?;
+        let schemas = schema::Schemas::new(&config.documents).map_err(std::io::Error::other)?;
         Ok(State {
             output: output::OutputFile::new(config.pad_to),
             retention: config.retention(),
@@ -758,7 +806,7 @@ impl State {
             deliveries: stats::DeliveryLog::new(Sandbox::MAX_DELIVERIES, log_file),
             config,
             addr,
-            schemas: schema::Schemas::new(),
+            schemas,
             tasks: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             fault_uses: Mutex::new(HashMap::new()),

@@ -1,6 +1,8 @@
 //! The sandbox's request validation: the contract's JSON Schemas, compiled with `jsonschema`,
 //! independent of the hand-written layer, with errors worded as the providers word them.
 
+use std::sync::Arc;
+
 use jsonschema::{error::ValidationErrorKind, Validator};
 use serde_json::Value;
 
@@ -13,28 +15,49 @@ pub(crate) struct Schemas {
     hiapi_branches: Vec<(String, Validator)>,
 }
 
-fn compile(provider: Provider, component: &str) -> Validator {
-    // The request component always exists; the `$ref` then points wherever is wanted.
-    let mut schema = contract::component_schema(provider, contract::request_component(provider))
-        .unwrap_or_else(|| unreachable!("{provider} defines its request component"));
+/// The validator of `component` in `document`, whose request component is `request`.
+fn compile(document: &Value, request: &str, component: &str) -> Result<Validator, String> {
+    let mut schema = contract::component_schema_in(document, request)
+        .ok_or_else(|| format!("no component schema {request}"))?;
     schema["$ref"] = Value::from(format!("#/components/schemas/{component}"));
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
         .should_validate_formats(true)
         .build(&schema)
-        // The documents are compiled by the crate's own tests; a failure here is a bug in them.
-        .unwrap_or_else(|err| unreachable!("{provider} {component} compiles: {err}"))
+        .map_err(|err| format!("{component} does not compile: {err}"))
 }
 
 impl Schemas {
-    pub(crate) fn new() -> Self {
-        Schemas {
-            bodies: Provider::ALL.map(|p| compile(p, contract::request_component(p))),
-            hiapi_branches: hiapi_branches()
-                .into_iter()
-                .map(|(model, pointer)| (model, compile(Provider::HiApi, &pointer)))
-                .collect(),
+    /// Each provider's request schemas, from `documents` where one is given, else from the
+    /// crate's own; the problem with a given document that does not serve.
+    pub(crate) fn new(documents: &[Option<Arc<Value>>; 3]) -> Result<Self, String> {
+        let document = |p: Provider| match &documents[p.index()] {
+            Some(given) => given.as_ref(),
+            None => contract::openapi(p),
+        };
+        let mut bodies = Vec::new();
+        for provider in Provider::ALL {
+            let request = contract::request_component(provider);
+            bodies.push(
+                compile(document(provider), request, request)
+                    .map_err(|err| format!("the {provider} document: {err}"))?,
+            );
         }
+        let bodies: [Validator; 3] = bodies
+            .try_into()
+            .map_err(|_| "three providers, three schemas".to_owned())?;
+        let hiapi = document(Provider::HiApi);
+        let request = contract::request_component(Provider::HiApi);
+        let mut hiapi_branches = Vec::new();
+        for (model, pointer) in hiapi_branches_in(hiapi) {
+            let branch = compile(hiapi, request, &pointer)
+                .map_err(|err| format!("the hiapi document: {err}"))?;
+            hiapi_branches.push((model, branch));
+        }
+        Ok(Schemas {
+            bodies,
+            hiapi_branches,
+        })
     }
 
     /// Every problem with a submit body, as `(dotted path, message)`; empty when it is valid.
@@ -69,10 +92,11 @@ impl Schemas {
     }
 }
 
-/// HiAPI's request branches: each one's model and its path below `components/schemas`.
-fn hiapi_branches() -> Vec<(String, String)> {
+/// HiAPI's request branches in `document`: each one's model and its path below
+/// `components/schemas`.
+fn hiapi_branches_in(document: &Value) -> Vec<(String, String)> {
     let request = contract::request_component(Provider::HiApi);
-    let branches = contract::openapi(Provider::HiApi)["components"]["schemas"][request]["oneOf"]
+    let branches = document["components"]["schemas"][request]["oneOf"]
         .as_array()
         .cloned()
         .unwrap_or_default();

@@ -144,7 +144,7 @@ impl Drop for Running {
 /// `happyhorse -v serve` on a free loopback port (`--addr 127.0.0.1:0`: the OS picks it) over
 /// `ledger`, with `env`; returns it once it says it is receiving, and its base URL.
 pub fn serve(ledger: &str, env: &[(&str, &str)], patience: Duration) -> (Running, String) {
-    let running = Running::spawn(command(
+    let mut running = Running::spawn(command(
         &["-v", "serve", "--addr", "127.0.0.1:0", "--ledger", ledger],
         env,
     ));
@@ -155,6 +155,14 @@ pub fn serve(ledger: &str, env: &[(&str, &str)], patience: Duration) -> (Running
             let rest = &text[at + "receiving on ".len()..];
             let url = rest.split_whitespace().next().expect("a URL").to_owned();
             return (running, url);
+        }
+        if let Ok(Some(status)) = running.child.try_wait() {
+            // Let the readers drain what it wrote before it ended.
+            std::thread::sleep(Duration::from_millis(100));
+            panic!(
+                "serve ended ({status}) before it was receiving: {}",
+                running.stderr()
+            );
         }
         assert!(
             started.elapsed() < patience,

@@ -131,7 +131,10 @@ pub(super) async fn list(
     };
     // HiAPI's 400 in JSON, not the framework's plain-text rejection.
     let Ok(Query(query)) = query else {
-        let problem = ("query".to_owned(), "the query string is malformed".to_owned());
+        let problem = (
+            "query".to_owned(),
+            "the query string is malformed".to_owned(),
+        );
         return deliver_or_reset(errors::invalid(HIAPI, vec![problem]), &faults);
     };
     let (number, size) = match (
