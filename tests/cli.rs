@@ -536,3 +536,42 @@ fn sandbox_listens_on_a_host_name_or_remotely_when_allowed_and_pads_with_units()
     generate_with(&exports[0], happyhorse::Provider::HiApi);
     sandbox.stop();
 }
+
+/// `sandbox --document` judges bodies by an edited document, here a reapi that takes 16-second
+/// clips; `probe` run against it catches the drift. A document that is not one stops the
+/// sandbox before it listens.
+#[cfg(all(feature = "sandbox", feature = "conformance"))]
+#[test]
+fn the_probe_catches_a_sandbox_started_on_a_drifted_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut document = happyhorse::contract::openapi(happyhorse::Provider::Reapi).clone();
+    document["components"]["schemas"]["Duration"]["maximum"] = 16.into();
+    let path = dir.path().join("reapi.yaml");
+    std::fs::write(&path, serde_norway::to_string(&document).unwrap()).unwrap();
+    let argument = format!("reapi={}", path.display());
+    let sandbox = SandboxProcess::start(&["--document", &argument]);
+    let root = sandbox.base.trim_end_matches("/v1").to_owned();
+    let probe = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
+        .args(["probe", "--provider", "reapi"])
+        .env("REAPI_API_KEY", "rk_test")
+        .env("REAPI_BASE_URL", format!("{root}/api/v1"))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&probe.stdout);
+    assert_eq!(probe.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("DRIFT above_maximum /duration = 16 → 200"),
+        "{stdout}"
+    );
+    drop(sandbox);
+
+    std::fs::write(&path, "openapi: [not, a, version]\n").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
+        .args(["sandbox", "--addr", "127.0.0.1:0", "--document", &argument])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not an OpenAPI document"), "{stderr}");
+}

@@ -75,6 +75,38 @@ pub struct Args {
     /// callback URL or a header.
     #[arg(long, value_name = "FILE")]
     delivery_log: Option<PathBuf>,
+    /// Judge PROVIDER's submit bodies by the OpenAPI document in FILE (YAML or JSON) instead of
+    /// the built-in one: try an edited document before the provider changes, or make the
+    /// sandbox drift on purpose to test `happyhorse probe`. Repeatable, one per provider.
+    #[arg(long = "document", value_name = "PROVIDER=FILE", value_parser = parse_document)]
+    documents: Vec<(Provider, PathBuf)>,
+}
+
+fn parse_document(text: &str) -> Result<(Provider, PathBuf), String> {
+    let (provider, file) = text.split_once('=').ok_or_else(|| {
+        format!("want PROVIDER=FILE (e.g. hiapi=openapi/hiapi.yaml), got {text:?}")
+    })?;
+    let provider = provider
+        .parse::<Provider>()
+        .map_err(|err| err.to_string())?;
+    if file.is_empty() {
+        return Err("the file is missing after '='".to_owned());
+    }
+    Ok((provider, PathBuf::from(file)))
+}
+
+/// An OpenAPI document read from `path`, as JSON (YAML is read too: it contains JSON).
+fn read_document(path: &std::path::Path) -> Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read it: {err}"))?;
+    let document: serde_json::Value =
+        serde_norway::from_str(&text).map_err(|err| format!("not YAML or JSON: {err}"))?;
+    if !document
+        .get("openapi")
+        .is_some_and(serde_json::Value::is_string)
+    {
+        return Err("not an OpenAPI document (no `openapi` version)".to_owned());
+    }
+    Ok(document)
 }
 
 /// A key or secret from the command line: `Debug` never shows it.
@@ -352,8 +384,21 @@ async fn serve(args: Args) -> ExitCode {
         }
         config = config.with_delivery_log(path);
     }
+    for (provider, path) in &args.documents {
+        match read_document(path) {
+            Ok(document) => config = config.with_document(*provider, document),
+            Err(err) => {
+                eprintln!("error: --document {provider}={}: {err}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     let sandbox = match Sandbox::bind(args.addr, config).await {
         Ok(sandbox) => sandbox,
+        Err(err) if !args.documents.is_empty() && err.kind() == std::io::ErrorKind::Other => {
+            eprintln!("error: --document: {err}; check the document's request schema");
+            return ExitCode::from(2);
+        }
         Err(err) => {
             eprintln!(
                 "error: cannot listen on {}: {err}; pick another port with --addr 127.0.0.1:PORT",
