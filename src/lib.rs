@@ -21,6 +21,7 @@
 //! - `conformance` (feature `conformance`, with the CLI): each operation's documented answers
 //!   and a judge of real ones, requests derived from the request schemas, and a probe of a live
 //!   endpoint for drift from its document.
+//! - `strategies` (feature `proptest`): proptest strategies for bodies and requests.
 //! - [`request`]: a provider-neutral [`VideoRequest`] that converts into
 //!   each provider's body, or says exactly why a provider cannot serve it.
 //!
@@ -102,6 +103,8 @@
 //! - `postgres`: the ledger on PostgreSQL, for many workers on many machines.
 //! - `conformance` (with `cli`): `conformance`, the documents as a contract to hold a server
 //!   to (jsonschema).
+//! - `proptest`: `strategies`, the property-test generators of requests (valid and near-miss
+//!   bodies per provider and mode, neutral requests), for fuzzing your own code.
 //!
 //! `default-features = false` leaves the library alone: no CLI, server, database or schema
 //! crates.
@@ -125,6 +128,8 @@ pub mod request;
 mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 pub mod tls;
 pub mod units;
 pub mod validate;
