@@ -3,7 +3,7 @@
 //! For every `openapi/<provider>.yaml` this writes `$OUT_DIR/<provider>.rs`, a progenitor
 //! client (builder style) pretty-printed with prettyplease, which `src/generated.rs`
 //! `include!`s, and `$OUT_DIR/<provider>.openapi.json`, the same document as JSON, which
-//! `src/contract.rs` embeds so that the crate can validate against the contract at run time
+//! `src/contract/mod.rs` embeds so that the crate can validate against the contract at run time
 //! without a YAML parser; `openapi/storage.yaml` (the output files) is only converted. A document that does not parse, or that progenitor cannot turn into code, stops
 //! the build with one line naming the file and the reason.
 //!

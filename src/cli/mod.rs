@@ -1,6 +1,7 @@
 //! Subcommands of the `happyhorse` binary.
 
 mod batch;
+mod contract;
 mod generate;
 mod probe;
 #[cfg(feature = "sandbox")]
@@ -66,6 +67,8 @@ enum Command {
     /// the 2xx, and duplicates change nothing. Exits 2 when nothing can be verified or the
     /// ledger cannot be opened.
     Serve(serve::Args),
+    /// Compare versions of the OpenAPI documents: what an edit does to callers.
+    Contract(contract::Args),
     /// Check a live provider for drift from its document, sending only refusable requests.
     ///
     /// Sends the endpoint (key and base URL from the environment) bodies derived from the
@@ -127,6 +130,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Probe(args) => probe::run(args),
+        Command::Contract(args) => contract::run(args),
         #[cfg(feature = "sandbox")]
         Command::Sandbox(args) => sandbox::run(args),
     }

@@ -6,6 +6,8 @@
 //! know, becomes an explicit `null` alternative. Use it to validate a body with any JSON Schema
 //! validator exactly as the contract states it.
 
+pub mod diff;
+
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value};
