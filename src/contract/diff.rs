@@ -939,8 +939,8 @@ pub fn rust_integer_type(schema: &Value) -> Option<&'static str> {
     }
     let min = schema.get("minimum").and_then(Value::as_f64);
     Some(match (min, schema.get("maximum")) {
-        (Some(m), _) if m == 1.0 => "NonZeroU64",
-        (Some(m), None) if m == 0.0 => "u64",
+        (Some(1.0), _) => "NonZeroU64",
+        (Some(0.0), None) => "u64",
         _ => "i64",
     })
 }
