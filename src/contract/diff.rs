@@ -417,31 +417,29 @@ impl<'a> Walk<'a> {
     fn responses(&mut self, at: &str, id: &str, old: &'a Value, new: &'a Value) {
         let list = |op: &'a Value| op.get("responses").and_then(Value::as_object);
         let (old_list, new_list) = (list(old).unwrap_or(&EMPTY), list(new).unwrap_or(&EMPTY));
-        for (status, old_response) in old_list {
+        for (status, pair) in paired(old_list, new_list) {
             let at = format!("{at}/responses/{}", escape(status));
-            match new_list.get(status) {
-                None => self.push(
+            match pair {
+                Paired::Removed => self.push(
                     Class::Breaking,
                     &at,
                     format!("documented answer {status} removed: the client treats it as unexpected"),
                     format!("`Client::{id}` no longer decodes a {status} answer (an unexpected-response error instead)"),
                     (Some(&Value::from(status.clone())), None),
                 ),
-                Some(new_response) => {
+                Paired::Both(old_response, new_response) => {
                     let o = resolve(self.old, old_response, String::new()).1;
                     let n = resolve(self.new, new_response, String::new()).1;
                     self.content(Dir::Received, &at, id, o, n);
                 }
+                Paired::Added => self.push(
+                    Class::Compatible,
+                    &at,
+                    format!("answer {status} documented"),
+                    format!("`Client::{id}` decodes a {status} answer"),
+                    (None, Some(&Value::from(status.clone()))),
+                ),
             }
-        }
-        for status in new_list.keys().filter(|s| !old_list.contains_key(*s)) {
-            self.push(
-                Class::Compatible,
-                &format!("{at}/responses/{}", escape(status)),
-                format!("answer {status} documented"),
-                format!("`Client::{id}` decodes a {status} answer"),
-                (None, Some(&Value::from(status.clone()))),
-            );
         }
     }
 
@@ -449,45 +447,38 @@ impl<'a> Walk<'a> {
     fn content(&mut self, dir: Dir, at: &str, id: &str, old: &'a Value, new: &'a Value) {
         let media = |v: &'a Value| v.get("content").and_then(Value::as_object);
         let (old_media, new_media) = (media(old).unwrap_or(&EMPTY), media(new).unwrap_or(&EMPTY));
-        for (kind, old_entry) in old_media {
+        for (kind, pair) in paired(old_media, new_media) {
             let at = format!("{at}/content/{}", escape(kind));
-            match new_media.get(kind) {
-                None => self.push(
+            match pair {
+                Paired::Removed => self.push(
                     Class::Breaking,
                     &at,
                     format!("media type {kind} removed"),
                     format!("`Client::{id}` no longer sends or reads {kind}"),
                     (Some(&Value::from(kind.clone())), None),
                 ),
-                Some(new_entry) => {
+                Paired::Both(old_entry, new_entry) => {
                     if let (Some(o), Some(n)) = (old_entry.get("schema"), new_entry.get("schema")) {
-                        self.schema(
-                            dir,
-                            (at.clone() + "/schema", o),
-                            (at.clone() + "/schema", n),
-                            &Owner::default(),
-                            0,
-                        );
+                        let at = format!("{at}/schema");
+                        self.schema(dir, (at.clone(), o), (at, n), &Owner::default(), 0);
                     }
                 }
+                Paired::Added => {
+                    let class = if dir == Dir::Received && !old_media.is_empty() {
+                        Class::Breaking
+                    } else {
+                        Class::Compatible
+                    };
+                    let verb = if dir == Dir::Sent { "send" } else { "receive" };
+                    self.push(
+                        class,
+                        &at,
+                        format!("media type {kind} added"),
+                        format!("`Client::{id}` may {verb} {kind}"),
+                        (None, Some(&Value::from(kind.clone()))),
+                    );
+                }
             }
-        }
-        for kind in new_media.keys().filter(|k| !old_media.contains_key(*k)) {
-            let class = if dir == Dir::Received && !old_media.is_empty() {
-                Class::Breaking
-            } else {
-                Class::Compatible
-            };
-            self.push(
-                class,
-                &format!("{at}/content/{}", escape(kind)),
-                format!("media type {kind} added"),
-                format!(
-                    "`Client::{id}` may {} {kind}",
-                    if dir == Dir::Sent { "send" } else { "receive" }
-                ),
-                (None, Some(&Value::from(kind.clone()))),
-            );
         }
     }
 
@@ -773,93 +764,62 @@ impl<'a> Walk<'a> {
             properties(old).unwrap_or(&EMPTY),
             properties(new).unwrap_or(&EMPTY),
         );
-        let required = |v: &Value, name: &str| {
-            v.get("required")
-                .and_then(Value::as_array)
-                .is_some_and(|r| r.iter().any(|n| n == name))
-        };
         let closed = |v: &Value| v.get("additionalProperties") == Some(&Value::Bool(false));
-        for (name, old_prop) in old_props {
+        let required_at = format!("{new_at}/required");
+        for (name, pair) in paired(old_props, new_props) {
             let field = owner.with_field(name);
-            match new_props.get(name) {
-                None => {
-                    let at = format!("{old_at}/properties/{}", escape(name));
-                    let what = match dir {
-                        Dir::Sent if closed(new) => {
-                            "field removed: requests that send it are refused (unknown fields are)"
-                                .to_owned()
-                        }
-                        Dir::Sent => {
-                            "field removed: requests that send it may have it ignored".to_owned()
-                        }
-                        Dir::Received => {
-                            "field removed from answers: code that reads it gets nothing".to_owned()
-                        }
-                    };
-                    let class = if dir == Dir::Sent && !closed(new) {
-                        Class::Compatible
-                    } else {
-                        Class::Breaking
+            let (old_at, new_at) = (
+                format!("{old_at}/properties/{}", escape(name)),
+                format!("{new_at}/properties/{}", escape(name)),
+            );
+            match pair {
+                Paired::Removed => {
+                    let (class, what) = match dir {
+                        Dir::Sent if closed(new) => (
+                            Class::Breaking,
+                            "field removed: requests that send it are refused (unknown fields are)",
+                        ),
+                        Dir::Sent => (
+                            Class::Compatible,
+                            "field removed: requests that send it may have it ignored",
+                        ),
+                        Dir::Received => (
+                            Class::Breaking,
+                            "field removed from answers: code that reads it gets nothing",
+                        ),
                     };
                     self.push(
                         class,
-                        &at,
+                        &old_at,
                         what,
                         format!("{} is removed", field.describe()),
                         (Some(&Value::from(name.clone())), None),
                     );
                 }
-                Some(new_prop) => {
-                    let at = format!("{new_at}/properties/{}", escape(name));
-                    match (required(old, name), required(new, name)) {
-                        (false, true) => self.push(
-                            if dir == Dir::Sent { Class::Breaking } else { Class::Compatible },
-                            &format!("{new_at}/required"),
-                            format!("`{name}` is now required{}", if dir == Dir::Sent { ": requests without it are refused" } else { "" }),
-                            format!("{} changes from `Option<T>` to `T`: code that builds it must set it", field.describe()),
-                            (None, Some(&Value::from(name.clone()))),
+                Paired::Both(old_prop, new_prop) => {
+                    self.requirement(dir, (old, new), name, &field, &required_at);
+                    self.schema(dir, (old_at, old_prop), (new_at, new_prop), &field, depth);
+                }
+                Paired::Added => {
+                    let is_required = required(new, name);
+                    let (class, what) = match (dir, is_required) {
+                        (Dir::Sent, true) => (
+                            Class::Breaking,
+                            "required field added: requests without it are refused",
                         ),
-                        (true, false) => self.push(
-                            if dir == Dir::Sent { Class::Compatible } else { Class::Breaking },
-                            &format!("{new_at}/required"),
-                            format!("`{name}` is now optional{}", if dir == Dir::Received { ": answers may lack it, and an old client fails to read them" } else { "" }),
-                            format!("{} changes from `T` to `Option<T>`: code that reads or builds it must handle `None`", field.describe()),
-                            (Some(&Value::from(name.clone())), None),
-                        ),
-                        _ => {}
-                    }
-                    self.schema(
-                        dir,
-                        (format!("{old_at}/properties/{}", escape(name)), old_prop),
-                        (at, new_prop),
-                        &field,
-                        depth,
+                        (Dir::Sent, false) => (Class::Compatible, "optional field added"),
+                        (Dir::Received, _) => (Class::Compatible, "field added to answers"),
+                    };
+                    let kind = if is_required { "`T`" } else { "`Option<T>`" };
+                    self.push(
+                        class,
+                        &new_at,
+                        what,
+                        format!("{} added ({kind}): code that builds the struct with a literal must set it", field.describe()),
+                        (None, Some(&Value::from(name.clone()))),
                     );
                 }
             }
-        }
-        for name in new_props.keys().filter(|n| !old_props.contains_key(*n)) {
-            let field = owner.with_field(name);
-            let is_required = required(new, name);
-            let (class, what) = match (dir, is_required) {
-                (Dir::Sent, true) => (
-                    Class::Breaking,
-                    "required field added: requests without it are refused",
-                ),
-                (Dir::Sent, false) => (Class::Compatible, "optional field added"),
-                (Dir::Received, _) => (Class::Compatible, "field added to answers"),
-            };
-            let kind = if is_required { "`T`" } else { "`Option<T>`" };
-            self.push(
-                class,
-                &format!("{new_at}/properties/{}", escape(name)),
-                what,
-                format!(
-                    "{} added ({kind}): code that builds the struct with a literal must set it",
-                    field.describe()
-                ),
-                (None, Some(&Value::from(name.clone()))),
-            );
         }
         if closed(old) != closed(new) && (old_props.len() + new_props.len()) > 0 {
             let now_closed = closed(new);
@@ -885,6 +845,34 @@ impl<'a> Walk<'a> {
                     new.get("additionalProperties"),
                 ),
             );
+        }
+    }
+
+    /// A field kept in both versions whose `required` changed.
+    fn requirement(
+        &mut self,
+        dir: Dir,
+        (old, new): (&Value, &Value),
+        name: &str,
+        field: &Owner,
+        at: &str,
+    ) {
+        match (required(old, name), required(new, name)) {
+            (false, true) => self.push(
+                if dir == Dir::Sent { Class::Breaking } else { Class::Compatible },
+                at,
+                format!("`{name}` is now required{}", if dir == Dir::Sent { ": requests without it are refused" } else { "" }),
+                format!("{} changes from `Option<T>` to `T`: code that builds it must set it", field.describe()),
+                (None, Some(&Value::from(name))),
+            ),
+            (true, false) => self.push(
+                if dir == Dir::Sent { Class::Compatible } else { Class::Breaking },
+                at,
+                format!("`{name}` is now optional{}", if dir == Dir::Received { ": answers may lack it, and an old client fails to read them" } else { "" }),
+                format!("{} changes from `T` to `Option<T>`: code that reads or builds it must handle `None`", field.describe()),
+                (Some(&Value::from(name)), None),
+            ),
+            _ => {}
         }
     }
 
@@ -943,6 +931,41 @@ pub fn rust_integer_type(schema: &Value) -> Option<&'static str> {
         (Some(0.0), None) => "u64",
         _ => "i64",
     })
+}
+
+/// Whether an object schema lists `name` as required.
+fn required(schema: &Value, name: &str) -> bool {
+    schema
+        .get("required")
+        .and_then(Value::as_array)
+        .is_some_and(|r| r.iter().any(|n| n == name))
+}
+
+/// One key of two objects: only in the old one, in both, or only in the new one.
+enum Paired<'m> {
+    Removed,
+    Both(&'m Value, &'m Value),
+    Added,
+}
+
+/// The keys of `old` and `new`: the old one's in order, then those only the new one has.
+fn paired<'m>(
+    old: &'m Map<String, Value>,
+    new: &'m Map<String, Value>,
+) -> Vec<(&'m String, Paired<'m>)> {
+    let mut out: Vec<(&String, Paired<'_>)> = old
+        .iter()
+        .map(|(key, o)| match new.get(key) {
+            Some(n) => (key, Paired::Both(o, n)),
+            None => (key, Paired::Removed),
+        })
+        .collect();
+    out.extend(
+        new.iter()
+            .filter(|(key, _)| !old.contains_key(*key))
+            .map(|(key, _)| (key, Paired::Added)),
+    );
+    out
 }
 
 /// The HTTP operations of a path item, in document order.
