@@ -213,7 +213,6 @@ fn media_of(request: &VideoRequest) -> Vec<&str> {
     }
 }
 
-/// Why `provider` must refuse `request`, as the start of each expected reason: the capability
 /// The documents' callback URL pattern (HiAPI `Callback.url`, Apiframe `webhookUrl`): HTTPS,
 /// or plain http to a loopback host.
 fn documented_callback(url: &str) -> bool {
@@ -247,6 +246,7 @@ fn documented_callback(url: &str) -> bool {
     verdicts[0]
 }
 
+/// Why `provider` must refuse `request`, as the start of each expected reason: the capability
 /// matrix of the three providers, stated independently of the crate's code.
 fn expected_refusals(provider: Provider, request: &VideoRequest) -> Vec<&'static str> {
     let mut out = Vec::new();

@@ -37,7 +37,7 @@ fn hiapi_models() -> &'static [&'static str] {
 pub(crate) fn hiapi_base(kind: Kind) -> BoxedStrategy<Value> {
     let media: BoxedStrategy<Option<Value>> = match kind {
         Kind::Text => Just(None).boxed(),
-        Kind::Image => select([&HTTPS_URLS[..], &HTTP_URLS].concat())
+        Kind::Image => select([HTTPS_URLS, HTTP_URLS].concat())
             .prop_map(|u| Some(json!([u])))
             .boxed(),
         Kind::Reference => vec(select(HTTPS_URLS.to_vec()), 1..=9)
@@ -53,7 +53,7 @@ pub(crate) fn hiapi_base(kind: Kind) -> BoxedStrategy<Value> {
     let route = option::of(select(vec!["ext", "default", "x y"]));
     let ratios: &'static [&'static str] = match kind {
         Kind::Image => &[],
-        _ => &RATIOS,
+        _ => RATIOS,
     };
     (
         prompt(),
@@ -79,12 +79,12 @@ pub(crate) fn hiapi_base(kind: Kind) -> BoxedStrategy<Value> {
                     insert_some(&mut input, "aspect_ratio", ratio);
                 }
                 insert_some(&mut input, "duration", dur);
-                let model = hiapi_model(kind);
-                let mut body = json!({"model": model, "input": input});
-                let map = body.as_object_mut().expect("object");
-                insert_some(map, "callback", callback);
-                insert_some(map, "route", route.map(Value::from));
-                body
+                let mut body = serde_json::Map::new();
+                body.insert("model".into(), json!(hiapi_model(kind)));
+                body.insert("input".into(), Value::Object(input));
+                insert_some(&mut body, "callback", callback);
+                insert_some(&mut body, "route", route.map(Value::from));
+                Value::Object(body)
             },
         )
         .boxed()
@@ -157,7 +157,7 @@ pub(crate) fn hiapi_body(kind: Kind) -> BoxedStrategy<Value> {
 
 pub(crate) fn reapi_base(kind: Kind) -> BoxedStrategy<Value> {
     // reapi states only a scheme pattern; its own seed examples carry a literal '…'.
-    let urls: Vec<&str> = [&HTTPS_URLS[..], &HTTP_URLS, &["https://…/frame.jpg"]].concat();
+    let urls: Vec<&str> = [HTTPS_URLS, HTTP_URLS, &["https://…/frame.jpg"]].concat();
     let media: BoxedStrategy<Option<Value>> = match kind {
         Kind::Text => Just(None).boxed(),
         Kind::Image => select(urls).prop_map(|u| Some(json!([u]))).boxed(),
@@ -169,7 +169,7 @@ pub(crate) fn reapi_base(kind: Kind) -> BoxedStrategy<Value> {
         4 => prompt(),
         1 => select(vec![long('a', 6000), long('马', 2600)]),
     ];
-    (prompts, any::<bool>(), media, options(&RATIOS))
+    (prompts, any::<bool>(), media, options(RATIOS))
         .prop_map(move |(prompt, with_prompt, media, (res, ratio, dur))| {
             let mut body = serde_json::Map::new();
             body.insert("model".into(), json!("happyhorse-1-1"));
@@ -228,7 +228,7 @@ pub(crate) fn reapi_body(kind: Kind) -> BoxedStrategy<Value> {
 // ---------------------------------------------------------------------------------------------
 
 pub(crate) fn apiframe_base(kind: Kind) -> BoxedStrategy<Value> {
-    let uris: Vec<&str> = [&HTTPS_URLS[..], &HTTP_URLS, &OTHER_URIS].concat();
+    let uris: Vec<&str> = [HTTPS_URLS, HTTP_URLS, OTHER_URIS].concat();
     let images: BoxedStrategy<Option<Value>> = match kind {
         // No images: the list absent, or empty (both mean text-to-video).
         Kind::Text => option::of(Just(json!([]))).boxed(),
@@ -247,7 +247,7 @@ pub(crate) fn apiframe_base(kind: Kind) -> BoxedStrategy<Value> {
     (
         prompt(),
         images,
-        options(&APIFRAME_RATIOS),
+        options(APIFRAME_RATIOS),
         seed,
         any::<bool>(),
         webhook,
@@ -261,14 +261,15 @@ pub(crate) fn apiframe_base(kind: Kind) -> BoxedStrategy<Value> {
                 insert_some(&mut params, "aspect_ratio", ratio);
                 insert_some(&mut params, "duration", dur);
                 insert_some(&mut params, "seed", seed.map(Value::from));
-                let mut body = json!({"prompt": prompt, "model": "happyhorse-1.1"});
-                let map = body.as_object_mut().expect("object");
+                let mut body = serde_json::Map::new();
+                body.insert("prompt".into(), json!(prompt));
+                body.insert("model".into(), json!("happyhorse-1.1"));
                 if with_params || !params.is_empty() {
-                    map.insert("happyhorse11Params".into(), Value::Object(params));
+                    body.insert("happyhorse11Params".into(), Value::Object(params));
                 }
-                insert_some(map, "webhookUrl", webhook.map(Value::from));
-                insert_some(map, "webhookEvents", events.map(Value::from));
-                body
+                insert_some(&mut body, "webhookUrl", webhook.map(Value::from));
+                insert_some(&mut body, "webhookEvents", events.map(Value::from));
+                Value::Object(body)
             },
         )
         .boxed()

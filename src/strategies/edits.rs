@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use super::pools::{misc_values, UNKNOWN_FIELDS};
 
-/// One change to a body at a JSON pointer. An edit whose parent is absent does nothing.
+/// One change to a body at a JSON pointer. An edit whose parent is absent (or whose pointer
+/// has no `/`) does nothing.
 #[derive(Clone, Debug)]
 pub(crate) enum Edit {
     Set(String, Value),
@@ -17,7 +18,9 @@ pub(crate) fn apply(mut body: Value, edit: &Edit) -> Value {
         Edit::Set(pointer, value) => (pointer.as_str(), Some(value)),
         Edit::Remove(pointer) => (*pointer, None),
     };
-    let (parent, key) = pointer.rsplit_once('/').expect("pointer starts with /");
+    let Some((parent, key)) = pointer.rsplit_once('/') else {
+        return body;
+    };
     match (body.pointer_mut(parent), value) {
         (Some(Value::Object(map)), Some(value)) => {
             map.insert(key.to_owned(), value.clone());

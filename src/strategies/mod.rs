@@ -9,7 +9,8 @@
 //!   every kind); between a quarter and three quarters are valid, held so by the crate's tests;
 //! - [`video_request`]: provider-neutral [`VideoRequest`]s of each kind, including options some
 //!   providers cannot serve (a seed, an audio toggle, Apiframe's missing ratios), so that both
-//!   sides of `to_wire` are exercised;
+//!   sides of `to_wire` are exercised; [`http_url`]: the [`HttpUrl`](crate::values::HttpUrl)s
+//!   among the pooled URLs;
 //! - [`pools`]: the edge cases they draw from, to reuse in tests of your own.
 //!
 //! The judge is yours to pick: [`crate::validate::validate_body`] (every error, in the
@@ -63,6 +64,9 @@ use serde_json::Value;
 use crate::{request::Mode, Provider, VideoRequest};
 
 /// Which of the three kinds of request: text-, image- or reference-to-video.
+///
+/// The name of a [`Mode`] without its data ([`Kind::of`]); the strategies take one to know
+/// what to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// Text-to-video: a prompt alone.
@@ -88,7 +92,9 @@ impl Kind {
     }
 }
 
-/// Provider-native bodies of `kind` that `provider`'s document accepts.
+/// Provider-native bodies of `kind` that `provider`'s document accepts: all of them valid, by
+/// [`validate_body`](crate::validate::validate_body) and by the document's JSON Schema, with
+/// every optional field present or not and the URLs and prompts of every accepted kind.
 pub fn valid_body(provider: Provider, kind: Kind) -> BoxedStrategy<Value> {
     match provider {
         Provider::HiApi => bodies::hiapi_base(kind),
@@ -108,12 +114,14 @@ pub fn body(provider: Provider, kind: Kind) -> BoxedStrategy<Value> {
 }
 
 /// Provider-neutral requests of `kind`, with every option set or not (audio toggles and seeds
-/// included, which some providers refuse).
+/// included, which some providers refuse): every provider serves some and refuses others, so
+/// both outcomes of [`VideoRequest::to_wire`] come up.
 pub fn video_request(kind: Kind) -> BoxedStrategy<VideoRequest> {
     requests::request_strategy(kind)
 }
 
-/// An [`HttpUrl`](crate::values::HttpUrl) from every pool that holds one.
+/// An [`HttpUrl`](crate::values::HttpUrl) drawn from the pooled URLs it accepts (HTTPS and
+/// plain HTTP, IP literals included); not every provider takes every one of them.
 pub fn http_url() -> BoxedStrategy<crate::values::HttpUrl> {
     requests::http_url()
 }

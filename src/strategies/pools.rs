@@ -6,14 +6,14 @@ use proptest::{collection::vec, prelude::*, sample::select};
 use serde_json::{json, Value};
 
 /// The nine aspect ratios HiAPI and reapi take.
-pub const RATIOS: [&str; 9] = [
+pub const RATIOS: &[&str] = &[
     "16:9", "9:16", "3:4", "4:3", "4:5", "5:4", "1:1", "9:21", "21:9",
 ];
 /// The five Apiframe takes.
-pub const APIFRAME_RATIOS: [&str; 5] = ["16:9", "9:16", "1:1", "4:3", "3:4"];
+pub const APIFRAME_RATIOS: &[&str] = &["16:9", "9:16", "1:1", "4:3", "3:4"];
 
 /// HTTPS URLs every URL rule accepts.
-pub const HTTPS_URLS: [&str; 8] = [
+pub const HTTPS_URLS: &[&str] = &[
     "https://cdn.example.com/ref-1.jpg",
     "https://static.hiapi.ai/example/first-frame.jpg",
     "https://a.example:8443/x.png?size=large#top",
@@ -25,10 +25,10 @@ pub const HTTPS_URLS: [&str; 8] = [
 ];
 
 /// Plain-HTTP URLs (HiAPI first frame, reapi media and Apiframe images take them).
-pub const HTTP_URLS: [&str; 2] = ["http://cdn.example.com/x.jpg", "http://localhost:80/x.png"];
+pub const HTTP_URLS: &[&str] = &["http://cdn.example.com/x.jpg", "http://localhost:80/x.png"];
 
 /// Absolute URIs that are not http(s) URLs (Apiframe's `format: uri` images take them).
-pub const OTHER_URIS: [&str; 4] = [
+pub const OTHER_URIS: &[&str] = &[
     "data:image/png;base64,iVBORw0KGgo=",
     "urn:isbn:0451450523",
     "ftp://a.example/x.jpg",
@@ -36,7 +36,7 @@ pub const OTHER_URIS: [&str; 4] = [
 ];
 
 /// Strings that are no URI at all, or that only reapi's scheme-only pattern accepts.
-pub const BAD_URLS: [&str; 25] = [
+pub const BAD_URLS: &[&str] = &[
     "",
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
     "https://a.example/a b.jpg",
@@ -65,7 +65,7 @@ pub const BAD_URLS: [&str; 25] = [
 ];
 
 /// Bracketed hosts (RFC 3986 `IP-literal`): well-formed and malformed IPv6, and IPvFuture.
-pub const IP_LITERAL_URLS: [&str; 8] = [
+pub const IP_LITERAL_URLS: &[&str] = &[
     "https://[::1]:8080/x.jpg",
     "https://[::ffff:1.2.3.4]/x.jpg",
     "https://[1:2:3:4:5:6:7:8]/x.jpg",
@@ -78,14 +78,7 @@ pub const IP_LITERAL_URLS: [&str; 8] = [
 
 /// Every URL-ish string above.
 pub fn all_urls() -> Vec<&'static str> {
-    [
-        &HTTPS_URLS[..],
-        &HTTP_URLS,
-        &OTHER_URIS,
-        &BAD_URLS,
-        &IP_LITERAL_URLS,
-    ]
-    .concat()
+    [HTTPS_URLS, HTTP_URLS, OTHER_URIS, BAD_URLS, IP_LITERAL_URLS].concat()
 }
 
 /// Random URL-like strings around the edges of RFC 3986 (brackets, `%`, `@`, `:`, spaces,
@@ -126,7 +119,7 @@ pub fn url_list_value() -> BoxedStrategy<Value> {
 }
 
 /// `n` copies of `c`.
-pub fn long(c: char, n: usize) -> String {
+pub(crate) fn long(c: char, n: usize) -> String {
     std::iter::repeat_n(c, n).collect()
 }
 
@@ -222,7 +215,7 @@ pub fn aspect_ratios() -> Vec<Value> {
 }
 
 /// Fields no provider documents, as users try them.
-pub const UNKNOWN_FIELDS: [&str; 12] = [
+pub const UNKNOWN_FIELDS: &[&str] = &[
     "seed",
     "audio",
     "negative_prompt",

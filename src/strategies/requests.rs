@@ -20,29 +20,32 @@ pub(crate) fn request_prompts() -> Vec<String> {
 }
 
 /// Every pooled URL that `HttpUrl::new` accepts.
-pub(crate) fn request_urls() -> Vec<&'static str> {
+pub(crate) fn request_urls() -> Vec<HttpUrl> {
     all_urls()
         .into_iter()
-        .filter(|u| HttpUrl::new(*u).is_ok())
+        .filter_map(|u| HttpUrl::new(u).ok())
         .collect()
 }
 
 pub(crate) fn http_url() -> BoxedStrategy<HttpUrl> {
-    select(request_urls())
-        .prop_map(|u| HttpUrl::new(u).expect("pre-filtered"))
-        .boxed()
+    select(request_urls()).boxed()
 }
 
 pub(crate) fn request_strategy(kind: Kind) -> BoxedStrategy<VideoRequest> {
-    let prompt = select(request_prompts()).prop_map(|t| Prompt::new(t).expect("not blank"));
+    let prompts: Vec<Prompt> = request_prompts()
+        .into_iter()
+        .filter_map(|t| Prompt::new(t).ok())
+        .collect();
+    let prompt = select(prompts);
     let base = match kind {
         Kind::Text => prompt.prop_map(VideoRequest::text_to_video).boxed(),
         Kind::Image => (http_url(), option::of(prompt))
             .prop_map(|(frame, prompt)| VideoRequest::image_to_video(frame, prompt))
             .boxed(),
         Kind::Reference => (prompt, vec(http_url(), 1..=9))
-            .prop_map(|(prompt, urls)| {
-                VideoRequest::reference_to_video(prompt, References::new(urls).expect("1..=9"))
+            .prop_filter_map("1 to 9 references", |(prompt, urls)| {
+                let references = References::new(urls).ok()?;
+                Some(VideoRequest::reference_to_video(prompt, references))
             })
             .boxed(),
     };
@@ -51,12 +54,12 @@ pub(crate) fn request_strategy(kind: Kind) -> BoxedStrategy<VideoRequest> {
         Just(i64::from(Seed::MAX)),
         0..=i64::from(Seed::MAX)
     ]
-    .prop_map(|s| Seed::new(s).expect("in range"));
+    .prop_filter_map("a seed in range", |s| Seed::new(s).ok());
     (
         base,
         option::of(select(Resolution::ALL.to_vec())),
         option::of(select(AspectRatio::ALL.to_vec())),
-        option::of((3i64..=15).prop_map(|d| VideoDuration::new(d).expect("in range"))),
+        option::of((3i64..=15).prop_filter_map("3 to 15 s", |d| VideoDuration::new(d).ok())),
         option::weighted(0.3, seed),
         option::weighted(0.15, any::<bool>()),
         option::weighted(0.3, http_url()),
