@@ -222,7 +222,7 @@ pub fn rust_integer_type(schema: &Value) -> Option<&'static str> {
         .iter()
         .rev()
         .find_map(|&(_, ty, non_zero, low, high)| match (min, max) {
-            (Some(m), _) if m == 1.0 => Some(non_zero),
+            (Some(1.0), _) => Some(non_zero),
             (Some(m), None) if exact(low, m) => Some(ty),
             (None, Some(m)) if exact(high, m) => Some(ty),
             (Some(a), Some(b)) if exact(low, a) && exact(high, b) => Some(ty),
