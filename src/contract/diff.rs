@@ -634,84 +634,96 @@ impl<'a> Walk<'a> {
     ) {
         let old_params = self.parameter_list(Side::Old, at, old);
         let new_params = self.parameter_list(Side::New, at, new);
-        let required = |p: &Value| p.get("required") == Some(&Value::Bool(true));
-        let setter = |key: &str| snake_case(parameter_name(key));
         for (key, old_at, old_param) in &old_params {
-            let method = setter(key);
-            let Some((_, new_at, new_param)) = new_params.iter().find(|(k, _, _)| k == key) else {
-                self.push(
-                    Class::Breaking,
-                    old_at,
-                    format!(
+            match new_params.iter().find(|(k, _, _)| k == key) {
+                Some((_, new_at, new_param)) => {
+                    self.parameter_kept(id, key, (old_at, old_param), (new_at, new_param));
+                }
+                None => {
+                    let what = format!(
                         "{} removed: requests that send it may be refused",
                         parameter_label(key)
-                    ),
-                    format!("builder method `{method}()` of `Client::{id}` is removed"),
-                    (Some(Value::from(parameter_name(key))), None),
-                );
-                continue;
-            };
-            match (required(old_param), required(new_param)) {
-                (false, true) => self.push(
-                    Class::Breaking,
-                    &format!("{new_at}/required"),
-                    format!(
-                        "{} is now required: calls without it are refused",
-                        parameter_label(key)
-                    ),
-                    format!("`Client::{id}` fails at `send()` unless `{method}()` is set"),
-                    (Some(Value::Bool(false)), Some(Value::Bool(true))),
-                ),
-                (true, false) => self.push(
-                    Class::Compatible,
-                    &format!("{new_at}/required"),
-                    format!("{} is now optional", parameter_label(key)),
-                    format!("none: `{method}()` of `Client::{id}` may now be left out"),
-                    (Some(Value::Bool(true)), Some(Value::Bool(false))),
-                ),
-                _ => {}
-            }
-            if let (Some(o), Some(n)) = (old_param.get("schema"), new_param.get("schema")) {
-                let name = parameter_name(key);
-                let owner = Owner::top(
-                    format!("parameter `{method}()` of `Client::{id}`"),
-                    Some(format!("{}{}", pascal_case(id), pascal_case(name))),
-                );
-                self.schema(
-                    Dir::Sent,
-                    (format!("{old_at}/schema"), o),
-                    (format!("{new_at}/schema"), n),
-                    &owner,
-                    0,
-                );
+                    );
+                    let rust = format!(
+                        "builder method `{}()` of `Client::{id}` is removed",
+                        snake_case(parameter_name(key))
+                    );
+                    let values = (Some(Value::from(parameter_name(key))), None);
+                    self.push(Class::Breaking, old_at, what, rust, values);
+                }
             }
         }
         for (key, new_at, new_param) in &new_params {
-            if old_params.iter().any(|(k, _, _)| k == key) {
-                continue;
+            if old_params.iter().all(|(k, _, _)| k != key) {
+                self.parameter_added(id, key, new_at, new_param);
             }
-            let method = setter(key);
-            let (class, what, rust) = if required(new_param) {
-                (
-                    Class::Breaking,
-                    format!("required {} added: calls without it are refused", parameter_label(key)),
-                    format!("new builder method `{method}()` on `Client::{id}`; `send()` fails unless it is set"),
-                )
-            } else {
-                (
-                    Class::Compatible,
-                    format!("optional {} added", parameter_label(key)),
-                    format!("new builder method `{method}()` on `Client::{id}`"),
-                )
-            };
-            self.push(
-                class,
-                new_at,
-                what,
-                rust,
-                (None, Some(Value::from(parameter_name(key)))),
-            );
         }
+    }
+
+    /// A parameter in both versions: whether it is required, and its schema.
+    fn parameter_kept(
+        &mut self,
+        id: &str,
+        key: &str,
+        (old_at, old): (&str, &'a Value),
+        (new_at, new): (&str, &'a Value),
+    ) {
+        let method = snake_case(parameter_name(key));
+        let label = parameter_label(key);
+        let at = format!("{new_at}/required");
+        match (is_required(old), is_required(new)) {
+            (false, true) => self.push(
+                Class::Breaking,
+                &at,
+                format!("{label} is now required: calls without it are refused"),
+                format!("`Client::{id}` fails at `send()` unless `{method}()` is set"),
+                (Some(Value::Bool(false)), Some(Value::Bool(true))),
+            ),
+            (true, false) => self.push(
+                Class::Compatible,
+                &at,
+                format!("{label} is now optional"),
+                format!("none: `{method}()` of `Client::{id}` may now be left out"),
+                (Some(Value::Bool(true)), Some(Value::Bool(false))),
+            ),
+            _ => {}
+        }
+        if let (Some(o), Some(n)) = (old.get("schema"), new.get("schema")) {
+            let owner = Owner::top(
+                format!("parameter `{method}()` of `Client::{id}`"),
+                Some(format!(
+                    "{}{}",
+                    pascal_case(id),
+                    pascal_case(parameter_name(key))
+                )),
+            );
+            let (o, n) = (
+                (format!("{old_at}/schema"), o),
+                (format!("{new_at}/schema"), n),
+            );
+            self.schema(Dir::Sent, o, n, &owner, 0);
+        }
+    }
+
+    /// A new parameter: breaking when calls must now carry it.
+    fn parameter_added(&mut self, id: &str, key: &str, at: &str, parameter: &Value) {
+        let method = snake_case(parameter_name(key));
+        let label = parameter_label(key);
+        let (class, what, rust) = if is_required(parameter) {
+            (
+                Class::Breaking,
+                format!("required {label} added: calls without it are refused"),
+                format!("new builder method `{method}()` on `Client::{id}`; `send()` fails unless it is set"),
+            )
+        } else {
+            (
+                Class::Compatible,
+                format!("optional {label} added"),
+                format!("new builder method `{method}()` on `Client::{id}`"),
+            )
+        };
+        let values = (None, Some(Value::from(parameter_name(key))));
+        self.push(class, at, what, rust, values);
     }
 
     fn request_body(&mut self, at: &str, id: &str, old: &'a Value, new: &'a Value) {
@@ -1265,6 +1277,7 @@ impl<'a> Walk<'a> {
         self.push(class, &format!("{}/nullable", spot.at), what, rust, values);
     }
 
+    /// The properties of an object schema, and whether it refuses unknown fields.
     fn object(
         &mut self,
         spot: &Spot,
@@ -1278,7 +1291,6 @@ impl<'a> Walk<'a> {
             properties(old).unwrap_or(&EMPTY),
             properties(new).unwrap_or(&EMPTY),
         );
-        let closed = |v: &Value| v.get("additionalProperties") == Some(&Value::Bool(false));
         let required_at = format!("{new_at}/required");
         for (name, pair) in paired(old_props, new_props) {
             let (old_prop_at, new_prop_at) = (
@@ -1288,88 +1300,100 @@ impl<'a> Walk<'a> {
             match pair {
                 Paired::Removed(_) => {
                     let field = holder.property(name, !required(old, name));
-                    let what = match spot.dir {
-                        Dir::Sent if closed(new) => {
-                            "field removed: requests that send it are refused (unknown fields are)"
-                        }
-                        Dir::Sent => "field removed: requests that send it may have it ignored",
-                        Dir::Received => {
-                            "field removed from answers: code that reads it no longer compiles"
-                        }
-                    };
-                    self.push(
-                        Class::Breaking,
-                        &old_prop_at,
-                        what,
-                        format!("{} is removed", field.describe()),
-                        (Some(Value::from(name.clone())), None),
-                    );
+                    self.field_removed(spot.dir, closed(new), &old_prop_at, name, &field);
                 }
                 Paired::Both(old_prop, new_prop) => {
                     let field = holder.property(name, !required(old, name) && !required(new, name));
                     let declared = self.declared(Side::New, new_prop, &field);
-                    self.requirement(
-                        spot.dir,
-                        (old, new),
-                        (name, &declared),
-                        &field,
-                        &required_at,
-                    );
-                    self.schema(
-                        spot.dir,
-                        (old_prop_at, old_prop),
-                        (new_prop_at, new_prop),
-                        &field,
-                        depth,
-                    );
+                    let parents = (old, new);
+                    self.requirement(spot.dir, parents, (name, &declared), &field, &required_at);
+                    let (o, n) = ((old_prop_at, old_prop), (new_prop_at, new_prop));
+                    self.schema(spot.dir, o, n, &field, depth);
                 }
                 Paired::Added(new_prop) => {
-                    let is_required = required(new, name);
-                    let field = holder.property(name, !is_required);
-                    let (class, what) = match (spot.dir, is_required) {
-                        (Dir::Sent, true) => (Class::Breaking, "required field added: requests without it are refused"),
-                        (Dir::Sent, false) => (Class::Compatible, "optional field added"),
-                        (Dir::Received, _) if closed(new) => (Class::Compatible, "field added to answers of a closed schema: this client reads it (clients built from the old document refuse answers that carry it)"),
-                        (Dir::Received, _) => (Class::Compatible, "field added to answers"),
-                    };
-                    let declared = self.declared(Side::New, new_prop, &field);
-                    let kind = if is_required {
-                        format!("`{}`", declared.ty)
-                    } else {
-                        declared.when_optional()
-                    };
-                    self.push(
-                        class,
-                        &new_prop_at,
-                        what,
-                        format!("{} added as {kind}: code that builds the struct with a literal must set it", field.describe()),
-                        (None, Some(Value::from(name.clone()))),
-                    );
+                    let field = holder.property(name, !required(new, name));
+                    self.field_added(spot.dir, (new, new_prop), &new_prop_at, name, &field);
                 }
             }
         }
         if closed(old) != closed(new) && !(old_props.is_empty() && new_props.is_empty()) {
-            let now_closed = closed(new);
-            let (class, what) = match (spot.dir, now_closed) {
-                (Dir::Sent, true) => (Class::Breaking, "unknown fields are now refused"),
-                (Dir::Received, true) => (Class::Breaking, "unknown fields in answers are now refused: answers with extra fields no longer parse"),
-                (_, false) => (Class::Compatible, "unknown fields are now allowed"),
-            };
-            self.push(
-                class,
-                &format!("{new_at}/additionalProperties"),
-                what,
-                format!(
-                    "{} {} `#[serde(deny_unknown_fields)]`",
-                    holder.describe(),
-                    if now_closed { "gains" } else { "loses" }
-                ),
-                (
-                    old.get("additionalProperties").cloned(),
-                    new.get("additionalProperties").cloned(),
-                ),
-            );
+            self.closedness(spot.dir, (old, new), new_at, holder);
         }
+    }
+
+    fn field_removed(&mut self, dir: Dir, closed: bool, at: &str, name: &str, field: &Owner) {
+        let what = match dir {
+            Dir::Sent if closed => {
+                "field removed: requests that send it are refused (unknown fields are)"
+            }
+            Dir::Sent => "field removed: requests that send it may have it ignored",
+            Dir::Received => "field removed from answers: code that reads it no longer compiles",
+        };
+        let rust = format!("{} is removed", field.describe());
+        self.push(
+            Class::Breaking,
+            at,
+            what,
+            rust,
+            (Some(Value::from(name)), None),
+        );
+    }
+
+    /// A new property of `parent`: breaking only when requests must now carry it.
+    fn field_added(
+        &mut self,
+        dir: Dir,
+        (parent, property): (&Value, &Value),
+        at: &str,
+        name: &str,
+        field: &Owner,
+    ) {
+        let is_required = required(parent, name);
+        let (class, what) = match (dir, is_required) {
+            (Dir::Sent, true) => (
+                Class::Breaking,
+                "required field added: requests without it are refused",
+            ),
+            (Dir::Sent, false) => (Class::Compatible, "optional field added"),
+            (Dir::Received, _) if closed(parent) => (
+                Class::Compatible,
+                "field added to answers of a closed schema: this client reads it (clients built from the old document refuse answers that carry it)",
+            ),
+            (Dir::Received, _) => (Class::Compatible, "field added to answers"),
+        };
+        let declared = self.declared(Side::New, property, field);
+        let kind = if is_required {
+            format!("`{}`", declared.ty)
+        } else {
+            declared.when_optional()
+        };
+        let rust = format!(
+            "{} added as {kind}: code that builds the struct with a literal must set it",
+            field.describe()
+        );
+        self.push(class, at, what, rust, (None, Some(Value::from(name))));
+    }
+
+    /// `additionalProperties: false` set or dropped: the generated struct gains or loses
+    /// `deny_unknown_fields`.
+    fn closedness(&mut self, dir: Dir, (old, new): (&Value, &Value), at: &str, holder: &Owner) {
+        let now_closed = closed(new);
+        let (class, what) = match (dir, now_closed) {
+            (Dir::Sent, true) => (Class::Breaking, "unknown fields are now refused"),
+            (Dir::Received, true) => (
+                Class::Breaking,
+                "unknown fields in answers are now refused: answers with extra fields no longer parse",
+            ),
+            (_, false) => (Class::Compatible, "unknown fields are now allowed"),
+        };
+        let verb = if now_closed { "gains" } else { "loses" };
+        let rust = format!(
+            "{} {verb} `#[serde(deny_unknown_fields)]`",
+            holder.describe()
+        );
+        let key = "additionalProperties";
+        let values = (old.get(key).cloned(), new.get(key).cloned());
+        self.push(class, &format!("{at}/{key}"), what, rust, values);
     }
 
     /// A field kept in both versions whose `required` changed: the generated field moves
@@ -1622,6 +1646,11 @@ fn unresolved(value: &Value) -> bool {
     value.get("$ref").is_some()
 }
 
+/// Whether an object schema refuses unknown fields.
+fn closed(schema: &Value) -> bool {
+    schema.get("additionalProperties") == Some(&Value::Bool(false))
+}
+
 /// Whether an object schema lists `name` as required.
 fn required(schema: &Value, name: &str) -> bool {
     schema
@@ -1673,6 +1702,11 @@ fn paired<'m>(
             .map(|(key, n)| (key, Paired::Added(n))),
     );
     out
+}
+
+/// Whether a parameter (or request body) says `required: true`.
+fn is_required(value: &Value) -> bool {
+    value.get("required") == Some(&Value::Bool(true))
 }
 
 /// "page" for the key "query page".
@@ -1752,6 +1786,143 @@ mod tests {
         let report = compare(looping, looping);
         assert!(report.changes.iter().all(Change::is_uncompared), "{report}");
         assert!(!report.is_empty());
+    }
+
+    /// A document with one operation `make`: `body` is what it sends, `answer` its 200.
+    fn operation(body: Value, answer: Value) -> Value {
+        let media = |schema: Value| json!({"application/json": {"schema": schema}});
+        json!({"paths": {"/x": {"post": {
+            "operationId": "make",
+            "requestBody": {"content": media(body)},
+            "responses": {"200": {"description": "", "content": media(answer)}}
+        }}}, "components": {"schemas": {
+            "A": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "B": {"type": "object", "properties": {"a": {"type": "string"}}}
+        }}})
+    }
+
+    /// The one change between two documents.
+    fn only(old: &Value, new: &Value) -> Change {
+        let report = compare(old, new);
+        assert_eq!(report.changes.len(), 1, "{report}");
+        report.changes[0].clone()
+    }
+
+    fn object(properties: Value) -> Value {
+        json!({"type": "object", "properties": properties})
+    }
+
+    #[test]
+    fn shapes_the_fixtures_leave_out() {
+        let plain = object(json!({"n": {"type": "string"}}));
+        let level = |values: Value| object(json!({"level": {"type": "integer", "enum": values}}));
+
+        // An integer enum is a checked newtype named after where it is.
+        let change = only(
+            &operation(level(json!([1, 2])), plain.clone()),
+            &operation(level(json!([1])), plain.clone()),
+        );
+        assert_eq!(change.class, Class::Breaking);
+        assert_eq!(
+            change.path,
+            "/paths/~1x/post/requestBody/content/application~1json/schema/properties/level/enum"
+        );
+        assert!(
+            change
+                .rust
+                .contains("`types::MakeBodyLevel` (a checked newtype) refuses 2"),
+            "{}",
+            change.rust
+        );
+
+        // null allowed on an optional answer field: an `Option` already.
+        let nullable = object(json!({"n": {"type": "string", "nullable": true}}));
+        let change = only(
+            &operation(plain.clone(), plain.clone()),
+            &operation(plain.clone(), nullable),
+        );
+        assert_eq!(change.class, Class::Compatible);
+        assert!(
+            change.rust.contains("is an `Option` already"),
+            "{}",
+            change.rust
+        );
+
+        // An answer that now refuses unknown fields.
+        let mut closed = plain.clone();
+        closed["additionalProperties"] = json!(false);
+        let change = only(
+            &operation(plain.clone(), plain.clone()),
+            &operation(plain.clone(), closed),
+        );
+        assert_eq!(change.class, Class::Breaking);
+        assert!(
+            change
+                .rust
+                .contains("`types::MakeResponse` gains `#[serde(deny_unknown_fields)]`"),
+            "{}",
+            change.rust
+        );
+
+        // An optional list: a `Vec`, empty when absent.
+        let with_list = object(
+            json!({"n": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}}}),
+        );
+        let change = only(
+            &operation(plain.clone(), plain.clone()),
+            &operation(with_list, plain.clone()),
+        );
+        assert_eq!(change.class, Class::Compatible);
+        assert!(
+            change
+                .rust
+                .contains("added as `Vec<String>`, empty when absent"),
+            "{}",
+            change.rust
+        );
+
+        // A date-time format on an answer string changes the generated type.
+        let when = object(json!({"n": {"type": "string", "format": "date-time"}}));
+        let change = only(
+            &operation(plain.clone(), plain.clone()),
+            &operation(plain.clone(), when),
+        );
+        assert_eq!(change.class, Class::Breaking);
+        assert!(
+            change
+                .rust
+                .contains("from `String` to `chrono::DateTime<Utc>`"),
+            "{}",
+            change.rust
+        );
+
+        // The body now refers to another component.
+        let to = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+        let change = only(
+            &operation(to("A"), plain.clone()),
+            &operation(to("B"), plain.clone()),
+        );
+        assert_eq!(change.class, Class::Breaking);
+        assert!(
+            change.rust.contains("from `types::A` to `types::B`"),
+            "{}",
+            change.rust
+        );
+    }
+
+    #[test]
+    fn path_level_parameters_count() {
+        let with = |required: bool| {
+            let mut document = operation(json!({}), json!({}));
+            document["paths"]["/x"]["parameters"] = json!([{"name": "q", "in": "query", "required": required, "schema": {"type": "string"}}]);
+            document
+        };
+        let change = only(&with(false), &with(true));
+        assert_eq!(change.class, Class::Breaking);
+        assert_eq!(change.path, "/paths/~1x/parameters/0/required");
+        assert!(change
+            .rust
+            .contains("`Client::make` fails at `send()` unless `q()` is set"));
     }
 
     #[test]
