@@ -24,17 +24,21 @@ enum ContractCommand {
     /// API.
     ///
     /// Without files: for each provider (or --provider), the document committed at --base
-    /// (default HEAD) against the working copy `openapi/<provider>.yaml`, read with git from
-    /// the repository the current directory is in. With OLD and NEW: those two files (YAML or
-    /// JSON). Exits 0 when nothing is breaking, 1 when something is, 2 when a document cannot
-    /// be read.
+    /// (default HEAD) against the working copy `openapi/<provider>.yaml`, read with git in the
+    /// repository the current directory is in. With OLD and NEW: those two files (YAML or
+    /// JSON).
+    ///
+    /// Exit status: 0 when no change is breaking; 1 when at least one is (a part of a document
+    /// that cannot be compared, such as a `$ref` that does not resolve, counts as breaking);
+    /// 2 when a document cannot be read or parsed (no git repository, a missing file, invalid
+    /// YAML, not an OpenAPI document).
     Diff(DiffArgs),
 }
 
 #[derive(Debug, clap::Args)]
 struct DiffArgs {
     /// Only this provider's document: hiapi, reapi or apiframe.
-    #[arg(long, short)]
+    #[arg(long, short, conflicts_with = "old")]
     provider: Option<Provider>,
     /// The git revision holding the old documents.
     #[arg(long, default_value = "HEAD", conflicts_with = "old")]
@@ -69,6 +73,7 @@ fn diff(args: DiffArgs) -> ExitCode {
         Ok(pairs) => pairs,
         Err(message) => {
             eprintln!("error: {message}");
+            eprintln!("hint: `happyhorse contract diff OLD.yaml NEW.yaml` compares two files; without them, run it inside the repository whose openapi/ you edited");
             return ExitCode::from(UNUSABLE);
         }
     };
@@ -78,7 +83,12 @@ fn diff(args: DiffArgs) -> ExitCode {
         let report = compare(&old, &new);
         breaking |= report.has_breaking();
         if args.json {
-            out.push(json!({"document": label, "changes": report.changes.iter().map(change_json).collect::<Vec<_>>()}));
+            out.push(json!({
+                "document": label,
+                "breaking": report.breaking().count(),
+                "compatible": report.compatible().count(),
+                "changes": report.changes.iter().map(change_json).collect::<Vec<_>>(),
+            }));
         } else {
             print_text(&label, &report);
         }
@@ -112,6 +122,7 @@ fn change_json(change: &Change) -> Value {
         "rust": change.rust,
         "old": change.old,
         "new": change.new,
+        "uncompared": change.is_uncompared(),
     })
 }
 
