@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde_json::{Map, Number, Value};
 
-use super::operations::escape;
+use crate::contract::{escape, unescape};
 
 /// The rule an edit aims at.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -129,10 +129,7 @@ impl Edit {
 /// A pointer's parent and its last segment, unescaped; `None` for the root.
 fn split(pointer: &str) -> Option<(&str, String)> {
     let slash = pointer.rfind('/')?;
-    let last = pointer
-        .get(slash.saturating_add(1)..)?
-        .replace("~1", "/")
-        .replace("~0", "~");
+    let last = unescape(pointer.get(slash.saturating_add(1)..)?);
     Some((pointer.get(..slash)?, last))
 }
 

@@ -7,6 +7,7 @@ use std::{collections::BTreeMap, fmt};
 use serde_json::{Map, Value};
 
 use super::{standalone_schema, DocumentError};
+use crate::contract::{escape, is_method};
 
 /// One operation of a document (`POST /tasks`, say) and its documented answers.
 pub struct Operation {
@@ -155,18 +156,6 @@ pub fn operations(document: &Value) -> Result<Vec<Operation>, DocumentError> {
         }
     }
     Ok(found)
-}
-
-fn is_method(key: &str) -> bool {
-    matches!(
-        key,
-        "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
-    )
-}
-
-/// A JSON Pointer segment for `text` (`~` and `/` escaped).
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('~', "~0").replace('/', "~1")
 }
 
 fn operation(

@@ -125,7 +125,7 @@ fn field_of(edit: &Edit) -> Option<String> {
     edit.pointer
         .rsplit('/')
         .find(|segment| !segment.is_empty() && !segment.bytes().all(|b| b.is_ascii_digit()))
-        .map(|segment| segment.replace("~1", "/").replace("~0", "~"))
+        .map(crate::contract::unescape)
 }
 
 /// Valid bodies of every mode the provider serves, built by the crate's own request layer.

@@ -74,6 +74,8 @@ use std::{collections::BTreeSet, fmt, sync::LazyLock};
 
 use serde_json::{Map, Value};
 
+use super::{escape, is_method, unescape};
+
 pub use naming::rust_integer_type;
 use naming::{is_checked_string, pascal_case, rust_type, shape, snake_case, variant_name};
 
@@ -519,13 +521,14 @@ impl<'a> Walk<'a> {
     }
 
     fn operations(&mut self) {
-        let (old_paths, new_paths) = (object_at(self.old, "/paths"), object_at(self.new, "/paths"));
-        for (path, _) in paired(old_paths, new_paths) {
+        for (path, items) in paired_at(self.old, self.new, "/paths") {
             let at = format!("/paths/{}", escape(path));
-            let item = |paths: &'a Map<String, Value>| paths.get(path).unwrap_or(&Value::Null);
-            let (old_item, new_item) = (item(old_paths), item(new_paths));
-            let methods = |item: &'a Value| item.as_object().unwrap_or(&EMPTY);
-            for (method, ops) in paired(methods(old_item), methods(new_item)) {
+            let (old_item, new_item) = pair_options(&items);
+            let (old_item, new_item) = (
+                old_item.unwrap_or(&Value::Null),
+                new_item.unwrap_or(&Value::Null),
+            );
+            for (method, ops) in paired_at(old_item, new_item, "") {
                 if !is_method(method) {
                     continue;
                 }
@@ -761,9 +764,7 @@ impl<'a> Walk<'a> {
     }
 
     fn responses(&mut self, at: &str, id: &str, old: &'a Value, new: &'a Value) {
-        let list = |op: &'a Value| op.get("responses").and_then(Value::as_object);
-        let (old_list, new_list) = (list(old).unwrap_or(&EMPTY), list(new).unwrap_or(&EMPTY));
-        for (status, pair) in paired(old_list, new_list) {
+        for (status, pair) in paired_at(old, new, "/responses") {
             let at = format!("{at}/responses/{}", escape(status));
             match pair {
                 Paired::Removed(_) => self.push(
@@ -800,10 +801,8 @@ impl<'a> Walk<'a> {
 
     /// The links of an answer: informational, for tools that chain operations by them.
     fn links(&mut self, at: &str, old: &'a Value, new: &'a Value) {
-        let links = |response: &'a Value| response.get("links").and_then(Value::as_object);
-        let (old_links, new_links) = (links(old).unwrap_or(&EMPTY), links(new).unwrap_or(&EMPTY));
         let rust = "none: progenitor does not read links";
-        for (name, pair) in paired(old_links, new_links) {
+        for (name, pair) in paired_at(old, new, "/links") {
             let at = format!("{at}/links/{}", escape(name));
             let what = match pair {
                 Paired::Removed(_) => "link removed: tools that follow it from this answer lose it",
@@ -827,9 +826,8 @@ impl<'a> Walk<'a> {
         (old, new): (&'a Value, &'a Value),
         owner: &Owner,
     ) {
-        let media = |v: &'a Value| v.get("content").and_then(Value::as_object);
-        let (old_media, new_media) = (media(old).unwrap_or(&EMPTY), media(new).unwrap_or(&EMPTY));
-        for (kind, pair) in paired(old_media, new_media) {
+        let old_media = object_at(old, "/content");
+        for (kind, pair) in paired(old_media, object_at(new, "/content")) {
             let at = format!("{at}/content/{}", escape(kind));
             match pair {
                 Paired::Removed(_) => self.push(
@@ -869,9 +867,7 @@ impl<'a> Walk<'a> {
     /// both ways, since the report cannot tell how callers use them).
     fn components(&mut self) {
         let pointer = "/components/schemas";
-        let (old_schemas, new_schemas) =
-            (object_at(self.old, pointer), object_at(self.new, pointer));
-        for (name, pair) in paired(old_schemas, new_schemas) {
+        for (name, pair) in paired_at(self.old, self.new, pointer) {
             let at = format!("{pointer}/{}", escape(name));
             let ty = pascal_case(name);
             match pair {
@@ -1286,11 +1282,7 @@ impl<'a> Walk<'a> {
         holder: &Owner,
         depth: usize,
     ) {
-        let properties = |v: &'a Value| v.get("properties").and_then(Value::as_object);
-        let (old_props, new_props) = (
-            properties(old).unwrap_or(&EMPTY),
-            properties(new).unwrap_or(&EMPTY),
-        );
+        let (old_props, new_props) = (object_at(old, "/properties"), object_at(new, "/properties"));
         let required_at = format!("{new_at}/required");
         for (name, pair) in paired(old_props, new_props) {
             let (old_prop_at, new_prop_at) = (
@@ -1684,6 +1676,11 @@ fn pair_options<'m>(pair: &Paired<'m>) -> (Option<&'m Value>, Option<&'m Value>)
     }
 }
 
+/// [`paired`] on the objects at `pointer` in `old` and `new` (empty where one has none).
+fn paired_at<'m>(old: &'m Value, new: &'m Value, pointer: &str) -> Vec<(&'m String, Paired<'m>)> {
+    paired(object_at(old, pointer), object_at(new, pointer))
+}
+
 /// The keys of `old` and `new`: the old one's in order, then those only the new one has.
 fn paired<'m>(
     old: &'m Map<String, Value>,
@@ -1722,14 +1719,6 @@ fn parameter_label(key: &str) -> String {
     }
 }
 
-/// Whether a key of a path item is an HTTP operation.
-fn is_method(key: &str) -> bool {
-    matches!(
-        key,
-        "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
-    )
-}
-
 /// The client method progenitor generates for an operation: its `operationId` in snake case
 /// (progenitor needs one), or `METHOD path` when there is none.
 fn method_name(op: &Value, method: &str, path: &str) -> String {
@@ -1742,12 +1731,7 @@ fn method_name(op: &Value, method: &str, path: &str) -> String {
 /// The component name of a pointer to `/components/schemas/NAME` itself.
 fn component_name(pointer: &str) -> Option<String> {
     let name = pointer.strip_prefix("/components/schemas/")?;
-    (!name.contains('/')).then(|| name.replace("~1", "/").replace("~0", "~"))
-}
-
-/// A JSON Pointer segment for `text`.
-fn escape(text: &str) -> String {
-    text.replace('~', "~0").replace('/', "~1")
+    (!name.contains('/')).then(|| unescape(name))
 }
 
 #[cfg(test)]

@@ -109,6 +109,24 @@ pub fn translate_nullable(value: &mut Value) {
     }
 }
 
+/// A JSON Pointer segment for `text` (RFC 6901: `~` as `~0`, `/` as `~1`).
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('~', "~0").replace('/', "~1")
+}
+
+/// The text a JSON Pointer segment stands for (the inverse of [`escape`]).
+pub(crate) fn unescape(segment: &str) -> String {
+    segment.replace("~1", "/").replace("~0", "~")
+}
+
+/// Whether a key of an OpenAPI path item names an HTTP operation.
+pub(crate) fn is_method(key: &str) -> bool {
+    matches!(
+        key,
+        "get" | "put" | "post" | "delete" | "options" | "head" | "patch" | "trace"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
