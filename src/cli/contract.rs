@@ -184,8 +184,9 @@ fn committed_vs_working(
     Ok(pairs)
 }
 
-/// A document's text as JSON (YAML contains JSON, so one parser reads both).
-fn parse(text: &str) -> Result<Value, String> {
+/// A document's text as JSON (YAML contains JSON, so one parser reads both); shared with
+/// `sandbox --document`.
+pub(super) fn parse(text: &str) -> Result<Value, String> {
     let document: Value =
         serde_norway::from_str(text).map_err(|err| format!("not YAML or JSON: {err}"))?;
     if !document.get("openapi").is_some_and(Value::is_string) {

@@ -98,15 +98,7 @@ fn parse_document(text: &str) -> Result<(Provider, PathBuf), String> {
 /// An OpenAPI document read from `path`, as JSON (YAML is read too: it contains JSON).
 fn read_document(path: &std::path::Path) -> Result<serde_json::Value, String> {
     let text = std::fs::read_to_string(path).map_err(|err| format!("cannot read it: {err}"))?;
-    let document: serde_json::Value =
-        serde_norway::from_str(&text).map_err(|err| format!("not YAML or JSON: {err}"))?;
-    if !document
-        .get("openapi")
-        .is_some_and(serde_json::Value::is_string)
-    {
-        return Err("not an OpenAPI document (no `openapi` version)".to_owned());
-    }
-    Ok(document)
+    super::contract::parse(&text)
 }
 
 /// A key or secret from the command line: `Debug` never shows it.

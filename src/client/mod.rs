@@ -157,21 +157,7 @@ impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
         let provider = config.provider();
         let base = config.checked_base_url()?;
-        let key = config.key()?;
-        let (name, value) = match provider.facts().auth {
-            Auth::Bearer => (
-                reqwest::header::AUTHORIZATION,
-                format!("Bearer {}", key.expose()),
-            ),
-            Auth::Header(name) => (HeaderName::from_static(name), key.expose().to_owned()),
-        };
-        let mut value = HeaderValue::from_str(&value).map_err(|_| Error::Config {
-            message: format!(
-                "the {provider} key contains characters a header cannot carry; check {}",
-                provider.api_key_env()
-            ),
-        })?;
-        value.set_sensitive(true);
+        let (name, value) = auth_header(provider, config.key()?.expose())?;
         let mut headers = HeaderMap::new();
         for (extra, text) in config.headers() {
             let bad = || Error::Config {
@@ -539,6 +525,26 @@ impl Client {
             }
         }
     }
+}
+
+/// The header that carries `key` to `provider` (where its facts say), marked sensitive so that
+/// no `Debug` shows it.
+pub(crate) fn auth_header(
+    provider: Provider,
+    key: &str,
+) -> Result<(HeaderName, HeaderValue), Error> {
+    let (name, text) = match provider.facts().auth {
+        Auth::Bearer => (reqwest::header::AUTHORIZATION, format!("Bearer {key}")),
+        Auth::Header(name) => (HeaderName::from_static(name), key.to_owned()),
+    };
+    let mut value = HeaderValue::from_str(&text).map_err(|_| Error::Config {
+        message: format!(
+            "the {provider} key contains characters a header cannot carry; check {}",
+            provider.api_key_env()
+        ),
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
 }
 
 /// The client for output files (no API key: they live in third-party storage), one per process

@@ -77,6 +77,27 @@ pub fn standalone_schema(document: &Value, schema: &Value) -> Value {
     Value::Object(root)
 }
 
+/// `schema` (an object of `document`, or a `$ref` into it) compiled as a draft-4 JSON Schema
+/// with formats checked; the problem is reported at `at`.
+pub(crate) fn compile(
+    document: &Value,
+    schema: &Value,
+    at: &str,
+) -> Result<jsonschema::Validator, DocumentError> {
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .should_validate_formats(true)
+        .build(&standalone_schema(document, schema))
+        .map_err(|err| DocumentError::new(at, format!("the schema does not compile: {err}")))
+}
+
+/// A `$ref` to `provider`'s request component: its submit body's schema, in its document.
+pub(crate) fn request_reference(provider: Provider) -> Value {
+    serde_json::json!({
+        "$ref": format!("#/components/schemas/{}", contract::request_component(provider))
+    })
+}
+
 /// A document that cannot be read as this module needs it: where, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocumentError {

@@ -407,43 +407,36 @@ fn bounds(schema: &Value, number: &Number, at: &str, out: &mut Vec<Edit>) {
                 Value::from(number.as_f64().unwrap_or(0.0) + 0.5),
             ));
         }
-        let limit = |key: &str| schema.get(key).and_then(Value::as_i64);
+        // Each bound: its exclusive flag, which way is inside, and the rule past it.
         let exclusive = |key: &str| schema.get(key) == Some(&Value::Bool(true));
-        if let Some(min) = limit("minimum") {
-            let inside = if exclusive("exclusiveMinimum") {
-                min.checked_add(1)
+        for (key, flag, inward, past) in [
+            ("minimum", "exclusiveMinimum", 1i64, Rule::BelowMinimum),
+            ("maximum", "exclusiveMaximum", -1, Rule::AboveMaximum),
+        ] {
+            let Some(bound) = schema.get(key).and_then(Value::as_i64) else {
+                continue;
+            };
+            let inside = if exclusive(flag) {
+                bound.checked_add(inward)
             } else {
-                Some(min)
+                Some(bound)
             };
             if let Some(inside) = inside {
                 out.push(edit(Rule::OnBound, Value::from(inside)));
-                if let Some(below) = inside.checked_sub(1) {
-                    out.push(edit(Rule::BelowMinimum, Value::from(below)));
-                }
-            }
-        }
-        if let Some(max) = limit("maximum") {
-            let inside = if exclusive("exclusiveMaximum") {
-                max.checked_sub(1)
-            } else {
-                Some(max)
-            };
-            if let Some(inside) = inside {
-                out.push(edit(Rule::OnBound, Value::from(inside)));
-                if let Some(above) = inside.checked_add(1) {
-                    out.push(edit(Rule::AboveMaximum, Value::from(above)));
+                if let Some(outside) = inside.checked_sub(inward) {
+                    out.push(edit(past, Value::from(outside)));
                 }
             }
         }
     } else {
-        let limit = |key: &str| schema.get(key).and_then(Value::as_f64);
-        if let Some(min) = limit("minimum") {
-            out.push(edit(Rule::OnBound, Value::from(min)));
-            out.push(edit(Rule::BelowMinimum, Value::from(min - 1.0)));
-        }
-        if let Some(max) = limit("maximum") {
-            out.push(edit(Rule::OnBound, Value::from(max)));
-            out.push(edit(Rule::AboveMaximum, Value::from(max + 1.0)));
+        for (key, outward, past) in [
+            ("minimum", -1.0, Rule::BelowMinimum),
+            ("maximum", 1.0, Rule::AboveMaximum),
+        ] {
+            if let Some(bound) = schema.get(key).and_then(Value::as_f64) {
+                out.push(edit(Rule::OnBound, Value::from(bound)));
+                out.push(edit(past, Value::from(bound + outward)));
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, fmt};
 
 use serde_json::{Map, Value};
 
-use super::{standalone_schema, DocumentError};
+use super::{compile, DocumentError};
 use crate::contract::{escape, is_method};
 
 /// One operation of a document (`POST /tasks`, say) and its documented answers.
@@ -238,19 +238,6 @@ pub(crate) fn resolve<'a>(
         }
         None => Ok(value),
     }
-}
-
-fn compile(
-    document: &Value,
-    schema: &Value,
-    at: &str,
-) -> Result<jsonschema::Validator, DocumentError> {
-    let standalone = standalone_schema(document, schema);
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .should_validate_formats(true)
-        .build(&standalone)
-        .map_err(|err| DocumentError::new(at, format!("the schema does not compile: {err}")))
 }
 
 impl Operation {

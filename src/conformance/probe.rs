@@ -17,20 +17,18 @@
 use std::{collections::BTreeSet, fmt, time::Duration};
 
 use reqwest::{
-    header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE},
+    header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE},
     StatusCode,
 };
 use serde_json::Value;
 
 use super::{
-    document,
+    compile, document,
     mutations::{edits, Edit, Rule, UNKNOWN_FIELD},
     operations::{operations, Answer, Operation, Violation},
-    standalone_schema, DocumentError,
+    request_reference, DocumentError,
 };
 use crate::{
-    contract,
-    provider::Auth,
     retry::{self, Retry},
     validate,
     values::{HttpUrl, References, VideoDuration},
@@ -67,9 +65,7 @@ pub struct Case {
 pub fn cases(provider: Provider) -> Result<Vec<Case>, DocumentError> {
     let doc = document(provider);
     let schema = compiled_request_schema(provider)?;
-    let reference = serde_json::json!({
-        "$ref": format!("#/components/schemas/{}", contract::request_component(provider))
-    });
+    let reference = request_reference(provider);
     let mut seen = BTreeSet::new();
     let mut found = Vec::new();
     for base in bases(provider) {
@@ -153,20 +149,11 @@ fn bases(provider: Provider) -> Vec<Value> {
 }
 
 fn compiled_request_schema(provider: Provider) -> Result<jsonschema::Validator, DocumentError> {
-    let doc = document(provider);
-    let reference = serde_json::json!({
-        "$ref": format!("#/components/schemas/{}", contract::request_component(provider))
-    });
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft4)
-        .should_validate_formats(true)
-        .build(&standalone_schema(doc, &reference))
-        .map_err(|err| {
-            DocumentError::new(
-                "/components/schemas",
-                format!("the request schema does not compile: {err}"),
-            )
-        })
+    compile(
+        document(provider),
+        &request_reference(provider),
+        "/components/schemas",
+    )
 }
 
 /// The probe of one provider's endpoint.
@@ -471,18 +458,7 @@ fn auth_header(
         KeyUse::MadeUp => made_up,
         KeyUse::Configured => key,
     };
-    let (name, text) = match provider.facts().auth {
-        Auth::Bearer => (AUTHORIZATION, format!("Bearer {key}")),
-        Auth::Header(name) => (HeaderName::from_static(name), key.to_owned()),
-    };
-    let mut value = HeaderValue::from_str(&text).map_err(|_| Error::Config {
-        message: format!(
-            "the {provider} key contains characters a header cannot carry; check {}",
-            provider.api_key_env()
-        ),
-    })?;
-    value.set_sensitive(true);
-    Ok(Some((name, value)))
+    crate::client::auth_header(provider, key).map(Some)
 }
 
 /// The case's outcome: its verdict against the document's.
