@@ -38,19 +38,21 @@ fn main() {
     // conformance checks, never generated.
     let storage = Path::new("openapi/storage.yaml");
     println!("cargo::rerun-if-changed={}", storage.display());
-    let json = to_json(storage).unwrap_or_else(|reason| fail(&reason));
+    let (_, json) = read(storage).unwrap_or_else(|reason| fail(&reason));
     write(&out_dir.join("storage.openapi.json"), &json);
 }
 
-/// Reads one OpenAPI 3.0 document and writes it as JSON.
-fn to_json(document: &Path) -> Result<String, String> {
+/// Reads one OpenAPI 3.0 document: parsed, and as JSON text.
+fn read(document: &Path) -> Result<(openapiv3::OpenAPI, String), String> {
     let name = document.display();
     let text = fs::read_to_string(document).map_err(|err| format!("{name}: cannot read: {err}"))?;
-    serde_norway::from_str::<openapiv3::OpenAPI>(&text)
+    let spec = serde_norway::from_str::<openapiv3::OpenAPI>(&text)
         .map_err(|err| format!("{name}: not a valid OpenAPI 3.0 document: {err}"))?;
     let json: serde_json::Value =
         serde_norway::from_str(&text).map_err(|err| format!("{name}: not valid YAML: {err}"))?;
-    serde_json::to_string(&json).map_err(|err| format!("{name}: cannot be written as JSON: {err}"))
+    let json = serde_json::to_string(&json)
+        .map_err(|err| format!("{name}: cannot be written as JSON: {err}"))?;
+    Ok((spec, json))
 }
 
 fn write(target: &Path, contents: &str) {
@@ -63,10 +65,7 @@ fn write(target: &Path, contents: &str) {
 /// document as JSON.
 fn generate(document: &Path) -> Result<(String, String), String> {
     let name = document.display();
-    let text = fs::read_to_string(document).map_err(|err| format!("{name}: cannot read: {err}"))?;
-    let spec: openapiv3::OpenAPI = serde_norway::from_str(&text)
-        .map_err(|err| format!("{name}: not a valid OpenAPI 3.0 document: {err}"))?;
-    let json = to_json(document)?;
+    let (spec, json) = read(document)?;
 
     let mut settings = progenitor::GenerationSettings::default();
     settings
