@@ -246,7 +246,10 @@ macro_rules! ledger_shared_methods {
                 | Transition::Requeue { error }
                 | Transition::Note { error } => query.bind(error),
             };
-            let row = query.fetch_optional(&self.pool).await.map_err(|e| {
+            // `fetch_all`, never `fetch_optional`: the statement must run to its end, where
+            // SQLite commits (and reports a failed commit, such as a full disk); a statement
+            // dropped after its first row would lose that error and report the write as done.
+            let rows = query.fetch_all(&self.pool).await.map_err(|e| {
                 db_error(
                     &format!(
                         "recording {} for job {}",
@@ -256,7 +259,7 @@ macro_rules! ledger_shared_methods {
                     e,
                 )
             })?;
-            match row {
+            match rows.into_iter().next() {
                 Some(row) => job_from_row(&row),
                 None => Err(self.refused(lease, &change).await),
             }
@@ -394,19 +397,24 @@ macro_rules! ledger_shared_methods {
                     .bind(output.expired),
                 HeardEvent::Failed(error) => query.bind(error),
             };
+            // Run to completion (see `apply`): the commit's error must reach the caller.
             if let Some(row) = query
-                .fetch_optional(&self.pool)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(|e| db_error(&context, e))?
+                .into_iter()
+                .next()
             {
                 return Ok(Recorded::Applied(job_from_row(&row)?));
             }
             let row = sqlx::query(DUPLICATE_SQL)
                 .bind(heard.provider.name())
                 .bind(&heard.task_id)
-                .fetch_optional(&self.pool)
+                .fetch_all(&self.pool)
                 .await
-                .map_err(|e| db_error(&context, e))?;
+                .map_err(|e| db_error(&context, e))?
+                .into_iter()
+                .next();
             match row {
                 Some(row) => Ok(Recorded::Duplicate(job_from_row(&row)?)),
                 None => Ok(Recorded::Unknown),

@@ -7,6 +7,7 @@ use std::{fs, path::PathBuf};
 pub mod pg;
 #[cfg(feature = "cli")]
 pub mod process;
+pub mod smallfs;
 
 use happyhorse::{contract, Provider};
 use serde_json::Value;

@@ -146,6 +146,53 @@ impl Cluster {
         self.url(name)
     }
 
+    /// Runs `statement` in database `db` as the cluster's superuser.
+    pub fn sql(&self, db: &str, statement: &str) {
+        let output = Command::new("psql")
+            .arg(format!(
+                "host={} port={} user=hh dbname={db}",
+                self.dir.display(),
+                self.port
+            ))
+            .args(["-v", "ON_ERROR_STOP=1", "-c", statement])
+            .output()
+            .expect("psql");
+        assert!(
+            output.status.success(),
+            "{statement}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Makes database `db` refuse every write: new sessions start read-only, and the open ones
+    /// (a pool's) are ended, so the next statement of each reconnects into a read-only one.
+    pub fn refuse_writes(&self, db: &str) {
+        self.sql(
+            "postgres",
+            &format!("ALTER DATABASE {db} SET default_transaction_read_only = on"),
+        );
+        self.end_sessions(db);
+    }
+
+    /// Lets database `db` take writes again (ending the read-only sessions).
+    pub fn allow_writes(&self, db: &str) {
+        self.sql(
+            "postgres",
+            &format!("ALTER DATABASE {db} SET default_transaction_read_only = off"),
+        );
+        self.end_sessions(db);
+    }
+
+    fn end_sessions(&self, db: &str) {
+        self.sql(
+            "postgres",
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+            ),
+        );
+    }
+
     pub fn url(&self, db: &str) -> String {
         format!(
             "postgres://hh@localhost/{db}?host={}&port={}",
