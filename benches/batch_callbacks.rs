@@ -20,6 +20,7 @@
 #[path = "batch_common/mod.rs"]
 mod batch_common;
 #[path = "../tests/common/pg.rs"]
+#[allow(dead_code)]
 mod pg;
 
 use std::{

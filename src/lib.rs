@@ -116,6 +116,7 @@ pub mod client;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod contract;
+mod files;
 pub mod generated;
 mod issue;
 #[cfg(feature = "ledger")]

@@ -59,8 +59,9 @@ pub fn results_rows(jobs: &[Job], out_dir: &Path) -> Vec<ResultRow> {
         .collect()
 }
 
-/// Writes `out_dir/results.jsonl` for `jobs` (to a temporary file, then renamed over the old
-/// one, so a reader never sees half a file). Returns its path.
+/// Writes `out_dir/results.jsonl` for `jobs` (to a temporary file, made durable, then renamed
+/// over the old one, so a reader never sees half a file). Returns its path. A failed write
+/// leaves no partial file behind, and nothing is written through a symbolic link.
 pub async fn write_results(jobs: &[Job], out_dir: &Path) -> Result<PathBuf, Error> {
     let mut text = String::new();
     for row in results_rows(jobs, out_dir) {
@@ -70,6 +71,16 @@ pub async fn write_results(jobs: &[Job], out_dir: &Path) -> Result<PathBuf, Erro
         text.push_str(&line);
         text.push('\n');
     }
+    let out_dir = out_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || write_atomically(&out_dir, text.as_bytes()))
+        .await
+        .map_err(|join| Error::Ledger {
+            message: format!("writing the results stopped: {join}"),
+        })?
+}
+
+fn write_atomically(out_dir: &Path, bytes: &[u8]) -> Result<PathBuf, Error> {
+    use std::io::Write;
     let path = out_dir.join(RESULTS_FILE);
     // Named for this process: two writers never share a partial file.
     let partial = out_dir.join(format!(".{RESULTS_FILE}.{}.part", std::process::id()));
@@ -77,14 +88,25 @@ pub async fn write_results(jobs: &[Job], out_dir: &Path) -> Result<PathBuf, Erro
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
-    tokio::fs::create_dir_all(out_dir)
-        .await
-        .map_err(io(out_dir))?;
-    tokio::fs::write(&partial, text)
-        .await
-        .map_err(io(&partial))?;
-    tokio::fs::rename(&partial, &path)
-        .await
-        .map_err(io(&path))?;
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    // A partial file of this name is a crashed earlier process's (same pid): start over.
+    if crate::files::is_symlink(&partial) || partial.exists() {
+        std::fs::remove_file(&partial).map_err(io(&partial))?;
+    }
+    let written = crate::files::open_append(&partial).and_then(|(mut file, _)| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::Io {
+            path: partial,
+            source,
+        });
+    }
+    if let Err(source) = std::fs::rename(&partial, &path) {
+        let _ = std::fs::remove_file(&partial);
+        return Err(Error::Io { path, source });
+    }
     Ok(path)
 }

@@ -114,7 +114,9 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         options: batch.options.clone(),
         owner: owner.clone(),
         on_change: batch.on_change.clone(),
-        cancel: batch.cancel.clone(),
+        // The user's token stops the run; so does a ledger failure, which cancels only this
+        // run's child token (the caller's token still tells an interrupt apart).
+        cancel: batch.cancel.child_token(),
         history: Mutex::new(History::from_ledger(
             ledger
                 .task_times(u32::try_from(HISTORY_PER_KIND).unwrap_or(u32::MAX))
@@ -168,7 +170,12 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
     let deferred: Vec<(Lease, String)> = std::mem::take(&mut *lock(&run.deferred));
     for (lease, _) in &deferred {
         if let Err(err) = run.ledger.release(lease).await {
-            tracing::warn!(job = %lease.job, error = %err, "could not release a job");
+            // Its lease ends by itself; after a ledger failure this one is expected.
+            if result.is_ok() {
+                tracing::warn!(job = %lease.job, error = %err, "could not release a job");
+            } else {
+                tracing::debug!(job = %lease.job, error = %err, "could not release a job");
+            }
         }
     }
     result?;
@@ -230,14 +237,40 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Claims jobs while workers are free and drives each on its own task.
+/// Claims jobs while workers are free and drives each on its own task. A ledger failure (a
+/// worker's, or the claim loop's own) stops the run at once: nothing more is claimed, every
+/// worker is cancelled (its job stays as the ledger last recorded it), and the error returns.
 async fn dispatch(run: &Arc<Run>) -> Result<(), Error> {
     let permits = Arc::new(Semaphore::new(run.options.concurrency.max(1)));
     let mut workers: JoinSet<Result<(), Error>> = JoinSet::new();
     let mut failure: Option<Error> = None;
+    if let Err(err) = claim_loop(run, &permits, &mut workers, &mut failure).await {
+        failure.get_or_insert(err);
+    }
+    loop {
+        if failure.is_some() {
+            run.cancel.cancel();
+        }
+        let Some(joined) = workers.join_next().await else {
+            break;
+        };
+        note_worker(joined, &mut failure);
+    }
+    match failure {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+async fn claim_loop(
+    run: &Arc<Run>,
+    permits: &Arc<Semaphore>,
+    workers: &mut JoinSet<Result<(), Error>>,
+    failure: &mut Option<Error>,
+) -> Result<(), Error> {
     loop {
         while let Some(joined) = workers.try_join_next() {
-            note_worker(joined, &mut failure);
+            note_worker(joined, failure);
         }
         if failure.is_some() || run.cancel.is_cancelled() {
             break;
@@ -276,7 +309,7 @@ async fn dispatch(run: &Arc<Run>) -> Result<(), Error> {
             tokio::select! {
                 joined = workers.join_next() => {
                     if let Some(joined) = joined {
-                        note_worker(joined, &mut failure);
+                        note_worker(joined, failure);
                     }
                 }
                 () = tokio::time::sleep(recheck) => {}
@@ -306,15 +339,7 @@ async fn dispatch(run: &Arc<Run>) -> Result<(), Error> {
             });
         }
     }
-    // Stopping (a cancel or a ledger failure): the running workers finish their current
-    // step; their jobs stay in the ledger.
-    while let Some(joined) = workers.join_next().await {
-        note_worker(joined, &mut failure);
-    }
-    match failure {
-        Some(err) => Err(err),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 fn note_worker(
@@ -328,8 +353,14 @@ fn note_worker(
             message: format!("a batch worker stopped: {join}"),
         },
     };
-    tracing::error!(error = %err, "batch worker failed");
-    failure.get_or_insert(err);
+    // The first failure stops the run and is what it returns; the others it caused (every
+    // worker meets the same failing ledger) go to the debug log.
+    if failure.is_none() {
+        tracing::error!(error = %err, "batch worker failed; stopping the run");
+        *failure = Some(err);
+    } else {
+        tracing::debug!(error = %err, "batch worker failed");
+    }
 }
 
 /// Moves one job on until it settles or is deferred. Only ledger failures are errors: they
@@ -531,7 +562,7 @@ async fn submit(
         };
         let retry = match client.submit_body(body, &options).await {
             Ok(submission) => {
-                let job = run
+                let answered = run
                     .apply(
                         lease,
                         &job,
@@ -540,8 +571,20 @@ async fn submit(
                             status: submission.status,
                         },
                     )
-                    .await?;
-                return Ok(Ok(job));
+                    .await;
+                return match answered {
+                    Ok(job) => Ok(Ok(job)),
+                    // Never left `submitting` (every rerun would get the same answer and stop
+                    // there): failed, with both jobs named, for the user to look into.
+                    Err(err @ Error::TaskTaken { .. }) => {
+                        let error = format!(
+                            "{err}; this job was not recorded as submitted: check the task at the provider, and give the line a new `id` to make it again"
+                        );
+                        run.apply(lease, &job, Transition::Failed { error }).await?;
+                        Ok(Err(Outcome::Done))
+                    }
+                    Err(err) => Err(err),
+                };
             }
             Err(err @ Error::SubmitUncertain { .. }) if job.idempotency_key.is_none() => {
                 run.apply(
@@ -929,6 +972,14 @@ async fn save(run: &Run, client: &Client, lease: &Lease, job: Job) -> Result<Out
                 return Ok(Outcome::Deferred(
                     "stopped while downloading (the partial file is kept)".into(),
                 ))
+            }
+            // The output directory cannot take the video (full, read-only, gone): every other
+            // download would fail the same way, so nothing more is submitted (paid for) this
+            // run; the job keeps its task and is saved by a rerun once the directory is fixed.
+            Err(err @ (Error::Io { .. } | Error::UnusableTarget { .. })) => {
+                let why = format!("cannot save videos in {}: {err}", run.out_dir.display());
+                run.stop_submitting(why.clone());
+                return Ok(Outcome::Deferred(why));
             }
             Err(err @ Error::NotVideo { .. }) => {
                 run.apply(

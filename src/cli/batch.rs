@@ -408,9 +408,28 @@ async fn batch(args: &Args, jobs: &[happyhorse::batch::BatchJob]) -> ExitCode {
     };
     let results = match results {
         Ok(path) => path,
-        Err(err) => return fail(&err, args.json, &args.out),
+        Err(err) => {
+            // The run's own account first (what it saved, why it stopped), then the error.
+            if !args.json {
+                print_report(&report);
+            }
+            return fail(&err, args.json, &args.out);
+        }
     };
     finish(args, &report, &results, interrupted.is_cancelled())
+}
+
+/// What a run did and left, as text.
+fn print_report(report: &BatchReport) {
+    for line in summary_lines(&report.summary) {
+        eprintln!("{line}");
+    }
+    for (id, why) in &report.deferred {
+        eprintln!("left for a later run: {id}: {why}");
+    }
+    if let Some(why) = &report.stopped {
+        eprintln!("stopped submitting: {why}");
+    }
 }
 
 fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) -> ExitCode {
@@ -433,15 +452,7 @@ fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) 
             })
         );
     } else {
-        for line in summary_lines(summary) {
-            eprintln!("{line}");
-        }
-        for (id, why) in &report.deferred {
-            eprintln!("left for a later run: {id}: {why}");
-        }
-        if let Some(why) = &report.stopped {
-            eprintln!("stopped submitting: {why}");
-        }
+        print_report(report);
         let uncertain = summary.count(JobState::Uncertain);
         if uncertain > 0 {
             eprintln!(

@@ -397,6 +397,12 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
             let out = shell_word(&out.display().to_string());
             format!("the ledger in {out} holds these ids from an earlier file; see them with `happyhorse jobs --out {out}`")
         }),
+        Error::Ledger { .. } if context.out_dir.is_some() => Some(
+            "the batch stopped claiming and submitting when the ledger could not record a step; every job stays as the ledger last recorded it. Fix the cause (free disk space, a database that refuses writes), then run the same command again to resume".into(),
+        ),
+        Error::Io { .. } | Error::UnusableTarget { .. } if context.out_dir.is_some() => Some(
+            "free space (or fix the directory), then run the same command again: videos already saved are not downloaded again".into(),
+        ),
         Error::LedgerBusy { .. } => Some(
             "two batches cannot share one SQLite ledger; wait for the other, or pass another --out"
                 .into(),

@@ -348,16 +348,13 @@ impl<'c> Transfer<'c> {
         let done = tokio::task::spawn_blocking(move || {
             let mut file = match file {
                 Some(file) => file,
-                None => std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&part)?,
+                None => crate::files::open_append(&part)?.0,
             };
             if discard {
                 file.set_len(0)?;
             }
             if let Some(record) = record {
-                std::fs::write(record_path(&part), record)?;
+                crate::files::write(&record_path(&part), &record)?;
             }
             file.write_all(&pending)?;
             let value = work(&mut file, &part)?;
@@ -704,6 +701,11 @@ pub(crate) fn prepare_target(path: &Path, overwrite: bool) -> Result<Prepared, E
         if target.as_os_str().is_empty() || target.file_name().is_none() {
             return Err(unusable("it names no file".into()));
         }
+        if crate::files::is_symlink(&target) {
+            return Err(unusable(
+                "it is a symbolic link; refusing to write through it".into(),
+            ));
+        }
         match std::fs::metadata(&target) {
             Ok(meta) if meta.is_dir() => return Err(unusable("it is a directory".into())),
             Ok(_) if !overwrite => {
@@ -714,18 +716,11 @@ pub(crate) fn prepare_target(path: &Path, overwrite: bool) -> Result<Prepared, E
             _ => {}
         }
         let part = part_path(&target);
-        let open = |create_new: bool| {
-            std::fs::OpenOptions::new()
-                .create_new(create_new)
-                .append(true)
-                .open(&part)
-        };
-        let (file, created) = match open(true) {
-            Ok(file) => (file, true),
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => match open(false) {
-                Ok(file) => (file, false),
-                Err(err) => return Err(unusable(format!("{}: {err}", part.display()))),
-            },
+        let (file, created) = match crate::files::open_append(&part) {
+            Ok(opened) => opened,
+            Err(err) if crate::files::is_symlink(&part) => {
+                return Err(unusable(crate::files::explain(&part, &err)))
+            }
             Err(err) => {
                 let dir = match target.parent() {
                     Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -746,7 +741,7 @@ pub(crate) fn prepare_target(path: &Path, overwrite: bool) -> Result<Prepared, E
                 .len()
         };
         let record = (len > 0)
-            .then(|| std::fs::read(record_path(&part)).ok())
+            .then(|| crate::files::read(&record_path(&part)).ok())
             .flatten();
         Ok(Prepared {
             part,

@@ -255,6 +255,19 @@ pub enum Error {
         /// The cap, what is committed, and what the batch would add.
         message: String,
     },
+    /// The provider answered a job's submit with a task the ledger already records for another
+    /// job: two jobs cannot share one task, so the answer was not recorded.
+    #[error("the provider answered job {job}'s submit with {provider} task {task_id}, which the ledger already records for {}", holder.as_deref().map_or_else(|| "another job".to_owned(), |h| format!("job {h}")))]
+    TaskTaken {
+        /// The job whose submit was answered.
+        job: String,
+        /// The provider.
+        provider: Provider,
+        /// The task id in the answer.
+        task_id: String,
+        /// The job that holds the task, where it could be read.
+        holder: Option<String>,
+    },
     /// Another worker claimed the job since this one did; this worker's writes to it are refused.
     #[error("job {job} was claimed by another worker; this worker left it alone")]
     LeaseLost {

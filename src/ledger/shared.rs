@@ -70,6 +70,26 @@ macro_rules! ledger_inherent_methods {
         row.as_ref().map(job_from_row).transpose()
     }
 
+    /// [`Error::TaskTaken`] for `lease.job`, naming the job that holds `task_id`.
+    async fn task_taken(&self, lease: &Lease, task_id: &str) -> Error {
+        let job = self.fetch_job(&lease.job).await.ok().flatten();
+        let provider = job.as_ref().map_or(crate::Provider::HiApi, |job| job.provider);
+        let holder: Option<String> =
+            sqlx::query_scalar("SELECT id FROM jobs WHERE provider = $1 AND task_id = $2")
+                .bind(provider.name())
+                .bind(task_id)
+                .fetch_optional(&self.pool)
+                .await
+                .ok()
+                .flatten();
+        Error::TaskTaken {
+            job: lease.job.clone(),
+            provider,
+            task_id: task_id.to_owned(),
+            holder,
+        }
+    }
+
     /// Why a fenced write to `lease.job` matched no row.
     async fn refused(&self, lease: &Lease, change: &Transition) -> Error {
         match self.fetch_job(&lease.job).await {
@@ -249,16 +269,25 @@ macro_rules! ledger_shared_methods {
             // `fetch_all`, never `fetch_optional`: the statement must run to its end, where
             // SQLite commits (and reports a failed commit, such as a full disk); a statement
             // dropped after its first row would lose that error and report the write as done.
-            let rows = query.fetch_all(&self.pool).await.map_err(|e| {
-                db_error(
-                    &format!(
-                        "recording {} for job {}",
-                        transition_name(&change),
-                        lease.job
-                    ),
-                    e,
-                )
-            })?;
+            let rows = match query.fetch_all(&self.pool).await {
+                Ok(rows) => rows,
+                // The answer's task id is another job's (the only unique column it sets).
+                Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+                    if let Transition::Submitted { task_id, .. } = &change {
+                        return Err(self.task_taken(lease, task_id).await);
+                    }
+                    return Err(db_error(
+                        &format!("recording {} for job {}", transition_name(&change), lease.job),
+                        err,
+                    ));
+                }
+                Err(err) => {
+                    return Err(db_error(
+                        &format!("recording {} for job {}", transition_name(&change), lease.job),
+                        err,
+                    ))
+                }
+            };
             match rows.into_iter().next() {
                 Some(row) => job_from_row(&row),
                 None => Err(self.refused(lease, &change).await),
