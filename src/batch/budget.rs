@@ -98,6 +98,14 @@ fn to_go<'a>(jobs: impl Iterator<Item = Cost<'a>>) -> Committed {
 pub(super) async fn plan(batch: &Batch, jobs: &[BatchJob]) -> Result<Plan, Error> {
     let recorded = batch.ledger.jobs().await?;
     let known: HashSet<&str> = recorded.iter().map(|job| job.id.as_str()).collect();
+    // Every new job's file can be saved: checked before anything is recorded or paid for.
+    super::outdir::check(
+        &batch.out_dir,
+        &batch.ledger.local_files(),
+        jobs.iter()
+            .filter(|job| !known.contains(job.id.as_str()))
+            .map(|job| (label(job.line, &job.id), job.output.as_str())),
+    )?;
     // A new job's file name must be free: later runs overwrite it with the job's video.
     let taken: Vec<String> = jobs
         .iter()
@@ -163,6 +171,13 @@ pub(super) async fn plan(batch: &Batch, jobs: &[BatchJob]) -> Result<Plan, Error
         to_go,
         committed,
     })
+}
+
+fn label(line: u64, id: &str) -> String {
+    match line {
+        0 => id.to_owned(),
+        line => format!("line {line}: {id}"),
+    }
 }
 
 fn describe_conflicts(conflicts: &[(String, Option<u64>)]) -> Vec<String> {

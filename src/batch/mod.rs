@@ -44,6 +44,7 @@
 
 mod budget;
 mod jobs;
+mod outdir;
 mod polls;
 mod results;
 mod runner;

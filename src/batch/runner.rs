@@ -101,12 +101,16 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
             .max_video_seconds
             .map(|cap| cap.saturating_sub(committed.video_seconds())),
     );
-    tokio::fs::create_dir_all(&batch.out_dir)
-        .await
-        .map_err(|source| Error::Io {
-            path: batch.out_dir.clone(),
-            source,
-        })?;
+    // The output directory takes files, and every job still to submit can be saved there:
+    // checked before the first submit (a ledger may hold jobs planned by an earlier version,
+    // or the directory may have changed since the plan).
+    super::outdir::check(
+        &batch.out_dir,
+        &ledger.local_files(),
+        jobs.iter()
+            .filter(|job| job.state == JobState::Queued)
+            .map(|job| (job.id.clone(), job.output_name.as_str())),
+    )?;
     let run = Arc::new(Run {
         ledger: ledger.clone(),
         clients: batch.clients.clone(),

@@ -57,6 +57,7 @@ use sha2::{Digest, Sha256};
 pub use callbacks::{CallbackError, CallbackInbox, Delivery};
 pub use config::{ApiKey, ClientConfig};
 pub use download::{Download, Downloaded};
+pub(crate) use error::clean;
 pub use error::Error;
 pub use generate::{Generate, GenerateTo, Progress, Saved};
 pub use task::{Finished, NotFinished, Output, TaskError, TaskHandle, TaskSnapshot, TaskState};

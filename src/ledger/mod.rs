@@ -543,6 +543,13 @@ pub trait Ledger: Send + Sync + fmt::Debug {
 
     /// Unsettled jobs leased by workers other than `owner`.
     fn held_elsewhere<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, HeldElsewhere>;
+
+    /// The files this ledger keeps on this machine (SQLite: the database, its WAL,
+    /// shared-memory, journal and lock files), so that no job's video is saved over one of
+    /// them; none for a database server.
+    fn local_files(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
 }
 
 /// Opens the ledger at `location`: a file path (SQLite; created if missing), or a

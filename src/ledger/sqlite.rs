@@ -129,6 +129,17 @@ impl Ledger for SqliteLedger {
     // One connection per process, and one process per ledger: nothing to skip.
     ledger_shared_methods!("");
 
+    fn local_files(&self) -> Vec<PathBuf> {
+        ["", "-wal", "-shm", "-journal", ".lock"]
+            .into_iter()
+            .map(|suffix| {
+                let mut name = self.path.as_os_str().to_owned();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .collect()
+    }
+
     fn begin_run<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, ()> {
         Box::pin(async move {
             self.take_run_lock()?;

@@ -75,6 +75,17 @@ impl SmallFs {
         assert!(probe.is_err(), "the file system still takes writes");
     }
 
+    /// Makes the file system read-only (as root is refused writes too: permission bits are
+    /// not enough).
+    pub fn read_only(&self) {
+        let status = Command::new("mount")
+            .args(["-o", "remount,ro"])
+            .arg(self.path())
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "remount read-only");
+    }
+
     /// Gives the space back.
     pub fn free(&self) {
         fs::remove_file(&self.filler).expect("the filler is removed");
