@@ -98,8 +98,8 @@ fn linked(dir: &Path, name: &str) -> Option<String> {
 fn unsavable(name: &str, name_max: usize, reserved: &[String]) -> Option<String> {
     if reserved.iter().any(|own| own == name) {
         return Some(format!(
-            "output {}: the batch's own file of that name is in the output directory; choose another name",
-            format!("\"{}\"", crate::client::clean(name, 80))
+            "output \"{}\": the batch's own file of that name is in the output directory; choose another name",
+            crate::client::clean(name, 80)
         ));
     }
     let longest = name.len().saturating_add(PARTIAL_EXTRA);
