@@ -42,10 +42,15 @@ pub(crate) fn write(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// The contents of `path`, never through a symbolic link.
 pub(crate) fn read(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = no_follow(OpenOptions::new().read(true)).open(path)?;
+    let mut file = read_only(path)?;
     let mut bytes = Vec::new();
     io::Read::read_to_end(&mut file, &mut bytes)?;
     Ok(bytes)
+}
+
+/// Opens `path` to read, never through a symbolic link.
+pub(crate) fn read_only(path: &Path) -> io::Result<File> {
+    no_follow(OpenOptions::new().read(true)).open(path)
 }
 
 /// Whether `path` is itself a symbolic link (not followed).

@@ -83,7 +83,8 @@ pub struct Args {
 
 #[derive(Debug, clap::Args)]
 pub struct JobsArgs {
-    /// The ledger: a SQLite file.
+    /// The ledger: a SQLite file, or postgres://USER@HOST/DB. Without it (and without --out),
+    /// HAPPYHORSE_LEDGER, as `batch` and `serve` read it.
     #[arg(long, value_name = "PATH_OR_URL", conflicts_with = "out")]
     ledger: Option<String>,
     /// The output directory of a batch (its ledger is DIR/happyhorse.db).
@@ -510,7 +511,16 @@ fn summary_lines(summary: &Summary) -> Vec<String> {
 }
 
 pub fn jobs(args: JobsArgs) -> ExitCode {
-    let location = ledger_location(args.ledger.as_deref(), args.out.as_deref());
+    // An explicit --ledger or --out wins over the environment (as clap's `env` would not let
+    // --out do: the two conflict).
+    let from_env = std::env::var("HAPPYHORSE_LEDGER")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let ledger = args
+        .ledger
+        .clone()
+        .or_else(|| args.out.is_none().then_some(from_env).flatten());
+    let location = ledger_location(ledger.as_deref(), args.out.as_deref());
     if !location.contains("://") && !Path::new(&location).exists() {
         eprintln!("error: no ledger at {location}");
         eprintln!("hint: pass --out DIR of a batch, or --ledger PATH");

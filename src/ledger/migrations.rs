@@ -66,7 +66,18 @@ ALTER TABLE jobs ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
 ",
     },
+    Migration {
+        version: 3,
+        description: "marked as a happyhorse ledger",
+        // SQLite's application id, in the file's header: what `SqliteLedger::open` reads to
+        // tell its own ledgers from other applications' databases before writing anything.
+        // 0x48484C47 is "HHLG".
+        sql: "PRAGMA application_id = 1212697671;",
+    },
 ];
+
+/// The application id a SQLite ledger's header carries (migration 3): "HHLG".
+pub(crate) const SQLITE_APPLICATION_ID: u32 = 0x4848_4C47;
 
 /// PostgreSQL's migrations: the same schema in its types.
 #[cfg(feature = "postgres")]
@@ -123,6 +134,11 @@ ALTER TABLE jobs ADD COLUMN progress BIGINT;
 ALTER TABLE jobs ADD COLUMN deliveries BIGINT NOT NULL DEFAULT 0;
 ",
     },
+    Migration {
+        version: 3,
+        description: "marked as a happyhorse ledger",
+        sql: "COMMENT ON TABLE jobs IS 'happyhorse job ledger';",
+    },
 ];
 
 #[cfg(test)]
@@ -131,13 +147,25 @@ mod tests {
 
     #[test]
     fn versions_increase_from_one() {
+        assert_eq!(u32::from_be_bytes(*b"HHLG"), SQLITE_APPLICATION_ID);
         #[cfg(feature = "postgres")]
         let all = [SQLITE, POSTGRES];
         #[cfg(not(feature = "postgres"))]
         let all = [SQLITE];
         for (i, migration) in all.iter().flat_map(|m| m.iter().enumerate()) {
             assert_eq!(migration.version, i as i64 + 1, "{}", migration.description);
-            assert!(migration.sql.contains("CREATE") || migration.sql.contains("ALTER TABLE"));
+            assert!(
+                [
+                    "CREATE",
+                    "ALTER TABLE",
+                    "PRAGMA application_id",
+                    "COMMENT ON"
+                ]
+                .iter()
+                .any(|statement| migration.sql.contains(statement)),
+                "{}",
+                migration.description
+            );
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use std::{str::FromStr, time::Duration};
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{
     from_millis, migrations, millis, now_millis,
@@ -33,10 +33,12 @@ impl PgLedger {
     /// brings its schema up to date.
     pub async fn connect(url: &str) -> Result<PgLedger, Error> {
         let shown = super::shown(url);
+        let options = connect_options(url)
+            .map_err(|err| db_error(&format!("cannot read the URL {shown}"), err))?;
         let pool = PgPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+            .connect_with(options)
             .await
             .map_err(|err| db_error(&format!("cannot connect to {shown}"), err))?;
         let ledger = PgLedger { pool, shown };
@@ -57,6 +59,21 @@ impl PgLedger {
         // Workers starting together on many machines: one migrates, the others wait.
         Some("SELECT pg_advisory_xact_lock(7242001)")
     );
+}
+
+/// The connection options of `url`, with a bracketed IPv6 host (`postgres://u@[::1]:5432/db`)
+/// given as the address itself: sqlx keeps the brackets, which no resolver takes.
+fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    let ipv6 = reqwest::Url::parse(url).ok().and_then(|parsed| {
+        parsed
+            .host_str()
+            .and_then(|host| host.strip_prefix('[')?.strip_suffix(']').map(str::to_owned))
+    });
+    Ok(match ipv6 {
+        Some(address) => options.host(&address),
+        None => options,
+    })
 }
 
 impl Ledger for PgLedger {

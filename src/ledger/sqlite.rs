@@ -50,6 +50,7 @@ impl SqliteLedger {
                     source,
                 })?;
         }
+        prepare_file(&path).await?;
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -102,16 +103,18 @@ impl SqliteLedger {
             return Ok(());
         }
         let path = self.lock_path();
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+        let file = owner_only(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true),
+        )
+        .open(&path)
+        .map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         match file.try_lock() {
             Ok(()) => {
                 *held = Some(file);
@@ -123,6 +126,103 @@ impl SqliteLedger {
             Err(std::fs::TryLockError::Error(source)) => Err(Error::Io { path, source }),
         }
     }
+}
+
+/// New files readable and writable by their owner only: a ledger holds signed output URLs
+/// (SQLite gives its WAL and shared-memory files the database file's permissions).
+fn owner_only(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+}
+
+/// Makes `path` ready to open as a ledger without changing a byte of anything that is not one:
+/// a missing (or empty) file is created owner-only; an existing one must be a happyhorse
+/// ledger (its header's application id, or, for ledgers of schema versions 1 and 2, a
+/// `happyhorse_migrations` table read through a read-only connection) or a database with no
+/// tables yet, else it is refused untouched.
+async fn prepare_file(path: &Path) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = match std::fs::metadata(path) {
+        Ok(meta) => meta.len(),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(err) => return Err(io(err)),
+    };
+    if len == 0 {
+        owner_only(std::fs::OpenOptions::new().create(true).append(true))
+            .open(path)
+            .map_err(io)?;
+        return Ok(());
+    }
+    let refuse = |why: String| {
+        Error::Ledger {
+        message: format!(
+            "{} is not a happyhorse ledger ({why}); it was left as it is: pass --ledger a new file, or the ledger of a batch",
+            path.display()
+        ),
+    }
+    };
+    let mut header = [0u8; 100];
+    {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        file.read_exact(&mut header)
+            .map_err(|_| refuse("shorter than a SQLite header".into()))?;
+    }
+    if !header.starts_with(b"SQLite format 3\0") {
+        return Err(refuse("not a SQLite database".into()));
+    }
+    let id = header
+        .get(68..72)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_be_bytes);
+    if id == migrations::SQLITE_APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(refuse(format!(
+            "another application's database: application id {id:#010x}"
+        )));
+    }
+    // No id: a ledger of schema version 1 or 2 (or one whose header is still in its WAL), an
+    // empty database, or another application's. Read, never write, to tell.
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .foreign_keys(false);
+    let mut conn = sqlx::ConnectOptions::connect(&options)
+        .await
+        .map_err(|err| {
+            db_error(
+                &format!("cannot read {} to check it is a ledger", path.display()),
+                err,
+            )
+        })?;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(|err| db_error(&format!("cannot read {}", path.display()), err))?;
+    let _ = sqlx::Connection::close(conn).await;
+    if tables.is_empty() || tables.iter().any(|t| t == "happyhorse_migrations") {
+        return Ok(());
+    }
+    let shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+    Err(refuse(format!(
+        "a database with other tables: {}{}",
+        shown.join(", "),
+        if tables.len() > shown.len() {
+            ", ..."
+        } else {
+            ""
+        }
+    )))
 }
 
 impl Ledger for SqliteLedger {

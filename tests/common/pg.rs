@@ -37,6 +37,15 @@ fn is_root() -> bool {
 
 impl Cluster {
     pub fn start() -> Option<Cluster> {
+        Cluster::start_with(None)
+    }
+
+    /// A cluster that also listens on TCP at IPv6 loopback (`[::1]`), on a free port.
+    pub fn start_on_ipv6_loopback() -> Option<Cluster> {
+        Cluster::start_with(Some("::1"))
+    }
+
+    fn start_with(listen: Option<&str>) -> Option<Cluster> {
         let Some(bin) = find_bin() else {
             if std::env::var("HAPPYHORSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
                 panic!("PostgreSQL's initdb and pg_ctl were not found, and HAPPYHORSE_REQUIRE_POSTGRES=1");
@@ -60,7 +69,14 @@ impl Cluster {
                 .is_ok_and(|s| s.success());
             assert!(ok, "chown the cluster directory to nobody");
         }
-        let port = 20000 + (std::process::id() % 20000) as u16;
+        let port = match listen {
+            // A port the kernel says is free now (the cluster takes it a moment later).
+            Some(addr) => std::net::TcpListener::bind((addr, 0))
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port"),
+            None => 20000 + (std::process::id() % 20000) as u16,
+        };
         let cluster = Cluster {
             dir,
             bin,
@@ -81,8 +97,9 @@ impl Cluster {
             ],
         );
         let options = format!(
-            "-k {} -c listen_addresses='' -p {} -c fsync=off",
+            "-k {} -c listen_addresses='{}' -p {} -c fsync=off",
             cluster.dir.display(),
+            listen.unwrap_or_default(),
             port
         );
         let log = cluster.dir.join("log");
@@ -191,6 +208,12 @@ impl Cluster {
                  WHERE datname = '{db}' AND pid <> pg_backend_pid()"
             ),
         );
+    }
+
+    /// A URL reaching database `db` over TCP at `[::1]` (a cluster from
+    /// [`Cluster::start_on_ipv6_loopback`]).
+    pub fn ipv6_url(&self, db: &str) -> String {
+        format!("postgres://hh@[::1]:{}/{db}", self.port)
     }
 
     pub fn url(&self, db: &str) -> String {
