@@ -273,6 +273,19 @@ impl Batch {
         budget::plan(self, jobs).await
     }
 
+    /// [`Batch::plan`] for more jobs than memory should hold at once (a jobs file of a
+    /// million lines): `jobs` starts a stream of them and is called twice, once to check and
+    /// count (the ledger read a chunk at a time, nothing written) and, once every check and the
+    /// budget passed, once to record them (a transaction per chunk). An `Err` item stops the
+    /// plan with that error; the second reading must yield what the first did.
+    pub async fn plan_each<I, F>(&self, jobs: F) -> Result<Plan, Error>
+    where
+        F: Fn() -> I,
+        I: Iterator<Item = Result<BatchJob, Error>>,
+    {
+        budget::plan_each(self, jobs).await
+    }
+
     /// Works the ledger until every job is settled or left for a later run; see
     /// [`BatchReport`]. Fails before any submit when a job's provider has no client, and
     /// when another process runs this ledger ([`Error::LedgerBusy`]).

@@ -112,37 +112,42 @@ fn unsavable(name: &str, name_max: usize, reserved: &[String]) -> Option<String>
     })
 }
 
-/// Checks every `(label, name)` of jobs to be saved in `out_dir` (a label such as
-/// `line 4: job-1`): the directory takes files, and each name fits and is free of the batch's
-/// own. Every problem at once.
-pub(super) fn check<'a>(
-    out_dir: &Path,
-    ledger_files: &[PathBuf],
-    names: impl IntoIterator<Item = (String, &'a str)>,
-) -> Result<(), Error> {
-    probe(out_dir)?;
-    let max = name_max(out_dir);
-    let reserved = reserved(out_dir, ledger_files);
-    let problems: Vec<String> = names
-        .into_iter()
-        .filter_map(|(label, name)| {
-            unsavable(name, max, &reserved)
-                .or_else(|| linked(out_dir, name))
-                .map(|why| format!("{label}: {why}"))
+/// An output directory proven to take files, ready to judge job file names.
+pub(super) struct OutDir {
+    dir: PathBuf,
+    name_max: usize,
+    reserved: Vec<String>,
+}
+
+impl OutDir {
+    /// Probes `dir` (see [`probe`]) and reads its file system's name limit.
+    pub(super) fn open(dir: &Path, ledger_files: &[PathBuf]) -> Result<OutDir, Error> {
+        probe(dir)?;
+        Ok(OutDir {
+            dir: dir.to_path_buf(),
+            name_max: name_max(dir),
+            reserved: reserved(dir, ledger_files),
         })
-        .collect();
-    if problems.is_empty() {
-        return Ok(());
     }
-    Err(Error::Config {
-        message: format!(
-            "{} job{} cannot be saved in {}, and nothing was submitted:\n  {}",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            out_dir.display(),
-            problems.join("\n  ")
-        ),
-    })
+
+    /// Why a video named `name` cannot be saved here, if it cannot.
+    pub(super) fn problem(&self, name: &str) -> Option<String> {
+        unsavable(name, self.name_max, &self.reserved).or_else(|| linked(&self.dir, name))
+    }
+
+    /// The error naming `problems` (`label: why`), of which `total` were found.
+    pub(super) fn refusal(&self, problems: &[String], total: usize) -> Error {
+        let more = total.saturating_sub(problems.len());
+        Error::Config {
+            message: format!(
+                "{total} job{} cannot be saved in {}, and nothing was submitted:\n  {}{}",
+                if total == 1 { "" } else { "s" },
+                self.dir.display(),
+                problems.join("\n  "),
+                if more > 0 { format!("\n  ... and {more} more") } else { String::new() }
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the next.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     io::Read,
     path::{Path, PathBuf},
     sync::{
@@ -81,12 +81,7 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         Uncertain::Resubmit => ledger.settle_uncertain(JobState::Queued).await?,
         Uncertain::Skip => ledger.settle_uncertain(JobState::Skipped).await?,
     };
-    let jobs = ledger.jobs().await?;
-    let providers: HashSet<Provider> = jobs
-        .iter()
-        .filter(|job| job.state.is_claimable())
-        .map(|job| job.provider)
-        .collect();
+    let providers = ledger.claimable_providers().await?;
     if let Some(missing) = providers.iter().find(|p| !batch.clients.contains_key(p)) {
         return Err(Error::MissingApiKey { provider: *missing });
     }
@@ -101,16 +96,9 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
             .max_video_seconds
             .map(|cap| cap.saturating_sub(committed.video_seconds())),
     );
-    // The output directory takes files, and every job still to submit can be saved there:
-    // checked before the first submit (a ledger may hold jobs planned by an earlier version,
-    // or the directory may have changed since the plan).
-    super::outdir::check(
-        &batch.out_dir,
-        &ledger.local_files(),
-        jobs.iter()
-            .filter(|job| job.state == JobState::Queued)
-            .map(|job| (job.id.clone(), job.output_name.as_str())),
-    )?;
+    // The output directory still takes files (it may have changed since the plan, which
+    // checked every name): proven before the first submit.
+    super::outdir::OutDir::open(&batch.out_dir, &ledger.local_files())?;
     let run = Arc::new(Run {
         ledger: ledger.clone(),
         clients: batch.clients.clone(),

@@ -544,6 +544,16 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Unsettled jobs leased by workers other than `owner`.
     fn held_elsewhere<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, HeldElsewhere>;
 
+    /// The jobs recorded under any of `ids` (in no particular order; unknown ids are left out).
+    fn jobs_by_id<'a>(&'a self, ids: &'a [String]) -> LedgerFuture<'a, Vec<Job>>;
+
+    /// What the jobs not yet submitted (`queued`) will cost, per provider and resolution
+    /// (credits only where every such job has a documented price).
+    fn queued<'a>(&'a self) -> LedgerFuture<'a, Committed>;
+
+    /// The providers of the jobs a worker can still move on.
+    fn claimable_providers<'a>(&'a self) -> LedgerFuture<'a, Vec<Provider>>;
+
     /// The files this ledger keeps on this machine (SQLite: the database, its WAL,
     /// shared-memory, journal and lock files), so that no job's video is saved over one of
     /// them; none for a database server.

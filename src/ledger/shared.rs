@@ -487,6 +487,83 @@ macro_rules! ledger_shared_methods {
         })
     }
 
+    fn jobs_by_id<'a>(&'a self, ids: &'a [String]) -> LedgerFuture<'a, Vec<Job>> {
+        Box::pin(async move {
+            let mut found = Vec::new();
+            // Well under both engines' limits on bound parameters.
+            for chunk in ids.chunks(500) {
+                let placeholders: Vec<String> =
+                    (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                // Only generated `$N` placeholders are formatted in; the ids are bound.
+                let sql = format!("SELECT * FROM jobs WHERE id IN ({})", placeholders.join(", "));
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                for row in query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| db_error("reading jobs by id", e))?
+                {
+                    found.push(job_from_row(&row)?);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn queued<'a>(&'a self) -> LedgerFuture<'a, Committed> {
+        Box::pin(async move {
+            let context = "counting the jobs to submit";
+            let mut queued = Committed::default();
+            for row in sqlx::query(
+                "SELECT provider, resolution, CAST(COUNT(*) AS BIGINT) AS jobs,
+                    CAST(SUM(video_seconds) AS BIGINT) AS seconds,
+                    CAST(SUM(credits) AS BIGINT) AS credits,
+                    CAST(COUNT(credits) AS BIGINT) AS priced
+                 FROM jobs WHERE state = 'queued' GROUP BY provider, resolution
+                 ORDER BY provider, resolution",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?
+            {
+                let provider: String = get(&row, "provider")?;
+                let jobs = unsigned(get(&row, "jobs")?, "jobs")?.unwrap_or(0);
+                let priced = unsigned(get(&row, "priced")?, "priced")?.unwrap_or(0);
+                queued.rows.push(CommittedRow {
+                    provider: Provider::from_str(&provider).map_err(|e| db_error(context, e))?,
+                    resolution: get(&row, "resolution")?,
+                    jobs,
+                    video_seconds: unsigned(get(&row, "seconds")?, "seconds")?.unwrap_or(0),
+                    credits: if priced == jobs {
+                        unsigned(get(&row, "credits")?, "credits")?
+                    } else {
+                        None
+                    },
+                });
+            }
+            Ok(queued)
+        })
+    }
+
+    fn claimable_providers<'a>(&'a self) -> LedgerFuture<'a, Vec<Provider>> {
+        Box::pin(async move {
+            let context = "reading the providers of the jobs to do";
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT DISTINCT provider FROM jobs
+                 WHERE state IN ('queued', 'submitting', 'submitted', 'succeeded')",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?;
+            names
+                .iter()
+                .map(|name| Provider::from_str(name).map_err(|e| db_error(context, e)))
+                .collect()
+        })
+    }
+
     fn task_times<'a>(&'a self, per_kind: u32) -> LedgerFuture<'a, Vec<TaskTime>> {
         Box::pin(async move {
             let context = "reading task times";
