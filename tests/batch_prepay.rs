@@ -270,3 +270,44 @@ fn a_submit_answered_with_another_jobs_task_fails_that_job_instead_of_stranding_
         assert_eq!(report.summary.count(JobState::Submitting), 0);
     });
 }
+
+/// A submit the provider refuses for its size (a 3 MB prompt recorded by hand, past the
+/// sandbox's body limit, or refused by the client first) fails its job without counting it
+/// as committed: no task exists, nothing was billed, and the budget gets it back.
+#[test]
+fn a_submit_refused_for_its_size_is_failed_and_not_committed() {
+    let rt = runtime();
+    rt.block_on(async {
+        let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.2))
+            .await
+            .unwrap();
+        let client = common::sandbox_client(&sandbox, Provider::HiApi);
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = SqliteLedger::open(dir.path().join("happyhorse.db"))
+            .await
+            .unwrap();
+        let jobs = parse_jobs(r#"{"id": "small", "prompt": "a horse"}"#, Provider::HiApi).unwrap();
+        let batch = Batch::new(ledger, dir.path().join("out")).with_client(client);
+        batch.plan(&jobs).await.unwrap();
+        let mut huge = jobs[0].to_new_job();
+        huge.id = "huge".into();
+        huge.output_name = "huge.mp4".into();
+        huge.idempotency_key = Some("hh-huge".into());
+        huge.body["input"]["prompt"] = json!("a horse ".repeat(400_000));
+        batch.ledger().enqueue(&[huge]).await.unwrap();
+
+        let report = batch.run().await.unwrap();
+        let held = batch.ledger().jobs().await.unwrap();
+        let huge = held.iter().find(|j| j.id == "huge").unwrap();
+        assert_eq!(huge.state, JobState::Failed, "{:?}", huge.error);
+        assert_eq!(huge.task_id, None);
+        assert_eq!(report.summary.count(JobState::Downloaded), 1);
+        let committed = &report.summary.committed;
+        assert_eq!(
+            committed.rows.iter().map(|r| r.jobs).sum::<u64>(),
+            1,
+            "only the job that was made counts: {committed:?}"
+        );
+        assert_eq!(sandbox.stats().tasks_created.total(), 1);
+    });
+}

@@ -144,7 +144,11 @@ impl OutDir {
                 if total == 1 { "" } else { "s" },
                 self.dir.display(),
                 problems.join("\n  "),
-                if more > 0 { format!("\n  ... and {more} more") } else { String::new() }
+                if more > 0 {
+                    format!("\n  ... and {more} more")
+                } else {
+                    String::new()
+                }
             ),
         }
     }

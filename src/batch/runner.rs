@@ -543,9 +543,21 @@ async fn submit(
                 set_callback(job.provider, &mut json, url.as_str(), true);
             }
         }
-        let body = WireBody::from_json(job.provider, json).map_err(|err| Error::Ledger {
-            message: format!("job {}: the recorded body no longer parses: {err}", job.id),
-        })?;
+        let body = match WireBody::from_json(job.provider, json) {
+            Ok(body) => body,
+            // Recorded by an earlier version, or by hand: never sent, so nothing was billed.
+            Err(err) => {
+                refund(run, &job);
+                let error = format!(
+                    "not sent: the recorded body is not a {} request this version can send ({}); give the line a new `id` to plan it again",
+                    job.provider,
+                    crate::client::clean(&err.to_string(), 200)
+                );
+                run.apply(lease, &job, Transition::Refused { error })
+                    .await?;
+                return Ok(Err(Outcome::Done));
+            }
+        };
         let options = SubmitOptions {
             idempotency_key: job
                 .idempotency_key
@@ -621,6 +633,19 @@ async fn submit(
                 .await?;
                 run.stop_submitting(error.clone());
                 return Ok(Err(Outcome::Deferred(error)));
+            }
+            // Refused before any task existed: failed, and not counted as committed.
+            Err(err @ (Error::InvalidRequest { .. } | Error::Unsupported(_))) => {
+                refund(run, &job);
+                run.apply(
+                    lease,
+                    &job,
+                    Transition::Refused {
+                        error: err.to_string(),
+                    },
+                )
+                .await?;
+                return Ok(Err(Outcome::Done));
             }
             Err(err) => {
                 run.apply(

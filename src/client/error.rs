@@ -415,6 +415,14 @@ impl Error {
                 provider,
                 issues: answer_issues(provider, body, &message),
             },
+            // Refused for its size before any task existed (a body over the provider's limit).
+            413 => Error::InvalidRequest {
+                provider,
+                issues: vec![Issue::new(
+                    String::new(),
+                    format!("the request body is larger than {provider} takes (413)"),
+                )],
+            },
             401 | 403 => Error::Authentication { provider, message },
             402 => Error::InsufficientCredits {
                 provider,

@@ -68,11 +68,12 @@ CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NUL
     },
     Migration {
         version: 3,
-        description: "marked as a happyhorse ledger",
+        description: "marked as a happyhorse ledger; refused submits",
         // SQLite's application id, in the file's header: what `SqliteLedger::open` reads to
         // tell its own ledgers from other applications' databases before writing anything.
         // 0x48484C47 is "HHLG".
-        sql: "PRAGMA application_id = 1212697671;",
+        sql: "PRAGMA application_id = 1212697671;
+ALTER TABLE jobs ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;",
     },
 ];
 
@@ -136,8 +137,9 @@ ALTER TABLE jobs ADD COLUMN deliveries BIGINT NOT NULL DEFAULT 0;
     },
     Migration {
         version: 3,
-        description: "marked as a happyhorse ledger",
-        sql: "COMMENT ON TABLE jobs IS 'happyhorse job ledger';",
+        description: "marked as a happyhorse ledger; refused submits",
+        sql: "COMMENT ON TABLE jobs IS 'happyhorse job ledger';
+ALTER TABLE jobs ADD COLUMN refused BOOLEAN NOT NULL DEFAULT FALSE;",
     },
 ];
 

@@ -126,7 +126,9 @@ impl JobState {
     }
 
     /// The job counts against the budget: a submit was (or may have been) sent (a skipped
-    /// job too: it was uncertain, so a task may exist).
+    /// job too: it was uncertain, so a task may exist). The ledger's
+    /// [`Summary::committed`] also leaves out failed jobs whose submit was refused before any
+    /// task existed ([`Transition::Refused`]), which a state alone cannot tell.
     pub fn is_committed(self) -> bool {
         self != JobState::Queued
     }
@@ -362,6 +364,13 @@ pub enum Transition {
     },
     /// Failed for good.
     Failed {
+        /// Why.
+        error: String,
+    },
+    /// The submit was refused before any task existed (the provider's 400/413/422, or a body
+    /// that could not be sent): failed, and not committed, since nothing was billed. Only from
+    /// `submitting`, with no task recorded.
+    Refused {
         /// Why.
         error: String,
     },

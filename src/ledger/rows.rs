@@ -18,6 +18,7 @@ pub(super) fn transition_name(change: &Transition) -> &'static str {
         Transition::Succeeded { .. } => "a success",
         Transition::Downloaded { .. } => "a download",
         Transition::Failed { .. } => "a failure",
+        Transition::Refused { .. } => "a refused submit",
         Transition::Expired { .. } => "an expiry",
         Transition::Uncertain { .. } => "an uncertain submit",
         Transition::Requeue { .. } => "a requeue",
@@ -65,6 +66,13 @@ pub(super) fn transition_sql(change: &Transition) -> &'static str {
             "UPDATE jobs SET state = 'failed', error = $5, finished_at = $4,
                 updated_at = $4, lease_owner = NULL, lease_until = NULL
              WHERE id = $1 AND lease_owner = $2 AND fence = $3 RETURNING *"
+        }
+        // Only from `submitting` with no task: nothing was (or will be) billed.
+        Transition::Refused { .. } => {
+            "UPDATE jobs SET state = 'failed', refused = TRUE, error = $5, finished_at = $4,
+                updated_at = $4, lease_owner = NULL, lease_until = NULL
+             WHERE id = $1 AND lease_owner = $2 AND fence = $3
+               AND state = 'submitting' AND task_id IS NULL RETURNING *"
         }
         Transition::Expired { .. } => {
             "UPDATE jobs SET state = 'expired', error = $5, updated_at = $4,

@@ -261,6 +261,7 @@ macro_rules! ledger_shared_methods {
                     .bind(signed(*bytes))
                     .bind(sha256),
                 Transition::Failed { error }
+                | Transition::Refused { error }
                 | Transition::Expired { error }
                 | Transition::Uncertain { error }
                 | Transition::Requeue { error }
@@ -367,7 +368,7 @@ macro_rules! ledger_shared_methods {
             for row in sqlx::query(
                 "SELECT provider, resolution, COUNT(*) AS jobs, CAST(SUM(video_seconds) AS BIGINT) AS seconds,
                     CAST(SUM(credits) AS BIGINT) AS credits
-                 FROM jobs WHERE state <> 'queued' GROUP BY provider, resolution
+                 FROM jobs WHERE state <> 'queued' AND NOT refused GROUP BY provider, resolution
                  ORDER BY provider, resolution",
             )
             .fetch_all(&self.pool)
