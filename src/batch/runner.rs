@@ -46,6 +46,8 @@ struct Run {
     /// submit starts; jobs already at the provider are still waited for and saved.
     stop_submits: AtomicBool,
     stopped: Mutex<Option<String>>,
+    /// A ledger failure outside the workers (the heartbeat's): it stops the run like theirs.
+    failed: Mutex<Option<Error>>,
     /// Remaining budget this run may commit: (credits, seconds).
     budget: Mutex<(Option<u64>, Option<u64>)>,
     deferred: Mutex<Vec<(Lease, String)>>,
@@ -116,6 +118,7 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         )),
         stop_submits: AtomicBool::new(false),
         stopped: Mutex::new(None),
+        failed: Mutex::new(None),
         budget: Mutex::new(remaining),
         deferred: Mutex::new(Vec::new()),
         submits: AtomicU64::new(0),
@@ -138,7 +141,12 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
                     () = tokio::time::sleep(every) => {}
                 }
                 if let Err(err) = run.ledger.renew(&run.owner, run.options.lease).await {
-                    tracing::warn!(error = %err, "could not renew the batch's leases");
+                    // Leases that cannot be renewed end: stop before another worker takes
+                    // these jobs while this one still works them.
+                    tracing::error!(error = %err, "could not renew the batch's leases; stopping the run");
+                    lock(&run.failed).get_or_insert(err);
+                    run.cancel.cancel();
+                    break;
                 }
             }
         });
@@ -153,7 +161,10 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         (done, task)
     };
 
-    let result = dispatch(&run).await;
+    let result = match (dispatch(&run).await, lock(&run.failed).take()) {
+        (Err(err), _) | (Ok(()), Some(err)) => Err(err),
+        (Ok(()), None) => Ok(()),
+    };
 
     heartbeat.0.cancel();
     let _ = heartbeat.1.await;
