@@ -150,6 +150,21 @@ fn batch_survives_a_failing_ledger(
     );
     heal();
     let held = runtime.block_on(read_jobs(ledger_location));
+    let states: Vec<String> = held
+        .values()
+        .map(|job| format!("{} {}", job.id, job.state))
+        .collect();
+    eprintln!(
+        "{what}: the failing run exited {:?} with {:?}; it printed downloaded {:?}; the ledger held {}",
+        failed.code,
+        failed
+            .stderr
+            .lines()
+            .find(|line| line.starts_with("error: "))
+            .unwrap_or_default(),
+        printed_downloaded(&failed.stderr),
+        states.join(", ")
+    );
     for id in printed_downloaded(&failed.stderr) {
         assert_eq!(
             held[&id].state,
@@ -187,6 +202,13 @@ fn batch_survives_a_failing_ledger(
         "{what}: the rerun downloads the four unsaved videos and not the two saved ones"
     );
     assert_eq!(stats.downloads, 6, "{what}: one download per job in all");
+    eprintln!(
+        "{what}: the rerun exited {:?}; tasks created in all {}, downloads in all {} ({} by the rerun)",
+        rerun.code,
+        stats.tasks_created.total(),
+        stats.downloads,
+        stats.downloads - before.downloads
+    );
     for id in all {
         let job = &held[id];
         assert_eq!(job.state, JobState::Downloaded, "{what}: job {id}");
@@ -399,6 +421,7 @@ fn serve_survives_a_failing_ledger(
                 "{what}: a {attempt} for job {id} the ledger cannot record: {body}"
             );
             assert!(body.contains("ledger_failed"), "{what}: {body}");
+            eprintln!("{what}: {attempt} for job {id} answered {status} {body}");
         }
     }
     let logged = server.stderr();
