@@ -537,6 +537,47 @@ fn sandbox_listens_on_a_host_name_or_remotely_when_allowed_and_pads_with_units()
     sandbox.stop();
 }
 
+/// Opened to other machines (`--allow-remote`, here on loopback: the flag only permits a
+/// non-loopback address), the sandbox keeps each key's tasks to that key, as the providers keep
+/// them to an account: `sk-OTHERUSER` neither polls nor lists `sk-local`'s task, and its output
+/// URL is signed, so the task id alone downloads nothing.
+#[cfg(feature = "sandbox")]
+#[test]
+fn a_remote_sandbox_keeps_each_keys_tasks_and_outputs_to_that_key() {
+    let sandbox = SandboxProcess::start(&["--allow-remote"]);
+    let base = sandbox.base.clone();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let http = common::plain_http();
+        let created: Value = common::send_json(submit_seed_curl(&http, &base, "sk-local")).await;
+        let id = created["data"]["taskId"].as_str().unwrap();
+        let poll = |key: &str| {
+            http.get(format!("{base}/tasks/{id}"))
+                .bearer_auth(key)
+                .send()
+        };
+        let task: Value = poll("sk-local").await.unwrap().json().await.unwrap();
+        let url = task["data"]["output"][0]["url"].as_str().unwrap();
+        let theirs = poll("sk-OTHERUSER").await.unwrap();
+        assert_eq!(theirs.status(), 404);
+        let theirs: Value = theirs.json().await.unwrap();
+        assert_eq!(theirs["error_code"], "NOT_FOUND", "{theirs}");
+        assert!(!theirs.to_string().contains("/files/"), "{theirs}");
+        let listed = |key: &'static str| {
+            common::send_json(http.get(format!("{base}/tasks")).bearer_auth(key))
+        };
+        assert_eq!(listed("sk-local").await["data"]["total"], 1);
+        let others: Value = listed("sk-OTHERUSER").await;
+        assert_eq!(others["data"]["total"], 0, "{others}");
+        // The file: with its signed URL, and not by the task id alone.
+        let (path, _) = url.split_once('?').expect("a signed URL");
+        assert!(path.ends_with(&format!("/files/{id}/0.mp4")), "{url}");
+        assert_eq!(http.get(url).send().await.unwrap().status(), 200);
+        assert_eq!(http.get(path).send().await.unwrap().status(), 403);
+    });
+    sandbox.stop();
+}
+
 /// `sandbox --document` judges bodies by an edited document, here a reapi that takes 16-second
 /// clips; `probe` run against it catches the drift. A document that is not one stops the
 /// sandbox before it listens.

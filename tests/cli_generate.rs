@@ -270,9 +270,10 @@ fn ctrl_c_stops_the_wait_not_the_task_and_says_how_to_resume() {
         .unwrap();
     let base = sandbox.base_url(Provider::HiApi);
     let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    // The key `common::hiapi_task_total` lists with: a key sees only its own tasks.
     command
         .args(["generate", "A patient dog"])
-        .env("HIAPI_API_KEY", "sk-cli")
+        .env("HIAPI_API_KEY", "sk-test")
         .env("HIAPI_BASE_URL", &base)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

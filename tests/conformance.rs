@@ -105,7 +105,13 @@ fn seed() -> u64 {
 
 /// A request with the provider's key where its facts say it goes.
 fn keyed(provider: Provider, request: RequestBuilder) -> RequestBuilder {
-    let key = format!("{}conformance", provider.key_prefix());
+    keyed_as(provider, "conformance", request)
+}
+
+/// A request with the provider's key named `name` (after the provider's prefix): another
+/// account than [`keyed`]'s, for any other name.
+fn keyed_as(provider: Provider, name: &str, request: RequestBuilder) -> RequestBuilder {
+    let key = format!("{}{name}", provider.key_prefix());
     match provider.facts().auth {
         Auth::Bearer => request.bearer_auth(key),
         Auth::Header(name) => request.header(name, key),
@@ -321,8 +327,24 @@ async fn chains(record: &mut Record, sandbox: &Sandbox, provider: Provider, ids:
                 record.depart(format!("storage {what}: {status}, want {expected}"));
             }
         }
+        // The task's id is not enough: without the URL's signature, or with it altered, 403.
+        let (path, query) = output.split_once('?').unwrap_or((output, ""));
+        for (what, target) in [
+            ("unsigned", path.to_owned()),
+            (
+                "altered signature",
+                format!("{path}?{}", query.replace("signature=", "signature=0")),
+            ),
+        ] {
+            let (status, _) = record
+                .call("storage", download, what, http.get(target))
+                .await;
+            if status != 403 {
+                record.depart(format!("storage {what}: {status}, want 403"));
+            }
+        }
     }
-    // A file that does not exist.
+    // A file that does not exist, without a signature.
     let missing = format!("http://{}/files/no-such-task/0.mp4", sandbox.addr());
     record
         .call("storage", download, "unknown task", http.get(missing))
@@ -451,6 +473,25 @@ async fn edges(record: &mut Record, sandbox: &Sandbox, provider: Provider, task:
             if *what == "a task" && status != 200 {
                 record.depart(format!("{provider} {} {what}: {status}", op.id));
             }
+        }
+        // Tasks belong to the key that created them: another key's poll is a 404, and
+        // another key's list is not the first key's.
+        let (status, body) = record
+            .call(
+                name,
+                op,
+                "another key",
+                keyed_as(provider, "another-account", http.get(&targets[0].1)),
+            )
+            .await;
+        if has_id && status != 404 {
+            record.depart(format!(
+                "{provider} {} another key's task: {status}, want 404",
+                op.id
+            ));
+        }
+        if !has_id && body.to_string().contains(task) {
+            record.depart(format!("{provider} {} another key lists {task}", op.id));
         }
         record
             .call(name, op, "no key", http.get(&targets[0].1))
@@ -594,6 +635,22 @@ async fn timing_edges(record: &mut Record) {
                 "{provider}: a key in flight answered {status}, want 409"
             ));
         }
+        // Idempotency keys are per API key: another key's first use is a first request.
+        let (status, _) = record
+            .call(
+                provider.name(),
+                submit,
+                "another key while the first is in flight",
+                keyed_as(provider, "another-account", http.post(&target))
+                    .header("Idempotency-Key", "in-flight")
+                    .json(&seed),
+            )
+            .await;
+        if !(200..300).contains(&status) {
+            record.depart(format!(
+                "{provider}: another key's first use of a key in flight answered {status}"
+            ));
+        }
         let _ = first.await;
     }
 
@@ -630,8 +687,7 @@ async fn timing_edges(record: &mut Record) {
     let mut status = 0;
     while status != 410 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let target = format!("http://{}/files/{id}/0.mp4", expired.addr());
-        let (_, _) = record
+        let (_, polled) = record
             .call(
                 "reapi",
                 poll,
@@ -642,6 +698,11 @@ async fn timing_edges(record: &mut Record) {
                 ),
             )
             .await;
+        let mut urls = Vec::new();
+        output_urls(&expired, &polled, &mut urls);
+        let Some(target) = urls.first() else {
+            continue;
+        };
         status = record
             .call("storage", download, "expired", http.get(target))
             .await
@@ -651,6 +712,51 @@ async fn timing_edges(record: &mut Record) {
         record.depart(format!(
             "storage: an expired output answered {status}, want 410"
         ));
+    }
+
+    // A signed URL whose task is forgotten since: 404.
+    let forgetful = Sandbox::start(
+        SandboxConfig::default()
+            .with_output_ttl(Duration::ZERO)
+            .with_forget_after(Duration::from_millis(300)),
+    )
+    .await
+    .expect("a sandbox");
+    let (_, accepted) = record
+        .call(
+            "reapi",
+            submit,
+            "forgotten",
+            keyed(provider, http.post(url(&forgetful, provider, submit, &[]))).json(&seed),
+        )
+        .await;
+    let id = follow(&link.expression, &accepted).expect("a task id");
+    let (_, polled) = record
+        .call(
+            "reapi",
+            poll,
+            "to be forgotten",
+            keyed(
+                provider,
+                http.get(url(&forgetful, provider, poll, &[("id", &id)])),
+            ),
+        )
+        .await;
+    let mut urls = Vec::new();
+    output_urls(&forgetful, &polled, &mut urls);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    match urls.first() {
+        Some(target) => {
+            let (status, _) = record
+                .call("storage", download, "forgotten", http.get(target))
+                .await;
+            if status != 404 {
+                record.depart(format!(
+                    "storage: a forgotten task's output answered {status}, want 404"
+                ));
+            }
+        }
+        None => record.depart(format!("reapi: no output URL in {polled}")),
     }
 }
 

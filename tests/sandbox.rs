@@ -733,3 +733,331 @@ async fn forgotten_tasks_answer_404_and_their_idempotency_keys_are_new_again() {
     assert_eq!(poll(new_id.to_owned()).await.0, 200);
     sandbox.shutdown().await;
 }
+
+/// `request` with `key` where `provider` takes it.
+fn with_key(
+    provider: Provider,
+    key: &str,
+    request: reqwest::RequestBuilder,
+) -> reqwest::RequestBuilder {
+    match provider {
+        Provider::Apiframe => request.header("x-api-key", key),
+        _ => request.bearer_auth(key),
+    }
+}
+
+/// The submit URL of `provider` on `sandbox`.
+fn submit_url(sandbox: &Sandbox, provider: Provider) -> String {
+    let base = sandbox.base_url(provider);
+    match provider {
+        Provider::HiApi => format!("{base}/tasks"),
+        Provider::Reapi => format!("{base}/videos/generations"),
+        Provider::Apiframe => format!("{base}/v2/videos/generate"),
+    }
+}
+
+/// The poll URL of task `id` of `provider` on `sandbox`.
+fn poll_url(sandbox: &Sandbox, provider: Provider, id: &str) -> String {
+    let base = sandbox.base_url(provider);
+    match provider {
+        Provider::HiApi | Provider::Reapi => format!("{base}/tasks/{id}"),
+        Provider::Apiframe => format!("{base}/v2/jobs/{id}"),
+    }
+}
+
+/// A seed body of `provider`.
+fn seed(provider: Provider) -> Value {
+    let name = match provider {
+        Provider::HiApi => "t2v-minimal.json",
+        Provider::Reapi => "t2v-curl.json",
+        Provider::Apiframe => "quick-start.json",
+    };
+    seed_example(provider, name)
+}
+
+/// The task id in a submit's answer.
+fn id_in(provider: Provider, accepted: &Value) -> String {
+    let pointer = match provider {
+        Provider::HiApi => "/data/taskId",
+        Provider::Reapi => "/id",
+        Provider::Apiframe => "/jobId",
+    };
+    accepted
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{provider}: no task id in {accepted}"))
+        .to_owned()
+}
+
+/// The output URL in a poll's answer.
+fn output_in(provider: Provider, task: &Value) -> String {
+    let pointer = match provider {
+        Provider::HiApi => "/data/output/0/url",
+        Provider::Reapi => "/output/video_urls/0",
+        Provider::Apiframe => "/result/urls/0",
+    };
+    task.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{provider}: no output URL in {task}"))
+        .to_owned()
+}
+
+/// Submits `provider`'s seed body with `key` (and `idempotency`, if any): the status, the
+/// task id (when accepted) and the answer.
+async fn submit_as(
+    sandbox: &Sandbox,
+    provider: Provider,
+    key: &str,
+    idempotency: Option<&str>,
+    body: &Value,
+) -> (u16, Option<String>, reqwest::header::HeaderMap) {
+    let mut request = with_key(
+        provider,
+        key,
+        common::plain_http().post(submit_url(sandbox, provider)),
+    );
+    if let Some(idempotency) = idempotency {
+        request = request.header("idempotency-key", idempotency);
+    }
+    let answer = request.json(body).send().await.unwrap();
+    let (status, headers) = (answer.status().as_u16(), answer.headers().clone());
+    let body: Value = answer.json().await.unwrap();
+    let id = (200..300).contains(&status).then(|| id_in(provider, &body));
+    (status, id, headers)
+}
+
+/// Polls task `id` of `provider` with `key`: status and body.
+async fn poll_as(sandbox: &Sandbox, provider: Provider, key: &str, id: &str) -> (u16, Value) {
+    let answer = with_key(
+        provider,
+        key,
+        common::plain_http().get(poll_url(sandbox, provider, id)),
+    )
+    .send()
+    .await
+    .unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+/// Whether `id` has the shape the sandbox gives `provider`'s ids: HiAPI `tk-sandbox-` and a
+/// ULID (as HiAPI's `tk-hiapi-01KW3…`), reapi `task_` (as reapi's `task_…`) and hex digits,
+/// Apiframe a version-4 UUID (its document's `format: uuid`).
+fn has_provider_shape(provider: Provider, id: &str) -> bool {
+    match provider {
+        Provider::HiApi => id.strip_prefix("tk-sandbox-").is_some_and(|ulid| {
+            ulid.len() == 26
+                && ulid
+                    .bytes()
+                    .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b))
+        }),
+        Provider::Reapi => id
+            .strip_prefix("task_sandbox_")
+            .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())),
+        Provider::Apiframe => uuid::Uuid::parse_str(id)
+            .is_ok_and(|uuid| uuid.get_version_num() == 4 && uuid.to_string() == id),
+    }
+}
+
+/// A ledger that outlives its sandbox (`batch --sandbox` run again on the same `--out`) must
+/// never be handed an id twice: ids differ between sandboxes, and across a restart on the same
+/// address, where an old output URL must not download the new sandbox's task either.
+#[tokio::test]
+async fn task_ids_are_unique_across_sandboxes_and_restarts() {
+    /// Three tasks of each provider on `sandbox`: their ids, and their output URLs.
+    async fn three_of_each(sandbox: &Sandbox) -> (Vec<(Provider, String)>, Vec<String>) {
+        let (mut ids, mut urls) = (Vec::new(), Vec::new());
+        for provider in Provider::ALL {
+            let key = key_of(provider, "a");
+            for _ in 0..3 {
+                let (_, id, _) = submit_as(sandbox, provider, &key, None, &seed(provider)).await;
+                let id = id.expect("accepted");
+                let (_, task) = poll_as(sandbox, provider, &key, &id).await;
+                urls.push(output_in(provider, &task));
+                ids.push((provider, id));
+            }
+        }
+        (ids, urls)
+    }
+    let first = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let addr = first.addr();
+    let (mut ids, old_urls) = three_of_each(&first).await;
+    first.shutdown().await;
+    // The same address again, and another sandbox beside it.
+    let restarted = Sandbox::bind(addr, SandboxConfig::default()).await.unwrap();
+    let beside = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    for sandbox in [&restarted, &beside] {
+        ids.extend(three_of_each(sandbox).await.0);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (provider, id) in &ids {
+        assert!(seen.insert(id), "{provider}: {id} handed out twice");
+    }
+    for (provider, id) in &ids {
+        assert!(has_provider_shape(*provider, id), "{provider}: {id}");
+    }
+    // An output URL of the first sandbox downloads nothing from the one restarted in its place.
+    for url in old_urls {
+        let status = download(&url).await.status();
+        assert_eq!(status, 403, "{url} served by the restarted sandbox");
+    }
+    restarted.shutdown().await;
+    beside.shutdown().await;
+}
+
+/// A key of `provider`'s shape, `name` after its prefix.
+fn key_of(provider: Provider, name: &str) -> String {
+    format!("{}{name}", provider.key_prefix())
+}
+
+/// As the providers scope tasks by account: another key's poll is the provider's 404 for an
+/// unknown task, HiAPI's list shows only the key's own tasks, and an `Idempotency-Key` is the
+/// key's own (another key's first use of it creates a task of its own, whatever the body).
+#[tokio::test]
+async fn tasks_belong_to_the_key_that_created_them() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    for provider in Provider::ALL {
+        let (owner, other) = (key_of(provider, "local"), key_of(provider, "OTHERUSER"));
+        let idempotent = provider != Provider::Reapi;
+        let shared = idempotent.then_some("shared-key");
+        let body = seed(provider);
+        let (_, id, _) = submit_as(&sandbox, provider, &owner, shared, &body).await;
+        let id = id.expect("accepted");
+        let (status, task) = poll_as(&sandbox, provider, &owner, &id).await;
+        assert_eq!(status, 200, "{provider}: {task}");
+        // Another key: the same answer as for an id that never existed.
+        let (status, refused) = poll_as(&sandbox, provider, &other, &id).await;
+        assert_eq!(status, 404, "{provider}: another key sees {refused}");
+        let unknown = match provider {
+            Provider::HiApi => "tk-sandbox-01KDVDNA00W2FJ8Q0V3ZT6M4XB".to_owned(),
+            Provider::Reapi => "task_sandbox_5f0c2b9e7a1d4e3f8b6a0c9d2e7f1a3b".to_owned(),
+            Provider::Apiframe => "9b2f6c1e-4a7d-4e0b-8c3f-2d5a7e9b1c04".to_owned(),
+        };
+        let (status, never) = poll_as(&sandbox, provider, &other, &unknown).await;
+        assert_eq!(status, 404);
+        let without_id = |body: &Value, id: &str| body.to_string().replace(id, "ID");
+        assert_eq!(
+            without_id(&refused, &id),
+            without_id(&never, &unknown),
+            "{provider}"
+        );
+        if !idempotent {
+            continue;
+        }
+        // Another key's first use of the same Idempotency-Key, even with another body, is a new
+        // task, not a replay of the first key's, nor a 422 or a 409 that would reveal it.
+        let changed = match provider {
+            Provider::HiApi => with(body.clone(), "/input/prompt", json!("Another prompt")),
+            _ => with(body.clone(), "/prompt", json!("Another prompt")),
+        };
+        let (status, theirs, headers) =
+            submit_as(&sandbox, provider, &other, shared, &changed).await;
+        assert!((200..300).contains(&status), "{provider}: {status}");
+        assert!(headers.get("idempotent-replay").is_none(), "{provider}");
+        let theirs = theirs.expect("accepted");
+        assert_ne!(theirs, id, "{provider}: another key's replay");
+        // Each key replays its own task.
+        for (key, body, want) in [(&owner, &body, &id), (&other, &changed, &theirs)] {
+            let (_, replayed, headers) = submit_as(&sandbox, provider, key, shared, body).await;
+            assert_eq!(replayed.as_ref(), Some(want), "{provider}");
+            if provider == Provider::HiApi {
+                assert_eq!(headers["idempotent-replay"], "true");
+            }
+        }
+    }
+    // HiAPI's list: each key's own tasks.
+    let listed = |key: String| {
+        let url = format!("{}/tasks", sandbox.base_url(Provider::HiApi));
+        async move {
+            let listed: Value = send_json(common::plain_http().get(url).bearer_auth(key)).await;
+            listed["data"]["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|task| task["taskId"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let (mine, theirs) = (
+        listed("sk-local".into()).await,
+        listed("sk-OTHERUSER".into()).await,
+    );
+    assert_eq!((mine.len(), theirs.len()), (1, 1), "{mine:?} {theirs:?}");
+    assert_ne!(mine, theirs);
+    assert!(listed("sk-nobody".into()).await.is_empty());
+    sandbox.shutdown().await;
+}
+
+/// Output URLs are signed, as object stores sign theirs: a task id is not enough, and a
+/// signature holds for its own task and expiry only (403 otherwise, documented in
+/// `storage.yaml`); ranges, 416 and the whole file work with the signed URL, which is the
+/// same on every poll.
+#[tokio::test]
+async fn output_urls_are_signed_and_a_task_id_is_not_enough() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let hiapi = http("authorization", "Bearer sk-test");
+    let url = hiapi_output_url(&sandbox, &hiapi).await;
+    let other = hiapi_output_url(&sandbox, &hiapi).await;
+    let (path, query) = url.split_once('?').expect("a signed query");
+    let (other_path, other_query) = other.split_once('?').expect("a signed query");
+    assert!(
+        query.starts_with("expires=") && query.contains("&signature="),
+        "{url}"
+    );
+    assert_playable_mp4(&url).await;
+    assert_eq!(ranged(&url, b"bytes=0-9").await.0, 206);
+    assert_eq!(
+        ranged(&url, format!("bytes={}-", SAMPLE_MP4.len()).as_bytes())
+            .await
+            .0,
+        416
+    );
+    // The same URL on every poll.
+    let base = sandbox.base_url(Provider::HiApi);
+    let id = path.rsplit('/').nth(1).unwrap();
+    let polled: Value = send_json(hiapi.get(format!("{base}/tasks/{id}"))).await;
+    assert_eq!(polled["data"]["output"][0]["url"], url.as_str());
+
+    let signature = query.rsplit_once("signature=").unwrap().1;
+    let expires: u64 = query
+        .strip_prefix("expires=")
+        .and_then(|rest| rest.split('&').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let flipped: String = signature
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == '0' {
+                    '1'
+                } else {
+                    '0'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    for refused in [
+        path.to_owned(),
+        format!("{path}?signature={signature}"),
+        format!("{path}?expires={expires}"),
+        format!("{path}?expires={expires}&signature={flipped}"),
+        format!("{path}?expires={}&signature={signature}", expires + 1),
+        format!("{path}?{other_query}"),
+        format!("{other_path}?{query}"),
+        format!("{path}?expires={expires}&signature="),
+        format!("{path}?expires=-1&signature={signature}"),
+        format!("{path}?%zz"),
+        format!("http://{}/files/no-such-task/0.mp4", sandbox.addr()),
+    ] {
+        let answer = download(&refused).await;
+        assert_eq!(answer.status(), 403, "{refused}");
+        assert!(answer.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+    }
+    sandbox.shutdown().await;
+}

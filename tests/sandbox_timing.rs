@@ -123,9 +123,10 @@ impl Api {
         (status, task)
     }
 
-    /// Polls the task, which must be found: its task object.
-    async fn poll(&self, id: &str) -> Value {
-        let (status, task) = self.poll_raw(id, &self.key("poller")).await;
+    /// Polls the task with `key`, the key it was submitted with (a task belongs to that key),
+    /// and it must be found: its task object.
+    async fn poll(&self, id: &str, key: &str) -> Value {
+        let (status, task) = self.poll_raw(id, key).await;
         assert_eq!(status, 200, "{} {id}: {task}", self.provider);
         task
     }
@@ -148,13 +149,13 @@ impl Api {
     }
 }
 
-/// Polls every 50 ms until the task shows terminal: the terminal task object, and how many
-/// polls that took.
-async fn poll_until_terminal(api: &Api, id: &str) -> (Value, u64) {
+/// Polls every 50 ms, with `key`, until the task shows terminal: the terminal task object, and
+/// how many polls that took.
+async fn poll_until_terminal(api: &Api, id: &str, key: &str) -> (Value, u64) {
     let deadline = Instant::now() + DEADLINE;
     let mut polls = 0;
     loop {
-        let task = api.poll(id).await;
+        let task = api.poll(id, key).await;
         polls += 1;
         if api.terminal(&task) {
             return (task, polls);
@@ -228,10 +229,11 @@ async fn on_a_scaled_clock_a_task_is_unfinished_before_its_duration_and_done_aft
 /// Submits a task to a sandbox of 1800 s tasks at 600 × real time whose outputs expire 3600
 /// simulated seconds after they complete, and follows it to its output's expiry.
 async fn one_scaled_task(sandbox: &Sandbox, api: &Api) {
-    let id = api.submit(&api.key("scaled")).await;
-    let first = api.poll(&id).await;
+    let key = api.key("scaled");
+    let id = api.submit(&key).await;
+    let first = api.poll(&id, &key).await;
     assert!(!api.terminal(&first), "{}: {first}", api.provider);
-    let (done, polls) = poll_until_terminal(api, &id).await;
+    let (done, polls) = poll_until_terminal(api, &id, &key).await;
     let statuses = api.provider.facts().statuses;
     assert_eq!(done["status"], statuses.succeeded, "{}", api.provider);
 
@@ -289,7 +291,7 @@ async fn one_scaled_task(sandbox: &Sandbox, api: &Api) {
     }
     assert_eq!(statuses_seen.first(), Some(&200), "{statuses_seen:?}");
     if api.provider == Provider::Apiframe {
-        assert_eq!(api.poll(&id).await["expired"], true);
+        assert_eq!(api.poll(&id, &key).await["expired"], true);
     }
 }
 
@@ -323,7 +325,7 @@ async fn each_task_draws_its_own_duration_from_the_distribution() {
         .fold((f64::MAX, f64::MIN), |(lo, hi), d| (lo.min(*d), hi.max(*d)));
     assert!(high > low, "all 200 durations equal: {low}");
     // The first status shows each task in its own phase: queued, with three minutes to go.
-    let first = apis[0].poll(&ids[0]).await;
+    let first = apis[0].poll(&ids[0], &apis[0].key("many")).await;
     assert_eq!(first["status"], Provider::HiApi.facts().statuses.queued);
     sandbox.shutdown().await;
 
@@ -432,14 +434,18 @@ async fn observations_count_status_polls_and_the_first_terminal_one() {
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     let hiapi = Api::new(&sandbox, Provider::HiApi);
     let reapi = Api::new(&sandbox, Provider::Reapi);
-    let instant = hiapi.submit(&hiapi.key("obs")).await;
+    let key = hiapi.key("obs");
+    let instant = hiapi.submit(&key).await;
     let never_polled = reapi.submit(&reapi.key("obs")).await;
     for _ in 0..3 {
-        let task = hiapi.poll(&instant).await;
+        let task = hiapi.poll(&instant, &key).await;
         assert!(hiapi.terminal(&task));
     }
-    // Not polls of the task: its id on another provider's route, a refused key, the list.
+    // Not polls of the task: its id on another provider's route, another key's poll (a task
+    // belongs to its key), a refused key, the list.
     let (status, _) = reapi.poll_raw(&instant, &reapi.key("obs")).await;
+    assert_eq!(status, 404);
+    let (status, _) = hiapi.poll_raw(&instant, &hiapi.key("someone-else")).await;
     assert_eq!(status, 404);
     let (status, _) = hiapi.poll_raw(&instant, "rk_wrong").await;
     assert_eq!(status, 401);
@@ -450,7 +456,7 @@ async fn observations_count_status_polls_and_the_first_terminal_one() {
         .unwrap();
     assert_eq!(listed.status(), 200);
     // A download, whole and in part.
-    let url = hiapi.output_url(&hiapi.poll(&instant).await);
+    let url = hiapi.output_url(&hiapi.poll(&instant, &key).await);
     assert_eq!(plain_http().get(&url).send().await.unwrap().status(), 200);
     let part = plain_http()
         .get(&url)
@@ -486,9 +492,10 @@ async fn observations_count_status_polls_and_the_first_terminal_one() {
         .await
         .unwrap();
     let apiframe = Api::new(&sandbox, Provider::Apiframe);
-    let id = apiframe.submit(&apiframe.key("obs")).await;
-    assert!(!apiframe.terminal(&apiframe.poll(&id).await));
-    assert!(!apiframe.terminal(&apiframe.poll(&id).await));
+    let key = apiframe.key("obs");
+    let id = apiframe.submit(&key).await;
+    assert!(!apiframe.terminal(&apiframe.poll(&id, &key).await));
+    assert!(!apiframe.terminal(&apiframe.poll(&id, &key).await));
     let observed = sandbox.observations();
     assert_eq!(observed[0].polls, 2);
     assert_eq!(observed[0].duration, Duration::from_secs(3600));

@@ -26,7 +26,9 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "HOST:PORT", value_parser = parse_addr)]
     addr: SocketAddr,
     /// Listen on a non-loopback --addr (e.g. 0.0.0.0:8787). Anyone who can reach it can use
-    /// it with any key that has a provider's prefix, unless --api-key pins one.
+    /// it with any key that has a provider's prefix, unless --api-key pins one. Each key sees
+    /// only its own tasks (always, as the providers scope them by account), and output URLs
+    /// are signed: a task id alone polls or downloads nothing.
     #[arg(long)]
     allow_remote: bool,
     /// Seconds from submit to a task's terminal status, 0 (at once) to 31536000 (a year),

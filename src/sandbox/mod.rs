@@ -17,6 +17,25 @@
 //! [`SandboxConfig::faults`] (see [`Fault`]); and a per-key rate limit on submits
 //! ([`SandboxConfig::rate_limit`]).
 //!
+//! **Tasks belong to the key that created them**, always, as the providers scope tasks by
+//! account: a poll, HiAPI's list, or an `Idempotency-Key` sent with another key sees none of
+//! them. A poll of another key's task answers the provider's 404 for an unknown task (HiAPI
+//! and Apiframe document 404 for "not found or not yours"); the list shows the key's own
+//! tasks only; an `Idempotency-Key` is remembered per API key, so another key's submit with
+//! the same one creates a task of its own (no replay, no 409 or 422 that would reveal the
+//! first key's request). Scoping does not wait for `--allow-remote`: on loopback too, a
+//! client is tested against what a provider would answer it, and a sandbox pinned to one key
+//! ([`SandboxConfig::api_key`]) has one owner anyway. Keys are remembered as their SHA-256.
+//!
+//! **Ids and output URLs are unguessable and unique across sandboxes.** Each sandbox draws a
+//! secret when it starts: task ids are derived from it (each provider's shape: HiAPI
+//! `tk-sandbox-` and a ULID, reapi `task_sandbox_` and 32 hex digits, Apiframe a version-4
+//! UUID), so two sandboxes, or one restarted, never hand out the same id (a ledger that
+//! outlives a sandbox never sees an id twice); output URLs are signed with it
+//! (`/files/{id}/0.mp4?expires=…&signature=…`, as object stores sign theirs), so a task id is
+//! not enough to download an output, and a URL without a valid signature answers 403. The
+//! query is never logged.
+//!
 //! For benchmarks, the sandbox reports what it served: [`Sandbox::stats`] (submits, tasks,
 //! rate-limited submits, polls, downloads), [`Sandbox::observations`] (per task: its drawn
 //! duration, when it finished in real time, its polls, when a poll first showed it terminal)
@@ -44,6 +63,7 @@
 mod callbacks;
 mod faults;
 mod limit;
+mod mint;
 mod output;
 mod routes;
 mod schema;
@@ -72,6 +92,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::Provider;
+pub(crate) use mint::{provider_of_task_id, Owner};
 
 /// The MP4 every completed task returns: 3 s, H.264 video and AAC audio (see `assets/`).
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
@@ -698,6 +719,8 @@ impl WebhookStatus {
 /// What a new task carries besides its body.
 #[derive(Default)]
 pub(crate) struct NewTask {
+    /// The key it is submitted with: only that key sees it.
+    pub owner: Owner,
     pub failure: Option<Failure>,
     pub faults: TaskFaults,
     pub key_hash: [u8; 32],
@@ -706,6 +729,8 @@ pub(crate) struct NewTask {
 
 pub(crate) struct Task {
     pub provider: Provider,
+    /// The key it was submitted with: only that key sees it.
+    pub owner: Owner,
     /// The order of creation.
     pub seq: u64,
     pub id: String,
@@ -753,7 +778,8 @@ pub(crate) struct State {
     pub addr: SocketAddr,
     pub schemas: schema::Schemas,
     pub tasks: Mutex<HashMap<String, Arc<Task>>>,
-    pub keys: Mutex<HashMap<(Provider, String), Remembered>>,
+    /// The `Idempotency-Key`s seen, per provider and API key.
+    pub keys: Mutex<HashMap<(Provider, Owner, String), Remembered>>,
     /// How many requests used each `NAME*N` fault item so far.
     pub fault_uses: Mutex<HashMap<String, FaultUse>>,
     /// The client callbacks are delivered with.
@@ -778,6 +804,8 @@ pub(crate) struct State {
     /// Milliseconds from `epoch` to the last sweep of forgotten tasks, keys and counters.
     last_sweep: AtomicU64,
     next_id: AtomicU64,
+    /// The sandbox's secret: task ids, signed output URLs.
+    mint: mint::Mint,
 }
 
 impl State {
@@ -819,6 +847,7 @@ impl State {
                 .unwrap_or_default(),
             last_sweep: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
+            mint: mint::Mint::new()?,
         })
     }
 
@@ -876,16 +905,15 @@ impl State {
     /// Records a new task and returns it.
     pub fn create(&self, provider: Provider, model: &str, input: Value, new: NewTask) -> Arc<Task> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        // Each provider's id shape (see `provider_of_task_id`).
-        let id = match provider {
-            Provider::HiApi => format!("{HIAPI_ID_PREFIX}{n:012}"),
-            Provider::Reapi => format!("{REAPI_ID_PREFIX}{n:012}"),
-            // Apiframe ids are UUIDs; this one encodes the counter, so it is unique per sandbox.
-            Provider::Apiframe => format!("00000000-0000-4000-8000-{n:012x}"),
-        };
+        // Each provider's id shape, unique across sandboxes (see `mint`).
+        let unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let id = self.mint.task_id(provider, n, unix_ms);
         let started = Instant::now();
         let task = Arc::new(Task {
             provider,
+            owner: new.owner,
             seq: n,
             id: id.clone(),
             model: model.to_owned(),
@@ -914,9 +942,11 @@ impl State {
         task
     }
 
-    /// The task with this id, if it was created on this provider and is not forgotten.
-    pub fn task(&self, provider: Provider, id: &str) -> Option<Arc<Task>> {
-        self.any_task(id).filter(|t| t.provider == provider)
+    /// The task with this id, if it was created on this provider with `owner`'s key and is
+    /// not forgotten.
+    pub fn task(&self, provider: Provider, id: &str, owner: Owner) -> Option<Arc<Task>> {
+        self.any_task(id)
+            .filter(|t| t.provider == provider && t.owner == owner)
     }
 
     /// The task with this id, on any provider, unless it is forgotten.
@@ -930,14 +960,16 @@ impl State {
             .cloned()
     }
 
-    /// The provider's tasks that are not forgotten.
-    pub fn tasks_of(&self, provider: Provider) -> Vec<Arc<Task>> {
+    /// The provider's tasks created with `owner`'s key that are not forgotten.
+    pub fn tasks_of(&self, provider: Provider, owner: Owner) -> Vec<Arc<Task>> {
         let now = Instant::now();
         self.tasks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .values()
-            .filter(|t| t.provider == provider && !self.forgotten(t.started, now))
+            .filter(|t| {
+                t.provider == provider && t.owner == owner && !self.forgotten(t.started, now)
+            })
             .cloned()
             .collect()
     }
@@ -1029,27 +1061,21 @@ impl State {
         self.completed_unix(task).saturating_add(ttl.as_secs())
     }
 
-    /// The URL of a task's output, served by the sandbox.
+    /// The URL of a task's output, served by the sandbox, signed: `expires` is when the
+    /// output expires (simulated Unix seconds), `signature` the sandbox's HMAC of the id and
+    /// `expires` (see [`State::signed_output`]). The same for every answer about the task.
     pub fn output_url(&self, task: &Task) -> String {
-        format!("http://{}/files/{}/0.mp4", self.addr, task.id)
+        let expires = self.expires_unix(task);
+        let signature = self.mint.sign(&task.id, expires);
+        format!(
+            "http://{}/files/{}/0.mp4?expires={expires}&signature={signature}",
+            self.addr, task.id
+        )
     }
-}
 
-/// How the sandbox's HiAPI task ids begin.
-const HIAPI_ID_PREFIX: &str = "tk-sandbox-";
-/// How the sandbox's reapi task ids begin.
-const REAPI_ID_PREFIX: &str = "task_sandbox";
-
-/// The provider of a task id the sandbox minted, by its shape; `None` for any other id.
-pub(crate) fn provider_of_task_id(id: &str) -> Option<Provider> {
-    if id.starts_with(HIAPI_ID_PREFIX) {
-        Some(Provider::HiApi)
-    } else if id.starts_with(REAPI_ID_PREFIX) {
-        Some(Provider::Reapi)
-    } else if uuid::Uuid::parse_str(id).is_ok() {
-        Some(Provider::Apiframe)
-    } else {
-        None
+    /// Whether `expires` and `signature` are those [`State::output_url`] gives the task `id`.
+    pub fn signed_output(&self, id: &str, expires: u64, signature: &str) -> bool {
+        self.mint.verify(id, expires, signature)
     }
 }
 
@@ -1214,7 +1240,7 @@ mod tests {
         let task = state.create(Provider::HiApi, "m", Value::Null, NewTask::default());
         let at = task.started;
         state.keys.lock().unwrap().insert(
-            (Provider::HiApi, "key".into()),
+            (Provider::HiApi, Owner::default(), "key".into()),
             Remembered {
                 body: Value::Null,
                 task: Some(task.id.clone()),

@@ -11,32 +11,27 @@ use serde_json::{json, Value};
 
 use super::{
     errors, idempotency, reply, status_route,
-    submit::{create_or_replay, new_task},
+    submit::{create_or_replay, new_task, Caller},
     PathId, Shared,
 };
 use crate::{
-    sandbox::{callbacks::Target, faults::Fault, Phase, State, Task},
+    sandbox::{callbacks::Target, Phase, State, Task},
     Provider,
 };
 
 const APIFRAME: Provider = Provider::Apiframe;
 
-pub(super) async fn submit(
-    state: &Shared,
-    headers: &HeaderMap,
-    body: Value,
-    faults: &[Fault],
-) -> Response {
+pub(super) async fn submit(state: &Shared, caller: &Caller<'_>, body: Value) -> Response {
     let problems = state.schemas.problems(APIFRAME, &body);
     if !problems.is_empty() {
         return errors::invalid(APIFRAME, problems);
     }
-    let idempotency = match idempotency::lookup(state, APIFRAME, headers, &body) {
+    let idempotency = match idempotency::lookup(state, APIFRAME, caller, &body) {
         Ok(idempotency) => idempotency,
         Err(answer) => return *answer,
     };
     let target = webhook_target(&body);
-    let new = new_task(APIFRAME, headers, faults, &target);
+    let new = new_task(APIFRAME, caller, &target);
     let (task, _) = create_or_replay(
         state,
         APIFRAME,

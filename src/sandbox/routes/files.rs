@@ -1,9 +1,10 @@
-//! `GET /files/{id}/0.mp4`: a task's output, as a signed storage URL serves it.
+//! `GET /files/{id}/0.mp4?expires=…&signature=…`: a task's output, as a signed storage URL
+//! serves it.
 
 use std::sync::atomic::Ordering;
 
 use axum::{
-    extract::State as Extract,
+    extract::{rejection::QueryRejection, Query, State as Extract},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -12,21 +13,29 @@ use super::{injected, slow_down, PathId, Shared};
 use crate::sandbox::{
     faults::{Fault, DOWNLOAD_FAULTS},
     output::{self, Wanted},
-    Phase,
+    Phase, State,
 };
 
-/// The output file: no key needed, `Range` honoured (206, or 416 past the end), 410 once
-/// expired, 404 for a task that has none.
+/// The output file: no key needed, but the URL's signature (403 without a valid one, whatever
+/// the id); then `Range` honoured (206, or 416 past the end), 410 once expired, 404 for a task
+/// forgotten since.
 pub(super) async fn output_file(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
     PathId(id): PathId,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
     let faults = match injected(&state, &headers, &DOWNLOAD_FAULTS) {
         Ok(faults) => faults,
         Err(problem) => return (StatusCode::BAD_REQUEST, problem).into_response(),
     };
     slow_down(&state, &faults).await;
+    let query = query.map(|Query(query)| query).unwrap_or_default();
+    if !signed(&state, &id, &query) {
+        // As object stores answer a signed URL whose signature does not hold.
+        let refusal = "the URL's signature is missing or does not match; use the URL the task gave";
+        return (StatusCode::FORBIDDEN, refusal).into_response();
+    }
     let task = state.any_task(&id);
     let Some(task) = task.filter(|task| state.phase(task) == Phase::Succeeded) else {
         return (StatusCode::NOT_FOUND, "no such output").into_response();
@@ -75,4 +84,21 @@ pub(super) async fn output_file(
         );
     }
     answer
+}
+
+/// Whether the query carries the `expires` and `signature` the sandbox gave the output of task
+/// `id` (the last of each, when repeated).
+fn signed(state: &State, id: &str, query: &[(String, String)]) -> bool {
+    let last = |name: &str| {
+        query
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let expires = last("expires").and_then(|text| text.parse::<u64>().ok());
+    match (expires, last("signature")) {
+        (Some(expires), Some(signature)) => state.signed_output(id, expires, signature),
+        _ => false,
+    }
 }

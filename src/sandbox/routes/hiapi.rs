@@ -11,26 +11,17 @@ use serde_json::{json, Value};
 
 use super::{
     deliver_or_reset, errors, gate, idempotency, reply, status_route,
-    submit::{create_or_replay, new_task},
+    submit::{create_or_replay, new_task, Caller},
     PathId, Shared,
 };
 use crate::{
-    sandbox::{
-        callbacks::Target,
-        faults::{Fault, REQUEST_FAULTS},
-        Phase, State, Task,
-    },
+    sandbox::{callbacks::Target, faults::REQUEST_FAULTS, Phase, State, Task},
     Provider,
 };
 
 const HIAPI: Provider = Provider::HiApi;
 
-pub(super) async fn submit(
-    state: &Shared,
-    headers: &HeaderMap,
-    body: Value,
-    faults: &[Fault],
-) -> Response {
+pub(super) async fn submit(state: &Shared, caller: &Caller<'_>, body: Value) -> Response {
     let model = body
         .get("model")
         .and_then(Value::as_str)
@@ -53,7 +44,7 @@ pub(super) async fn submit(
     if !problems.is_empty() {
         return errors::invalid(HIAPI, problems);
     }
-    let idempotency = match idempotency::lookup(state, HIAPI, headers, &body) {
+    let idempotency = match idempotency::lookup(state, HIAPI, caller, &body) {
         Ok(idempotency) => idempotency,
         Err(answer) => return *answer,
     };
@@ -66,7 +57,7 @@ pub(super) async fn submit(
             completed: true,
             failed: true,
         });
-    let new = new_task(HIAPI, headers, faults, &target);
+    let new = new_task(HIAPI, caller, &target);
     let (task, replayed) =
         create_or_replay(state, HIAPI, &model, body, idempotency, (new, target)).await;
     let status = state.phase(&task).status_name(HIAPI);
@@ -117,16 +108,17 @@ pub(super) async fn get(
     .await
 }
 
-/// `GET /tasks?page=N&size=M`: pages from 1 (a page past the end is empty), 20 tasks by
-/// default, 1 to 100, as the document states them; anything else (0, 101, an empty value, not
-/// decimal digits) is HiAPI's 400. A page number too large for 64 bits counts as the largest.
+/// `GET /tasks?page=N&size=M`: the key's own tasks, newest first. Pages from 1 (a page past
+/// the end is empty), 20 tasks by default, 1 to 100, as the document states them; anything
+/// else (0, 101, an empty value, not decimal digits) is HiAPI's 400. A page number too large
+/// for 64 bits counts as the largest.
 pub(super) async fn list(
     Extract(state): Extract<Shared>,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
-    let faults = match gate(&state, HIAPI, &headers, &REQUEST_FAULTS).await {
-        Ok(faults) => faults,
+    let (owner, faults) = match gate(&state, HIAPI, &headers, &REQUEST_FAULTS).await {
+        Ok(gated) => gated,
         Err(answer) => return answer,
     };
     // HiAPI's 400 in JSON, not the framework's plain-text rejection.
@@ -146,7 +138,7 @@ pub(super) async fn list(
             return deliver_or_reset(errors::invalid(HIAPI, vec![problem]), &faults)
         }
     };
-    let mut tasks = state.tasks_of(HIAPI);
+    let mut tasks = state.tasks_of(HIAPI, owner);
     tasks.sort_by_key(|t| std::cmp::Reverse(t.started));
     let skip = usize::try_from(number.saturating_sub(1).saturating_mul(size)).unwrap_or(usize::MAX);
     let take = usize::try_from(size).unwrap_or(usize::MAX);

@@ -1,30 +1,36 @@
 //! `Idempotency-Key` on submit, as HiAPI and Apiframe honour it: the same key and body replay
 //! the first task; another body is refused (422); a key whose first request is still in flight
 //! gets 409 with `Retry-After`; a first request abandoned mid-flight forgets its key.
+//!
+//! Keys are remembered per API key, as accounts scope them: another API key's submit with the
+//! same `Idempotency-Key` is a first request of its own, whatever the first key's was.
 
 use std::{sync::Arc, time::Instant};
 
 use axum::{
-    http::{header, HeaderMap, StatusCode},
+    http::{header, StatusCode},
     response::Response,
 };
 use serde_json::Value;
 
-use super::errors;
+use super::{errors, submit::Caller};
 use crate::{
-    sandbox::{Remembered, State, Task},
+    sandbox::{Owner, Remembered, State, Task},
     Provider,
 };
 
 /// The longest key accepted, in bytes.
 const MAX_KEY_LEN: usize = 255;
 
+/// An `Idempotency-Key` as the sandbox remembers it: per provider and API key.
+pub(super) type Scoped = (Provider, Owner, String);
+
 /// How a submit stands with respect to its `Idempotency-Key`.
 pub(super) enum Idempotency {
     /// No key: create a task.
     None,
     /// A new key, now marked in flight: create a task, then record it with [`InFlight`].
-    First(String),
+    First(Scoped),
     /// The key's first request created this task: answer with it again.
     Replay(Arc<Task>),
 }
@@ -33,14 +39,16 @@ pub(super) enum Idempotency {
 pub(super) fn lookup(
     state: &State,
     provider: Provider,
-    headers: &HeaderMap,
+    caller: &Caller<'_>,
     body: &Value,
 ) -> Result<Idempotency, Box<Response>> {
-    let Some(raw) = headers.get("idempotency-key") else {
+    let Some(raw) = caller.headers.get("idempotency-key") else {
         return Ok(Idempotency::None);
     };
     let key = match raw.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => key.to_owned(),
+        Ok(key) if !key.is_empty() && key.len() <= MAX_KEY_LEN => {
+            (provider, caller.owner, key.to_owned())
+        }
         _ => {
             let problem = "Idempotency-Key must be 1 to 255 visible ASCII characters".to_owned();
             return Err(Box::new(errors::invalid(
@@ -52,12 +60,10 @@ pub(super) fn lookup(
     let mut keys = state.keys.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     // A key seen longer ago than the sandbox remembers is new again (see `State::sweep`).
-    let seen = keys
-        .get(&(provider, key.clone()))
-        .filter(|seen| !state.forgotten(seen.at, now));
+    let seen = keys.get(&key).filter(|seen| !state.forgotten(seen.at, now));
     let Some(seen) = seen else {
         keys.insert(
-            (provider, key.clone()),
+            key.clone(),
             Remembered {
                 body: body.clone(),
                 task: None,
@@ -75,7 +81,8 @@ pub(super) fn lookup(
             message,
         )));
     }
-    match seen.task.as_deref().and_then(|id| state.task(provider, id)) {
+    let owned = |id: &str| state.task(provider, id, caller.owner);
+    match seen.task.as_deref().and_then(owned) {
         Some(task) => Ok(Idempotency::Replay(task)),
         None => {
             let message = "the first request with this Idempotency-Key is still in flight; retry after the Retry-After seconds";
@@ -98,15 +105,13 @@ pub(super) fn lookup(
 /// this forgets the key, so that a retry can succeed.
 pub(super) struct InFlight<'a> {
     state: &'a State,
-    provider: Provider,
-    key: Option<String>,
+    key: Option<Scoped>,
 }
 
 impl<'a> InFlight<'a> {
-    pub(super) fn new(state: &'a State, provider: Provider, key: String) -> Self {
+    pub(super) fn new(state: &'a State, key: Scoped) -> Self {
         InFlight {
             state,
-            provider,
             key: Some(key),
         }
     }
@@ -115,7 +120,7 @@ impl<'a> InFlight<'a> {
     pub(super) fn finish(mut self, task: &Task) {
         if let Some(key) = self.key.take() {
             let mut keys = self.state.keys.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(seen) = keys.get_mut(&(self.provider, key)) {
+            if let Some(seen) = keys.get_mut(&key) {
                 seen.task = Some(task.id.clone());
             }
         }
@@ -126,7 +131,7 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let mut keys = self.state.keys.lock().unwrap_or_else(|p| p.into_inner());
-            keys.remove(&(self.provider, key));
+            keys.remove(&key);
         }
     }
 }

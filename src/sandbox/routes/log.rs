@@ -64,7 +64,8 @@ pub(super) async fn log(State(addr): State<SocketAddr>, request: Request, next: 
 }
 
 /// The provider whose API `path` belongs to, by its base path (an output file's, by the id in
-/// it); `None` for a path under none of them.
+/// it: ids are not secret, the signature in the query is); `None` for a path under none of
+/// them.
 pub(super) fn provider_of(path: &str) -> Option<Provider> {
     let under = |prefix: &str| {
         path.strip_prefix(prefix)
@@ -156,24 +157,27 @@ mod tests {
     fn paths_belong_to_the_provider_whose_base_path_they_are_under() {
         for (path, provider) in [
             ("/v1/tasks", Some(Provider::HiApi)),
-            ("/v1/tasks/tk-sandbox-000000000001", Some(Provider::HiApi)),
+            (
+                "/v1/tasks/tk-sandbox-01KDVDNA00W2FJ8Q0V3ZT6M4XB",
+                Some(Provider::HiApi),
+            ),
             ("/v1", Some(Provider::HiApi)),
             ("/api/v1/videos/generations", Some(Provider::Reapi)),
             (
-                "/api/v1/tasks/task_sandbox000000000001",
+                "/api/v1/tasks/task_sandbox_5f0c2b9e7a1d4e3f8b6a0c9d2e7f1a3b",
                 Some(Provider::Reapi),
             ),
             ("/v2/jobs/x", Some(Provider::Apiframe)),
             (
-                "/files/tk-sandbox-000000000001/0.mp4",
+                "/files/tk-sandbox-01KDVDNA00W2FJ8Q0V3ZT6M4XB/0.mp4",
                 Some(Provider::HiApi),
             ),
             (
-                "/files/task_sandbox000000000002/0.mp4",
+                "/files/task_sandbox_5f0c2b9e7a1d4e3f8b6a0c9d2e7f1a3b/0.mp4",
                 Some(Provider::Reapi),
             ),
             (
-                "/files/00000000-0000-4000-8000-000000000003/0.mp4",
+                "/files/9b2f6c1e-4a7d-4e0b-8c3f-2d5a7e9b1c04/0.mp4",
                 Some(Provider::Apiframe),
             ),
             ("/files/nothing/0.mp4", None),
@@ -286,10 +290,41 @@ mod tests {
             .unwrap();
         assert_eq!(lost.status(), 404);
         assert_eq!(lost.bytes().await.unwrap().len(), 0, "the 404 has no body");
+        // A download by its signed URL: the signature is in the query, never logged.
+        let created: serde_json::Value = http
+            .post(format!("{base}/v1/tasks"))
+            .bearer_auth("sk-s3cr3t-key")
+            .json(&serde_json::json!({"model": "happyhorse-1.1/text-to-video",
+                                      "input": {"prompt": "A horse"}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["data"]["taskId"].as_str().unwrap();
+        let polled: serde_json::Value = http
+            .get(format!("{base}/v1/tasks/{id}"))
+            .bearer_auth("sk-s3cr3t-key")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = polled["data"]["output"][0]["url"].as_str().unwrap();
+        let signature = url.rsplit_once("signature=").unwrap().1.to_owned();
+        assert_eq!(http.get(url).send().await.unwrap().status(), 200);
         sandbox.shutdown().await;
 
         let lines = capture.0.lock().unwrap().clone();
-        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        let download = format!(" path=/files/{id}/0.mp4 status=200 ");
+        assert!(
+            lines[4].contains(&download) && lines[4].ends_with(" provider=hiapi"),
+            "{}",
+            lines[4]
+        );
         assert!(
             lines[0].starts_with(&format!("{} served method=GET", Level::INFO))
                 && lines[0].contains(" path=/v1/tasks status=200 elapsed_ms=")
@@ -308,6 +343,10 @@ mod tests {
         );
         for line in &lines {
             assert!(!line.contains("s3cr3t"), "{line}");
+            assert!(
+                !line.contains(&signature) && !line.contains("expires="),
+                "{line}"
+            );
         }
     }
 }

@@ -32,7 +32,7 @@ use serde_json::Value;
 
 use super::{
     faults::{self, Fault, REQUEST_FAULTS},
-    sleep_unless_closing, FaultUse, Phase, State, Task,
+    sleep_unless_closing, FaultUse, Owner, Phase, State, Task,
 };
 use crate::{
     provider::{Auth, Facts},
@@ -123,7 +123,8 @@ fn polled(state: &State, task: &Task) -> Phase {
 }
 
 /// A status route: the key and faults, then `refuse`'s answer for an id the provider rejects
-/// as such, else the task as `render` shows it (counted as a poll), or the provider's 404.
+/// as such, else the task as `render` shows it (counted as a poll), or the provider's 404: for
+/// an id it does not know, and for another key's task alike.
 async fn status_route(
     state: &State,
     provider: Provider,
@@ -132,11 +133,11 @@ async fn status_route(
     refuse: fn(&str) -> Option<Response>,
     render: fn(&State, &Task, Phase) -> Value,
 ) -> Response {
-    let faults = match gate(state, provider, headers, &REQUEST_FAULTS).await {
-        Ok(faults) => faults,
+    let (owner, faults) = match gate(state, provider, headers, &REQUEST_FAULTS).await {
+        Ok(gated) => gated,
         Err(answer) => return answer,
     };
-    let answer = match (refuse(id), state.task(provider, id)) {
+    let answer = match (refuse(id), state.task(provider, id, owner)) {
         (Some(refused), _) => refused,
         (None, Some(task)) => {
             let phase = polled(state, &task);
@@ -212,18 +213,20 @@ fn injected(state: &State, headers: &HeaderMap, names: &[&str]) -> Result<Vec<Fa
 }
 
 /// Checks the key and applies the request's faults that answer in place of the endpoint:
-/// `slow` waits, then 429, 503 or 500 replace the answer. Returns the faults for the endpoint to
-/// honour (`reset`, `fail`, the callback faults).
+/// `slow` waits, then 429, 503 or 500 replace the answer. Returns the key's [`Owner`] (the
+/// only tasks the request may see) and the faults for the endpoint to honour (`reset`, `fail`,
+/// the callback faults).
 async fn gate(
     state: &State,
     provider: Provider,
     headers: &HeaderMap,
     names: &[&str],
-) -> Result<Vec<Fault>, Response> {
-    if accepted_key(state, provider, headers).is_none() {
+) -> Result<(Owner, Vec<Fault>), Response> {
+    let Some(key) = accepted_key(state, provider, headers) else {
         return Err(errors::unauthorized(provider));
-    }
-    apply_faults(state, provider, headers, names).await
+    };
+    let owner = Owner::of(key);
+    Ok((owner, apply_faults(state, provider, headers, names).await?))
 }
 
 /// A submit's [`gate`]: the key, then the key's rate limit (see
@@ -232,7 +235,7 @@ async fn gate_submit(
     state: &State,
     provider: Provider,
     headers: &HeaderMap,
-) -> Result<Vec<Fault>, Response> {
+) -> Result<(Owner, Vec<Fault>), Response> {
     let Some(key) = accepted_key(state, provider, headers) else {
         return Err(errors::unauthorized(provider));
     };
@@ -242,7 +245,9 @@ async fn gate_submit(
             return Err(errors::rate_limited(provider, retry_after));
         }
     }
-    apply_faults(state, provider, headers, &faults::SUBMIT_FAULTS).await
+    let owner = Owner::of(key);
+    let faults = apply_faults(state, provider, headers, &faults::SUBMIT_FAULTS).await?;
+    Ok((owner, faults))
 }
 
 /// Applies the request's faults that answer in place of the endpoint (see [`gate`]).

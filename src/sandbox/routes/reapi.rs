@@ -13,28 +13,23 @@ use super::{
     errors,
     idempotency::Idempotency,
     reply, status_route,
-    submit::{create_or_replay, new_task},
+    submit::{create_or_replay, new_task, Caller},
     PathId, Shared,
 };
 use crate::{
-    sandbox::{faults::Fault, Failure, Phase, State, Task},
+    sandbox::{Failure, Phase, State, Task},
     Provider,
 };
 
 const REAPI: Provider = Provider::Reapi;
 
-pub(super) async fn submit(
-    state: &Shared,
-    headers: &HeaderMap,
-    body: Value,
-    faults: &[Fault],
-) -> Response {
+pub(super) async fn submit(state: &Shared, caller: &Caller<'_>, body: Value) -> Response {
     let problems = state.schemas.problems(REAPI, &body);
     if !problems.is_empty() {
         return errors::invalid(REAPI, problems);
     }
     // reapi documents no idempotency key and no callbacks: a repeated submit is a new task.
-    let new = new_task(REAPI, headers, faults, &None);
+    let new = new_task(REAPI, caller, &None);
     let (task, _) = create_or_replay(
         state,
         REAPI,

@@ -20,10 +20,18 @@ use crate::{
     sandbox::{
         callbacks::{self, Target},
         faults::Fault,
-        sleep_unless_closing, Failure, NewTask, Task,
+        sleep_unless_closing, Failure, NewTask, Owner, Task,
     },
     webhook, Provider,
 };
+
+/// Who submits, as the provider's own handling needs it: the key's owner, the request's
+/// headers and the faults it carries.
+pub(super) struct Caller<'a> {
+    pub owner: Owner,
+    pub headers: &'a HeaderMap,
+    pub faults: &'a [Fault],
+}
 
 /// A submit: the key, the faults, then the provider's own handling.
 pub(super) async fn handle(
@@ -33,15 +41,20 @@ pub(super) async fn handle(
     bytes: Bytes,
 ) -> Response {
     state.counters.submit(provider);
-    let faults = match gate_submit(&state, provider, &headers).await {
-        Ok(faults) => faults,
+    let (owner, faults) = match gate_submit(&state, provider, &headers).await {
+        Ok(gated) => gated,
         Err(answer) => return answer,
+    };
+    let caller = Caller {
+        owner,
+        headers: &headers,
+        faults: &faults,
     };
     let answer = match (parse(&headers, &bytes), provider) {
         (Err(problems), _) => errors::invalid(provider, problems),
-        (Ok(body), Provider::HiApi) => hiapi::submit(&state, &headers, body, &faults).await,
-        (Ok(body), Provider::Reapi) => reapi::submit(&state, &headers, body, &faults).await,
-        (Ok(body), Provider::Apiframe) => apiframe::submit(&state, &headers, body, &faults).await,
+        (Ok(body), Provider::HiApi) => hiapi::submit(&state, &caller, body).await,
+        (Ok(body), Provider::Reapi) => reapi::submit(&state, &caller, body).await,
+        (Ok(body), Provider::Apiframe) => apiframe::submit(&state, &caller, body).await,
     };
     deliver_or_reset(answer, &faults)
 }
@@ -67,23 +80,27 @@ fn parse(headers: &HeaderMap, bytes: &Bytes) -> Result<Value, Vec<(String, Strin
     })
 }
 
-/// What a new task carries: a failure and callback faults (a `duplicate_callback` fault draws
-/// here how many copies of the terminal event go, and which at once), the key hash Apiframe
-/// signs with.
+/// What a new task carries: its owner, a failure and callback faults (a `duplicate_callback`
+/// fault draws here how many copies of the terminal event go, and which at once), the key hash
+/// Apiframe signs with.
 pub(super) fn new_task(
     provider: Provider,
-    headers: &HeaderMap,
-    faults: &[Fault],
+    caller: &Caller<'_>,
     target: &Option<Target>,
 ) -> NewTask {
     let mut new = NewTask {
+        owner: caller.owner,
         has_webhook: provider == Provider::Apiframe && target.is_some(),
         ..NewTask::default()
     };
-    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+    if let Some(key) = caller
+        .headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+    {
         new.key_hash = webhook::apiframe_key_hash(key);
     }
-    for fault in faults {
+    for fault in caller.faults {
         match fault {
             Fault::Fail { code, message } => {
                 new.failure = Some(Failure {
@@ -116,7 +133,7 @@ pub(super) async fn create_or_replay(
 ) -> (Arc<Task>, bool) {
     let in_flight = match idempotency {
         Idempotency::Replay(task) => return (task, true),
-        Idempotency::First(key) => Some(InFlight::new(state, provider, key)),
+        Idempotency::First(key) => Some(InFlight::new(state, key)),
         Idempotency::None => None,
     };
     if !state.config.submit_delay.is_zero() {
