@@ -61,6 +61,11 @@ pub(crate) fn is_invisible(c: char) -> bool {
         | 0xFFA0)
 }
 
+/// `U+202E`: how a message names a character it refuses.
+pub(crate) fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,10 +88,10 @@ mod tests {
             '\u{e0041}',
             '\u{fe0f}',
         ] {
-            assert!(is_invisible(c), "{c:?}");
+            assert!(is_invisible(c), "{}", code_point(c));
         }
         for c in ['a', ' ', '马', 'ñ', '-', '.', '🐎', '\u{0301}'] {
-            assert!(!is_invisible(c), "{c:?}");
+            assert!(!is_invisible(c), "{}", code_point(c));
         }
     }
 
@@ -98,5 +103,7 @@ mod tests {
         assert!(quote.ends_with('…'));
         assert_eq!(quoted("a\u{202e}b\u{1b}c"), "a\\u{202e}b\\u{1b}c");
         assert_eq!(quoted("马"), "马");
+        assert_eq!(code_point('\u{202e}'), "U+202E");
+        assert_eq!(code_point('\u{e0041}'), "U+E0041");
     }
 }
