@@ -178,7 +178,8 @@ impl VideoRequest {
         let body = WireBody::from_json(provider, json).map_err(|err| Unsupported {
             provider,
             reasons: vec![format!(
-                "the generated {provider} types refused the body: {err}"
+                "the generated {provider} types refused the body: {}",
+                crate::values::text::quoted(&err.to_string())
             )],
         })?;
         Ok(Wire {
@@ -244,7 +245,8 @@ impl VideoRequest {
                         .to_owned(),
                 ),
                 _ if !url.is_https() && !url.is_loopback_http() => out.push(format!(
-                    "callback_url: {provider} requires an HTTPS callback URL (plain http only to a loopback receiver); '{url}' is plain http"
+                    "callback_url: {provider} requires an HTTPS callback URL (plain http only to a loopback receiver); '{}' is plain http",
+                    crate::values::text::quoted(url.as_str())
                 )),
                 _ => {}
             }

@@ -520,3 +520,219 @@ async fn a_skipped_job_counts_as_committed_wherever_it_is_counted() {
         .sum();
     assert_eq!(by_state, report.summary.committed.video_seconds());
 }
+
+// The jobs file as input from outside: caps, quotes, encodings and spoofing.
+
+/// Every problem of a jobs file, or a panic naming the jobs it accepted.
+fn problems(text: &str) -> Vec<happyhorse::batch::LineProblem> {
+    match parse_jobs(text, Provider::HiApi) {
+        Ok(jobs) => panic!(
+            "accepted: {:?}",
+            jobs.iter().map(|j| (j.line, &j.id)).collect::<Vec<_>>()
+        ),
+        Err(problems) => problems,
+    }
+}
+
+fn line_of(fields: serde_json::Value) -> String {
+    fields.to_string()
+}
+
+/// Finding 1: a prompt past its provider's cap (5000 characters on HiAPI and reapi, 2500 on
+/// Apiframe) is a problem of its line, found before anything is recorded or paid for; a
+/// prompt at the cap is a job.
+#[test]
+fn a_prompt_past_its_providers_cap_is_refused_with_the_cap() {
+    let prompt = |provider: &str, chars: usize| {
+        line_of(serde_json::json!({
+            "provider": provider, "prompt": "马".repeat(chars), "duration": 5
+        }))
+    };
+    let at_the_cap = [
+        prompt("hiapi", 5000),
+        prompt("reapi", 5000),
+        prompt("apiframe", 2500),
+    ]
+    .join("\n");
+    assert_eq!(jobs(&at_the_cap).len(), 3);
+
+    let past = [
+        prompt("hiapi", 5001),
+        prompt("reapi", 5001),
+        prompt("apiframe", 2501),
+    ]
+    .join("\n");
+    let found = problems(&past);
+    let lines: Vec<u64> = found.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [1, 2, 3], "{found:#?}");
+    for (problem, want) in found.iter().zip([5000, 5000, 2500]) {
+        assert!(
+            problem.message.contains("prompt")
+                && problem.message.contains("maxLength")
+                && problem.message.contains(&format!("want {want}")),
+            "{problem}"
+        );
+        assert!(problem.message.len() < 400, "{problem}");
+    }
+}
+
+/// Finding 1: the longest prompt each provider takes, in the widest characters (four UTF-8
+/// bytes each), is accepted by the emulator: the cap sits well inside its 2 MiB body limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_prompts_are_submitted_and_saved() {
+    let sandbox = sandbox().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let text = [("hiapi", 5000), ("reapi", 5000), ("apiframe", 2500)]
+        .map(|(provider, chars)| {
+            line_of(serde_json::json!({
+                "provider": provider, "prompt": "🐎".repeat(chars), "duration": 3
+            }))
+        })
+        .join("\n");
+    let jobs = jobs(&text);
+    let batch = batch(&out, &sandbox).await;
+    batch.plan(&jobs).await.unwrap();
+    let report = batch.run().await.unwrap();
+    assert!(report.all_downloaded(), "{report:#?}");
+    assert_eq!(sandbox.stats().tasks_created.total(), 3);
+}
+
+/// Finding 2: a message that quotes a value from the line quotes a capped excerpt of it, never
+/// the whole value.
+#[test]
+fn every_message_quoting_a_line_quotes_a_capped_excerpt() {
+    let huge = "x".repeat(300_000);
+    let lines = [
+        serde_json::json!({"prompt": "a", "output": format!("dir/{huge}")}),
+        serde_json::json!({"prompt": "a", "id": format!("../{huge}")}),
+        serde_json::json!({"prompt": "a", "image": format!("./{huge}.png")}),
+        serde_json::json!({"prompt": "a", "image": format!("ftp://{huge}")}),
+        serde_json::json!({"prompt": "a", "references": [format!("https://a b/{huge}")]}),
+        serde_json::json!({"prompt": "a", "references": huge}),
+        serde_json::json!({"prompt": "a", "duration": huge}),
+        serde_json::json!({"prompt": "a", "seed": [huge]}),
+        serde_json::json!({"prompt": "a", "provider": huge}),
+        serde_json::json!({"prompt": "a", (huge.clone()): 1}),
+        serde_json::json!({"prompt": huge.clone()}),
+        serde_json::json!({"prompt": "a", "callback_url": format!("http://example.com/{huge}")}),
+        serde_json::json!({"prompt": "a", "resolution": huge}),
+    ]
+    .map(line_of)
+    .join("\n");
+    let found = problems(&lines);
+    let numbers: std::collections::BTreeSet<u64> = found.iter().map(|p| p.line).collect();
+    assert_eq!(numbers, (1..=13).collect(), "{found:#?}");
+    for problem in &found {
+        assert!(
+            problem.message.len() < 1_000,
+            "line {}: {} bytes: {}…",
+            problem.line,
+            problem.message.len(),
+            problem.message.chars().take(200).collect::<String>()
+        );
+    }
+}
+
+/// Finding 3: a UTF-8 byte order mark at the start of the file is accepted (and changes no
+/// derived id); elsewhere it is named.
+#[test]
+fn a_byte_order_mark_starting_the_file_is_accepted() {
+    let plain = "{\"prompt\": \"A horse\"}\n{\"prompt\": \"A cat\"}";
+    let marked = format!("\u{feff}{plain}");
+    let (plain, marked) = (jobs(plain), jobs(&marked));
+    assert_eq!(
+        plain.iter().map(|j| &j.id).collect::<Vec<_>>(),
+        marked.iter().map(|j| &j.id).collect::<Vec<_>>()
+    );
+    let found = problems("{\"prompt\": \"A horse\"}\n\u{feff}{\"prompt\": \"A cat\"}");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].line, 2);
+    assert!(found[0].message.contains("byte order mark"), "{}", found[0]);
+}
+
+/// Finding 3: a key given twice on one line is refused with its line, whichever value is
+/// first; nothing takes the last one silently.
+#[test]
+fn a_key_given_twice_on_a_line_is_refused() {
+    let found = problems(
+        "{\"prompt\": \"a\"}\n{\"prompt\": \"a\", \"prompt\": \"b\"}\n{\"prompt\": \"c\", \"duration\": 5, \"duration\": 20}\n{\"prompt\": \"d\", \"output\": \"a.mp4\", \"output\": \"b.mp4\"}",
+    );
+    let lines: Vec<u64> = found.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [2, 3, 4], "{found:#?}");
+    for (problem, key) in found.iter().zip(["prompt", "duration", "output"]) {
+        assert!(
+            problem.message.contains(key) && problem.message.contains("twice"),
+            "{problem}"
+        );
+    }
+}
+
+/// Finding 3: bidirectional controls and other invisible format characters in `output` or
+/// `id` are refused, and the message shows them escaped, not as the spoofed name.
+#[test]
+fn invisible_and_bidirectional_characters_in_names_are_refused() {
+    let spoofers = [
+        '\u{202a}',
+        '\u{202b}',
+        '\u{202c}',
+        '\u{202d}',
+        '\u{202e}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{200e}',
+        '\u{200f}',
+        '\u{061c}',
+        '\u{200b}',
+        '\u{200d}',
+        '\u{2060}',
+        '\u{feff}',
+        '\u{2028}',
+        '\u{2029}',
+        '\u{00ad}',
+        '\u{e0041}',
+    ];
+    for c in spoofers {
+        for field in ["output", "id"] {
+            let name = format!("clip{c}4pm.mp4");
+            let line = line_of(serde_json::json!({"prompt": "a", field: name}));
+            let found = problems(&line);
+            assert_eq!(found.len(), 1, "{field} U+{:04X}: {found:#?}", c as u32);
+            let message = &found[0].message;
+            assert!(
+                message.contains(field) && !message.contains(c),
+                "{field} U+{:04X}: {message}",
+                c as u32
+            );
+        }
+    }
+    // Letters of any script are still file names.
+    assert_eq!(
+        jobs(r#"{"prompt": "a", "output": "马-ñ-ü.mp4"}"#)[0].output,
+        "马-ñ-ü.mp4"
+    );
+}
+
+/// Finding 4: a line longer than the longest valid line is refused with its number, without
+/// its content in the message, and every other line's problems are still reported.
+#[test]
+fn a_line_past_the_line_cap_is_refused_and_the_others_still_checked() {
+    let enormous = line_of(serde_json::json!({"prompt": "a".repeat(2 << 20)}));
+    let text = [
+        r#"{"prompt": "ok"}"#.to_owned(),
+        enormous,
+        r#"{"prompt": "x", "duration": 20}"#.to_owned(),
+        r#"{"prompt": "ok2"}"#.to_owned(),
+    ]
+    .join("\n");
+    let found = problems(&text);
+    let lines: Vec<u64> = found.iter().map(|p| p.line).collect();
+    assert_eq!(lines, [2, 3], "{found:#?}");
+    assert!(
+        found[0].message.contains("1048576 bytes") && found[0].message.len() < 400,
+        "{}",
+        found[0]
+    );
+}

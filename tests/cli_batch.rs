@@ -915,3 +915,111 @@ fn a_reapi_submit_cut_short_by_a_kill_is_reported_uncertain_and_not_sent_again()
     assert_eq!(downloaded.len() as u64, 6 - cut, "{rows:#?}");
     assert_all_downloaded(&out, &downloaded);
 }
+
+// The jobs file as input from outside: caps, quotes, encodings and spoofing, through the CLI.
+
+/// Runs `batch` over a jobs file of `bytes` against a sandbox, expecting it to refuse the file
+/// before sending anything; returns the stderr and the lines it names.
+fn refused_file(bytes: &[u8]) -> (String, Vec<u64>) {
+    let runtime = runtime();
+    let sandbox = start(&runtime, SandboxConfig::default());
+    let env = sandbox_env(&sandbox);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let jobs = tmp.path().join("jobs.jsonl");
+    fs::write(&jobs, bytes).unwrap();
+    let shown = path(&jobs);
+    let run = happyhorse(&["batch", shown, "--out", path(&out), "--json"], &env);
+    let stderr = text(&run.stderr);
+    assert_eq!(
+        run.status.code(),
+        Some(2),
+        "{}",
+        stderr.chars().take(2000).collect::<String>()
+    );
+    assert_eq!(sandbox.stats().submits.total(), 0);
+    assert!(!out.exists(), "{:?}", file_names(&out));
+    let answer: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(answer["ok"], false);
+    let lines = answer["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    for problem in stderr.lines().filter(|l| l.contains(":line ")) {
+        assert!(problem.starts_with(&format!("{shown}:line ")), "{problem}");
+    }
+    (stderr, lines)
+}
+
+/// Findings 1 and 4: a 50 MB prompt is refused with its line number before anything is
+/// submitted (it was read whole, submitted, answered 413 and recorded as committed), and a
+/// prompt one character past the cap is refused by the cap.
+#[test]
+fn an_enormous_or_over_long_prompt_is_refused_before_anything_is_sent() {
+    let mut file = Vec::with_capacity(50 << 20);
+    file.extend_from_slice(b"{\"prompt\": \"A horse\"}\n{\"prompt\": \"");
+    file.resize(file.len() + (50 << 20), b'a');
+    file.extend_from_slice(b"\"}\n");
+    file.extend_from_slice(format!("{{\"prompt\": \"{}\"}}\n", "a".repeat(5001)).as_bytes());
+    let (stderr, lines) = refused_file(&file);
+    assert_eq!(lines, [2, 3], "{stderr}");
+    assert!(stderr.len() < 2_000, "{} bytes of stderr", stderr.len());
+    assert!(
+        stderr.contains(":line 2: ") && stderr.contains("1048576 bytes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(":line 3: ") && stderr.contains("want 5000"),
+        "{stderr}"
+    );
+}
+
+/// Finding 2: a bad value is quoted capped, not echoed whole to stderr (nor to --json).
+#[test]
+fn a_huge_bad_value_is_not_echoed_whole() {
+    let huge = "x".repeat(500_000);
+    let file = format!(
+        "{}\n{}\n",
+        serde_json::json!({"prompt": "a", "output": format!("dir/{huge}")}),
+        serde_json::json!({"prompt": "a", "image": format!("./{huge}.png")}),
+    );
+    let (stderr, lines) = refused_file(file.as_bytes());
+    assert_eq!(
+        lines,
+        [1, 2],
+        "{}",
+        stderr.chars().take(2000).collect::<String>()
+    );
+    assert!(stderr.len() < 2_000, "{} bytes of stderr", stderr.len());
+    assert!(stderr.contains('…'), "{stderr}");
+}
+
+/// Finding 3: a byte order mark starting the file is accepted, a key twice on a line and a
+/// bidirectional override in `output` are refused with their lines, and stderr carries no
+/// bidirectional control.
+#[test]
+fn a_byte_order_mark_is_accepted_and_duplicate_keys_and_bidi_names_are_refused() {
+    let file = "\u{feff}{\"prompt\": \"A horse\"}\n{\"prompt\": \"a\", \"prompt\": \"b\"}\n{\"prompt\": \"a\", \"output\": \"clip\u{202e}4pm.mp4\"}\n{\"prompt\": \"c\"}\n";
+    let (stderr, lines) = refused_file(file.as_bytes());
+    assert_eq!(lines, [2, 3], "{stderr}");
+    assert!(stderr.contains("twice"), "{stderr}");
+    assert!(!stderr.contains('\u{202e}'), "{stderr}");
+    assert!(stderr.contains("U+202E"), "{stderr}");
+}
+
+/// A jobs file that cannot be read (a directory) is named as such, as before.
+#[test]
+fn an_unreadable_jobs_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let run = happyhorse(
+        &["batch", path(tmp.path()), "--out", path(&out), "--sandbox"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = text(&run.stderr);
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    assert!(!out.exists());
+}

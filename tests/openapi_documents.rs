@@ -230,6 +230,24 @@ fn hiapi_documented_rejections_are_rejected() {
     let i2v = seed_example(p, "i2v-push-in.json");
     let r2v = seed_example(p, "r2v-minimal.json");
 
+    // No bound is documented; 5000 characters is assumed (info), in every mode.
+    for (label, body) in [
+        ("T2V", t2v.clone()),
+        ("I2V", i2v.clone()),
+        ("R2V", r2v.clone()),
+    ] {
+        accept(
+            p,
+            &format!("5000-character prompt on {label}"),
+            &with(body.clone(), "/input/prompt", json!("马".repeat(5000))),
+        );
+        reject(
+            p,
+            &format!("5001-character prompt on {label}"),
+            &with(body, "/input/prompt", json!("a".repeat(5001))),
+        );
+    }
+
     // T2V page: no seed, no audio toggle.
     reject(
         p,
@@ -527,11 +545,30 @@ fn reapi_documented_rejections_are_rejected() {
         "21:9",
         &with(t2v.clone(), "/aspect_ratio", json!("21:9")),
     );
+    // Past 5000 characters reapi truncates whatever the script: refused before it is paid
+    // for. Over 2500 CJK characters within 5000 is truncated too, but a schema cannot weigh
+    // characters: accepted (the crate warns).
     accept(
         p,
-        "over-long prompt (truncated upstream)",
-        &with(t2v.clone(), "/prompt", json!("a".repeat(6000))),
+        "5000-character prompt",
+        &with(t2v.clone(), "/prompt", json!("a".repeat(5000))),
     );
+    accept(
+        p,
+        "CJK prompt weighing past 5000 (truncated upstream)",
+        &with(t2v.clone(), "/prompt", json!("马".repeat(4000))),
+    );
+    for (label, body) in [
+        ("T2V", t2v.clone()),
+        ("I2V", i2v.clone()),
+        ("R2V", r2v.clone()),
+    ] {
+        reject(
+            p,
+            &format!("5001-character prompt on {label}"),
+            &with(body, "/prompt", json!("a".repeat(5001))),
+        );
+    }
 }
 
 #[test]

@@ -289,6 +289,15 @@ fn expected_refusals(provider: Provider, request: &VideoRequest) -> Vec<&'static
             Some(_) => {}
         }
     }
+    // HiAPI (assumed) and reapi take at most 5000 characters; a `Prompt` holds no more, so
+    // this never fires, but the matrix says it.
+    if prompt_of(request).is_some_and(|p| p.chars().count() > 5000) {
+        match provider {
+            Provider::HiApi => out.push("input.prompt"),
+            Provider::Reapi => out.push("prompt"),
+            Provider::Apiframe => {}
+        }
+    }
     out
 }
 
@@ -457,6 +466,28 @@ fn check_request(request: &VideoRequest) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(config())]
+
+    /// A prompt is refused exactly when it is blank or past 5000 characters, whatever their
+    /// width in bytes, and the refusal says the bound.
+    #[test]
+    fn prompts_are_refused_exactly_past_5000_characters(
+        chars in prop_oneof![4990usize..=5010, 0usize..=20, 10_000usize..=10_010],
+        c in proptest::sample::select(vec!['a', ' ', '马', '🐎', 'é']),
+    ) {
+        let text: String = std::iter::repeat_n(c, chars).collect();
+        let blank = c == ' ' || chars == 0;
+        match Prompt::new(text) {
+            Ok(prompt) => {
+                prop_assert!(chars <= 5000 && !blank, "{} accepted", chars);
+                prop_assert_eq!(prompt.chars(), chars);
+            }
+            Err(err) if chars > 5000 => {
+                let want = format!("maxLength: got {chars}, want 5000:");
+                prop_assert!(err.rule.starts_with(&want), "{}", err.rule);
+            }
+            Err(_) => prop_assert!(blank, "{} refused", chars),
+        }
+    }
 
     #[test]
     fn neutral_text_to_video_requests_convert_exactly_where_a_provider_can_serve_them(request in video_request(Kind::Text)) {

@@ -180,20 +180,27 @@ fn ignored_and_truncated_fields_are_warnings_not_errors() {
     assert!(report.is_valid());
     assert_eq!(report.warnings[0].path, "aspect_ratio");
 
-    let long = with(
-        seed_example(Provider::Reapi, "t2v-curl.json"),
-        "/prompt",
-        json!("a".repeat(5001)),
-    );
-    let report = validate_body(Provider::Reapi, &long);
-    assert!(report.is_valid());
-    assert!(report.warnings[0].message.contains("truncates"));
+    // Within 5000 characters but past a weight of 5000 (a CJK character weighs two): reapi
+    // truncates it, and a schema cannot weigh characters, so it is a warning.
     let cjk = with(
         seed_example(Provider::Reapi, "t2v-curl.json"),
         "/prompt",
         json!("马".repeat(2501)),
     );
-    assert_eq!(validate_body(Provider::Reapi, &cjk).warnings.len(), 1);
+    let report = validate_body(Provider::Reapi, &cjk);
+    assert!(report.is_valid());
+    assert_eq!(report.warnings.len(), 1);
+    assert!(report.warnings[0].message.contains("truncates"));
+    // Past 5000 characters it is truncated whatever the script: refused.
+    let long = with(
+        seed_example(Provider::Reapi, "t2v-curl.json"),
+        "/prompt",
+        json!("a".repeat(5001)),
+    );
+    assert_eq!(
+        lines(Provider::Reapi, &long),
+        ["prompt: maxLength: got 5001, want 5000"]
+    );
     let fits = with(
         seed_example(Provider::Reapi, "t2v-curl.json"),
         "/prompt",
@@ -422,6 +429,22 @@ fn typed_values_emit_the_same_bounds_as_the_openapi_documents() {
         prompt["minLength"],
         component(Provider::HiApi, "TextToVideoInput")["properties"]["prompt"]["minLength"]
     );
+    // A `Prompt` holds at most the longest prompt any provider takes: HiAPI's and reapi's
+    // 5000 characters, in every mode (Apiframe takes 2500).
+    assert_eq!(prompt["maxLength"], json!(Prompt::MAX_CHARS));
+    for doc in [
+        component(Provider::Reapi, "RequiredPrompt"),
+        component(Provider::Reapi, "ImageToVideoRequest")["properties"]["prompt"].clone(),
+        component(Provider::HiApi, "TextToVideoInput")["properties"]["prompt"].clone(),
+        component(Provider::HiApi, "ImageToVideoInput")["properties"]["prompt"].clone(),
+        component(Provider::HiApi, "ReferenceToVideoInput")["properties"]["prompt"].clone(),
+    ] {
+        assert_eq!(prompt["maxLength"], doc["maxLength"], "{doc}");
+    }
+    assert_eq!(
+        component(Provider::Apiframe, "GenerateVideoRequest")["properties"]["prompt"]["maxLength"],
+        json!(2500)
+    );
 
     let resolutions = enum_values(&derived::<Resolution>());
     let ratios = enum_values(&derived::<AspectRatio>());
@@ -440,4 +463,100 @@ fn typed_values_emit_the_same_bounds_as_the_openapi_documents() {
             .unwrap();
     assert_eq!(apiframe, AspectRatio::APIFRAME_NAMES);
     assert!(apiframe.iter().all(|r| ratios.contains(r)));
+}
+
+/// Finding 1: every provider bounds the prompt (HiAPI 5000 characters, assumed; reapi 5000;
+/// Apiframe 2500), in every mode, in the providers' wording; a `Prompt` holds at most 5000,
+/// and a request converts for a provider only within its bound.
+#[test]
+fn over_long_prompts_are_refused_on_every_provider_before_any_submit() {
+    let hiapi = [
+        ("t2v-minimal.json", "input.prompt"),
+        ("i2v-push-in.json", "input.prompt"),
+        ("r2v-minimal.json", "input.prompt"),
+    ];
+    for (example, path) in hiapi {
+        let body = seed_example(Provider::HiApi, example);
+        let at = with(body.clone(), "/input/prompt", json!("🐎".repeat(5000)));
+        assert!(validate_body(Provider::HiApi, &at).is_valid(), "{example}");
+        let past = with(body, "/input/prompt", json!("🐎".repeat(5001)));
+        assert_eq!(
+            lines(Provider::HiApi, &past),
+            [format!("{path}: maxLength: got 5001, want 5000")],
+            "{example}"
+        );
+    }
+    for example in ["t2v-curl.json", "i2v-modes.json", "r2v-modes.json"] {
+        let past = with(
+            seed_example(Provider::Reapi, example),
+            "/prompt",
+            json!("a".repeat(5001)),
+        );
+        assert_eq!(
+            lines(Provider::Reapi, &past),
+            ["prompt: maxLength: got 5001, want 5000"],
+            "{example}"
+        );
+    }
+
+    let too_long = Prompt::new("a".repeat(5001)).unwrap_err();
+    assert!(too_long
+        .to_string()
+        .contains("maxLength: got 5001, want 5000"));
+    let longest = VideoRequest::text_to_video(prompt(&"a".repeat(5000)));
+    assert!(longest.to_wire(Provider::HiApi).is_ok());
+    assert!(longest.to_wire(Provider::Reapi).is_ok());
+    let refusal = longest.to_wire(Provider::Apiframe).unwrap_err();
+    assert!(
+        refusal
+            .reasons
+            .iter()
+            .any(|r| r == "prompt: maxLength: got 5000, want 2500"),
+        "{refusal}"
+    );
+}
+
+/// Finding 2: what a message quotes from a body is capped and escaped, however long the key
+/// or value: unknown keys (at most eight named), URLs, strings.
+#[test]
+fn messages_quote_outside_keys_and_values_capped() {
+    let huge = "x".repeat(200_000);
+    let mut body = seed_example(Provider::HiApi, "t2v-minimal.json");
+    body["input"][huge.as_str()] = json!(1);
+    let errors = lines(Provider::HiApi, &body);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].len() < 400 && errors[0].contains('…'),
+        "{}",
+        errors[0]
+    );
+
+    let mut body = seed_example(Provider::Reapi, "t2v-curl.json");
+    for i in 0..20 {
+        body[format!("extra{i}")] = json!(1);
+    }
+    body["bidi\u{202e}key"] = json!(1);
+    let errors = lines(Provider::Reapi, &body);
+    assert!(
+        errors[0].ends_with("and 13 more not allowed"),
+        "{}",
+        errors[0]
+    );
+    assert!(!errors[0].contains('\u{202e}'), "{}", errors[0]);
+
+    let image = with(
+        seed_example(Provider::HiApi, "r2v-minimal.json"),
+        "/input/reference_image/0",
+        json!(format!("http://a.example/{huge}")),
+    );
+    let errors = lines(Provider::HiApi, &image);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].len() < 400, "{}", errors[0]);
+
+    let url = HttpUrl::new(format!("https://a b/{huge}")).unwrap_err();
+    assert!(url.to_string().len() < 400, "{url}");
+    let callback = VideoRequest::text_to_video(prompt("a"))
+        .with_callback_url(HttpUrl::new(format!("http://a.example/{huge}")).unwrap());
+    let refusal = callback.to_wire(Provider::HiApi).unwrap_err().to_string();
+    assert!(refusal.len() < 1_000, "{} bytes", refusal.len());
 }

@@ -12,8 +12,8 @@ use std::{
 
 use happyhorse::{
     batch::{
-        describe, parse_jobs, write_results, Batch, BatchOptions, BatchReport, Budget, Plan,
-        Uncertain,
+        describe, write_results, Batch, BatchOptions, BatchReport, Budget, JobsReadError,
+        JobsReader, Plan, Uncertain,
     },
     ledger::{self, JobState, Ledger, Summary},
     values::HttpUrl,
@@ -104,35 +104,59 @@ fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let text = match std::fs::read_to_string(&args.jobs) {
-        Ok(text) => text,
+    let file = match std::fs::File::open(&args.jobs) {
+        Ok(file) => file,
         Err(err) => {
             eprintln!("error: cannot read {}: {err}", args.jobs.display());
             return ExitCode::from(UNUSABLE);
         }
     };
-    let jobs = match parse_jobs(&text, args.provider) {
-        Ok(jobs) => jobs,
-        Err(problems) => {
-            for problem in &problems {
-                eprintln!("{}:{problem}", args.jobs.display());
+    // A line at a time: the file is never held whole, nor is a line past MAX_LINE_BYTES.
+    let mut jobs = Vec::new();
+    let mut problems = Vec::new();
+    for item in JobsReader::new(std::io::BufReader::new(file), args.provider) {
+        match item {
+            // Once a line is bad nothing is submitted: stop keeping the jobs.
+            Ok(job) if problems.is_empty() => jobs.push(job),
+            Ok(_) => {}
+            Err(JobsReadError::Line(found)) => {
+                jobs = Vec::new();
+                problems.extend(found);
             }
-            eprintln!(
-                "error: {} problem{} in {}; nothing was submitted",
-                problems.len(),
-                if problems.len() == 1 { "" } else { "s" },
-                args.jobs.display()
-            );
-            if args.json {
-                let lines: Vec<_> = problems
-                    .iter()
-                    .map(|p| json!({"line": p.line, "message": p.message}))
-                    .collect();
-                println!("{}", json!({"ok": false, "problems": lines}));
+            Err(JobsReadError::Read { line, source }) => {
+                let at = if line > 1 {
+                    format!(" (at line {line})")
+                } else {
+                    String::new()
+                };
+                eprintln!("error: cannot read {}{at}: {source}", args.jobs.display());
+                return ExitCode::from(UNUSABLE);
             }
-            return ExitCode::from(UNUSABLE);
+            Err(other) => {
+                eprintln!("error: cannot read {}: {other}", args.jobs.display());
+                return ExitCode::from(UNUSABLE);
+            }
         }
-    };
+    }
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{}:{problem}", args.jobs.display());
+        }
+        eprintln!(
+            "error: {} problem{} in {}; nothing was submitted",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            args.jobs.display()
+        );
+        if args.json {
+            let lines: Vec<_> = problems
+                .iter()
+                .map(|p| json!({"line": p.line, "message": p.message}))
+                .collect();
+            println!("{}", json!({"ok": false, "problems": lines}));
+        }
+        return ExitCode::from(UNUSABLE);
+    }
     let runtime = match session::runtime() {
         Ok(runtime) => runtime,
         Err(code) => return code,

@@ -463,14 +463,15 @@ fn answer_message(provider: Provider, body: &Value) -> String {
     found.map_or_else(|| snippet(body), |text| clean(text, 300))
 }
 
-/// Outside text as it may appear in a message: control characters shown as `\u{…}` escapes
-/// (no terminal sequences, no NULs), cut with `…` once `max` characters are shown (escapes
-/// count at their shown length).
+/// Outside text as it may appear in a message: control characters and invisible ones
+/// (bidirectional overrides, zero-width characters: see `values::text::is_invisible`) shown as
+/// `\u{…}` escapes (no terminal sequences, no NULs, no reordered text), cut with `…` once `max`
+/// characters are shown (escapes count at their shown length).
 pub(crate) fn clean(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut shown = 0usize;
     for c in text.chars() {
-        let piece: String = if c.is_control() {
+        let piece: String = if c.is_control() || crate::values::text::is_invisible(c) {
             c.escape_unicode().collect()
         } else {
             c.to_string()

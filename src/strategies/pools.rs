@@ -144,7 +144,9 @@ pub fn prompt() -> BoxedStrategy<String> {
     prop_oneof![3 => select(good_prompts()), 1 => "\\PC{1,40}"].boxed()
 }
 
-/// Prompts next to the limits, and values that are not prompts.
+/// Prompts next to the limits (Apiframe's 2500 characters; HiAPI's and reapi's 5000, and
+/// reapi's truncation weight of 5000, a CJK character weighing two), and values that are not
+/// prompts.
 pub fn prompt_edits() -> Vec<Value> {
     vec![
         json!(""),
@@ -152,7 +154,10 @@ pub fn prompt_edits() -> Vec<Value> {
         json!(long('a', 2500)),
         json!(long('a', 2501)),
         json!(long('马', 2501)),
+        json!(long('a', 5000)),
+        json!(long('马', 5000)),
         json!(long('a', 5001)),
+        json!(long('马', 5001)),
         json!(7),
         Value::Null,
         json!(["a horse"]),

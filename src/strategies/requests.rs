@@ -11,11 +11,17 @@ use crate::{
     VideoRequest,
 };
 
-/// Prompts for `VideoRequest`: within every limit, past Apiframe's 2500 characters, and past
-/// reapi's truncation weight (5000; a CJK character weighs two).
+/// Prompts for `VideoRequest`: within every limit, past Apiframe's 2500 characters, past
+/// reapi's truncation weight (5000; a CJK character weighs two), and at the 5000 characters
+/// every `Prompt` is held to (`Prompt::MAX_CHARS`, HiAPI's and reapi's bound).
 pub(crate) fn request_prompts() -> Vec<String> {
     let mut out = good_prompts();
-    out.extend([long('a', 2501), long('a', 6000), long('马', 2600)]);
+    out.extend([
+        long('a', 2501),
+        long('马', 2600),
+        long('a', Prompt::MAX_CHARS),
+        long('马', Prompt::MAX_CHARS),
+    ]);
     out
 }
 

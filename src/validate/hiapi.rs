@@ -13,7 +13,10 @@ use crate::{values::AspectRatio, Provider};
 const MODELS: &[&str] = Provider::HiApi.facts().models;
 
 const ASPECT_RATIO: Rule = Rule::Enum(&AspectRatio::NAMES);
-const REQUIRED_PROMPT: Rule = text(1, None);
+/// The longest prompt, in characters: assumed, HiAPI's pages give no bound (see
+/// `openapi/hiapi.yaml`: the most the same model reads on reapi).
+pub(crate) const PROMPT_MAX_CHARS: usize = 5000;
+const REQUIRED_PROMPT: Rule = text(1, Some(PROMPT_MAX_CHARS));
 
 const T2V: &[Field] = &[
     Field::required("prompt", REQUIRED_PROMPT),
@@ -31,7 +34,7 @@ const I2V: &[Field] = &[
             item: &url(UrlRule::HttpOrHttps),
         },
     ),
-    Field::optional("prompt", text(0, None)),
+    Field::optional("prompt", text(0, Some(PROMPT_MAX_CHARS))),
     Field::optional("resolution", RESOLUTION),
     Field::optional("duration", DURATION),
 ];

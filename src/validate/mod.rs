@@ -18,7 +18,14 @@ use serde_json::Value;
 use report::{Flow, Sink, Verdict};
 pub use report::{Issue, Report};
 
-use crate::Provider;
+use crate::{values::Prompt, Provider};
+
+// A `Prompt` is within the longest prompt any provider takes, and no longer.
+const _: () = {
+    assert!(hiapi::PROMPT_MAX_CHARS == Prompt::MAX_CHARS);
+    assert!(reapi::PROMPT_MAX_CHARS == Prompt::MAX_CHARS);
+    assert!(apiframe::PROMPT_MAX_CHARS <= Prompt::MAX_CHARS);
+};
 
 /// Validates a provider-native submit body; see the module documentation.
 ///

@@ -17,6 +17,10 @@ pub(crate) const MODEL: &str = Provider::Reapi.facts().models[0];
 /// Past this weight reapi truncates a prompt: 5000 non-CJK characters, or 2500 CJK ones (a CJK
 /// character weighs two).
 pub(crate) const PROMPT_WEIGHT_LIMIT: usize = 5000;
+/// The longest prompt, in characters: past 5000 reapi truncates whatever the script, so a
+/// longer one is refused (`openapi/reapi.yaml`); between a weight of 5000 and 5000 characters
+/// (CJK) it is a warning.
+pub(crate) const PROMPT_MAX_CHARS: usize = 5000;
 
 const MEDIA_URL: Rule = Rule::Str {
     min_chars: 0,
@@ -36,7 +40,7 @@ const fn fields(prompt_required: bool, media: Field) -> [Field; 6] {
             required: prompt_required,
             rule: Rule::Str {
                 min_chars: if prompt_required { 1 } else { 0 },
-                max_chars: None,
+                max_chars: Some(PROMPT_MAX_CHARS),
                 url: None,
             },
         },

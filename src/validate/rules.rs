@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::report::{Flow, Path, Sink};
 pub(crate) use crate::issue::type_name;
+use crate::values::text::quoted;
 use crate::values::url;
 use crate::values::{Resolution, VideoDuration};
 
@@ -107,19 +108,31 @@ impl fmt::Display for Quoted {
     }
 }
 
-/// `'a', 'b'`: names in single quotes, comma-separated.
+/// `'a', 'b'`: names in single quotes, comma-separated, each quoted as every outside value is
+/// (an unknown key is the body's, of any length), and at most [`MAX_NAMES`] of them.
 fn write_names<'n>(
     f: &mut fmt::Formatter<'_>,
     names: impl Iterator<Item = &'n str>,
 ) -> fmt::Result {
+    let mut count = 0usize;
     for (i, name) in names.enumerate() {
+        if i >= MAX_NAMES {
+            count = i.saturating_add(1);
+            continue;
+        }
         if i > 0 {
             f.write_str(", ")?;
         }
-        write!(f, "'{name}'")?;
+        write!(f, "'{}'", quoted(name))?;
+    }
+    if count > MAX_NAMES {
+        write!(f, " and {} more", count.saturating_sub(MAX_NAMES))?;
     }
     Ok(())
 }
+
+/// The most names one message lists (a body may have any number of unknown keys).
+const MAX_NAMES: usize = 8;
 
 /// `property 'a'` or `properties 'a', 'b'`: the required fields absent from an object.
 struct Missing<'a> {

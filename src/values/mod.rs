@@ -8,7 +8,10 @@ use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod text;
 pub(crate) mod url;
+
+use text::quoted;
 
 use crate::Provider;
 
@@ -210,7 +213,10 @@ impl FromStr for VideoDuration {
         let seconds: i64 = s.parse().map_err(|_| {
             ValueError::new(
                 "duration",
-                format!("got {s:?}, want a whole number of seconds from 3 to 15"),
+                format!(
+                    "got \"{}\", want a whole number of seconds from 3 to 15",
+                    quoted(s)
+                ),
             )
         })?;
         VideoDuration::new(seconds)
@@ -265,24 +271,50 @@ impl FromStr for Seed {
         let value: i64 = s.trim().parse().map_err(|_| {
             ValueError::new(
                 "seed",
-                format!("got {s:?}, want a whole number from 0 to {}", Seed::MAX),
+                format!(
+                    "got \"{}\", want a whole number from 0 to {}",
+                    quoted(s),
+                    Seed::MAX
+                ),
             )
         })?;
         Seed::new(value)
     }
 }
 
-/// A non-empty prompt. Provider limits (Apiframe 2500 characters; reapi truncating past 5000,
-/// or 2500 CJK) are checked when the request is converted for a provider.
+/// A non-empty prompt of at most [`Prompt::MAX_CHARS`] (5000) characters, the most any
+/// provider takes. Tighter provider limits (Apiframe 2500 characters; reapi truncating past a
+/// weight of 5000, a CJK character weighing two) are checked when the request is converted for
+/// a provider.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(transparent)]
-pub struct Prompt(#[cfg_attr(feature = "schemars", schemars(length(min = 1)))] String);
+pub struct Prompt(#[cfg_attr(feature = "schemars", schemars(length(min = 1, max = 5000)))] String);
 
 impl Prompt {
-    /// A prompt; refused when empty or only white space.
+    /// The longest prompt, in characters (Unicode scalar values): the most any provider takes,
+    /// HiAPI's and reapi's `maxLength` in `openapi/*.yaml` (reapi reads no more, truncating
+    /// the rest; HiAPI documents no bound, and serves the same model). Apiframe takes 2500.
+    pub const MAX_CHARS: usize = 5000;
+
+    /// A prompt; refused when empty, only white space, or longer than [`Prompt::MAX_CHARS`]
+    /// characters (`prompt: maxLength: got 5001, want 5000`).
     pub fn new(text: impl Into<String>) -> Result<Self, ValueError> {
         let text = text.into();
+        // A character takes at least one byte: count them only when the bytes leave it in doubt.
+        if text.len() > Self::MAX_CHARS {
+            let chars = text.chars().count();
+            if chars > Self::MAX_CHARS {
+                return Err(ValueError::new(
+                    "prompt",
+                    format!(
+                        "maxLength: got {chars}, want {}: the longest prompt any provider takes \
+                         (Apiframe takes 2500); shorten it",
+                        Self::MAX_CHARS
+                    ),
+                ));
+            }
+        }
         if text.trim().is_empty() {
             return Err(ValueError::new(
                 "prompt",
@@ -339,8 +371,9 @@ impl HttpUrl {
             return Err(ValueError::new(
                 "url",
                 format!(
-                    "'{text}' looks like a local file; the providers fetch images themselves, \
-                     from a public http(s) URL: upload it somewhere they can reach and pass that URL"
+                    "'{}' looks like a local file; the providers fetch images themselves, \
+                     from a public http(s) URL: upload it somewhere they can reach and pass that URL",
+                    quoted(&text)
                 ),
             ));
         }
@@ -512,6 +545,27 @@ mod tests {
         assert!(Seed::new(-1).is_err() && Seed::new(2_147_483_648).is_err());
         assert_eq!(Seed::new(2_147_483_647).unwrap().get(), Seed::MAX);
         assert!(Prompt::new("  ").is_err());
+        assert_eq!(
+            Prompt::new("马".repeat(5000)).unwrap().chars(),
+            Prompt::MAX_CHARS
+        );
+        assert_eq!(
+            Prompt::new("马".repeat(5001)).unwrap_err().to_string(),
+            "prompt: maxLength: got 5001, want 5000: the longest prompt any provider takes \
+             (Apiframe takes 2500); shorten it"
+        );
+        let huge = format!("./{}.png", "x".repeat(1 << 20));
+        assert!(HttpUrl::new(huge).unwrap_err().to_string().len() < 400);
+        assert!(
+            "x".repeat(1 << 20)
+                .parse::<Seed>()
+                .unwrap_err()
+                .to_string()
+                .len()
+                < 400
+        );
+        let duration = "x".repeat(1 << 20).parse::<VideoDuration>().unwrap_err();
+        assert!(duration.to_string().len() < 400);
         assert!(HttpUrl::new("data:image/png;base64,AAAA").is_err());
         assert!(HttpUrl::new("ftp://a.example/x.jpg").is_err());
         assert!(!HttpUrl::new("http://a.example/x.jpg").unwrap().is_https());

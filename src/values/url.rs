@@ -1,5 +1,7 @@
 //! The URL rules the sources state, and an RFC 3986 check for `format: uri`.
 
+use super::text::quoted;
+
 /// A rule for a URL-valued string, as the OpenAPI documents state it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UrlRule {
@@ -22,23 +24,26 @@ impl UrlRule {
         let needs_uri = !matches!(self, UrlRule::HttpPattern);
         if needs_uri && !is_uri(text) {
             return Some(format!(
-                "'{text}' is not a valid URI (RFC 3986): percent-encode spaces and non-ASCII characters"
+                "'{}' is not a valid URI (RFC 3986): percent-encode spaces and non-ASCII characters",
+                quoted(text)
             ));
         }
         match self {
             UrlRule::Https if !text.starts_with("https://") => {
-                Some(format!("'{text}' must be an https:// URL"))
+                Some(format!("'{}' must be an https:// URL", quoted(text)))
             }
             UrlRule::Callback if !text.starts_with("https://") && !is_loopback_http(text) => {
                 Some(format!(
-                    "'{text}' must be an https:// URL (plain http:// only to localhost, 127.x.x.x or [::1])"
+                    "'{}' must be an https:// URL (plain http:// only to localhost, 127.x.x.x or [::1])",
+                    quoted(text)
                 ))
             }
             UrlRule::HttpOrHttps | UrlRule::HttpPattern
                 if !(text.starts_with("https://") || text.starts_with("http://")) =>
             {
                 Some(format!(
-                    "'{text}' must be a public http(s):// URL; data: URIs and base64 are not accepted"
+                    "'{}' must be a public http(s):// URL; data: URIs and base64 are not accepted",
+                    quoted(text)
                 ))
             }
             _ => None,

@@ -185,7 +185,11 @@ provider-facts).
         pub happyhorse11_params: ::std::option::Option<Happyhorse11Params>,
         ///The model identifier for this endpoint (Apiframe page, Apiframe OpenAPI).
         pub model: GenerateVideoRequestModel,
-        ///Text description of what to generate; 1..2500 characters (Apiframe OpenAPI, Apiframe page).
+        /**Text description of what to generate; 1..2500 characters (Apiframe OpenAPI, Apiframe
+page). At four UTF-8 bytes a character (twelve as JSON `\u` escapes), a 2500-character
+prompt is at most 30 KB, far inside the 2 MiB request body limit of the sandbox
+(axum's default), so no prompt within the bound is refused for its size.
+*/
         pub prompt: GenerateVideoRequestPrompt,
         ///Non-empty subset of `progress`, `completed`, `failed` (Apiframe OpenAPI, provider-facts).
         #[serde(
@@ -265,7 +269,11 @@ reach a loopback URL).
             value.parse()
         }
     }
-    ///Text description of what to generate; 1..2500 characters (Apiframe OpenAPI, Apiframe page).
+    /**Text description of what to generate; 1..2500 characters (Apiframe OpenAPI, Apiframe
+page). At four UTF-8 bytes a character (twelve as JSON `\u` escapes), a 2500-character
+prompt is at most 30 KB, far inside the 2 MiB request body limit of the sandbox
+(axum's default), so no prompt within the bound is refused for its size.
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct GenerateVideoRequestPrompt(::std::string::String);

@@ -562,9 +562,11 @@ image"). JPEG/PNG/WEBP, shortest side >= 300px, <= 20MB (I2V page; checked by Hi
 on fetch, not by the schema). The page does not require HTTPS here, unlike R2V.
 */
         pub image_urls: [ImageToVideoInputImageUrlsItem; 1usize],
-        ///Optional text prompt to guide the generated motion and style (I2V page).
+        /**Optional text prompt to guide the generated motion and style (I2V page). At most
+5000 characters is assumed (no bound documented; see info).
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub prompt: ::std::option::Option<::std::string::String>,
+        pub prompt: ::std::option::Option<ImageToVideoInputPrompt>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resolution: ::std::option::Option<Resolution>,
     }
@@ -630,6 +632,62 @@ on fetch, not by the schema). The page does not require HTTPS here, unlike R2V.
                 })
         }
     }
+    /**Optional text prompt to guide the generated motion and style (I2V page). At most
+5000 characters is assumed (no bound documented; see info).
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ImageToVideoInputPrompt(::std::string::String);
+    impl ::std::ops::Deref for ImageToVideoInputPrompt {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ImageToVideoInputPrompt> for ::std::string::String {
+        fn from(value: ImageToVideoInputPrompt) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ImageToVideoInputPrompt {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 5000usize {
+                return Err("longer than 5000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ImageToVideoInputPrompt {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ImageToVideoInputPrompt {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ImageToVideoInputPrompt {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     /**HappyHorse 1.1 R2V input (R2V page, table "verified live against POST /v1/tasks").
 Unknown fields such as `seed`, `negative_prompt`, `fps`, `cfg_scale` or `steps` are
 rejected (R2V page).
@@ -643,7 +701,7 @@ rejected (R2V page).
         pub duration: ::std::option::Option<Duration>,
         /**Required (R2V page). Refer to the images as [Image 1], [Image 2], … in the same order
 as `reference_image`; a prompt that names no image is legal (R2V page FAQ).
-Non-empty is assumed.
+Non-empty and at most 5000 characters are assumed (see info).
 */
         pub prompt: ReferenceToVideoInputPrompt,
         /**1-9 HTTPS URLs, JPEG/PNG/WEBP, shortest side >= 400px, <= 20MB each (R2V page).
@@ -661,7 +719,7 @@ want array`; ten items is `reference_image: maxItems: got 10, want 9` (R2V page)
     }
     /**Required (R2V page). Refer to the images as [Image 1], [Image 2], … in the same order
 as `reference_image`; a prompt that names no image is legal (R2V page FAQ).
-Non-empty is assumed.
+Non-empty and at most 5000 characters are assumed (see info).
 */
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -682,6 +740,9 @@ Non-empty is assumed.
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 5000usize {
+                return Err("longer than 5000 characters".into());
+            }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1065,7 +1126,9 @@ should work but don't").
         pub aspect_ratio: ::std::option::Option<AspectRatio>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub duration: ::std::option::Option<Duration>,
-        ///Describe the clip. Required (T2V page). Non-empty is assumed (no bounds documented).
+        /**Describe the clip. Required (T2V page). Non-empty and at most 5000 characters are
+assumed (no bounds documented; see info: the most the model reads on reapi).
+*/
         pub prompt: TextToVideoInputPrompt,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resolution: ::std::option::Option<Resolution>,
@@ -1075,7 +1138,9 @@ should work but don't").
             Default::default()
         }
     }
-    ///Describe the clip. Required (T2V page). Non-empty is assumed (no bounds documented).
+    /**Describe the clip. Required (T2V page). Non-empty and at most 5000 characters are
+assumed (no bounds documented; see info: the most the model reads on reapi).
+*/
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
     pub struct TextToVideoInputPrompt(::std::string::String);
@@ -1095,6 +1160,9 @@ should work but don't").
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 5000usize {
+                return Err("longer than 5000 characters".into());
+            }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -1443,7 +1511,7 @@ should work but don't").
                 ::std::string::String,
             >,
             prompt: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::ImageToVideoInputPrompt>,
                 ::std::string::String,
             >,
             resolution: ::std::result::Result<
@@ -1490,7 +1558,9 @@ should work but don't").
             }
             pub fn prompt<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ImageToVideoInputPrompt>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.prompt = value
@@ -2399,6 +2469,13 @@ Decisions where the sources are silent or loose (each repeated where it applies)
   callback object, since a typo there would otherwise be silently lost.
 - A required `prompt` must be non-empty (`minLength: 1`). Assumed: the pages say "required"
   and give no length bounds; an empty prompt cannot describe a clip.
+- Every `prompt` is at most 5000 characters (`maxLength: 5000`). Assumed: the pages give no
+  upper bound, and a prompt is sent (and paid for) whole, so one must be set before paying.
+  5000 is the most the same model reads where a provider documents it (reapi page: "≤5000
+  non-CJK / ≤2500 CJK characters", the rest truncated; Apiframe takes 2500). At four UTF-8
+  bytes a character (twelve as JSON `\u` escapes), a 5000-character prompt is at most 60 KB,
+  far inside the 2 MiB request body limit of the sandbox (axum's default), so no prompt
+  within the bound is refused for its size.
 - Response fields whose values the sources list but do not close (task `status`,
   `error_code`) are open strings, so that a new value from HiAPI never breaks parsing.
 - HiAPI may answer HTTP 200 with a non-200 `code` (T2V page, "raise_for_status is not

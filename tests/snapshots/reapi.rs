@@ -262,15 +262,73 @@ reapi on fetch, not by the schema).
 */
         pub image_urls: [MediaUrl; 1usize],
         pub model: Model,
-        ///Optional in I2V (reapi page). Same length note as `RequiredPrompt`.
+        /**Optional in I2V (reapi page). At most 5000 characters, the same length rule as
+`RequiredPrompt` (reapi page; see info).
+*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub prompt: ::std::option::Option<::std::string::String>,
+        pub prompt: ::std::option::Option<ImageToVideoRequestPrompt>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub resolution: ::std::option::Option<Resolution>,
     }
     impl ImageToVideoRequest {
         pub fn builder() -> builder::ImageToVideoRequest {
             Default::default()
+        }
+    }
+    /**Optional in I2V (reapi page). At most 5000 characters, the same length rule as
+`RequiredPrompt` (reapi page; see info).
+*/
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ImageToVideoRequestPrompt(::std::string::String);
+    impl ::std::ops::Deref for ImageToVideoRequestPrompt {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ImageToVideoRequestPrompt> for ::std::string::String {
+        fn from(value: ImageToVideoRequestPrompt) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ImageToVideoRequestPrompt {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 5000usize {
+                return Err("longer than 5000 characters".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ImageToVideoRequestPrompt {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ImageToVideoRequestPrompt {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ImageToVideoRequestPrompt {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            ::std::string::String::deserialize(deserializer)?
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
         }
     }
     /**A public HTTP(S) URL; base64 and `data:` URIs are rejected (reapi page: "All media
@@ -406,9 +464,10 @@ side ≥400px, ≤20MB (reapi page; checked by reapi on fetch). Name each subjec
         }
     }
     /**Required in T2V and R2V (reapi page). Any language. ≤5000 non-CJK / ≤2500 CJK
-characters; over-length is auto-truncated upstream (reapi page), so that limit is a
-warning, not a schema bound. In R2V, reference images as [Image 1], [Image 2], …
-Non-empty is assumed.
+characters; over-length is auto-truncated upstream (reapi page). More than 5000
+characters is refused (truncated whatever the script); over 2500 CJK characters within
+5000 is a warning, as a schema cannot weigh characters (see info). In R2V, reference
+images as [Image 1], [Image 2], … Non-empty is assumed.
 */
     #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
@@ -429,6 +488,9 @@ Non-empty is assumed.
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            if value.chars().count() > 5000usize {
+                return Err("longer than 5000 characters".into());
+            }
             if value.chars().count() < 1usize {
                 return Err("shorter than 1 characters".into());
             }
@@ -738,7 +800,7 @@ any other value as still running.
             >,
             model: ::std::result::Result<super::Model, ::std::string::String>,
             prompt: ::std::result::Result<
-                ::std::option::Option<::std::string::String>,
+                ::std::option::Option<super::ImageToVideoRequestPrompt>,
                 ::std::string::String,
             >,
             resolution: ::std::result::Result<
@@ -809,7 +871,9 @@ any other value as still running.
             }
             pub fn prompt<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::ImageToVideoRequestPrompt>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.prompt = value
@@ -1331,8 +1395,15 @@ Decisions where the sources are silent (each repeated where it applies):
   we follow the other two providers, which both reject unknown properties, so that a typo
   (`seed`, `negative_prompt`) is caught before it is silently dropped.
 - A required `prompt` must be non-empty (assumed). Its length limit (≤5000 non-CJK / ≤2500
-  CJK characters) is NOT a schema bound: the page says over-length prompts are
-  "auto-truncated upstream", so the crate warns instead of rejecting.
+  CJK characters) is enforced as far as a schema can count: every `prompt` is at most 5000
+  characters (`maxLength: 5000`). The page says over-length prompts are "auto-truncated
+  upstream": reapi takes them, bills the video, and reads at most 5000 characters of any
+  script, so a longer prompt is refused before it is paid for, as unknown fields are
+  rather than dropped. A CJK character weighs two, which a schema cannot count: a prompt of
+  5000 characters or fewer that weighs more than 5000 (over 2500 CJK characters) is
+  accepted with a warning that its end will be cut. At four UTF-8 bytes a character (twelve
+  as JSON `\u` escapes), a 5000-character prompt is at most 60 KB, far inside the 2 MiB
+  request body limit of the sandbox (axum's default).
 - `aspect_ratio` is accepted in I2V and ignored there (page: "aspect_ratio is ignored in
   I2V"), so I2V bodies may carry it; the crate warns.
 - Submit response (undocumented): assumed to be the task object, the same shape `GET
