@@ -12,7 +12,7 @@ use std::{
 
 use happyhorse::{
     batch::{
-        describe, write_results, Batch, BatchOptions, BatchReport, Budget, JobsReadError,
+        describe, write_results, Batch, BatchJob, BatchOptions, BatchReport, Budget, JobsReadError,
         JobsReader, Plan, Uncertain,
     },
     ledger::{self, JobState, Ledger, Summary},
@@ -111,16 +111,13 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
     };
-    // A line at a time: the file is never held whole, nor is a line past MAX_LINE_BYTES.
-    let mut jobs = Vec::new();
+    // A line at a time: the file is never held whole, nor is a line past MAX_LINE_BYTES, nor
+    // are its jobs (the plan reads the file again, a chunk at a time, once it is all valid).
     let mut problems = Vec::new();
     for item in JobsReader::new(std::io::BufReader::new(file), args.provider) {
         match item {
-            // Once a line is bad nothing is submitted: stop keeping the jobs.
-            Ok(job) if problems.is_empty() => jobs.push(job),
             Ok(_) => {}
             Err(JobsReadError::Line(found)) => {
-                jobs = Vec::new();
                 problems.extend(found);
             }
             Err(JobsReadError::Read { line, source }) => {
@@ -161,7 +158,38 @@ pub fn run(args: Args) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    runtime.block_on(batch(&args, &jobs))
+    runtime.block_on(batch(&args))
+}
+
+/// The jobs of `path`, read again for the plan (which reads them twice), after the whole file
+/// was found valid: a line that is no longer valid means the file changed meanwhile.
+fn reread(path: &Path, provider: Provider) -> Box<dyn Iterator<Item = Result<BatchJob, Error>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(source) => {
+            return Box::new(std::iter::once(Err(Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })))
+        }
+    };
+    let path = path.to_path_buf();
+    Box::new(
+        JobsReader::new(std::io::BufReader::new(file), provider).map(move |item| {
+            item.map_err(|err| match err {
+                JobsReadError::Read { source, .. } => Error::Io {
+                    path: path.clone(),
+                    source,
+                },
+                other => Error::Config {
+                    message: format!(
+                        "{} changed while the batch was planned ({other}); nothing was submitted: run the command again",
+                        path.display()
+                    ),
+                },
+            })
+        }),
+    )
 }
 
 /// Where the clients point: the environment, or a sandbox started here.
@@ -348,7 +376,7 @@ impl Display {
     }
 }
 
-async fn batch(args: &Args, jobs: &[happyhorse::batch::BatchJob]) -> ExitCode {
+async fn batch(args: &Args) -> ExitCode {
     let location = ledger_location(args.ledger.as_deref(), Some(&args.out));
     let ledger: Arc<dyn Ledger> = match ledger::open(&location).await {
         Ok(ledger) => Arc::from(ledger),
@@ -390,7 +418,7 @@ async fn batch(args: &Args, jobs: &[happyhorse::batch::BatchJob]) -> ExitCode {
     for client in &clients.clients {
         batch = batch.with_client(client.clone());
     }
-    let plan = match batch.plan(jobs).await {
+    let plan = match batch.plan_each(|| reread(&args.jobs, args.provider)).await {
         Ok(plan) => plan,
         Err(err) => return fail(&err, args.json, &args.out),
     };
