@@ -5,7 +5,8 @@
 //! chunked one is cut at the limit, connections beyond the cap and requests beyond the
 //! in-flight cap get 503 at once, a valid signed delivery is still answered while hundreds of
 //! slow clients are connected (also under `ulimit -n 256`, where they outnumber the process's
-//! file descriptors), and 200 stalled bodies leave the process's peak memory small.
+//! file descriptors), 300 stalled bodies leave the process's peak memory small, and a burst of
+//! 1,500 connections while the receiver is not accepting is queued by the kernel, not dropped.
 //!
 //! The timeouts and caps are set through `serve`'s environment variables
 //! (`HAPPYHORSE_SERVE_*`), so that every test runs in seconds. Bounds on answers are generous
@@ -639,7 +640,7 @@ async fn slow_clients_beyond_the_open_file_limit_never_stall_the_receiver() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_stalled_bodies_leave_peak_memory_small() {
+async fn stalled_bodies_leave_peak_memory_small() {
     let serve = Serve::start(&[(HEADER_TIMEOUT, "30"), (BODY_TIMEOUT, "30")], None).await;
     assert_delivered(serve.addr, "before").await;
     let before = serve.peak_rss_kib();
@@ -684,4 +685,55 @@ async fn two_hundred_stalled_bodies_leave_peak_memory_small() {
         "peak RSS grew by {grown} KiB under 300 stalled bodies ({before} → {after} KiB)"
     );
     drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_connections_is_queued_not_dropped() {
+    // When a thousand slow clients cut off by the header timeout reconnect at once, the
+    // kernel's accept queue takes them while the receiver catches up; one that overflows drops
+    // SYNs, and a delivery among them waits for a retransmission (a second or more). Here the
+    // receiver is stopped (SIGSTOP) while 1,500 connections are opened: all are queued.
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(0);
+    let files = happyhorse::receiver::raise_open_files_limit().unwrap_or(0);
+    if somaxconn < 2048 || files < 2048 {
+        eprintln!("skipped: net.core.somaxconn {somaxconn} or open files {files} below 2048");
+        return;
+    }
+    let serve = Serve::start(&[], None).await;
+    let pid = serve.running.child.id().to_string();
+    let signal = |name: &str| {
+        let sent = Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {name}");
+    };
+    signal("-STOP");
+    let mut connecting = Vec::new();
+    for _ in 0..1500 {
+        let addr = serve.addr;
+        connecting.push(tokio::spawn(async move {
+            timeout(Duration::from_millis(500), TcpStream::connect(addr))
+                .await
+                .ok()
+                .and_then(Result::ok)
+        }));
+    }
+    let mut held = Vec::new();
+    for task in connecting {
+        if let Some(stream) = task.await.expect("a connecting task") {
+            held.push(stream);
+        }
+    }
+    signal("-CONT");
+    assert_eq!(
+        held.len(),
+        1500,
+        "connections queued while the receiver was not accepting"
+    );
+    drop(held);
+    assert_delivered(serve.addr, "after the burst").await;
 }

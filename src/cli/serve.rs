@@ -79,6 +79,26 @@ fn limits(args: &Args) -> ServeLimits {
     limits
 }
 
+/// Connections the kernel may queue for `accept` (it caps the number at
+/// `net.core.somaxconn`, 4096 on current Linux). Tokio's default, 1024, overflows when a
+/// thousand slow clients cut off by the header timeout reconnect at once: a delivery's SYN is
+/// then dropped and retried a second later.
+const BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`BACKLOG`] (and `SO_REUSEADDR` on Unix, as
+/// `TcpListener::bind` sets it).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// `10 s`, `2.5 s`, `0.1 s`.
 fn seconds(duration: Duration) -> String {
     let text = format!("{:.3}", duration.as_secs_f64());
@@ -131,7 +151,7 @@ async fn serve(args: Args) -> ExitCode {
             );
         }
     }
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+    let listener = match listen(args.addr) {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("error: cannot listen on {}: {err}", args.addr);
