@@ -35,12 +35,14 @@
 //! | connections | 4096, or the open-file limit − 128 if lower | a connection beyond: `503` with `Retry-After: 5` and `Connection: close` written at once, then closed |
 //! | requests in flight | 256 | a request beyond (head read, answer not yet given): the same `503` |
 //!
-//! The body limit is sized to the deliveries: a HiAPI callback is its task object (under 1 KiB
-//! with one output URL), an Apiframe webhook its job object, whose echoed `input` is the
-//! largest part: a prompt of at most 2,500 characters (15 KB if every one were `\uXXXX`-escaped)
-//! and up to nine image URLs. A delivery near 20 KiB would already be extraordinary; 64 KiB
-//! leaves three times that, and keeps the memory a body can hold before its signature is checked
-//! to 64 KiB × 256 requests in flight = 16 MiB. Request heads are limited to 16 KiB.
+//! The body limit is sized to the deliveries (the `Task` and `Job` schemas of
+//! `openapi/hiapi.yaml` and `openapi/apiframe.yaml`): a HiAPI callback is its task object, a few
+//! hundred bytes with one output URL; an Apiframe webhook is its job object, typically under
+//! 2 KiB, whose largest possible part is the echoed `input`: a prompt of at most 2,500
+//! characters (15 KB even if every one were `\uXXXX`-escaped) and up to nine image URLs (18 KB
+//! more at 2 KB each, as long signed URLs are). Even that is under 40 KiB; 64 KiB leaves room
+//! and keeps what bodies can hold before their signatures are checked to 64 KiB × 256 requests
+//! in flight = 16 MiB. Request heads are limited to 16 KiB.
 //!
 //! A provider answered `503` (or nothing: a connection cut by a timeout) delivers again later,
 //! so a receiver that refuses under load loses nothing; one that hangs loses the delivery's
@@ -530,7 +532,10 @@ impl ServeLimits {
     /// The largest body taken before its signature is checked: 64 KiB (deliveries are a few
     /// KiB at most; see [the module docs](self#facing-the-internet)).
     pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
-    /// The most connections open at once, unless the open-file limit leaves fewer: 4096.
+    /// The most connections open at once, unless the open-file limit leaves fewer: 4096. A
+    /// connection held by a slow client costs about 24 KiB (hyper's read and write buffers and
+    /// the task; 4,000 of them: 108 MiB peak RSS in `benches/serve_attack.rs`), so the cap
+    /// bounds slow clients near 100 MiB.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
     /// File descriptors the default connection cap leaves to the rest of the process (the
     /// listener, the ledger's files or sockets, the runtime, logs, refused connections being
