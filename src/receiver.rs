@@ -30,7 +30,7 @@
 //! | Limit | Default | What happens |
 //! |---|---|---|
 //! | header timeout | 10 s | a connection that has not sent a whole request head 10 s after it opened, or after its last answer (an idle keep-alive connection), is closed |
-//! | body timeout | 10 s | a body not wholly received 10 s after its head: `408`, connection closed |
+//! | body timeout | 10 s | a body not wholly received 10 s after its head: `408`, connection closed; an answer the client takes none of for 10 s (it stopped reading): connection cut |
 //! | body limit | 64 KiB | a `Content-Length` above it: `413` at once, nothing read (no `100 Continue`); a chunked body is cut there: `413`; connection closed |
 //! | connections | 4096, or the open-file limit − 128 if lower | a connection beyond: `503` with `Retry-After: 5` and `Connection: close` written at once, then closed |
 //! | requests in flight | 256 | a request beyond (head read, answer not yet given): the same `503` |
@@ -99,11 +99,12 @@ use std::{
     fmt,
     future::Future,
     io,
-    pin::pin,
+    pin::{pin, Pin},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
@@ -122,7 +123,7 @@ use hyper_util::{
 };
 use serde_json::json;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore},
 };
@@ -527,7 +528,8 @@ impl ServeLimits {
     /// How long a connection may take to send a whole request head, from its opening or from
     /// its last answer (so also how long a kept-alive connection may stay idle): 10 s.
     pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-    /// How long a request body may take to arrive, from the end of its head: 10 s.
+    /// How long a request body may take to arrive, from the end of its head, and how long
+    /// writing an answer may make no progress (a client that stopped reading): 10 s.
     pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
     /// The largest body taken before its signature is checked: 64 KiB (deliveries are a few
     /// KiB at most; see [the module docs](self#facing-the-internet)).
@@ -702,6 +704,9 @@ pub struct ServeStats {
     pub body_timeouts: u64,
     /// Requests answered `413`: the body was above the body limit.
     pub too_large: u64,
+    /// Connections cut because the client took no answer (its buffers full, writing made no
+    /// progress) for the body timeout.
+    pub answers_not_taken: u64,
 }
 
 #[derive(Default)]
@@ -712,6 +717,7 @@ struct ServeCounts {
     header_timeouts: AtomicU64,
     body_timeouts: AtomicU64,
     too_large: AtomicU64,
+    answers_not_taken: AtomicU64,
 }
 
 impl ServeCounts {
@@ -724,6 +730,7 @@ impl ServeCounts {
             header_timeouts: read(&self.header_timeouts),
             body_timeouts: read(&self.body_timeouts),
             too_large: read(&self.too_large),
+            answers_not_taken: read(&self.answers_not_taken),
         }
     }
 }
@@ -795,6 +802,11 @@ async fn connection(
         .header_read_timeout(serving.limits.header_timeout)
         .max_buf_size(MAX_HEAD)
         .keep_alive(true);
+    let stream = WriteDeadline {
+        stream,
+        stall: serving.limits.body_timeout,
+        stalled: None,
+    };
     let mut conn = pin!(builder.serve_connection(TokioIo::new(stream), service));
     let ended = tokio::select! {
         ended = conn.as_mut() => ended,
@@ -810,11 +822,113 @@ async fn connection(
                 .counts
                 .header_timeouts
                 .fetch_add(1, Ordering::Relaxed);
+        } else if answer_not_taken(&err) {
+            serving
+                .counts
+                .answers_not_taken
+                .fetch_add(1, Ordering::Relaxed);
         } else {
             tracing::debug!(error = %err, "connection ended with an error");
         }
     }
     drop(permit);
+}
+
+/// Whether `err` is [`WriteDeadline`]'s: the client took no answer for the body timeout.
+fn answer_not_taken(err: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(err) = source {
+        if err
+            .downcast_ref::<io::Error>()
+            .is_some_and(|err| err.kind() == io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// A connection's stream whose writes fail once they have made no progress for `stall`: a
+/// client that stops reading its answers (its buffers full) must not hold its connection for
+/// ever, and hyper has no write timeout.
+struct WriteDeadline {
+    stream: TcpStream,
+    stall: Duration,
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl WriteDeadline {
+    /// `polled`, or a `TimedOut` error once writing has been pending for `stall`.
+    fn waited<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let stall = self.stall;
+        let timer = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(stall)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took no answer",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for WriteDeadline {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteDeadline {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.waited(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.waited(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        this.waited(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_shutdown(cx);
+        this.waited(cx, polled)
+    }
 }
 
 /// Why a body was not read whole.

@@ -112,6 +112,17 @@ impl Serve {
         }
     }
 
+    /// Stops it as Ctrl-C would; its final `connections:` line.
+    fn stop(self) -> String {
+        let exit = self.running.interrupt(PATIENCE);
+        assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+        exit.stderr
+            .lines()
+            .find(|line| line.starts_with("connections: "))
+            .unwrap_or_else(|| panic!("no connections line in {}", exit.stderr))
+            .to_owned()
+    }
+
     /// VmHWM (peak resident set) of the process, in KiB.
     fn peak_rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.running.child.id()))
@@ -347,6 +358,11 @@ async fn a_header_trickled_byte_by_byte_is_cut_by_the_header_timeout() {
         closed >= Duration::from_millis(800) && closed < ANSWERED,
         "closed after {closed:?} with a 1 s header timeout"
     );
+    let counts = serve.stop();
+    assert!(
+        counts.contains(" 1 closed by the header timeout"),
+        "{counts}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,6 +393,11 @@ async fn an_idle_keep_alive_connection_is_closed() {
         closed >= Duration::from_millis(800),
         "closed after {closed:?}"
     );
+    let counts = serve.stop();
+    assert!(
+        counts.contains(" 1 closed by the header timeout"),
+        "{counts}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,6 +425,8 @@ async fn a_stalled_body_is_cut_by_the_body_timeout() {
     );
     // The receiver still takes deliveries.
     assert_delivered(serve.addr, "after a body timeout").await;
+    let counts = serve.stop();
+    assert!(counts.contains(" 1 too slow (408)"), "{counts}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,6 +513,8 @@ async fn a_body_above_the_limit_is_refused_with_413_before_it_is_read() {
         .expect("a body at the limit is answered");
     assert_eq!(answer.status, 401, "{answer:?}");
     assert_delivered(serve.addr, "after the refusals").await;
+    let counts = serve.stop();
+    assert!(counts.contains(" 5 bodies too large (413)"), "{counts}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -736,4 +761,32 @@ async fn a_burst_of_connections_is_queued_not_dropped() {
     );
     drop(held);
     assert_delivered(serve.addr, "after the burst").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answers_is_cut_off() {
+    // Pipelined requests, none of whose answers is read: once the answers fill the socket
+    // buffers, the receiver cannot write; after the body timeout it gives up the connection
+    // (the client's next write fails) instead of holding it for ever.
+    let serve = Serve::start(&[(HEADER_TIMEOUT, "30"), (BODY_TIMEOUT, "1")], None).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket.connect(serve.addr).await.unwrap();
+    let (_never_read, mut write) = stream.into_split();
+    let requests = b"GET /nowhere HTTP/1.1\r\nHost: hooks.example\r\n\r\n".repeat(1000);
+    let started = Instant::now();
+    let cut = loop {
+        match timeout(Duration::from_secs(10), write.write_all(&requests)).await {
+            Ok(Ok(())) if started.elapsed() < Duration::from_secs(60) => {}
+            Ok(Ok(())) => break None,
+            Ok(Err(_)) => break Some(started.elapsed()),
+            // Stalled for 10 s: the receiver neither reads nor lets go.
+            Err(_) => break None,
+        }
+    };
+    let cut = cut.expect("a client that does not read its answers is cut off");
+    eprintln!("cut off after {cut:?}");
+    assert_delivered(serve.addr, "after a client that did not read").await;
+    let counts = serve.stop();
+    assert!(counts.contains(" 1 cut for taking no answer"), "{counts}");
 }

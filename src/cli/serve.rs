@@ -30,7 +30,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", env = "HAPPYHORSE_SERVE_HEADER_TIMEOUT", value_parser = parse_seconds)]
     header_timeout: Option<Duration>,
     /// Answer 408 and close when a request's body has not arrived whole this long after its
-    /// head. Default 10.
+    /// head; cut a connection whose client has taken none of an answer for this long. Default 10.
     #[arg(long, value_name = "SECONDS", env = "HAPPYHORSE_SERVE_BODY_TIMEOUT", value_parser = parse_seconds)]
     body_timeout: Option<Duration>,
     /// Answer 413 to a body above this many bytes, before reading it (deliveries are a few
@@ -188,10 +188,11 @@ async fn serve(args: Args) -> ExitCode {
         stats.applied, stats.duplicates, stats.unknown, stats.refused, stats.failed
     );
     eprintln!(
-        "connections: {} served, {} refused at the cap (503), {} closed by the header timeout; requests: {} refused in flight (503), {} bodies too large (413), {} too slow (408)",
+        "connections: {} served, {} refused at the cap (503), {} closed by the header timeout, {} cut for taking no answer; requests: {} refused in flight (503), {} bodies too large (413), {} too slow (408)",
         served.connections,
         served.refused_connections,
         served.header_timeouts,
+        served.answers_not_taken,
         served.refused_requests,
         served.too_large,
         served.body_timeouts
