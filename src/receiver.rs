@@ -535,9 +535,9 @@ impl ServeLimits {
     /// KiB at most; see [the module docs](self#facing-the-internet)).
     pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
     /// The most connections open at once, unless the open-file limit leaves fewer: 4096. A
-    /// connection held by a slow client costs about 24 KiB (hyper's read and write buffers and
-    /// the task; 4,000 of them: 108 MiB peak RSS in `benches/serve_attack.rs`), so the cap
-    /// bounds slow clients near 100 MiB.
+    /// connection held by a slow client costs about 22–24 KiB (hyper's read and write buffers
+    /// and the task; 4,000 of them: 100–108 MiB peak RSS in `benches/serve_attack.rs`), so
+    /// the cap bounds slow clients near 100 MiB.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
     /// File descriptors the default connection cap leaves to the rest of the process (the
     /// listener, the ledger's files or sockets, the runtime, logs, refused connections being
