@@ -393,6 +393,11 @@ impl Receiver {
     /// It never fails: a connection's error ends that connection, and an accept error other
     /// than a client's (the process out of file descriptors or memory) is logged and retried
     /// every 100 ms, without spinning.
+    ///
+    /// Give `listener` a deep accept queue (`tokio::net::TcpSocket::listen(4096)`, as
+    /// `happyhorse serve` does; `TcpListener::bind` queues 1024): slow clients cut off by the
+    /// header timeout together reconnect together, and a delivery whose connection overflows
+    /// the queue waits a second or more for its SYN to be retried.
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
