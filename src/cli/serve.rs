@@ -1,15 +1,15 @@
 //! `happyhorse serve`: the webhook receiver ([`happyhorse::receiver`]) on an address, writing
 //! to a batch's ledger.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use happyhorse::{
     ledger::{self, Ledger},
-    receiver::{Receiver, HIAPI_SECRET_ENV},
+    receiver::{self, Receiver, ServeLimits, HIAPI_SECRET_ENV},
     Provider,
 };
 
-use super::session::{self, FAILED, UNUSABLE};
+use super::session::{self, UNUSABLE};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,6 +25,85 @@ pub struct Args {
     /// need HIAPI_WEBHOOK_SECRET.
     #[arg(long)]
     hiapi_unsigned: bool,
+    /// Close a connection that has not sent a whole request head this long after it opened or
+    /// after its last answer (slow clients, idle keep-alive). Default 10.
+    #[arg(long, value_name = "SECONDS", env = "HAPPYHORSE_SERVE_HEADER_TIMEOUT", value_parser = parse_seconds)]
+    header_timeout: Option<Duration>,
+    /// Answer 408 and close when a request's body has not arrived whole this long after its
+    /// head; cut a connection whose client has taken none of an answer for this long. Default 10.
+    #[arg(long, value_name = "SECONDS", env = "HAPPYHORSE_SERVE_BODY_TIMEOUT", value_parser = parse_seconds)]
+    body_timeout: Option<Duration>,
+    /// Answer 413 to a body above this many bytes, before reading it (deliveries are a few
+    /// KiB). Default 65536.
+    #[arg(long, value_name = "BYTES", env = "HAPPYHORSE_SERVE_MAX_BODY", value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    max_body: Option<u32>,
+    /// Connections open at once; beyond, 503 with Retry-After at once. Default 4096, or the
+    /// open-file limit (raised to its hard limit at start) minus 128 if lower.
+    #[arg(long, value_name = "N", env = "HAPPYHORSE_SERVE_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: Option<u32>,
+    /// Requests in flight at once (head read, not yet answered); beyond, 503 with Retry-After.
+    /// Default 256.
+    #[arg(long, value_name = "N", env = "HAPPYHORSE_SERVE_MAX_REQUESTS", value_parser = clap::value_parser!(u32).range(1..))]
+    max_requests: Option<u32>,
+}
+
+/// `--header-timeout`, `--body-timeout`: seconds, from 0.1 to 3600 (decimals allowed).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let refused = || format!("want seconds from 0.1 to 3600 (e.g. 10 or 2.5), got {text:?}");
+    let seconds: f64 = text.trim().parse().map_err(|_| refused())?;
+    if !(0.1..=3600.0).contains(&seconds) {
+        return Err(refused());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The limits the flags ask for, over the library's defaults (taken after the open-file limit
+/// is raised, so that the connection cap can use it).
+fn limits(args: &Args) -> ServeLimits {
+    let mut limits = ServeLimits::default();
+    if let Some(timeout) = args.header_timeout {
+        limits = limits.with_header_timeout(timeout);
+    }
+    if let Some(timeout) = args.body_timeout {
+        limits = limits.with_body_timeout(timeout);
+    }
+    if let Some(bytes) = args.max_body {
+        limits = limits.with_max_body(bytes as usize);
+    }
+    if let Some(n) = args.max_connections {
+        limits = limits.with_max_connections(n as usize);
+    }
+    if let Some(n) = args.max_requests {
+        limits = limits.with_max_requests(n as usize);
+    }
+    limits
+}
+
+/// Connections the kernel may queue for `accept` (it caps the number at
+/// `net.core.somaxconn`, 4096 on current Linux). Tokio's default, 1024, overflows when a
+/// thousand slow clients cut off by the header timeout reconnect at once: a delivery's SYN is
+/// then dropped and retried a second later.
+const BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`BACKLOG`] (and `SO_REUSEADDR` on Unix, as
+/// `TcpListener::bind` sets it).
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// `10 s`, `2.5 s`, `0.1 s`.
+fn seconds(duration: Duration) -> String {
+    let text = format!("{:.3}", duration.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
 }
 
 pub fn run(args: Args) -> ExitCode {
@@ -61,7 +140,18 @@ async fn serve(args: Args) -> ExitCode {
         );
         return ExitCode::from(UNUSABLE);
     }
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
+    let open_files = receiver::raise_open_files_limit().ok();
+    let limits = limits(&args);
+    if let (Some(files), Some(_)) = (open_files, args.max_connections) {
+        if limits.max_connections() as u64 + ServeLimits::RESERVED_FILES > files {
+            eprintln!(
+                "warning: --max-connections {} leaves fewer than {} of the {files} open files this process may have to the ledger and logs: accepting may stall when they run out",
+                limits.max_connections(),
+                ServeLimits::RESERVED_FILES
+            );
+        }
+    }
+    let listener = match listen(args.addr) {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("error: cannot listen on {}: {err}", args.addr);
@@ -75,12 +165,20 @@ async fn serve(args: Args) -> ExitCode {
         "receiving on http://{addr} ({}) into {shown}; Ctrl-C to stop",
         paths.join(", ")
     );
+    let files = open_files.map_or(String::new(), |n| format!(" (open files: {n})"));
+    eprintln!(
+        "limits: at most {} connections{files} and {} requests in flight; request heads within {} (also the idle keep-alive timeout), bodies within {} and {} bytes",
+        limits.max_connections(),
+        limits.max_requests(),
+        seconds(limits.header_timeout()),
+        seconds(limits.body_timeout()),
+        limits.max_body(),
+    );
     if unsigned {
         eprintln!("warning: HiAPI callbacks are taken unsigned (--hiapi-unsigned)");
     }
-    let app = receiver.clone().router_shared();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async {
+    let served = Arc::clone(&receiver)
+        .serve(listener, limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
@@ -89,11 +187,15 @@ async fn serve(args: Args) -> ExitCode {
         "deliveries: {} recorded, {} duplicates, {} for unknown tasks, {} refused, {} not recorded",
         stats.applied, stats.duplicates, stats.unknown, stats.refused, stats.failed
     );
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: the receiver stopped: {err}");
-            ExitCode::from(FAILED)
-        }
-    }
+    eprintln!(
+        "connections: {} served, {} refused at the cap (503), {} closed by the header timeout, {} cut for taking no answer; requests: {} refused in flight (503), {} bodies too large (413), {} too slow (408)",
+        served.connections,
+        served.refused_connections,
+        served.header_timeouts,
+        served.answers_not_taken,
+        served.refused_requests,
+        served.too_large,
+        served.body_timeouts
+    );
+    ExitCode::SUCCESS
 }

@@ -30,6 +30,12 @@ pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
     ] {
         command.env_remove(name);
     }
+    // `serve`'s limits, which a developer's shell may export.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HAPPYHORSE_SERVE_") {
+            command.env_remove(&name);
+        }
+    }
     command.envs(env.iter().copied());
     command.stdin(Stdio::null());
     command
