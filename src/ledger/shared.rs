@@ -4,6 +4,10 @@
 //! needs one) and `name()` (the ledger as messages show it); the macros expand into its
 //! `impl` blocks, so the code is type-checked against each backend's own sqlx types.
 
+/// Rows per `INSERT` when recording jobs: 11 parameters each, well under both engines' limits
+/// on bound parameters.
+pub(crate) const ENQUEUE_ROWS: usize = 200;
+
 /// `migrate`, `fetch_job` and `refused`, for a backend's inherent `impl`. `$migrations` is its
 /// list; `$schema_lock` an optional statement run first in the migration's transaction (one
 /// migrator at a time across processes).
@@ -163,52 +167,76 @@ macro_rules! ledger_shared_methods {
             let mut tx = self.begin_write().await.map_err(|e| db_error(context, e))?;
             let mut done = Enqueued::default();
             let now = now_millis();
-            for job in jobs {
-                let body = crate::client::canonical_json(&job.body);
-                let inserted = sqlx::query(
+            // Many rows per statement (a round trip each, not one per job): which ones went in
+            // comes back from RETURNING.
+            for chunk in jobs.chunks(super::shared::ENQUEUE_ROWS) {
+                let bodies: Vec<String> = chunk
+                    .iter()
+                    .map(|job| crate::client::canonical_json(&job.body))
+                    .collect();
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        let n = i * 11;
+                        format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'queued', ${}, ${})",
+                            n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7, n + 8, n + 9,
+                            n + 10, n + 11
+                        )
+                    })
+                    .collect();
+                // Only generated `$N` placeholders are formatted in; every value is bound.
+                let sql = format!(
                     "INSERT INTO jobs (id, line, provider, body, idempotency_key, resolution,
                         video_seconds, credits, output_name, state, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11)
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(&job.id)
-                .bind(job.line.map(signed))
-                .bind(job.provider.name())
-                .bind(&body)
-                .bind(&job.idempotency_key)
-                .bind(&job.resolution)
-                .bind(i64::from(job.video_seconds))
-                .bind(job.credits.map(signed))
-                .bind(&job.output_name)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error(context, e))?
-                .rows_affected();
-                if inserted == 1 {
-                    done.inserted += 1;
-                    continue;
+                     VALUES {} ON CONFLICT DO NOTHING RETURNING id",
+                    rows.join(", ")
+                );
+                let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+                for (job, body) in chunk.iter().zip(&bodies) {
+                    query = query
+                        .bind(&job.id)
+                        .bind(job.line.map(signed))
+                        .bind(job.provider.name())
+                        .bind(body)
+                        .bind(&job.idempotency_key)
+                        .bind(&job.resolution)
+                        .bind(i64::from(job.video_seconds))
+                        .bind(job.credits.map(signed))
+                        .bind(&job.output_name)
+                        .bind(now)
+                        .bind(now);
                 }
-                // Already there: recorded by an earlier run, or by another worker enqueueing
-                // the same file at the same moment (every unique column is a conflict, so
-                // concurrent enqueues wait for each other instead of failing).
-                let row = sqlx::query("SELECT provider, body FROM jobs WHERE id = $1")
-                    .bind(&job.id)
-                    .fetch_optional(&mut *tx)
+                let inserted: std::collections::HashSet<String> = query
+                    .fetch_all(&mut *tx)
                     .await
-                    .map_err(|e| db_error(context, e))?;
-                let Some(row) = row else {
-                    // Not this id: another job holds its key.
-                    done.conflicts.push((job.id.clone(), job.line));
-                    continue;
-                };
-                let (provider, recorded): (String, String) =
-                    (get(&row, "provider")?, get(&row, "body")?);
-                if provider == job.provider.name() && recorded == body {
-                    done.existing += 1;
-                } else {
-                    done.conflicts.push((job.id.clone(), job.line));
+                    .map_err(|e| db_error(context, e))?
+                    .into_iter()
+                    .collect();
+                done.inserted += inserted.len() as u64;
+                for (job, body) in chunk.iter().zip(&bodies) {
+                    if inserted.contains(&job.id) {
+                        continue;
+                    }
+                    // Already there: recorded by an earlier run, or by another worker
+                    // enqueueing the same file at the same moment (every unique column is a
+                    // conflict, so concurrent enqueues wait for each other instead of failing).
+                    let row = sqlx::query("SELECT provider, body FROM jobs WHERE id = $1")
+                        .bind(&job.id)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(|e| db_error(context, e))?;
+                    let Some(row) = row else {
+                        // Not this id: another job holds its key.
+                        done.conflicts.push((job.id.clone(), job.line));
+                        continue;
+                    };
+                    let (provider, recorded): (String, String) =
+                        (get(&row, "provider")?, get(&row, "body")?);
+                    if provider == job.provider.name() && &recorded == body {
+                        done.existing += 1;
+                    } else {
+                        done.conflicts.push((job.id.clone(), job.line));
+                    }
                 }
             }
             tx.commit().await.map_err(|e| db_error(context, e))?;
