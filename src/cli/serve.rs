@@ -11,11 +11,14 @@ use happyhorse::{
 
 use super::session::{self, UNUSABLE};
 
+/// Where `serve` listens by default: beside, not on, the sandbox's 8787.
+const DEFAULT_ADDR: &str = "127.0.0.1:8789";
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Where to listen. Providers call back over HTTPS: put a TLS-terminating proxy in front,
     /// or keep it on loopback for a sandbox.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_ADDR)]
     addr: SocketAddr,
     /// The ledger the batch workers use: a SQLite file on this machine, or postgres://...
     #[arg(long, value_name = "PATH_OR_URL", env = "HAPPYHORSE_LEDGER")]
@@ -120,7 +123,10 @@ async fn serve(args: Args) -> ExitCode {
         Ok(ledger) => Arc::from(ledger),
         Err(err) => {
             eprintln!("error: {err}");
-            eprintln!("hint: pass --ledger the ledger your batch workers use (a SQLite file, or postgres://USER@HOST/DB)");
+            let hint = session::advice(&err, &session::Context::default()).unwrap_or_else(|| {
+                "pass --ledger the ledger your batch workers use (a SQLite file, or postgres://USER@HOST/DB)".into()
+            });
+            eprintln!("hint: {hint}");
             return ExitCode::from(UNUSABLE);
         }
     };
@@ -155,6 +161,9 @@ async fn serve(args: Args) -> ExitCode {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("error: cannot listen on {}: {err}", args.addr);
+            eprintln!(
+                "hint: pass another address with --addr HOST:PORT (this one may be taken: `happyhorse sandbox` listens on 127.0.0.1:8787 by default, serve on {DEFAULT_ADDR})"
+            );
             return ExitCode::from(UNUSABLE);
         }
     };

@@ -397,6 +397,9 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
             let out = shell_word(&out.display().to_string());
             format!("the ledger in {out} holds these ids from an earlier file; see them with `happyhorse jobs --out {out}`")
         }),
+        Error::Config { message } if message.contains("no PostgreSQL ledger") => Some(
+            "install a build with PostgreSQL: `cargo install --path . --features postgres` (or `cargo build --release --features postgres`)".into(),
+        ),
         Error::Ledger { .. } if context.out_dir.is_some() => Some(
             "the batch stopped claiming and submitting when the ledger could not record a step; every job stays as the ledger last recorded it. Fix the cause (free disk space, a database that refuses writes), then run the same command again to resume".into(),
         ),

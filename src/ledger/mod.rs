@@ -577,9 +577,10 @@ pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         #[cfg(feature = "postgres")]
         return Ok(Box::new(PgLedger::connect(location).await?));
+        // A configuration this build cannot serve: nothing was opened.
         #[cfg(not(feature = "postgres"))]
-        return Err(Error::Ledger {
-            message: "this build has no PostgreSQL ledger: rebuild with the `postgres` feature, or use a file path (SQLite)"
+        return Err(Error::Config {
+            message: "this build has no PostgreSQL ledger (the `postgres` cargo feature is off); use a build with it, or a file path (SQLite)"
                 .into(),
         });
     }
@@ -631,6 +632,20 @@ pub(crate) fn from_millis(ms: i64) -> DateTime<Utc> {
 
 #[cfg(test)]
 mod tests {
+    /// A build without PostgreSQL refuses a `postgres://` ledger as a configuration it
+    /// cannot serve (the CLI's exit status 2), opening nothing. Runs under plain `cargo test`.
+    #[cfg(not(feature = "postgres"))]
+    #[tokio::test]
+    async fn a_build_without_postgres_refuses_its_urls_as_configuration() {
+        let err = super::open("postgres://hh@localhost/jobs")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, crate::Error::Config { message } if message.contains("no PostgreSQL ledger")),
+            "{err}"
+        );
+    }
+
     #[test]
     fn passwords_never_reach_messages() {
         assert_eq!(
