@@ -73,3 +73,102 @@ fn serve_on_a_taken_address_says_so_and_names_addr() {
         exit.stderr
     );
 }
+
+/// One rule for `generate` and `batch`: a provider that documents no default length (Apiframe)
+/// needs one, since the cost could not be known before paying. Refused before anything is sent.
+#[test]
+fn generate_and_batch_both_need_a_length_where_the_provider_documents_none() {
+    let exit = Running::spawn(command(
+        &["generate", "--sandbox", "-p", "apiframe", "a horse"],
+        &[],
+    ))
+    .exit(PATIENCE);
+    assert_eq!(exit.code, Some(2), "{}", exit.stderr);
+    assert!(
+        exit.stderr
+            .contains("--duration: apiframe documents no default length"),
+        "{}",
+        exit.stderr
+    );
+    // Every problem at once: what Apiframe cannot serve, and the missing length.
+    let exit = Running::spawn(command(
+        &[
+            "generate",
+            "--sandbox",
+            "-p",
+            "apiframe",
+            "--aspect-ratio",
+            "21:9",
+            "a horse",
+        ],
+        &[],
+    ))
+    .exit(PATIENCE);
+    assert_eq!(exit.code, Some(2), "{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("21:9") && exit.stderr.contains("--duration"),
+        "{}",
+        exit.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.jsonl");
+    std::fs::write(
+        &jobs,
+        "{\"prompt\": \"a horse\", \"provider\": \"apiframe\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let exit = Running::spawn(command(
+        &[
+            "batch",
+            jobs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--sandbox",
+        ],
+        &[],
+    ))
+    .exit(PATIENCE);
+    assert_eq!(exit.code, Some(2), "{}", exit.stderr);
+    assert!(
+        exit.stderr
+            .contains("duration: apiframe documents no default length"),
+        "{}",
+        exit.stderr
+    );
+}
+
+/// No connection at all (a closed loopback port standing in for no network): the error, and
+/// what to check.
+#[test]
+fn generate_without_a_connection_says_what_to_check() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}/v1");
+    let dir = tempfile::tempdir().unwrap();
+    let exit = Running::spawn(command(
+        &[
+            "generate",
+            "a horse",
+            "-o",
+            dir.path().join("x.mp4").to_str().unwrap(),
+        ],
+        &[("HIAPI_API_KEY", "sk-test"), ("HIAPI_BASE_URL", &base)],
+    ))
+    .exit(PATIENCE);
+    assert_eq!(exit.code, Some(1), "{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("error: network error"),
+        "{}",
+        exit.stderr
+    );
+    assert!(
+        exit.stderr
+            .contains("hint: check the network connection, and HIAPI_BASE_URL"),
+        "{}",
+        exit.stderr
+    );
+}

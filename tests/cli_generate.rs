@@ -89,7 +89,10 @@ fn without_a_key_the_error_names_the_variable_and_the_sandbox() {
         ("reapi", "REAPI_API_KEY"),
         ("apiframe", "APIFRAME_API_KEY"),
     ] {
-        let out = happyhorse(&["generate", "-p", provider, "A dog"], &[]);
+        let out = happyhorse(
+            &["generate", "-p", provider, "--duration", "5", "A dog"],
+            &[],
+        );
         assert_eq!(out.status.code(), Some(2), "{provider}");
         let stderr = text(&out.stderr);
         assert!(

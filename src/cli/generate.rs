@@ -104,6 +104,17 @@ fn request(args: &Args) -> Result<VideoRequest, String> {
     Ok(request)
 }
 
+/// One rule with `batch`: where the provider documents no default length, what the video
+/// costs cannot be known before paying, so the length must be given.
+fn missing_duration(args: &Args) -> Option<String> {
+    let provider = args.common.provider;
+    (args.duration.is_none() && provider.facts().default_duration.is_none()).then(|| {
+        format!(
+            "--duration: {provider} documents no default length, so what the video costs cannot be known before paying; set one (3 to 15), as a batch line must"
+        )
+    })
+}
+
 pub fn run(args: Args) -> ExitCode {
     let request = match request(&args) {
         Ok(request) => request,
@@ -112,6 +123,14 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
     };
+    if let Some(problem) = missing_duration(&args) {
+        // Every problem at once: what the provider cannot serve, then the length.
+        if let Err(refusal) = request.to_wire(args.common.provider) {
+            eprintln!("error: {refusal}");
+        }
+        eprintln!("error: {problem}");
+        return ExitCode::from(UNUSABLE);
+    }
     if args.dry_run {
         return dry_run(&args, &request);
     }

@@ -365,7 +365,7 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
             (false, false) => format!("{provider} has no idempotency key: check its task list before running the command again"),
         }),
         Error::DownloadCancelled { .. } | Error::Incomplete { .. } | Error::Network { .. }
-            if context.path.is_some() =>
+            if context.path.is_some() && context.task.is_some() =>
         {
             let id = context.task.as_deref()?;
             Some(if sandboxed {
@@ -377,6 +377,11 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
                 )
             })
         }
+        // Nothing reached the provider (no answer, or no connection at all).
+        Error::Network { .. } if !sandboxed => Some(format!(
+            "check the network connection, and {} if it is set (the provider's address); `--sandbox` runs offline against the emulator",
+            provider.base_url_env()
+        )),
         Error::NoOutput { id, .. } if !sandboxed => Some(format!(
             "wait for it to succeed first: `happyhorse wait {id} --provider {provider}`"
         )),

@@ -61,7 +61,8 @@ pub(crate) fn is_invisible(c: char) -> bool {
         | 0xFFA0)
 }
 
-/// `U+202E`: how a message names a character it refuses.
+/// `U+202E`: how a message names a character it refuses (the jobs file's checks).
+#[cfg(any(feature = "ledger", test))]
 pub(crate) fn code_point(c: char) -> String {
     format!("U+{:04X}", u32::from(c))
 }
