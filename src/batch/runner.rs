@@ -2,7 +2,7 @@
 //! the next.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     io::Read,
     path::{Path, PathBuf},
     sync::{
@@ -48,6 +48,9 @@ struct Run {
     stopped: Mutex<Option<String>>,
     /// A ledger failure outside the workers (the heartbeat's): it stops the run like theirs.
     failed: Mutex<Option<Error>>,
+    /// Jobs whose submit the provider answered with a task an earlier submit under the same
+    /// key had created: it may have ended already, and when it began is unknown.
+    replayed: Mutex<HashSet<String>>,
     /// Remaining budget this run may commit: (credits, seconds).
     budget: Mutex<(Option<u64>, Option<u64>)>,
     deferred: Mutex<Vec<(Lease, String)>>,
@@ -119,6 +122,7 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         stop_submits: AtomicBool::new(false),
         stopped: Mutex::new(None),
         failed: Mutex::new(None),
+        replayed: Mutex::new(HashSet::new()),
         budget: Mutex::new(remaining),
         deferred: Mutex::new(Vec::new()),
         submits: AtomicU64::new(0),
@@ -577,6 +581,9 @@ async fn submit(
         };
         let retry = match client.submit_body(body, &options).await {
             Ok(submission) => {
+                if submission.replayed {
+                    lock(&run.replayed).insert(job.id.clone());
+                }
                 let answered = run
                     .apply(
                         lease,
@@ -730,6 +737,11 @@ async fn wait(
     let reconcile_at = window.map_or(RECONCILE_WITHOUT_HISTORY, |w| {
         (w.hi * 1.2).max(w.hi + RECONCILE_GRACE)
     });
+    // A replayed task may have ended long ago (no callback will come, and no schedule fits):
+    // look at it at once, and keep its duration, which this run did not see begin, out of
+    // the history later runs time their polls from.
+    let replayed = lock(&run.replayed).remove(&job.id);
+    let mut look_now = replayed;
     let mut job = job;
     let mut last_poll: Option<f64> = None;
     let mut failures = 0u32;
@@ -744,6 +756,7 @@ async fn wait(
             ))));
         }
         let delay = match &heard {
+            _ if std::mem::take(&mut look_now) => 0.0,
             Some(_) if elapsed < reconcile_at => reconcile_at - elapsed,
             _ => poller.next_delay(elapsed, progress).as_secs_f64(),
         };
@@ -807,7 +820,17 @@ async fn wait(
                         return Ok(Err(Outcome::Done));
                     }
                 };
-                lock(&run.history).record(job.provider, &job.resolution, job.video_seconds, took);
+                let took = if replayed {
+                    f64::NAN
+                } else {
+                    lock(&run.history).record(
+                        job.provider,
+                        &job.resolution,
+                        job.video_seconds,
+                        took,
+                    );
+                    took
+                };
                 if heard.is_some() {
                     run.reconciled.fetch_add(1, Ordering::Relaxed);
                 }
