@@ -172,3 +172,61 @@ fn generate_without_a_connection_says_what_to_check() {
         exit.stderr
     );
 }
+
+/// `batch --sandbox` stopped with Ctrl-C while its tasks run, then the same command again: the
+/// in-process emulator's tasks ended with the first process, so the rerun submits those jobs
+/// again (nothing was paid) and finishes them, as the interrupt's hint says it will.
+#[test]
+fn batch_sandbox_interrupted_then_rerun_finishes_every_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.jsonl");
+    let lines: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                "{{\"id\": \"j{i}\", \"prompt\": \"a horse, take {i}\", \"provider\": \"{}\", \"duration\": 3}}",
+                ["hiapi", "reapi", "apiframe", "hiapi"][i]
+            )
+        })
+        .collect();
+    std::fs::write(&jobs, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "batch",
+        jobs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--sandbox",
+    ];
+    let running = Running::spawn(command(&args, &[]));
+    // Interrupted once every job is at the emulator and none is saved.
+    let ledger = out.join("happyhorse.db");
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no submits");
+        let submitted = ledger.exists()
+            && common::runtime().block_on(async {
+                let ledger = happyhorse::ledger::SqliteLedger::open(&ledger)
+                    .await
+                    .unwrap();
+                let summary = happyhorse::ledger::Ledger::summary(&ledger).await.unwrap();
+                summary.count(happyhorse::ledger::JobState::Submitted) == 4
+            });
+        if submitted {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped = running.interrupt(PATIENCE);
+    assert_eq!(stopped.code, Some(130), "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("run the same command again"),
+        "{}",
+        stopped.stderr
+    );
+    let rerun = Running::spawn(command(&args, &[])).exit(PATIENCE);
+    assert_eq!(rerun.code, Some(0), "{}", rerun.stderr);
+    for i in 0..4 {
+        let video = std::fs::read(out.join(format!("j{i}.mp4"))).unwrap();
+        assert_eq!(video, happyhorse::sandbox::SAMPLE_MP4, "j{i}");
+    }
+}

@@ -116,6 +116,11 @@ pub struct BatchOptions {
     /// How often a worker waiting on callbacks reads the ledger for the jobs a receiver
     /// settled (one query for all of them).
     pub heard_every: Duration,
+    /// The clients talk to an emulator whose tasks end with its process (`batch --sandbox`):
+    /// a task it does not know (an earlier process's) is submitted again, and a reapi submit
+    /// whose answer was lost is sent again, since nothing was paid. Never set it for a real
+    /// provider: there an unknown task is reported, and a lost answer is `uncertain`.
+    pub emulated: bool,
 }
 
 impl Default for BatchOptions {
@@ -131,6 +136,7 @@ impl Default for BatchOptions {
             download_attempts: 5,
             callback_url: None,
             heard_every: Duration::from_millis(250),
+            emulated: false,
         }
     }
 }

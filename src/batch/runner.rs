@@ -489,6 +489,9 @@ async fn step(run: &Run, lease: &Lease, mut job: Job) -> Result<Outcome, Error> 
     let Some(client) = run.clients.get(&job.provider) else {
         return Ok(Outcome::Deferred(format!("no {} client", job.provider)));
     };
+    if run.options.emulated {
+        job = forget_lost_task(run, client, lease, job).await?;
+    }
     loop {
         job = match job.state {
             JobState::Queued | JobState::Submitting => match submit(run, client, lease, job).await?
@@ -509,6 +512,33 @@ async fn step(run: &Run, lease: &Lease, mut job: Job) -> Result<Outcome, Error> 
     }
 }
 
+/// Against an emulator whose tasks end with its process: a job whose task this emulator does
+/// not know (an earlier process's) goes back to the queue, to be submitted again.
+async fn forget_lost_task(
+    run: &Run,
+    client: &Client,
+    lease: &Lease,
+    job: Job,
+) -> Result<Job, Error> {
+    let (Some(task), JobState::Submitted | JobState::Succeeded) = (job.task_id.clone(), job.state)
+    else {
+        return Ok(job);
+    };
+    match client
+        .status(crate::client::TaskHandle::new(job.provider, task.clone()))
+        .await
+    {
+        Err(Error::NotFound { .. }) => {
+            let error = format!(
+                "{} task {task} ended with the emulator that held it; submitted again (nothing was paid)",
+                job.provider
+            );
+            run.apply(lease, &job, Transition::Lost { error }).await
+        }
+        _ => Ok(job),
+    }
+}
+
 /// Submits (or, after a crash, resubmits under the same key) and records the answer.
 async fn submit(
     run: &Run,
@@ -516,7 +546,7 @@ async fn submit(
     lease: &Lease,
     job: Job,
 ) -> Result<Result<Job, Outcome>, Error> {
-    if job.state == JobState::Submitting && job.idempotency_key.is_none() {
+    if job.state == JobState::Submitting && job.idempotency_key.is_none() && !run.options.emulated {
         // A reapi submit was sent (or was about to be) by a run that stopped before it
         // recorded the answer: only the provider knows whether a task exists.
         let error = format!(

@@ -402,6 +402,8 @@ async fn batch(args: &Args) -> ExitCode {
             max_credits: args.max_credits,
             max_video_seconds: args.max_video_seconds,
         },
+        // The in-process emulator's tasks end with this process: a rerun submits them again.
+        emulated: args.sandbox,
         uncertain: if args.resubmit_uncertain {
             Uncertain::Resubmit
         } else if args.skip_uncertain {

@@ -384,6 +384,13 @@ pub enum Transition {
         /// What happened.
         error: String,
     },
+    /// The task is gone with the emulator that held it (an in-process sandbox whose process
+    /// ended): back to the queue with no task, to be submitted again. Nothing was paid. Only
+    /// from `submitted` or `succeeded`.
+    Lost {
+        /// What happened.
+        error: String,
+    },
     /// No task was created (rate limit, outage before any task): back to the queue.
     Requeue {
         /// Why.

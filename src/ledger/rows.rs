@@ -22,6 +22,7 @@ pub(super) fn transition_name(change: &Transition) -> &'static str {
         Transition::Expired { .. } => "an expiry",
         Transition::Uncertain { .. } => "an uncertain submit",
         Transition::Requeue { .. } => "a requeue",
+        Transition::Lost { .. } => "a lost task",
         Transition::Note { .. } => "a note",
     }
 }
@@ -85,6 +86,13 @@ pub(super) fn transition_sql(change: &Transition) -> &'static str {
                 lease_owner = NULL, lease_until = NULL
              WHERE id = $1 AND lease_owner = $2 AND fence = $3
                AND state = 'submitting' RETURNING *"
+        }
+        Transition::Lost { .. } => {
+            "UPDATE jobs SET state = 'queued', task_id = NULL, status = NULL, output_url = NULL,
+                output_expires_at = NULL, output_expired = FALSE, submitted_at = NULL,
+                error = $5, updated_at = $4
+             WHERE id = $1 AND lease_owner = $2 AND fence = $3
+               AND state IN ('submitted', 'succeeded') RETURNING *"
         }
         Transition::Requeue { .. } => {
             "UPDATE jobs SET state = 'queued', error = $5, updated_at = $4

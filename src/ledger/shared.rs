@@ -293,6 +293,7 @@ macro_rules! ledger_shared_methods {
                 | Transition::Expired { error }
                 | Transition::Uncertain { error }
                 | Transition::Requeue { error }
+                | Transition::Lost { error }
                 | Transition::Note { error } => query.bind(error),
             };
             // `fetch_all`, never `fetch_optional`: the statement must run to its end, where
