@@ -12,6 +12,17 @@ pub mod smallfs;
 use happyhorse::{contract, Provider};
 use serde_json::Value;
 
+/// Says that a test skipped part of itself, where the test runner shows it: straight to the
+/// process's stderr, which the runner's capture (of `print!` and `eprint!` only) leaves alone,
+/// so `cargo test` shows the line beside the test's `ok` without `--nocapture`.
+pub fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED (the test passes without it): {why}"
+    );
+}
+
 /// The directory holding the seed pages' example bodies, one folder per provider.
 pub fn seed_examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-examples")

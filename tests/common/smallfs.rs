@@ -43,7 +43,10 @@ impl SmallFs {
                     !required,
                     "HAPPYHORSE_REQUIRE_FAULTS=1 but a tmpfs cannot be mounted: {why}"
                 );
-                eprintln!("SKIPPED: a full disk needs a tmpfs, and mounting one failed ({why}); run as root to test it");
+                super::say_skipped(&format!(
+                    "a full disk needs a tmpfs, and mounting one failed ({}); run the tests as root (or set HAPPYHORSE_REQUIRE_FAULTS=1 to make this a failure)",
+                    why.split_whitespace().collect::<Vec<_>>().join(" ")
+                ));
                 None
             }
         }
