@@ -185,6 +185,19 @@ fn a_symbolic_link_where_a_video_will_be_written_is_refused_and_its_target_untou
         .is_symlink());
 }
 
+/// A sandbox of quick tasks, a HiAPI client of it, a directory and a SQLite ledger in it.
+async fn library_setup() -> (Sandbox, happyhorse::Client, tempfile::TempDir, SqliteLedger) {
+    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.2))
+        .await
+        .unwrap();
+    let client = common::sandbox_client(&sandbox, Provider::HiApi);
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = SqliteLedger::open(dir.path().join("happyhorse.db"))
+        .await
+        .unwrap();
+    (sandbox, client, dir, ledger)
+}
+
 /// A provider answering a submit with a task the ledger already records for another job (an
 /// emulator that reused ids, in the finding; here a replayed Idempotency-Key whose task the
 /// ledger gave to another job): that job fails with both named, the run goes on, and nothing
@@ -193,14 +206,7 @@ fn a_symbolic_link_where_a_video_will_be_written_is_refused_and_its_target_untou
 fn a_submit_answered_with_another_jobs_task_fails_that_job_instead_of_stranding_it() {
     let rt = runtime();
     rt.block_on(async {
-        let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.2))
-            .await
-            .unwrap();
-        let client = common::sandbox_client(&sandbox, Provider::HiApi);
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = SqliteLedger::open(dir.path().join("happyhorse.db"))
-            .await
-            .unwrap();
+        let (_sandbox, client, dir, ledger) = library_setup().await;
         let jobs = parse_jobs(
             r#"{"id": "first", "prompt": "a horse on a beach"}
 {"id": "second", "prompt": "a horse in the snow"}"#,
@@ -278,14 +284,7 @@ fn a_submit_answered_with_another_jobs_task_fails_that_job_instead_of_stranding_
 fn a_submit_refused_for_its_size_is_failed_and_not_committed() {
     let rt = runtime();
     rt.block_on(async {
-        let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds(0.2))
-            .await
-            .unwrap();
-        let client = common::sandbox_client(&sandbox, Provider::HiApi);
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = SqliteLedger::open(dir.path().join("happyhorse.db"))
-            .await
-            .unwrap();
+        let (sandbox, client, dir, ledger) = library_setup().await;
         let jobs = parse_jobs(r#"{"id": "small", "prompt": "a horse"}"#, Provider::HiApi).unwrap();
         let batch = Batch::new(ledger, dir.path().join("out")).with_client(client);
         batch.plan(&jobs).await.unwrap();

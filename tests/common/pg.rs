@@ -149,20 +149,7 @@ impl Cluster {
 
     /// A URL for a fresh database named `name`.
     pub async fn database(&self, name: &str) -> String {
-        let output = Command::new("psql")
-            .arg(format!(
-                "host={} port={} user=hh dbname=postgres",
-                self.dir.display(),
-                self.port
-            ))
-            .args(["-c", &format!("CREATE DATABASE {name}")])
-            .output()
-            .expect("psql");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        self.sql("postgres", &format!("CREATE DATABASE {name}"));
         self.url(name)
     }
 
