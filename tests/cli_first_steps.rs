@@ -230,3 +230,38 @@ fn batch_sandbox_interrupted_then_rerun_finishes_every_job() {
         assert_eq!(video, happyhorse::sandbox::SAMPLE_MP4, "j{i}");
     }
 }
+
+/// Every problem of a batch line in one pass: what the provider cannot serve and the missing
+/// length, not the first and then, after the fix, the second.
+#[test]
+fn a_batch_line_gets_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("jobs.jsonl");
+    std::fs::write(
+        &jobs,
+        "{\"prompt\": \"a horse\", \"provider\": \"apiframe\", \"aspect_ratio\": \"21:9\"}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let exit = Running::spawn(command(
+        &[
+            "batch",
+            jobs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--sandbox",
+        ],
+        &[],
+    ))
+    .exit(PATIENCE);
+    assert_eq!(exit.code, Some(2), "{}", exit.stderr);
+    assert!(
+        exit.stderr.contains("Apiframe does not offer 21:9")
+            && exit
+                .stderr
+                .contains("duration: apiframe documents no default length")
+            && exit.stderr.contains("2 problems"),
+        "{}",
+        exit.stderr
+    );
+}

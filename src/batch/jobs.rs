@@ -87,7 +87,7 @@ impl BatchJob {
         let id = id.into();
         check_id(&id)?;
         let output = format!("{id}.mp4");
-        build(0, id, provider, request, output)
+        build(0, id, provider, request, output).map_err(|problems| problems.join("; "))
     }
 
     /// Credits billed, where the provider documents a price and the length is known.
@@ -257,14 +257,15 @@ fn build(
     provider: Provider,
     request: VideoRequest,
     output: String,
-) -> Result<BatchJob, String> {
+) -> Result<BatchJob, Vec<String>> {
+    // Every problem of the line at once: what the provider cannot serve, and the length.
     let wire = request
         .to_wire(provider)
-        .map_err(|refusal| refusal.to_string())?;
+        .map_err(|refusal| refusal.to_string());
     let facts = provider.facts();
     let resolution = match request.resolution {
-        Some(resolution) => resolution,
-        None => Resolution::from_str(facts.default_resolution).map_err(|e| e.to_string())?,
+        Some(resolution) => Ok(resolution),
+        None => Resolution::from_str(facts.default_resolution).map_err(|e| e.to_string()),
     };
     let video_seconds = request
         .duration
@@ -274,7 +275,16 @@ fn build(
             format!(
                 "duration: {provider} documents no default length, and a batch counts what it will cost before it submits anything; set one (3 to 15)"
             )
-        })?;
+        });
+    let (wire, resolution, video_seconds) = match (wire, resolution, video_seconds) {
+        (Ok(wire), Ok(resolution), Ok(seconds)) => (wire, resolution, seconds),
+        (wire, resolution, seconds) => {
+            return Err([wire.err(), resolution.err(), seconds.err()]
+                .into_iter()
+                .flatten()
+                .collect())
+        }
+    };
     Ok(BatchJob {
         line,
         id,
@@ -570,7 +580,7 @@ fn parse_line(
         None => derived_id(object),
     };
     let output = output.unwrap_or_else(|| format!("{id}.mp4"));
-    build(number, id, provider, request, output).map_err(|message| vec![message])
+    build(number, id, provider, request, output)
 }
 
 /// The byte order mark a UTF-8 file may start with.
