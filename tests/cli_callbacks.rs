@@ -192,6 +192,30 @@ fn callbacks_settle_a_batch_polls_reconcile_only_the_dropped_and_each_video_is_s
     let duplicated = sandbox.deliveries().iter().any(|d| d.copy > 1);
     assert!(duplicated, "no duplicate was delivered");
 
+    // `jobs` shows whether callbacks are arriving: the same counts, from the ledger.
+    let shown =
+        Running::spawn(command(&["jobs", "--ledger", &ledger, "--json"], &[])).exit(PATIENCE);
+    assert_eq!(shown.code, Some(0), "{}", shown.stderr);
+    let summary: Value = serde_json::from_str(shown.stdout.trim()).unwrap();
+    assert_eq!(summary["callbacks"]["jobs"], 24, "{summary}");
+    assert_eq!(
+        summary["callbacks"]["heard"], report["heard"],
+        "{summary} {report}"
+    );
+    assert_eq!(
+        summary["callbacks"]["reconciled"], report["reconciled"],
+        "{summary} {report}"
+    );
+    let text = Running::spawn(command(&["jobs", "--ledger", &ledger], &[])).exit(PATIENCE);
+    assert!(
+        text.stdout.contains(&format!(
+            "callbacks: {} of 24 jobs submitted with one ended by a callback, {} by a reconciling poll",
+            report["heard"], report["reconciled"]
+        )),
+        "{}",
+        text.stdout
+    );
+
     drop(receiver);
     let log = fs::read_to_string(out.join("results.jsonl")).unwrap();
     assert!(!log.contains("://"), "results.jsonl holds a URL");

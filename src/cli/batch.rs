@@ -540,6 +540,13 @@ fn summary_lines(summary: &Summary) -> Vec<String> {
         .map(|(state, n)| format!("{state} {n}"))
         .collect();
     let mut lines = vec![format!("jobs: {} ({})", summary.total(), counts.join(", "))];
+    let callbacks = summary.callbacks;
+    if callbacks.jobs > 0 {
+        lines.push(format!(
+            "callbacks: {} of {} jobs submitted with one ended by a callback, {} by a reconciling poll (a callback dropped or late)",
+            callbacks.heard, callbacks.jobs, callbacks.reconciled
+        ));
+    }
     if !summary.committed.rows.is_empty() {
         lines.push("committed:".into());
         lines.extend(
@@ -599,6 +606,7 @@ pub fn jobs(args: JobsArgs) -> ExitCode {
                         "states": summary.states.iter().map(|(s, n)| (s.name(), n)).collect::<BTreeMap<_, _>>(),
                         "committed": summary.committed,
                         "attention": summary.attention,
+                        "callbacks": summary.callbacks,
                     })
                 );
                 ExitCode::SUCCESS

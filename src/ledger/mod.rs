@@ -423,6 +423,19 @@ pub struct Summary {
     pub committed: Committed,
     /// Jobs in states that need the user's attention: failed, expired, uncertain.
     pub attention: Vec<Attention>,
+    /// How the jobs submitted with a callback learnt their end.
+    pub callbacks: Callbacks,
+}
+
+/// How the jobs submitted with a callback learnt their end: whether the callbacks are arriving.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Callbacks {
+    /// Jobs submitted with a callback.
+    pub jobs: u64,
+    /// Of those, ended by a callback a receiver recorded.
+    pub heard: u64,
+    /// Of those, ended by a poll instead (the callback was dropped, late, or never sent).
+    pub reconciled: u64,
 }
 
 impl Summary {

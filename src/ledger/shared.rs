@@ -432,10 +432,27 @@ macro_rules! ledger_shared_methods {
                     error: get(&row, "error")?,
                 });
             }
+            let row = sqlx::query(
+                "SELECT CAST(COUNT(*) AS BIGINT) AS jobs,
+                    CAST(COUNT(heard_at) AS BIGINT) AS heard,
+                    CAST(SUM(CASE WHEN heard_at IS NULL
+                        AND state IN ('succeeded', 'downloaded', 'failed', 'expired')
+                        AND NOT refused THEN 1 ELSE 0 END) AS BIGINT) AS reconciled
+                 FROM jobs WHERE callback_url IS NOT NULL",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error(context, e))?;
+            let callbacks = Callbacks {
+                jobs: unsigned(get(&row, "jobs")?, "jobs")?.unwrap_or(0),
+                heard: unsigned(get(&row, "heard")?, "heard")?.unwrap_or(0),
+                reconciled: unsigned(get(&row, "reconciled")?, "reconciled")?.unwrap_or(0),
+            };
             Ok(Summary {
                 states,
                 committed,
                 attention,
+                callbacks,
             })
         })
     }

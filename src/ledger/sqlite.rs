@@ -24,8 +24,8 @@ use super::{
         db_error, get, heard_sql, job_from_row, signed, transition_name, transition_sql, unsigned,
         DUPLICATE_SQL,
     },
-    Attention, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job, JobState,
-    Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
+    Attention, Callbacks, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job,
+    JobState, Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
 };
 use crate::{Error, Provider};
 
