@@ -624,12 +624,12 @@ fn an_output_that_expired_before_the_download_is_reported_expired() {
     assert_eq!(rows[0]["state"], "expired", "{}", rows[0]);
     let error = rows[0]["error"].as_str().unwrap();
     assert!(
-        error.contains("expired") && error.contains("new `id`"),
+        error.contains("expired") && error.contains("--retry-failed=expired"),
         "{error}"
     );
     assert!(rows[0]["task_id"].is_string(), "{}", rows[0]);
     assert!(
-        text(&run.stderr).contains("new ids"),
+        text(&run.stderr).contains("rerun with --retry-failed"),
         "{}",
         text(&run.stderr)
     );
@@ -646,6 +646,122 @@ fn an_output_that_expired_before_the_download_is_reported_expired() {
     let again = happyhorse(&["batch", path(&jobs), "--out", path(&out)], &env);
     assert_eq!(again.status.code(), Some(1));
     assert_eq!(sandbox.stats().submits.total(), 1);
+    // Asked to, it does, saying what first: a dry run prices it and sends nothing...
+    let healthy = start(&runtime, SandboxConfig::default().with_task_seconds(0.2));
+    let env = sandbox_env(&healthy);
+    let retry = ["batch", path(&jobs), "--out", path(&out), "--retry-failed"];
+    let dry = happyhorse(&[&retry[..], &["--dry-run"]].concat(), &env);
+    let said = text(&dry.stderr);
+    assert_eq!(dry.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("tried again: 1 failed job (expired 1); their new tasks: 5 s of video"),
+        "{said}"
+    );
+    assert!(said.contains("dry run:"), "{said}");
+    assert_eq!(healthy.stats().submits.total(), 0);
+    // ... and the run makes it again: one new task, one file.
+    let done = happyhorse(&retry, &env);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert!(text(&done.stderr).contains("tried again: 1 failed job (expired 1)"));
+    assert_all_downloaded(&out, &results(&out));
+    assert_eq!(healthy.stats().tasks_created.total(), 1);
+}
+
+#[test]
+fn a_dry_run_checks_and_prices_and_creates_nothing() {
+    let runtime = runtime();
+    let sandbox = start(&runtime, SandboxConfig::default().with_task_seconds(0.2));
+    let env = sandbox_env(&sandbox);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("videos");
+    let jobs = jobs_file(
+        tmp.path(),
+        &[
+            r#"{"id": "beach", "prompt": "A dog on a beach", "duration": 5}"#.to_owned(),
+            r#"{"id": "city", "prompt": "A city at night", "provider": "apiframe", "resolution": "720p", "duration": 8}"#.to_owned(),
+        ],
+    );
+    let before = file_names(tmp.path());
+    let dry = happyhorse(
+        &["batch", path(&jobs), "--out", path(&out), "--dry-run"],
+        &env,
+    );
+    let said = text(&dry.stderr);
+    assert_eq!(dry.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("jobs: 2 new, 0 already in the ledger"),
+        "{said}"
+    );
+    assert!(
+        said.contains("total: 13 s of video, 192 credits where priced"),
+        "{said}"
+    );
+    assert!(
+        said.contains("nothing was submitted, recorded or created"),
+        "{said}"
+    );
+    assert_eq!(file_names(tmp.path()), before, "the dry run created files");
+    assert_eq!(sandbox.stats().submits.total(), 0);
+    // The same refusals as a real run, and still nothing created.
+    let over = happyhorse(
+        &[
+            "batch",
+            path(&jobs),
+            "--out",
+            path(&out),
+            "--dry-run",
+            "--max-video-seconds",
+            "10",
+        ],
+        &env,
+    );
+    assert_eq!(over.status.code(), Some(2), "{}", text(&over.stderr));
+    assert!(text(&over.stderr).contains("--max-video-seconds 10"));
+    let keyless = happyhorse(
+        &["batch", path(&jobs), "--out", path(&out), "--dry-run"],
+        &[],
+    );
+    assert_eq!(keyless.status.code(), Some(2), "{}", text(&keyless.stderr));
+    assert!(
+        text(&keyless.stderr).contains("HIAPI_API_KEY"),
+        "{}",
+        text(&keyless.stderr)
+    );
+    assert_eq!(
+        file_names(tmp.path()),
+        before,
+        "a refused dry run created files"
+    );
+    // After the real run, a dry run finds both jobs and changes no file of the batch.
+    let run = happyhorse(&["batch", path(&jobs), "--out", path(&out)], &env);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let files = file_names(&out);
+    let ledger = sha256_hex(&fs::read(out.join("happyhorse.db")).unwrap());
+    let json = happyhorse(
+        &[
+            "batch",
+            path(&jobs),
+            "--out",
+            path(&out),
+            "--dry-run",
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let plan: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        (plan["new"].as_u64(), plan["existing"].as_u64()),
+        (Some(0), Some(2)),
+        "{plan}"
+    );
+    assert_eq!(plan["to_go_video_seconds"], 0, "{plan}");
+    assert_eq!(file_names(&out), files);
+    assert_eq!(
+        sha256_hex(&fs::read(out.join("happyhorse.db")).unwrap()),
+        ledger
+    );
+    assert_eq!(sandbox.stats().tasks_created.total(), 2);
 }
 
 #[test]

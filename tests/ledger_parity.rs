@@ -479,3 +479,97 @@ async fn workers_enqueueing_the_same_file_at_once_record_each_job_once() {
         assert_eq!(ledger.jobs().await.unwrap().len(), 1000, "{name}");
     }
 }
+
+/// A failed job tried again (`Ledger::retry`): back to the queue with no task and a new key,
+/// its billed task still counted; a refused one counted nowhere; a job changed since it was
+/// planned left alone. And a ledger opened to read refuses every write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_keep_counting_billed_tasks_and_read_only_ledgers_refuse_writes() {
+    use happyhorse::ledger::{self, Again, Retry};
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_retry").await {
+        let jobs = [job(0, Provider::Apiframe), job(1, Provider::HiApi)];
+        ledger.enqueue(&jobs).await.unwrap();
+        for claimed in ledger.claim("w", Duration::from_secs(60), 2).await.unwrap() {
+            let lease = claimed.lease.unwrap();
+            ledger
+                .apply(&lease, Transition::Submitting { callback_url: None })
+                .await
+                .unwrap();
+            let error = "failed".to_owned();
+            if claimed.id == "job-0000" {
+                let task = Transition::Submitted {
+                    task_id: "task-0".into(),
+                    status: "FAILED".into(),
+                };
+                ledger.apply(&lease, task).await.unwrap();
+                ledger
+                    .apply(&lease, Transition::Failed { error })
+                    .await
+                    .unwrap();
+            } else {
+                ledger
+                    .apply(&lease, Transition::Refused { error })
+                    .await
+                    .unwrap();
+            }
+        }
+        let committed = ledger.summary().await.unwrap().committed;
+        assert_eq!(committed.video_seconds(), 5, "{name}: only the billed task");
+        let retry = |id: &str, attempts: u32| Retry {
+            id: id.into(),
+            state: JobState::Failed,
+            attempts,
+            again: Again::Submit {
+                idempotency_key: Some(format!("{id}-try{attempts}")),
+            },
+            note: "again".into(),
+        };
+        // Planned from an older attempt count: left alone.
+        assert_eq!(
+            ledger.retry(&[retry("job-0000", 0)]).await.unwrap(),
+            0,
+            "{name}"
+        );
+        let moved = ledger
+            .retry(&[retry("job-0000", 1), retry("job-0001", 1)])
+            .await
+            .unwrap();
+        assert_eq!(moved, 2, "{name}");
+        let all = ledger.jobs().await.unwrap();
+        for job in &all {
+            assert_eq!(job.state, JobState::Queued, "{name}");
+            assert_eq!(job.task_id, None, "{name}");
+            assert!(!job.refused, "{name}");
+            assert_eq!(
+                job.idempotency_key.as_deref(),
+                Some(&*format!("{}-try1", job.id))
+            );
+        }
+        assert_eq!(
+            (all[0].earlier_tasks, all[1].earlier_tasks),
+            (1, 0),
+            "{name}"
+        );
+        // The failed task still counts; the queued tries count once submitted.
+        let summary = ledger.summary().await.unwrap();
+        assert_eq!(summary.committed.video_seconds(), 5, "{name}");
+        assert_eq!(summary.committed.credits(), 120, "{name}");
+        assert_eq!(ledger.queued().await.unwrap().video_seconds(), 10, "{name}");
+    }
+    // Opened to read, by location: the same jobs, and no write gets through.
+    let mut locations = vec![dir.path().join("parity_retry.db").display().to_string()];
+    if let Some(cluster) = cluster.as_ref() {
+        locations.push(cluster.url("parity_retry"));
+    }
+    for location in locations {
+        let reader = ledger::open_read_only(&location).await.unwrap();
+        assert_eq!(reader.jobs().await.unwrap().len(), 2, "{location}");
+        let refused = reader.enqueue(&[job(9, Provider::HiApi)]).await;
+        assert!(
+            refused.is_err(),
+            "{location}: a read-only ledger took a job"
+        );
+    }
+}

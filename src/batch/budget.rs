@@ -2,9 +2,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{Batch, BatchJob, Plan};
+use super::{
+    retry::{retry_of, RetryClass},
+    Batch, BatchJob, Plan, Retries,
+};
 use crate::{
-    ledger::{Committed, CommittedRow, Enqueued, Job, NewJob},
+    ledger::{Again, Committed, CommittedRow, Enqueued, Job, JobState, NewJob},
     Error, Provider,
 };
 
@@ -86,26 +89,29 @@ where
     F: Fn() -> I,
     I: Iterator<Item = Result<BatchJob, Error>>,
 {
-    let mut check = Check::new(batch)?;
+    let out = super::outdir::OutDir::open(&batch.out_dir, &batch.ledger.local_files())?;
+    let checked = check_each(batch, out, &jobs).await?;
+    let (to_go, committed) = (checked.to_go, checked.committed);
     let mut chunk = Vec::with_capacity(CHUNK);
-    for job in jobs() {
-        chunk.push(job?);
-        if chunk.len() == CHUNK {
-            check.chunk(batch, &chunk).await?;
-            chunk.clear();
-        }
-    }
-    check.chunk(batch, &chunk).await?;
-    chunk.clear();
-    let fresh = check.finish()?;
-    let committed = batch.ledger.summary().await?.committed;
-    // Left to submit: the ledger's queued jobs (this file's and earlier ones) and the new ones.
-    let to_go = merged(batch.ledger.queued().await?, fresh);
-    batch.options.budget.check(&committed, &to_go)?;
     let mut enqueued = Enqueued::default();
     let record = |chunk: &[BatchJob]| {
         let new: Vec<NewJob> = chunk.iter().map(BatchJob::to_new_job).collect();
-        async move { batch.ledger.enqueue(&new).await }
+        let ids: Vec<String> = chunk.iter().map(|job| job.id.clone()).collect();
+        async move {
+            let enqueued = batch.ledger.enqueue(&new).await?;
+            let classes = &batch.options.retry_failed;
+            if !classes.is_empty() {
+                let retries: Vec<_> = batch
+                    .ledger
+                    .jobs_by_id(&ids)
+                    .await?
+                    .iter()
+                    .filter_map(|job| retry_of(job, classes))
+                    .collect();
+                batch.ledger.retry(&retries).await?;
+            }
+            Ok::<_, Error>(enqueued)
+        }
     };
     for job in jobs() {
         chunk.push(job?);
@@ -124,6 +130,89 @@ where
         enqueued,
         to_go,
         committed,
+        retries: checked.retries,
+    })
+}
+
+/// What the first reading of a plan found: every check passed.
+struct Checked {
+    to_go: Committed,
+    committed: Committed,
+    new: u64,
+    existing: u64,
+    retries: Retries,
+}
+
+/// The first reading of a plan: every check, and the budget, with nothing written.
+async fn check_each<I, F>(
+    batch: &Batch,
+    out: super::outdir::OutDir,
+    jobs: &F,
+) -> Result<Checked, Error>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Result<BatchJob, Error>>,
+{
+    let mut check = Check::new(out);
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for job in jobs() {
+        chunk.push(job?);
+        if chunk.len() == CHUNK {
+            check.chunk(batch, &chunk).await?;
+            chunk.clear();
+        }
+    }
+    check.chunk(batch, &chunk).await?;
+    let existing = check.existing;
+    let retries = Retries {
+        classes: check.retried.clone().into_iter().collect(),
+        cost: std::mem::take(&mut check.retry_cost).into_committed(),
+        left_failed: check.still_failed,
+    };
+    let fresh = check.finish()?;
+    let new = fresh.rows.iter().map(|row| row.jobs).sum();
+    let committed = batch.ledger.summary().await?.committed;
+    // Left to submit: the ledger's queued jobs (this file's and earlier ones), the new ones,
+    // and the failed ones tried again.
+    let to_go = merged(
+        merged(batch.ledger.queued().await?, fresh),
+        retries.cost.clone(),
+    );
+    batch.options.budget.check(&committed, &to_go)?;
+    Ok(Checked {
+        to_go,
+        committed,
+        new,
+        existing,
+        retries,
+    })
+}
+
+/// [`plan_each`]'s first reading alone: every check, the budget and the cost, with nothing
+/// written (the output directory is looked at, not created or probed); `enqueued` counts what
+/// recording would insert and find.
+pub(super) async fn dry_run_each<I, F>(batch: &Batch, jobs: F) -> Result<Plan, Error>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = Result<BatchJob, Error>>,
+{
+    let out = super::outdir::OutDir::inspect(&batch.out_dir, &batch.ledger.local_files())?;
+    let checked = check_each(batch, out, &jobs).await?;
+    let mut providers: std::collections::BTreeSet<Provider> =
+        checked.to_go.rows.iter().map(|row| row.provider).collect();
+    providers.extend(batch.ledger.claimable_providers().await?);
+    if let Some(missing) = providers.iter().find(|p| !batch.clients.contains_key(p)) {
+        return Err(Error::MissingApiKey { provider: *missing });
+    }
+    Ok(Plan {
+        enqueued: Enqueued {
+            inserted: checked.new,
+            existing: checked.existing,
+            conflicts: Vec::new(),
+        },
+        to_go: checked.to_go,
+        committed: checked.committed,
+        retries: checked.retries,
     })
 }
 
@@ -137,6 +226,13 @@ fn add(total: &mut Enqueued, more: Enqueued) {
 struct Check {
     out: super::outdir::OutDir,
     fresh: Tally,
+    /// Jobs of the stream the ledger already holds.
+    existing: u64,
+    /// Its failed jobs to try again, by class, and what the new tasks cost.
+    retried: BTreeMap<RetryClass, u64>,
+    retry_cost: Tally,
+    /// Its failed jobs left failed (not of the classes asked for, or a task may exist).
+    still_failed: u64,
     conflicts: Vec<String>,
     conflicts_total: usize,
     unsavable: Vec<String>,
@@ -146,17 +242,21 @@ struct Check {
 }
 
 impl Check {
-    fn new(batch: &Batch) -> Result<Check, Error> {
-        Ok(Check {
-            out: super::outdir::OutDir::open(&batch.out_dir, &batch.ledger.local_files())?,
+    fn new(out: super::outdir::OutDir) -> Check {
+        Check {
+            out,
             fresh: Tally::default(),
+            existing: 0,
+            retried: BTreeMap::new(),
+            retry_cost: Tally::default(),
+            still_failed: 0,
             conflicts: Vec::new(),
             conflicts_total: 0,
             unsavable: Vec::new(),
             unsavable_total: 0,
             taken: Vec::new(),
             taken_total: 0,
-        })
+        }
     }
 
     async fn chunk(&mut self, batch: &Batch, jobs: &[BatchJob]) -> Result<(), Error> {
@@ -176,11 +276,25 @@ impl Check {
             match recorded.get(&job.id) {
                 // Known: the same request, or a conflict (refused before anything is recorded).
                 Some(old) => {
+                    self.existing = self.existing.saturating_add(1);
                     let same = old.provider == job.provider
                         && crate::client::canonical_json(&old.body)
                             == crate::client::canonical_json(&job.body);
                     if !same {
                         note(&mut self.conflicts, &mut self.conflicts_total, label);
+                    } else if let Some(retry) = retry_of(old, &batch.options.retry_failed) {
+                        let class = RetryClass::of(old).unwrap_or(RetryClass::Download);
+                        *self.retried.entry(class).or_default() += 1;
+                        if matches!(retry.again, Again::Submit { .. }) {
+                            self.retry_cost.add(
+                                old.provider,
+                                &old.resolution,
+                                old.video_seconds,
+                                old.credits,
+                            );
+                        }
+                    } else if matches!(old.state, JobState::Failed | JobState::Expired) {
+                        self.still_failed = self.still_failed.saturating_add(1);
                     }
                 }
                 None => {

@@ -47,6 +47,7 @@ mod jobs;
 mod outdir;
 mod polls;
 mod results;
+mod retry;
 mod runner;
 
 use std::{
@@ -66,6 +67,7 @@ pub use jobs::{
 };
 pub use polls::{PollStrategy, HISTORY_PER_KIND, MIN_HISTORY};
 pub use results::{results_rows, write_results, ResultRow, RESULTS_FILE};
+pub use retry::{RetryClass, UnknownRetryClass};
 
 use crate::{
     ledger::{Committed, Enqueued, Job, JobState, Ledger, Summary},
@@ -121,6 +123,9 @@ pub struct BatchOptions {
     /// whose answer was lost is sent again, since nothing was paid. Never set it for a real
     /// provider: there an unknown task is reported, and a lost answer is `uncertain`.
     pub emulated: bool,
+    /// The failed jobs of the planned stream to try again, by class of failure (none when
+    /// empty): see [`RetryClass`]. A job whose task may still be going is never tried again.
+    pub retry_failed: Vec<RetryClass>,
 }
 
 impl Default for BatchOptions {
@@ -137,6 +142,7 @@ impl Default for BatchOptions {
             callback_url: None,
             heard_every: Duration::from_millis(250),
             emulated: false,
+            retry_failed: Vec::new(),
         }
     }
 }
@@ -183,6 +189,28 @@ pub struct Plan {
     pub to_go: Committed,
     /// What the ledger already committed to.
     pub committed: Committed,
+    /// The failed jobs tried again ([`BatchOptions::retry_failed`]).
+    pub retries: Retries,
+}
+
+/// What a plan tries again of the failed jobs it was given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Retries {
+    /// Jobs tried again, per class.
+    pub classes: Vec<(RetryClass, u64)>,
+    /// What their new tasks cost (a download again costs nothing), also counted in
+    /// [`Plan::to_go`].
+    pub cost: Committed,
+    /// Failed (or expired) jobs left as they are: not of a class asked for, or their task may
+    /// still be going (see [`RetryClass::of`]).
+    pub left_failed: u64,
+}
+
+impl Retries {
+    /// Jobs tried again, all classes.
+    pub fn total(&self) -> u64 {
+        self.classes.iter().map(|(_, n)| n).sum()
+    }
 }
 
 /// How a run ended.
@@ -293,6 +321,20 @@ impl Batch {
         I: Iterator<Item = Result<BatchJob, Error>>,
     {
         budget::plan_each(self, jobs).await
+    }
+
+    /// [`Batch::plan_each`]'s checks, budget and cost with nothing written: no job recorded,
+    /// and the output directory looked at rather than created or probed (with a ledger opened
+    /// by [`ledger::open_read_only`](crate::ledger::open_read_only), nothing at all). Refuses
+    /// as the plan would, and also when a job left to submit has no client
+    /// ([`Error::MissingApiKey`]), as [`Batch::run`] would. `enqueued` counts what recording
+    /// would insert and find already there.
+    pub async fn dry_run_each<I, F>(&self, jobs: F) -> Result<Plan, Error>
+    where
+        F: Fn() -> I,
+        I: Iterator<Item = Result<BatchJob, Error>>,
+    {
+        budget::dry_run_each(self, jobs).await
     }
 
     /// Works the ledger until every job is settled or left for a later run; see

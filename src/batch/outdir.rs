@@ -30,6 +30,24 @@ fn name_max(dir: &Path) -> usize {
     255
 }
 
+/// Whether this process may create files in the directory `dir` (`access(2)`, W_OK and X_OK).
+fn writable(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        match std::ffi::CString::new(dir.as_os_str().as_bytes()) {
+            // SAFETY: `path` is a valid NUL-terminated string that outlives the call; access
+            // reads it and touches no other memory.
+            Ok(path) => unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 },
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(dir).is_ok_and(|meta| !meta.permissions().readonly())
+    }
+}
+
 /// Creates `dir` if missing and proves it takes new files: one file created (never through a
 /// link), written, made durable and removed.
 pub(super) fn probe(dir: &Path) -> Result<(), Error> {
@@ -126,6 +144,47 @@ impl OutDir {
         Ok(OutDir {
             dir: dir.to_path_buf(),
             name_max: name_max(dir),
+            reserved: reserved(dir, ledger_files),
+        })
+    }
+
+    /// Looks at `dir` without writing anything: it (or, when missing, the nearest folder
+    /// above it, where it would be created) must be a writable directory, and names are
+    /// judged by that file system's limit. Weaker than [`OutDir::open`]'s probe (a full or
+    /// read-only-mounted file system passes), which a real run makes before its first submit.
+    pub(super) fn inspect(dir: &Path, ledger_files: &[PathBuf]) -> Result<OutDir, Error> {
+        let unusable = |reason: String| Error::UnusableTarget {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let mut existing = dir;
+        let dir_abs;
+        if existing.as_os_str().is_empty() {
+            existing = Path::new(".");
+        }
+        if !existing.exists() {
+            dir_abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            existing = dir_abs
+                .ancestors()
+                .skip(1)
+                .find(|p| p.exists())
+                .unwrap_or(Path::new("/"));
+        }
+        if !existing.is_dir() {
+            return Err(unusable(format!(
+                "{} is not a directory",
+                existing.display()
+            )));
+        }
+        if !writable(existing) {
+            return Err(unusable(format!(
+                "{} is not writable by this user; videos could not be saved there",
+                existing.display()
+            )));
+        }
+        Ok(OutDir {
+            dir: dir.to_path_buf(),
+            name_max: name_max(existing),
             reserved: reserved(dir, ledger_files),
         })
     }

@@ -881,6 +881,20 @@ async fn wait(
                 if heard.is_some() {
                     run.reconciled.fetch_add(1, Ordering::Relaxed);
                 }
+                // The status that ended it, kept: it tells `--retry-failed` the task is over.
+                let job = run
+                    .apply(
+                        lease,
+                        &job,
+                        Transition::Status {
+                            status: snapshot.status.clone(),
+                        },
+                    )
+                    .await?;
+                if job.state != JobState::Submitted {
+                    // A receiver recorded the end meanwhile.
+                    return Ok(Ok(job));
+                }
                 run.apply(lease, &job, Transition::Failed { error }).await?;
                 return Ok(Err(Outcome::Done));
             }
@@ -1120,7 +1134,7 @@ async fn expire(
         .map(|t| format!(" at {t}"))
         .unwrap_or_default();
     let error = format!(
-        "the output of {} task {} expired{when} before it was saved{}; the video is gone at the provider: to make it again (a new, billed task), give the line a new `id` and rerun",
+        "the output of {} task {} expired{when} before it was saved{}; the video is gone at the provider: to make it again (a new, billed task), rerun with --retry-failed=expired",
         job.provider,
         job.task_id.as_deref().unwrap_or("?"),
         detail.map(|d| format!(" ({d})")).unwrap_or_default()

@@ -13,7 +13,7 @@ use std::{
 use happyhorse::{
     batch::{
         describe, write_results, Batch, BatchJob, BatchOptions, BatchReport, Budget, JobsReadError,
-        JobsReader, Plan, Uncertain,
+        JobsReader, Plan, RetryClass, Uncertain,
     },
     ledger::{self, JobState, Ledger, Summary},
     values::HttpUrl,
@@ -79,6 +79,18 @@ pub struct Args {
     /// Run against a local emulator started in this process (no key, no cost).
     #[arg(long)]
     sandbox: bool,
+    /// Try again this file's failed jobs whose failure allows it, of the classes named (all
+    /// when none is): refused (the provider refused the submit; nothing was billed),
+    /// task-failed (the provider ended the task failed), expired (the video's URL expired
+    /// before it was saved), download (the saved file was not a video: fetched again from the
+    /// same task). Each new task is billed; the plan prints their cost before any submit, and
+    /// the budget counts them. A job whose task may still be going is never tried again.
+    #[arg(long, value_name = "CLASS", num_args = 0.., value_delimiter = ',', require_equals = true)]
+    retry_failed: Option<Vec<RetryClass>>,
+    /// Check, plan and price the batch, and stop: nothing is submitted, recorded or created
+    /// (not the ledger, not the output directory).
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -269,6 +281,43 @@ fn print_plan(plan: &Plan) {
             }
         );
     }
+    let retries = &plan.retries;
+    if retries.total() > 0 {
+        let classes: Vec<String> = retries
+            .classes
+            .iter()
+            .map(|(class, n)| format!("{class} {n}"))
+            .collect();
+        eprintln!(
+            "tried again: {} failed job{} ({}){}",
+            retries.total(),
+            if retries.total() == 1 { "" } else { "s" },
+            classes.join(", "),
+            if retries.cost.rows.is_empty() {
+                ", fetched again from their tasks (nothing new billed)".to_owned()
+            } else {
+                format!(
+                    "; their new tasks: {} s of video{} (in the total above)",
+                    retries.cost.video_seconds(),
+                    match retries.cost.credits() {
+                        0 => String::new(),
+                        credits => format!(", {credits} credits where priced"),
+                    }
+                )
+            }
+        );
+    }
+    if retries.left_failed > 0 {
+        eprintln!(
+            "failed, left as {}: {} (see `happyhorse jobs`)",
+            if retries.left_failed == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+            retries.left_failed
+        );
+    }
     if !plan.committed.rows.is_empty() {
         eprintln!(
             "committed earlier: {} s of video{}",
@@ -378,7 +427,12 @@ impl Display {
 
 async fn batch(args: &Args) -> ExitCode {
     let location = ledger_location(args.ledger.as_deref(), Some(&args.out));
-    let ledger: Arc<dyn Ledger> = match ledger::open(&location).await {
+    let opened = if args.dry_run {
+        ledger::open_read_only(&location).await
+    } else {
+        ledger::open(&location).await
+    };
+    let ledger: Arc<dyn Ledger> = match opened {
         Ok(ledger) => Arc::from(ledger),
         Err(err) => return fail(&err, args.json, &args.out),
     };
@@ -404,6 +458,11 @@ async fn batch(args: &Args) -> ExitCode {
         },
         // The in-process emulator's tasks end with this process: a rerun submits them again.
         emulated: args.sandbox,
+        retry_failed: match &args.retry_failed {
+            None => Vec::new(),
+            Some(classes) if classes.is_empty() => RetryClass::ALL.to_vec(),
+            Some(classes) => classes.clone(),
+        },
         uncertain: if args.resubmit_uncertain {
             Uncertain::Resubmit
         } else if args.skip_uncertain {
@@ -419,6 +478,15 @@ async fn batch(args: &Args) -> ExitCode {
         .cancel_on(interrupted.clone());
     for client in &clients.clients {
         batch = batch.with_client(client.clone());
+    }
+    if args.dry_run {
+        return match batch
+            .dry_run_each(|| reread(&args.jobs, args.provider))
+            .await
+        {
+            Ok(plan) => dry_run(&plan, args.json),
+            Err(err) => fail(&err, args.json, &args.out),
+        };
     }
     let plan = match batch.plan_each(|| reread(&args.jobs, args.provider)).await {
         Ok(plan) => plan,
@@ -474,6 +542,31 @@ async fn batch(args: &Args) -> ExitCode {
     finish(args, &report, &results, interrupted.is_cancelled())
 }
 
+/// A dry run's plan, as text or one JSON object; nothing was written.
+fn dry_run(plan: &Plan, json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            json!({
+                "ok": true,
+                "dry_run": true,
+                "new": plan.enqueued.inserted,
+                "existing": plan.enqueued.existing,
+                "to_go": plan.to_go,
+                "to_go_video_seconds": plan.to_go.video_seconds(),
+                "to_go_credits": plan.to_go.credits(),
+                "retried": plan.retries.classes.iter().map(|(c, n)| (c.name(), n)).collect::<BTreeMap<_, _>>(),
+                "left_failed": plan.retries.left_failed,
+                "committed": plan.committed,
+            })
+        );
+    } else {
+        print_plan(plan);
+        eprintln!("dry run: every check passed; nothing was submitted, recorded or created (run it without --dry-run to do it)");
+    }
+    ExitCode::SUCCESS
+}
+
 /// What a run did and left, as text.
 fn print_report(report: &BatchReport) {
     for line in summary_lines(&report.summary) {
@@ -515,8 +608,8 @@ fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) 
                 if uncertain == 1 { " is" } else { "s are" }
             );
         }
-        if summary.count(JobState::Expired) > 0 {
-            eprintln!("hint: expired jobs succeeded but their videos are gone at the provider; give those lines new ids to make (and pay for) them again");
+        if summary.count(JobState::Failed) + summary.count(JobState::Expired) > 0 {
+            eprintln!("hint: to try the failed and expired jobs again (new tasks are billed; a job whose task may still be going is left), rerun with --retry-failed; add --dry-run first to see what it would cost");
         }
         if !report.all_downloaded() && (interrupted || !report.deferred.is_empty()) {
             eprintln!("hint: run the same command again to resume");

@@ -75,6 +75,11 @@ CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NUL
         sql: "PRAGMA application_id = 1212697671;
 ALTER TABLE jobs ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;",
     },
+    Migration {
+        version: 4,
+        description: "retries: the billed tasks of earlier tries",
+        sql: "ALTER TABLE jobs ADD COLUMN earlier_tasks INTEGER NOT NULL DEFAULT 0;",
+    },
 ];
 
 /// The application id a SQLite ledger's header carries (migration 3): "HHLG".
@@ -140,6 +145,11 @@ ALTER TABLE jobs ADD COLUMN deliveries BIGINT NOT NULL DEFAULT 0;
         description: "marked as a happyhorse ledger; refused submits",
         sql: "COMMENT ON TABLE jobs IS 'happyhorse job ledger';
 ALTER TABLE jobs ADD COLUMN refused BOOLEAN NOT NULL DEFAULT FALSE;",
+    },
+    Migration {
+        version: 4,
+        description: "retries: the billed tasks of earlier tries",
+        sql: "ALTER TABLE jobs ADD COLUMN earlier_tasks BIGINT NOT NULL DEFAULT 0;",
     },
 ];
 

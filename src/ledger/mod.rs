@@ -249,6 +249,10 @@ pub struct Job {
     pub progress: Option<u8>,
     /// Callback deliveries received for the task, duplicates included.
     pub deliveries: u64,
+    /// Its submit was refused before any task existed (nothing billed).
+    pub refused: bool,
+    /// Billed tasks of earlier tries (`batch --retry-failed`), which the budget still counts.
+    pub earlier_tasks: u32,
 }
 
 /// A callback URL. `Debug` and `Display` leave out its query, which may carry a token.
@@ -549,6 +553,11 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// many. Nothing else may become queued or skipped this way.
     fn settle_uncertain<'a>(&'a self, to: JobState) -> LedgerFuture<'a, u64>;
 
+    /// Puts failed (or expired) jobs back to be tried again, each as its [`Retry`] says, in
+    /// one transaction; returns how many moved. A job no longer as it was planned from (its
+    /// state or its submits changed, or a worker holds it) is left as it is.
+    fn retry<'a>(&'a self, retries: &'a [Retry]) -> LedgerFuture<'a, u64>;
+
     /// Every job, in recording order.
     fn jobs<'a>(&'a self) -> LedgerFuture<'a, Vec<Job>>;
 
@@ -591,6 +600,34 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     }
 }
 
+/// A failed job to try again ([`Ledger::retry`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// The job.
+    pub id: String,
+    /// The state it was planned from (`failed` or `expired`).
+    pub state: JobState,
+    /// Its submits when it was planned: a job submitted since is left as it is.
+    pub attempts: u32,
+    /// How.
+    pub again: Again,
+    /// Why, kept as the job's note until its next step.
+    pub note: String,
+}
+
+/// How a failed job is tried again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Again {
+    /// A new task: back to the queue with no task, its submits carrying this new
+    /// `Idempotency-Key` (the old one would give the old task back).
+    Submit {
+        /// The new key (`None` where the provider has none).
+        idempotency_key: Option<String>,
+    },
+    /// The same task's video fetched again: back to `succeeded` with its output.
+    Download,
+}
+
 /// Opens the ledger at `location`: a file path (SQLite; created if missing), or a
 /// `postgres://` URL (feature `postgres`).
 pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
@@ -606,6 +643,23 @@ pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
     }
     let path = location.strip_prefix("sqlite://").unwrap_or(location);
     Ok(Box::new(SqliteLedger::open(path).await?))
+}
+
+/// Opens the ledger at `location` to read only, creating, upgrading and writing nothing: see
+/// [`SqliteLedger::open_read_only`] and (feature `postgres`) `PgLedger::connect_read_only`. A
+/// ledger that does not exist yet reads as an empty one. Writes to it fail.
+pub async fn open_read_only(location: &str) -> Result<Box<dyn Ledger>, Error> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(match PgLedger::connect_read_only(location).await? {
+            Some(ledger) => Box::new(ledger),
+            None => Box::new(SqliteLedger::open_read_only("").await?),
+        });
+        #[cfg(not(feature = "postgres"))]
+        return open(location).await;
+    }
+    let path = location.strip_prefix("sqlite://").unwrap_or(location);
+    Ok(Box::new(SqliteLedger::open_read_only(path).await?))
 }
 
 /// A ledger's location as messages and logs may show it: a URL without its password (and

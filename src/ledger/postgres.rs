@@ -46,6 +46,35 @@ impl PgLedger {
         Ok(ledger)
     }
 
+    /// Connects to read only: no schema is created or upgraded (what `batch --dry-run` plans
+    /// against). A database with no ledger yet reads as an empty one (`None`); one whose
+    /// schema this build would upgrade is refused.
+    pub async fn connect_read_only(url: &str) -> Result<Option<PgLedger>, Error> {
+        let shown = super::shown(url);
+        // Every transaction of these connections is read-only: PostgreSQL refuses a write.
+        let options = connect_options(url)
+            .map_err(|err| db_error(&format!("cannot read the URL {shown}"), err))?
+            .options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .map_err(|err| db_error(&format!("cannot connect to {shown}"), err))?;
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('happyhorse_migrations') IS NOT NULL")
+                .fetch_one(&pool)
+                .await
+                .map_err(|err| db_error(&format!("reading {shown}"), err))?;
+        if !exists {
+            pool.close().await;
+            return Ok(None);
+        }
+        let ledger = PgLedger { pool, shown };
+        ledger.check_schema(migrations::POSTGRES).await?;
+        Ok(Some(ledger))
+    }
+
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await
     }

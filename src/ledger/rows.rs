@@ -106,6 +106,27 @@ pub(super) fn transition_sql(change: &Transition) -> &'static str {
     }
 }
 
+/// [`Ledger::retry`](super::Ledger::retry) submitting anew: `$1` the new key, `$2` job, `$3`
+/// the state it was planned from, `$4` its attempts then, `$5` now, `$6` the note. The task
+/// and everything it left are cleared; a billed task (any but a refused submit's) is counted
+/// in `earlier_tasks`, so the budget keeps paying for it.
+pub(super) const RETRY_SUBMIT_SQL: &str = "UPDATE jobs SET state = 'queued',
+        earlier_tasks = earlier_tasks + CASE WHEN refused THEN 0 ELSE 1 END, refused = FALSE,
+        task_id = NULL, status = NULL, output_url = NULL, output_expires_at = NULL,
+        output_expired = FALSE, file = NULL, bytes = NULL, sha256 = NULL, submitting_at = NULL,
+        submitted_at = NULL, finished_at = NULL, task_seconds = NULL, callback_url = NULL,
+        heard_at = NULL, progress = NULL, deliveries = 0, idempotency_key = $1, error = $6,
+        updated_at = $5
+     WHERE id = $2 AND state = $3 AND attempts = $4 AND lease_owner IS NULL RETURNING id";
+
+/// [`Ledger::retry`](super::Ledger::retry) fetching again from the task that made the video:
+/// back to `succeeded` with its output (`$1` job, `$2` state planned from, `$3` attempts then,
+/// `$4` now, `$5` the note).
+pub(super) const RETRY_DOWNLOAD_SQL: &str = "UPDATE jobs SET state = 'succeeded', error = $5,
+        updated_at = $4
+     WHERE id = $1 AND state = $2 AND attempts = $3 AND lease_owner IS NULL
+       AND output_url IS NOT NULL AND task_id IS NOT NULL RETURNING id";
+
 /// The statement recording a callback's event on the job of `$1` provider and `$2` task, if
 /// it moves the job on (`$3` now, `$4` status, then the event's own); `RETURNING *`.
 pub(super) fn heard_sql(event: &HeardEvent) -> &'static str {
@@ -229,5 +250,7 @@ where
         progress: get::<R, Option<i64>>(row, "progress")?
             .and_then(|p| u8::try_from(p.clamp(0, 100)).ok()),
         deliveries: unsigned(get(row, "deliveries")?, "deliveries")?.unwrap_or(0),
+        refused: get(row, "refused")?,
+        earlier_tasks: u32::try_from(get::<R, i64>(row, "earlier_tasks")?).unwrap_or(u32::MAX),
     })
 }

@@ -65,6 +65,28 @@ macro_rules! ledger_inherent_methods {
         tx.commit().await.map_err(|e| db_error(&context, e))
     }
 
+    /// Refuses a ledger whose schema is not the last of `migrations`, without changing it.
+    async fn check_schema(&self, migrations: &[super::migrations::Migration]) -> Result<(), Error> {
+        let context = format!("reading {}", self.name());
+        let applied: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS BIGINT) FROM happyhorse_migrations",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| db_error(&context, e))?;
+        let known = migrations.last().map_or(0, |m| m.version);
+        if applied != known {
+            return Err(Error::Ledger {
+                message: format!(
+                    "{} has schema version {applied} and this build reads {known}; opened to read only, it is neither {}",
+                    self.name(),
+                    if applied > known { "read by an older build nor changed" } else { "misread nor upgraded (opening it to write upgrades it)" }
+                ),
+            });
+        }
+        Ok(())
+    }
+
     async fn fetch_job(&self, id: &str) -> Result<Option<Job>, Error> {
         let row = sqlx::query("SELECT * FROM jobs WHERE id = $1")
             .bind(id)
@@ -367,6 +389,34 @@ macro_rules! ledger_shared_methods {
         })
     }
 
+    fn retry<'a>(&'a self, retries: &'a [super::Retry]) -> LedgerFuture<'a, u64> {
+        Box::pin(async move {
+            let context = "putting failed jobs back to be tried again";
+            let mut tx = self.begin_write().await.map_err(|e| db_error(context, e))?;
+            let mut moved = 0u64;
+            let now = now_millis();
+            for retry in retries {
+                let rows = match &retry.again {
+                    super::Again::Download => sqlx::query(super::rows::RETRY_DOWNLOAD_SQL),
+                    super::Again::Submit { idempotency_key } => {
+                        sqlx::query(super::rows::RETRY_SUBMIT_SQL).bind(idempotency_key)
+                    }
+                }
+                .bind(&retry.id)
+                .bind(retry.state.name())
+                .bind(i64::from(retry.attempts))
+                .bind(now)
+                .bind(&retry.note)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| db_error(context, e))?;
+                moved = moved.saturating_add(rows.len() as u64);
+            }
+            tx.commit().await.map_err(|e| db_error(context, e))?;
+            Ok(moved)
+        })
+    }
+
     fn jobs<'a>(&'a self) -> LedgerFuture<'a, Vec<Job>> {
         Box::pin(async move {
             sqlx::query("SELECT * FROM jobs ORDER BY seq")
@@ -395,10 +445,13 @@ macro_rules! ledger_shared_methods {
             states.sort();
             let mut committed = Committed::default();
             for row in sqlx::query(
-                "SELECT provider, resolution, COUNT(*) AS jobs, CAST(SUM(video_seconds) AS BIGINT) AS seconds,
-                    CAST(SUM(credits) AS BIGINT) AS credits
-                 FROM jobs WHERE state <> 'queued' AND NOT refused GROUP BY provider, resolution
-                 ORDER BY provider, resolution",
+                "SELECT provider, resolution, COUNT(*) AS jobs,
+                    CAST(SUM(video_seconds * tasks) AS BIGINT) AS seconds,
+                    CAST(SUM(credits * tasks) AS BIGINT) AS credits
+                 FROM (SELECT provider, resolution, video_seconds, credits, earlier_tasks
+                        + CASE WHEN state <> 'queued' AND NOT refused THEN 1 ELSE 0 END AS tasks
+                       FROM jobs) AS billed
+                 WHERE tasks > 0 GROUP BY provider, resolution ORDER BY provider, resolution",
             )
             .fetch_all(&self.pool)
             .await

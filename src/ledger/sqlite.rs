@@ -58,12 +58,7 @@ impl SqliteLedger {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
+        let pool = single_connection(options)
             .await
             .map_err(|err| db_error(&format!("cannot open {}", path.display()), err))?;
         let ledger = SqliteLedger {
@@ -72,6 +67,54 @@ impl SqliteLedger {
             run_lock: Mutex::new(None),
         };
         ledger.migrate().await?;
+        Ok(ledger)
+    }
+
+    /// Opens the ledger at `path` to read, writing nothing anywhere: no file or directory is
+    /// created and no schema upgraded (what `batch --dry-run` plans against). A missing or
+    /// empty file reads as an empty ledger, held in memory; a file that is not a ledger is
+    /// refused as [`open`](Self::open) refuses it, and so is a ledger whose schema this build
+    /// would upgrade (a real run does that first).
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<SqliteLedger, Error> {
+        let path = path.as_ref().to_path_buf();
+        let len = match std::fs::metadata(&path) {
+            Ok(meta) => meta.len(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(source) => return Err(Error::Io { path, source }),
+        };
+        if len == 0 {
+            let options = SqliteConnectOptions::from_str("sqlite::memory:")
+                .map_err(|err| db_error("opening an empty ledger in memory", err))?;
+            let ledger = SqliteLedger {
+                pool: single_connection(options)
+                    .await
+                    .map_err(|err| db_error("opening an empty ledger in memory", err))?,
+                path,
+                run_lock: Mutex::new(None),
+            };
+            ledger.migrate().await?;
+            return Ok(ledger);
+        }
+        check_file(&path).await?;
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        // With no WAL file, everything committed is in the database file: read it as
+        // immutable, which creates no shared-memory file beside it. With one (a run is going,
+        // or stopped without closing), read through it.
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .immutable(!Path::new(&wal).exists())
+            .busy_timeout(Duration::from_secs(30));
+        let pool = single_connection(options)
+            .await
+            .map_err(|err| db_error(&format!("cannot read {}", path.display()), err))?;
+        let ledger = SqliteLedger {
+            pool,
+            path,
+            run_lock: Mutex::new(None),
+        };
+        ledger.check_schema(migrations::SQLITE).await?;
         Ok(ledger)
     }
 
@@ -128,6 +171,18 @@ impl SqliteLedger {
     }
 }
 
+/// A pool of one connection, kept open for the ledger's life (an in-memory database lives as
+/// long as its connection).
+async fn single_connection(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await
+}
+
 /// New files readable and writable by their owner only: a ledger holds signed output URLs
 /// (SQLite gives its WAL and shared-memory files the database file's permissions).
 fn owner_only(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
@@ -160,6 +215,16 @@ async fn prepare_file(path: &Path) -> Result<(), Error> {
             .map_err(io)?;
         return Ok(());
     }
+    check_file(path).await
+}
+
+/// Refuses, untouched, a non-empty file at `path` that is not a happyhorse ledger (see
+/// [`prepare_file`]).
+async fn check_file(path: &Path) -> Result<(), Error> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let refuse = |why: String| {
         Error::Ledger {
         message: format!(
@@ -230,6 +295,9 @@ impl Ledger for SqliteLedger {
     ledger_shared_methods!("");
 
     fn local_files(&self) -> Vec<PathBuf> {
+        if self.path.as_os_str().is_empty() {
+            return Vec::new();
+        }
         ["", "-wal", "-shm", "-journal", ".lock"]
             .into_iter()
             .map(|suffix| {
