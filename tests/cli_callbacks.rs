@@ -49,7 +49,11 @@ fn serve(ledger: &str, api_key: &str) -> (Running, String) {
     let apiframe = Provider::Apiframe.api_key_env();
     process::serve(
         ledger,
-        &[("HIAPI_WEBHOOK_SECRET", SECRET), (apiframe, api_key)],
+        &[
+            ("HIAPI_WEBHOOK_SECRET", SECRET),
+            (apiframe, api_key),
+            ("HAPPYHORSE_SERVE_SUMMARY_EVERY", "1"),
+        ],
         PATIENCE,
     )
 }
@@ -192,6 +196,19 @@ fn callbacks_settle_a_batch_polls_reconcile_only_the_dropped_and_each_video_is_s
     let duplicated = sandbox.deliveries().iter().any(|d| d.copy > 1);
     assert!(duplicated, "no duplicate was delivered");
 
+    // Its lines said how each job ended, as it did.
+    let told = exit.stderr.matches(" (ended by its callback)").count() as u64;
+    let polled = exit
+        .stderr
+        .matches(" (ended by a reconciling poll)")
+        .count() as u64;
+    assert_eq!(
+        (Some(told), Some(polled)),
+        (report["heard"].as_u64(), report["reconciled"].as_u64()),
+        "{}",
+        exit.stderr
+    );
+
     // `jobs` shows whether callbacks are arriving: the same counts, from the ledger.
     let shown =
         Running::spawn(command(&["jobs", "--ledger", &ledger, "--json"], &[])).exit(PATIENCE);
@@ -216,6 +233,24 @@ fn callbacks_settle_a_batch_polls_reconcile_only_the_dropped_and_each_video_is_s
         text.stdout
     );
 
+    // `serve` said, a line a second, that they were arriving: its lines add up to them all.
+    let said = |receiver: &Running| -> u64 {
+        receiver
+            .stderr()
+            .lines()
+            .filter_map(|line| line.strip_prefix("last 1 s: "))
+            .map(|rest| {
+                let n = rest.split(' ').next().unwrap_or_default();
+                n.parse::<u64>()
+                    .unwrap_or_else(|_| panic!("a count in {rest:?}"))
+            })
+            .sum()
+    };
+    let started = std::time::Instant::now();
+    while said(&receiver) < answered && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(said(&receiver), answered, "{}", receiver.stderr());
     drop(receiver);
     let log = fs::read_to_string(out.join("results.jsonl")).unwrap();
     assert!(!log.contains("://"), "results.jsonl holds a URL");

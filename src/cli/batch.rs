@@ -334,6 +334,15 @@ fn print_plan(plan: &Plan) {
 struct Display {
     bar: Option<ProgressBar>,
     counts: Mutex<BTreeMap<JobState, u64>>,
+    /// Jobs with a callback whose end this run saw: told by one, or found by a reconciling poll.
+    ends: Mutex<(u64, u64)>,
+}
+
+/// How a job submitted with a callback ended, once it has: `Some(true)` told by its callback,
+/// `Some(false)` found by a poll.
+fn heard(job: &happyhorse::ledger::Job) -> Option<bool> {
+    let ended = matches!(job.state, JobState::Succeeded | JobState::Failed);
+    (ended && job.callback_url.is_some()).then_some(job.heard_at.is_some())
 }
 
 impl Display {
@@ -354,6 +363,7 @@ impl Display {
         let display = Arc::new(Display {
             bar,
             counts: Mutex::new(summary.states.iter().copied().collect()),
+            ends: Mutex::new((0, 0)),
         });
         display.redraw();
         display
@@ -366,6 +376,14 @@ impl Display {
                 *n = n.saturating_sub(1);
             }
             *counts.entry(job.state).or_default() += 1;
+            if job.state != from {
+                let mut ends = self.ends.lock().unwrap_or_else(|p| p.into_inner());
+                match heard(job) {
+                    Some(true) => ends.0 += 1,
+                    Some(false) => ends.1 += 1,
+                    None => {}
+                }
+            }
         }
         match &self.bar {
             Some(bar) => {
@@ -388,11 +406,19 @@ impl Display {
             None => {
                 if job.state.is_settled() || job.state == JobState::Submitted {
                     let detail = match job.state {
-                        JobState::Downloaded => job
-                            .file
-                            .as_ref()
-                            .map(|f| format!(" -> {}", f.display()))
-                            .unwrap_or_default(),
+                        JobState::Downloaded => {
+                            let file = job
+                                .file
+                                .as_ref()
+                                .map(|f| format!(" -> {}", f.display()))
+                                .unwrap_or_default();
+                            let end = match (&job.callback_url, job.heard_at) {
+                                (None, _) => "",
+                                (Some(_), Some(_)) => " (ended by its callback)",
+                                (Some(_), None) => " (ended by a reconciling poll)",
+                            };
+                            format!("{file}{end}")
+                        }
                         JobState::Submitted => job
                             .task_id
                             .as_ref()
@@ -409,11 +435,15 @@ impl Display {
     fn redraw(&self) {
         if let Some(bar) = &self.bar {
             let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            let text: Vec<String> = counts
+            let mut text: Vec<String> = counts
                 .iter()
                 .filter(|(_, n)| **n > 0)
                 .map(|(state, n)| format!("{state} {n}"))
                 .collect();
+            let (told, polled) = *self.ends.lock().unwrap_or_else(|p| p.into_inner());
+            if told + polled > 0 {
+                text.push(format!("callbacks: {told} heard, {polled} reconciled"));
+            }
             bar.set_message(text.join(", "));
         }
     }

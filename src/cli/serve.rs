@@ -48,6 +48,10 @@ pub struct Args {
     /// Default 256.
     #[arg(long, value_name = "N", env = "HAPPYHORSE_SERVE_MAX_REQUESTS", value_parser = clap::value_parser!(u32).range(1..))]
     max_requests: Option<u32>,
+    /// Print a line of what was delivered every this many seconds (only when something was);
+    /// 0 for none. Default 60.
+    #[arg(long, value_name = "SECONDS", env = "HAPPYHORSE_SERVE_SUMMARY_EVERY", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    summary_every: u64,
 }
 
 /// `--header-timeout`, `--body-timeout`: seconds, from 0.1 to 3600 (decimals allowed).
@@ -186,11 +190,20 @@ async fn serve(args: Args) -> ExitCode {
     if unsigned {
         eprintln!("warning: HiAPI callbacks are taken unsigned (--hiapi-unsigned)");
     }
+    let summaries = (args.summary_every > 0).then(|| {
+        tokio::spawn(summarise(
+            Arc::clone(&receiver),
+            Duration::from_secs(args.summary_every),
+        ))
+    });
     let served = Arc::clone(&receiver)
         .serve(listener, limits, async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await;
+    if let Some(summaries) = summaries {
+        summaries.abort();
+    }
     let stats = receiver.stats();
     eprintln!(
         "deliveries: {} recorded, {} duplicates, {} for unknown tasks, {} refused, {} not recorded",
@@ -207,4 +220,38 @@ async fn serve(args: Args) -> ExitCode {
         served.body_timeouts
     );
     ExitCode::SUCCESS
+}
+
+/// Every `every`, one line of the deliveries since the last one, when there were any: that
+/// callbacks are arriving, and how they fare, without `-v`.
+async fn summarise(receiver: Arc<Receiver>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    let mut last = receiver.stats();
+    loop {
+        ticks.tick().await;
+        let now = receiver.stats();
+        let delta = |f: fn(&receiver::ReceiverStats) -> u64| f(&now).saturating_sub(f(&last));
+        let (applied, duplicates, unknown, refused, failed) = (
+            delta(|s| s.applied),
+            delta(|s| s.duplicates),
+            delta(|s| s.unknown),
+            delta(|s| s.refused),
+            delta(|s| s.failed),
+        );
+        let total = applied
+            .saturating_add(duplicates)
+            .saturating_add(unknown)
+            .saturating_add(refused)
+            .saturating_add(failed);
+        if total > 0 {
+            eprintln!(
+                "last {}: {total} deliveries ({applied} recorded, {duplicates} duplicates, {unknown} for unknown tasks, {refused} refused, {failed} not recorded); {} recorded since start",
+                seconds(every),
+                now.applied
+            );
+        }
+        last = now;
+    }
 }
