@@ -7,7 +7,7 @@ use super::{
     Batch, BatchJob, Plan, Retries,
 };
 use crate::{
-    ledger::{Again, Committed, CommittedRow, Enqueued, Job, JobState, NewJob},
+    ledger::{Committed, CommittedRow, Enqueued, Job, JobState, NewJob},
     Error, Provider,
 };
 
@@ -282,10 +282,11 @@ impl Check {
                             == crate::client::canonical_json(&job.body);
                     if !same {
                         note(&mut self.conflicts, &mut self.conflicts_total, label);
-                    } else if let Some(retry) = retry_of(old, &batch.options.retry_failed) {
-                        let class = RetryClass::of(old).unwrap_or(RetryClass::Download);
+                    } else if let Some(class) = RetryClass::of(old)
+                        .filter(|class| batch.options.retry_failed.contains(class))
+                    {
                         *self.retried.entry(class).or_default() += 1;
-                        if matches!(retry.again, Again::Submit { .. }) {
+                        if class.submits() {
                             self.retry_cost.add(
                                 old.provider,
                                 &old.resolution,

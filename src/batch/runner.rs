@@ -877,47 +877,46 @@ async fn wait(
                 return Ok(Ok(job));
             }
             TaskState::Failed | TaskState::Cancelled => {
-                let error = snapshot.failure();
+                // The status that ended it, kept: it tells `--retry-failed` the task is over.
+                let job = match seen(run, lease, &job, &snapshot.status).await? {
+                    Ok(job) => job,
+                    Err(settled) => return Ok(Ok(settled)),
+                };
                 if heard.is_some() {
                     run.reconciled.fetch_add(1, Ordering::Relaxed);
                 }
-                // The status that ended it, kept: it tells `--retry-failed` the task is over.
-                let job = run
-                    .apply(
-                        lease,
-                        &job,
-                        Transition::Status {
-                            status: snapshot.status.clone(),
-                        },
-                    )
-                    .await?;
-                if job.state != JobState::Submitted {
-                    // A receiver recorded the end meanwhile.
-                    return Ok(Ok(job));
-                }
+                let error = snapshot.failure();
                 run.apply(lease, &job, Transition::Failed { error }).await?;
                 return Ok(Err(Outcome::Done));
             }
             _ => {
                 if job.status.as_deref() != Some(snapshot.status.as_str()) {
-                    job = run
-                        .apply(
-                            lease,
-                            &job,
-                            Transition::Status {
-                                status: snapshot.status.clone(),
-                            },
-                        )
-                        .await?;
-                    if job.state != JobState::Submitted {
-                        // A receiver recorded the end meanwhile.
-                        run.heard.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Ok(job));
-                    }
+                    job = match seen(run, lease, &job, &snapshot.status).await? {
+                        Ok(job) => job,
+                        Err(settled) => return Ok(Ok(settled)),
+                    };
                 }
             }
         }
         last_poll = Some(now);
+    }
+}
+
+/// Records a status a poll saw: the job still waiting (`Ok`), or (`Err`) as a receiver
+/// settled it meanwhile, counted as heard.
+async fn seen(
+    run: &Run,
+    lease: &Lease,
+    job: &Job,
+    status: &str,
+) -> Result<Result<Job, Job>, Error> {
+    let status = status.to_owned();
+    let job = run.apply(lease, job, Transition::Status { status }).await?;
+    if job.state == JobState::Submitted {
+        Ok(Ok(job))
+    } else {
+        run.heard.fetch_add(1, Ordering::Relaxed);
+        Ok(Err(job))
     }
 }
 

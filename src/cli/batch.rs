@@ -275,10 +275,7 @@ fn print_plan(plan: &Plan) {
         eprintln!(
             "  total: {} s of video{}",
             plan.to_go.video_seconds(),
-            match plan.to_go.credits() {
-                0 => String::new(),
-                credits => format!(", {credits} credits where priced"),
-            }
+            priced(plan.to_go.credits())
         );
     }
     let retries = &plan.retries;
@@ -299,10 +296,7 @@ fn print_plan(plan: &Plan) {
                 format!(
                     "; their new tasks: {} s of video{} (in the total above)",
                     retries.cost.video_seconds(),
-                    match retries.cost.credits() {
-                        0 => String::new(),
-                        credits => format!(", {credits} credits where priced"),
-                    }
+                    priced(retries.cost.credits())
                 )
             }
         );
@@ -327,6 +321,14 @@ fn print_plan(plan: &Plan) {
                 credits => format!(", {credits} credits"),
             }
         );
+    }
+}
+
+/// `, N credits where priced`, or nothing when no credits are counted.
+fn priced(credits: u64) -> String {
+    match credits {
+        0 => String::new(),
+        credits => format!(", {credits} credits where priced"),
     }
 }
 
