@@ -218,9 +218,7 @@ async fn seed(location: &str, jobs: usize) {
         ledger
             .apply(
                 &lease,
-                Transition::Submitting {
-                    callback_url: Some("https://hooks.example/hiapi".into()),
-                },
+                Transition::submitting(Some("https://hooks.example/hiapi".into())),
             )
             .await
             .expect("submitting");

@@ -221,7 +221,7 @@ async fn a_failed_job_whose_task_may_still_be_going_is_never_tried_again() {
         .unwrap()
     {
         let lease = job.lease.clone().unwrap();
-        let submitting = Transition::Submitting { callback_url: None };
+        let submitting = Transition::submitting(None);
         ledger.apply(&lease, submitting).await.unwrap();
         let task_id = format!("task-{}", job.id);
         let submitted = Transition::Submitted {

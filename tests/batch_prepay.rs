@@ -240,10 +240,7 @@ fn a_submit_answered_with_another_jobs_task_fails_that_job_instead_of_stranding_
         assert_eq!(claimed[0].id, "first");
         let lease = claimed[0].lease.clone().unwrap();
         ledger
-            .apply(
-                &lease,
-                happyhorse::ledger::Transition::Submitting { callback_url: None },
-            )
+            .apply(&lease, happyhorse::ledger::Transition::submitting(None))
             .await
             .unwrap();
         ledger

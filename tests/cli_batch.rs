@@ -460,7 +460,9 @@ fn max_credits_counts_apiframe_credits_and_refuses_what_it_cannot_count() {
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     let stderr = text(&refused.stderr);
     assert!(
-        stderr.contains("196 credits") && stderr.contains("--max-credits 195"),
+        stderr.contains("196 credits")
+            && stderr.contains("cap of 195 credits")
+            && stderr.contains("higher --max-credits"),
         "{stderr}"
     );
     assert_eq!(sandbox.stats().submits.total(), 0);
@@ -523,10 +525,10 @@ fn uncertain_batch(sandbox: &Sandbox, dir: &Path) -> (PathBuf, PathBuf) {
     let rows = results(&out);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["state"], "uncertain", "{}", rows[0]);
-    let error = rows[0]["error"].as_str().unwrap();
+    let next = rows[0]["next"].as_str().unwrap();
     assert!(
-        error.contains("--resubmit-uncertain") && error.contains("--skip-uncertain"),
-        "{error}"
+        next.contains("--resubmit-uncertain") && next.contains("--skip-uncertain"),
+        "{next}"
     );
     assert_eq!(rows[0]["file"], Value::Null);
     // One submit reached reapi and created a task; only its answer was lost.
@@ -623,10 +625,9 @@ fn an_output_that_expired_before_the_download_is_reported_expired() {
     let rows = results(&out);
     assert_eq!(rows[0]["state"], "expired", "{}", rows[0]);
     let error = rows[0]["error"].as_str().unwrap();
-    assert!(
-        error.contains("expired") && error.contains("--retry-failed=expired"),
-        "{error}"
-    );
+    assert!(error.contains("expired"), "{error}");
+    let next = rows[0]["next"].as_str().unwrap();
+    assert!(next.contains("--retry-failed=expired"), "{next}");
     assert!(rows[0]["task_id"].is_string(), "{}", rows[0]);
     assert!(
         text(&run.stderr).contains("rerun with --retry-failed"),
@@ -716,7 +717,11 @@ fn a_dry_run_checks_and_prices_and_creates_nothing() {
         &env,
     );
     assert_eq!(over.status.code(), Some(2), "{}", text(&over.stderr));
-    assert!(text(&over.stderr).contains("--max-video-seconds 10"));
+    let stderr = text(&over.stderr);
+    assert!(
+        stderr.contains("cap of 10 s") && stderr.contains("--max-video-seconds"),
+        "{stderr}"
+    );
     let keyless = happyhorse(
         &["batch", path(&jobs), "--out", path(&out), "--dry-run"],
         &[],
@@ -804,11 +809,12 @@ fn jobs_prints_counts_commitments_and_what_needs_attention() {
         stdout.contains("reapi 720p: 1 job, 5 s of video"),
         "{stdout}"
     );
-    let attention = stdout
-        .lines()
+    let mut lines = stdout.lines();
+    lines
         .find(|line| line.starts_with("uncertain r1 (reapi"))
         .unwrap_or_else(|| panic!("no attention line:\n{stdout}"));
-    assert!(attention.contains("--resubmit-uncertain"), "{attention}");
+    let next = lines.next().unwrap_or_default();
+    assert!(next.contains("--resubmit-uncertain"), "{next}");
 
     // The same through --ledger, as JSON.
     let shown = happyhorse(&["jobs", "--ledger", path(&db), "--json"], &[]);
@@ -1017,10 +1023,10 @@ fn a_reapi_submit_cut_short_by_a_kill_is_reported_uncertain_and_not_sent_again()
     let uncertain: Vec<&Value> = rows.iter().filter(|r| r["state"] == "uncertain").collect();
     assert_eq!(uncertain.len() as u64, cut, "{rows:#?}");
     for row in &uncertain {
-        let error = row["error"].as_str().unwrap();
+        let next = row["next"].as_str().unwrap();
         assert!(
-            error.contains("--resubmit-uncertain") && error.contains("--skip-uncertain"),
-            "{error}"
+            next.contains("--resubmit-uncertain") && next.contains("--skip-uncertain"),
+            "{next}"
         );
     }
     let downloaded: Vec<Value> = rows

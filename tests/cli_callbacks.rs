@@ -303,18 +303,20 @@ fn a_killed_workers_jobs_are_taken_over_after_its_lease_and_each_job_has_one_tas
     let mut first = worker();
     let second = worker();
 
-    // Kill the first worker once it holds submitted jobs (tasks exist; it is waiting on them).
+    // Kill the first worker once tasks exist and it holds jobs in the middle of a step
+    // (waiting jobs hold no lease: any worker takes their next step when it is due).
     let marker = format!("-{}-", first.child.id());
     let started = Instant::now();
     let held: Vec<String> = loop {
         let jobs = read_jobs(&runtime, &url);
         let held: Vec<String> = jobs
             .iter()
-            .filter(|j| j.state == JobState::Submitted)
+            .filter(|j| !j.state.is_settled())
             .filter(|j| j.lease.as_ref().is_some_and(|l| l.owner.contains(&marker)))
             .map(|j| j.id.clone())
             .collect();
-        if held.len() >= 3 {
+        let submitted = jobs.iter().filter(|j| j.task_id.is_some()).count();
+        if !held.is_empty() && submitted >= 3 {
             break held;
         }
         assert!(

@@ -332,7 +332,7 @@ async fn prepare(location: &str, tasks: &[(&str, Provider, &str)]) {
         let lease = job.lease.clone().unwrap();
         let task = tasks.iter().find(|t| t.0 == job.id).unwrap().2;
         ledger
-            .apply(&lease, Transition::Submitting { callback_url: None })
+            .apply(&lease, Transition::submitting(None))
             .await
             .unwrap();
         ledger

@@ -56,7 +56,7 @@ async fn prepare(ledger: &dyn Ledger) -> Vec<Lease> {
     leases.sort_by(|a, b| a.job.cmp(&b.job));
     for (i, lease) in leases.iter().enumerate() {
         ledger
-            .apply(lease, Transition::Submitting { callback_url: None })
+            .apply(lease, Transition::submitting(None))
             .await
             .expect("submitting");
         if i == 0 {

@@ -89,7 +89,7 @@ async fn both_ledgers_behave_the_same() {
         assert_eq!(claimed.len(), 1, "{name}");
         let lease = claimed[0].lease.clone().unwrap();
         let job = ledger
-            .apply(&lease, Transition::Submitting { callback_url: None })
+            .apply(&lease, Transition::submitting(None))
             .await
             .unwrap();
         assert_eq!(
@@ -108,7 +108,10 @@ async fn both_ledgers_behave_the_same() {
             )
             .await
             .unwrap_err();
-        assert!(matches!(refused, Error::Ledger { .. }), "{name}: {refused}");
+        assert!(
+            matches!(refused, Error::NotAllowed { .. }),
+            "{name}: {refused}"
+        );
         ledger
             .apply(
                 &lease,
@@ -157,7 +160,7 @@ async fn both_ledgers_behave_the_same() {
             .remove(0);
         let other_lease = other.lease.clone().unwrap();
         ledger
-            .apply(&other_lease, Transition::Submitting { callback_url: None })
+            .apply(&other_lease, Transition::submitting(None))
             .await
             .unwrap();
         if other.provider == claimed[0].provider {
@@ -205,12 +208,12 @@ async fn a_late_worker_cannot_overwrite_a_newer_claim() {
         let (old, new) = (old.lease.unwrap(), new.lease.unwrap());
         assert!(new.fence > old.fence, "{name}");
         let late = ledger
-            .apply(&old, Transition::Submitting { callback_url: None })
+            .apply(&old, Transition::submitting(None))
             .await
             .unwrap_err();
         assert!(matches!(late, Error::LeaseLost { .. }), "{name}: {late}");
         ledger
-            .apply(&new, Transition::Submitting { callback_url: None })
+            .apply(&new, Transition::submitting(None))
             .await
             .unwrap();
         // Renewal keeps a live lease out of others' reach.
@@ -293,16 +296,14 @@ async fn callbacks_are_recorded_once_whoever_holds_the_job() {
             let lease = claimed.lease.clone().unwrap();
             let callback_url = Some(format!("https://hooks.example/{i}?token=secret"));
             let job = ledger
-                .apply(&lease, Transition::Submitting { callback_url })
+                .apply(&lease, Transition::submitting(callback_url))
                 .await
                 .unwrap();
             // A resubmit keeps the first callback, so the body under the key never changes.
             let again = ledger
                 .apply(
                     &lease,
-                    Transition::Submitting {
-                        callback_url: Some("https://elsewhere.example/".into()),
-                    },
+                    Transition::submitting(Some("https://elsewhere.example/".into())),
                 )
                 .await
                 .unwrap();
@@ -424,9 +425,14 @@ async fn callbacks_are_recorded_once_whoever_holds_the_job() {
                 },
             )
             .await
-            .unwrap();
-        assert_eq!(polled.state, JobState::Succeeded, "{name}");
-        assert_eq!(polled.status.as_deref(), Some("x"), "{name}");
+            .unwrap_err();
+        assert!(
+            matches!(polled, Error::NotAllowed { .. }),
+            "{name}: {polled}"
+        );
+        let kept = ledger.job(&leases[0].job).await.unwrap().unwrap();
+        assert_eq!(kept.state, JobState::Succeeded, "{name}");
+        assert_eq!(kept.status.as_deref(), Some("x"), "{name}");
         assert_eq!(
             ledger.jobs().await.unwrap()[1].deliveries,
             12,
@@ -494,7 +500,7 @@ async fn retries_keep_counting_billed_tasks_and_read_only_ledgers_refuse_writes(
         for claimed in ledger.claim("w", Duration::from_secs(60), 2).await.unwrap() {
             let lease = claimed.lease.unwrap();
             ledger
-                .apply(&lease, Transition::Submitting { callback_url: None })
+                .apply(&lease, Transition::submitting(None))
                 .await
                 .unwrap();
             let error = "failed".to_owned();

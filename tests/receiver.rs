@@ -90,9 +90,7 @@ async fn prepare(location: &str, plan: &[(&str, Provider, &str)]) -> Box<dyn Led
         ledger
             .apply(
                 &lease,
-                Transition::Submitting {
-                    callback_url: Some(format!("https://hooks.example/{provider}?token=cb")),
-                },
+                Transition::submitting(Some(format!("https://hooks.example/{provider}?token=cb"))),
             )
             .await
             .expect("submitting");
@@ -133,10 +131,9 @@ async fn job(ledger: &dyn Ledger, id: &str) -> Job {
 
 /// `job` but for its delivery count: what a duplicate may change.
 fn but_deliveries(job: &Job) -> Job {
-    Job {
-        deliveries: 0,
-        ..job.clone()
-    }
+    let mut job = job.clone();
+    job.deliveries = 0;
+    job
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -178,9 +178,7 @@ async fn prepare(location: &str) {
     ledger
         .apply(
             &lease,
-            Transition::Submitting {
-                callback_url: Some("https://hooks.example/hiapi".into()),
-            },
+            Transition::submitting(Some("https://hooks.example/hiapi".into())),
         )
         .await
         .expect("submitting");

@@ -6,69 +6,11 @@ use super::{
     retry::{retry_of, RetryClass},
     Batch, BatchJob, Plan, Retries,
 };
+pub use crate::ledger::Budget;
 use crate::{
     ledger::{Committed, CommittedRow, Enqueued, Job, JobState, NewJob},
     Error, Provider,
 };
-
-/// Caps on what a batch may commit (counting what the ledger already committed: a job counts
-/// from its first submit, whatever became of it).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Budget {
-    /// Credits, where the provider documents a price (Apiframe). A batch with jobs on a
-    /// provider that documents none is refused under this cap: its cost cannot be counted.
-    pub max_credits: Option<u64>,
-    /// Seconds of video, all providers.
-    pub max_video_seconds: Option<u64>,
-}
-
-impl Budget {
-    /// Whether any cap is set.
-    pub fn is_capped(&self) -> bool {
-        self.max_credits.is_some() || self.max_video_seconds.is_some()
-    }
-
-    /// Refuses when `committed` plus `to_go` goes past a cap.
-    pub fn check(&self, committed: &Committed, to_go: &Committed) -> Result<(), Error> {
-        if let Some(cap) = self.max_video_seconds {
-            let (done, more) = (committed.video_seconds(), to_go.video_seconds());
-            if done.saturating_add(more) > cap {
-                return Err(Error::OverBudget {
-                    message: format!(
-                        "the batch needs {more} s of video and {done} s are committed already, past --max-video-seconds {cap}; remove jobs or raise the cap"
-                    ),
-                });
-            }
-        }
-        if let Some(cap) = self.max_credits {
-            let unpriced: Vec<String> = to_go
-                .rows
-                .iter()
-                .filter(|row| row.credits.is_none())
-                .map(|row| row.provider.to_string())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            if !unpriced.is_empty() {
-                return Err(Error::OverBudget {
-                    message: format!(
-                        "--max-credits cannot be enforced on {}: no documented price; cap with --max-video-seconds instead",
-                        unpriced.join(", ")
-                    ),
-                });
-            }
-            let (done, more) = (committed.credits(), to_go.credits());
-            if done.saturating_add(more) > cap {
-                return Err(Error::OverBudget {
-                    message: format!(
-                        "the batch needs {more} credits and {done} are committed already, past --max-credits {cap}; remove jobs or raise the cap"
-                    ),
-                });
-            }
-        }
-        Ok(())
-    }
-}
 
 /// Jobs looked at (and later recorded) at a time: what planning holds in memory besides the
 /// ids of the file.

@@ -48,7 +48,7 @@ mod outdir;
 mod polls;
 mod results;
 mod retry;
-mod runner;
+mod run;
 
 use std::{
     collections::HashMap,
@@ -91,8 +91,13 @@ pub enum Uncertain {
 /// How a batch runs.
 #[derive(Clone, Debug)]
 pub struct BatchOptions {
-    /// Jobs in progress at once (submitted and not yet saved); at least 1.
+    /// Steps in progress at once (submits, polls and saves being made); at least 1. A job
+    /// waiting on its task takes no place: see [`BatchOptions::max_in_flight`].
     pub concurrency: usize,
+    /// The most tasks kept running at the provider at once (jobs being submitted or
+    /// submitted, counting every worker on the ledger); `None`: no limit (some accounts
+    /// have one).
+    pub max_in_flight: Option<u32>,
     /// How polls are timed.
     pub polls: PollStrategy,
     /// How much faster than real time the batch's clock runs: for simulations against a
@@ -115,9 +120,13 @@ pub struct BatchOptions {
     /// its expected end (the history's latest end, or 5 minutes without history) is polled,
     /// so a dropped callback is reconciled. reapi has no callbacks and is polled as before.
     pub callback_url: Option<HttpUrl>,
-    /// How often a worker waiting on callbacks reads the ledger for the jobs a receiver
-    /// settled (one query for all of them).
+    /// The longest a worker with nothing due waits before it looks at the ledger again (a
+    /// receiver in another process records callbacks it is not told of; one query for all
+    /// the jobs).
     pub heard_every: Duration,
+    /// How long the ledger keeps its event history (each run prunes older entries); `None`:
+    /// for ever.
+    pub event_retention: Option<Duration>,
     /// The clients talk to an emulator whose tasks end with its process (`batch --sandbox`):
     /// a task it does not know (an earlier process's) is submitted again, and a reapi submit
     /// whose answer was lost is sent again, since nothing was paid. Never set it for a real
@@ -132,6 +141,7 @@ impl Default for BatchOptions {
     fn default() -> Self {
         BatchOptions {
             concurrency: 16,
+            max_in_flight: None,
             polls: PollStrategy::History,
             time_scale: 1.0,
             max_wait: Duration::from_secs(30 * 60),
@@ -141,6 +151,7 @@ impl Default for BatchOptions {
             download_attempts: 5,
             callback_url: None,
             heard_every: Duration::from_millis(250),
+            event_retention: Some(Duration::from_secs(30 * 24 * 3600)),
             emulated: false,
             retry_failed: Vec::new(),
         }
@@ -341,7 +352,7 @@ impl Batch {
     /// [`BatchReport`]. Fails before any submit when a job's provider has no client, and
     /// when another process runs this ledger ([`Error::LedgerBusy`]).
     pub async fn run(&self) -> Result<BatchReport, Error> {
-        runner::run(self).await
+        run::run(self).await
     }
 }
 

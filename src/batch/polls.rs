@@ -121,6 +121,15 @@ impl Window {
     }
 }
 
+/// What a task's poll timing keeps between two polls (in the ledger, with the job: any worker
+/// may make the next poll).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PollerState {
+    polls: u32,
+    interval: f64,
+    readings: [Option<(f64, f64)>; 2],
+}
+
 /// The poll timing of one task.
 #[derive(Debug)]
 pub(crate) struct Poller {
@@ -150,6 +159,25 @@ impl Poller {
             polls: 0,
             interval: 0.0,
             readings: [None, None],
+        }
+    }
+
+    /// A poller that goes on from `state` (kept from the task's earlier polls), with the
+    /// window the history gives now.
+    pub fn resume(strategy: PollStrategy, window: Option<Window>, state: PollerState) -> Poller {
+        let mut poller = Poller::new(strategy, window);
+        poller.polls = state.polls;
+        poller.interval = state.interval;
+        poller.readings = state.readings;
+        poller
+    }
+
+    /// What to keep until the next poll.
+    pub fn state(&self) -> PollerState {
+        PollerState {
+            polls: self.polls,
+            interval: self.interval,
+            readings: self.readings,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct ResultRow {
     pub sha256: Option<String>,
     /// What went wrong, and what to do, for jobs that are not downloaded.
     pub error: Option<String>,
+    /// What to do next about the job, where its caller knows (the command line fills it
+    /// with the command to run); left out of the file when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// The rows for `jobs`, with files under `out_dir`.
@@ -54,18 +58,19 @@ pub fn results_rows(jobs: &[Job], out_dir: &Path) -> Vec<ResultRow> {
                 bytes: job.bytes.filter(|_| done),
                 sha256: job.sha256.clone().filter(|_| done),
                 error: if done { None } else { job.error.clone() },
+                next: None,
             }
         })
         .collect()
 }
 
-/// Writes `out_dir/results.jsonl` for `jobs` (to a temporary file, made durable, then renamed
+/// Writes `out_dir/results.jsonl` for `rows` (see [`results_rows`]) (to a temporary file, made durable, then renamed
 /// over the old one, so a reader never sees half a file). Returns its path. A failed write
 /// leaves no partial file behind, and nothing is written through a symbolic link.
-pub async fn write_results(jobs: &[Job], out_dir: &Path) -> Result<PathBuf, Error> {
+pub async fn write_results(rows: &[ResultRow], out_dir: &Path) -> Result<PathBuf, Error> {
     let mut text = String::new();
-    for row in results_rows(jobs, out_dir) {
-        let line = serde_json::to_string(&row).map_err(|err| Error::Ledger {
+    for row in rows {
+        let line = serde_json::to_string(row).map_err(|err| Error::Worker {
             message: format!("cannot write a result: {err}"),
         })?;
         text.push_str(&line);
@@ -74,7 +79,7 @@ pub async fn write_results(jobs: &[Job], out_dir: &Path) -> Result<PathBuf, Erro
     let out_dir = out_dir.to_path_buf();
     tokio::task::spawn_blocking(move || write_atomically(&out_dir, text.as_bytes()))
         .await
-        .map_err(|join| Error::Ledger {
+        .map_err(|join| Error::Worker {
             message: format!("writing the results stopped: {join}"),
         })?
 }

@@ -12,8 +12,8 @@ use std::{
 
 use happyhorse::{
     batch::{
-        describe, write_results, Batch, BatchJob, BatchOptions, BatchReport, Budget, JobsReadError,
-        JobsReader, Plan, RetryClass, Uncertain,
+        describe, results_rows, write_results, Batch, BatchJob, BatchOptions, BatchReport, Budget,
+        JobsReadError, JobsReader, Plan, RetryClass, Uncertain,
     },
     ledger::{self, JobState, Ledger, Summary},
     values::HttpUrl,
@@ -554,7 +554,13 @@ async fn batch(args: &Args) -> ExitCode {
         report => report,
     };
     let results = match ledger.jobs().await {
-        Ok(all) => write_results(&all, &args.out).await,
+        Ok(all) => {
+            let mut rows = results_rows(&all, &args.out);
+            for row in &mut rows {
+                row.next = next_step(row.state).map(str::to_owned);
+            }
+            write_results(&rows, &args.out).await
+        }
         Err(err) => Err(err),
     };
     let report = match report {
@@ -657,6 +663,17 @@ fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) 
     }
 }
 
+/// What to run next for a job that stands in `state`, if anything (the library's errors say
+/// what happened; the command line says what to do).
+pub(crate) fn next_step(state: JobState) -> Option<&'static str> {
+    match state {
+        JobState::Uncertain => Some("check the provider's task list, then rerun with --resubmit-uncertain (may pay twice) or --skip-uncertain"),
+        JobState::Expired => Some("rerun with --retry-failed=expired to make it again (a new, billed task)"),
+        JobState::Failed => Some("rerun with --retry-failed to try it again if a new task may help (--dry-run first shows the cost)"),
+        _ => None,
+    }
+}
+
 /// A ledger's counts, what it committed, and the jobs that need attention, as lines.
 fn summary_lines(summary: &Summary) -> Vec<String> {
     let counts: Vec<String> = summary
@@ -692,6 +709,9 @@ fn summary_lines(summary: &Summary) -> Vec<String> {
                 .unwrap_or_default(),
             job.error.as_deref().unwrap_or("")
         ));
+        if let Some(next) = next_step(job.state) {
+            lines.push(format!("  next: {next}"));
+        }
     }
     lines
 }

@@ -395,15 +395,22 @@ pub fn advice(err: &Error, context: &Context) -> Option<String> {
         Error::NotFound { .. } => Some(format!(
             "check the id, and pass the --provider that created it (this used {provider})"
         )),
-        Error::OverBudget { .. } => Some(
-            "nothing was submitted or recorded; rerun with a higher cap, or with fewer lines".into(),
+        Error::OverBudget { message } if message.contains("no documented price") => Some(
+            "nothing was submitted or recorded; cap the batch with --max-video-seconds instead of --max-credits".into(),
         ),
+        Error::OverBudget { message } => Some(format!(
+            "nothing was submitted or recorded; rerun with a higher {} or with fewer lines",
+            if message.contains("credits") { "--max-credits" } else { "--max-video-seconds" }
+        )),
         Error::JobConflict { .. } => context.out_dir.as_ref().map(|out| {
             let out = shell_word(&out.display().to_string());
             format!("the ledger in {out} holds these ids from an earlier file; see them with `happyhorse jobs --out {out}`")
         }),
         Error::Config { message } if message.contains("no PostgreSQL ledger") => Some(
             "install a build with PostgreSQL: `cargo install --path . --features postgres` (or `cargo build --release --features postgres`)".into(),
+        ),
+        Error::Ledger { message, .. } if message.contains("is not a happyhorse ledger") => Some(
+            "pass --ledger a new file, or the ledger of a batch".into(),
         ),
         Error::Ledger { .. } if context.out_dir.is_some() => Some(
             "the batch stopped claiming and submitting when the ledger could not record a step; every job stays as the ledger last recorded it. Fix the cause (free disk space, a database that refuses writes), then run the same command again to resume".into(),

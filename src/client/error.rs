@@ -236,6 +236,16 @@ pub enum Error {
     Ledger {
         /// What went wrong, and with which ledger.
         message: String,
+        /// The database's own error, where there was one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
+    /// A batch's worker stopped without finishing its step (it panicked, or its task was
+    /// aborted): a fault of happyhorse itself, not of the ledger or the provider.
+    #[error("a batch worker stopped: {message}")]
+    Worker {
+        /// What stopped.
+        message: String,
     },
     /// Another process is running a batch on this ledger.
     #[error("the ledger {ledger} is in use by another happyhorse process; wait for it to finish, or stop it (a stopped batch resumes where it left off)")]
@@ -267,6 +277,24 @@ pub enum Error {
         task_id: String,
         /// The job that holds the task, where it could be read.
         holder: Option<String>,
+    },
+    /// A change the job's lifecycle does not allow from where the job stands (a receiver may
+    /// have settled it meanwhile); nothing was recorded.
+    #[error("job {job}: cannot record {change} while it is {state}")]
+    NotAllowed {
+        /// The job.
+        job: String,
+        /// The change, in words (`a status`, `a task id`, ...).
+        change: &'static str,
+        /// Where the job stands (a state's name).
+        state: String,
+    },
+    /// The most tasks a batch keeps running at the provider at once are running: the submit
+    /// was not recorded, and waits for one of them to end.
+    #[error("{limit} tasks are running at the provider already (the batch's limit)")]
+    InFlightLimit {
+        /// The limit.
+        limit: u32,
     },
     /// Another worker claimed the job since this one did; this worker's writes to it are refused.
     #[error("job {job} was claimed by another worker; this worker left it alone")]
@@ -330,6 +358,25 @@ fn after(retry_after: Option<Duration>) -> String {
 }
 
 impl Error {
+    /// A ledger error with no underlying database error.
+    pub(crate) fn ledger(message: impl Into<String>) -> Error {
+        Error::Ledger {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A ledger error caused by the database's `source`.
+    pub(crate) fn ledger_cause(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Ledger {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// Whether retrying the same call later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -5,20 +5,23 @@
 //! bumped by every claim refuses the writes of a worker that comes back late. Schema migrations
 //! run under a transaction-scoped advisory lock, so workers starting together apply them once.
 
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio::sync::Notify;
+
+use sqlx::{
+    postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow},
+    AssertSqlSafe, Column as _, Postgres, Row as _, TypeInfo as _, ValueRef as _,
+};
 
 use super::{
-    from_millis, migrations, millis, now_millis,
-    rows::{
-        db_error, get, heard_sql, job_from_row, signed, transition_name, transition_sql, unsigned,
-        DUPLICATE_SQL,
-    },
-    Attention, Callbacks, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job,
-    JobState, Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
+    engine::{Dialect, Engine, EngineFuture, Param, Rows, Tx, Value},
+    migrate,
+    protocol::sealed::Sealed,
+    rows::db_error,
+    Ledger, LedgerFuture,
 };
-use crate::{Error, Provider};
+use crate::Error;
 
 /// A ledger in a PostgreSQL database. See the [module docs](self).
 #[derive(Debug)]
@@ -26,6 +29,16 @@ pub struct PgLedger {
     pool: PgPool,
     /// The URL without its password, for messages.
     shown: String,
+    /// Woken by `NOTIFY happyhorse_due` (a receiver recorded a callback), once listened to.
+    due: tokio::sync::OnceCell<(Arc<Notify>, tokio::task::AbortHandle)>,
+}
+
+impl Drop for PgLedger {
+    fn drop(&mut self) {
+        if let Some((_, listening)) = self.due.get() {
+            listening.abort();
+        }
+    }
 }
 
 impl PgLedger {
@@ -41,8 +54,12 @@ impl PgLedger {
             .connect_with(options)
             .await
             .map_err(|err| db_error(&format!("cannot connect to {shown}"), err))?;
-        let ledger = PgLedger { pool, shown };
-        ledger.migrate().await?;
+        let ledger = PgLedger {
+            pool,
+            shown,
+            due: tokio::sync::OnceCell::new(),
+        };
+        migrate::migrate(&ledger).await?;
         Ok(ledger)
     }
 
@@ -70,24 +87,14 @@ impl PgLedger {
             pool.close().await;
             return Ok(None);
         }
-        let ledger = PgLedger { pool, shown };
-        ledger.check_schema(migrations::POSTGRES).await?;
+        let ledger = PgLedger {
+            pool,
+            shown,
+            due: tokio::sync::OnceCell::new(),
+        };
+        migrate::check(&ledger).await?;
         Ok(Some(ledger))
     }
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        self.pool.begin().await
-    }
-
-    fn name(&self) -> String {
-        self.shown.clone()
-    }
-
-    ledger_inherent_methods!(
-        migrations::POSTGRES,
-        // Workers starting together on many machines: one migrates, the others wait.
-        Some("SELECT pg_advisory_xact_lock(7242001)")
-    );
 }
 
 /// The connection options of `url`, with a bracketed IPv6 host (`postgres://u@[::1]:5432/db`)
@@ -105,13 +112,134 @@ fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
     })
 }
 
+impl Sealed for PgLedger {}
+
 impl Ledger for PgLedger {
-    // Workers on many machines skip each other's rows instead of waiting for them.
-    ledger_shared_methods!("FOR UPDATE SKIP LOCKED");
+    fn engine(&self) -> &dyn Engine {
+        self
+    }
 
     fn begin_run<'a>(&'a self, _owner: &'a str) -> LedgerFuture<'a, ()> {
         // Many workers share this ledger: nothing to take; a dead worker's jobs come back when
         // its leases expire.
         Box::pin(async move { Ok(()) })
     }
+}
+
+impl Engine for PgLedger {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn name(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn query<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
+        Box::pin(async move { decode(bind(sql, params).fetch_all(&self.pool).await?) })
+    }
+
+    fn due_signal<'a>(&'a self) -> EngineFuture<'a, Option<Arc<Notify>>> {
+        Box::pin(async move {
+            let (notify, _) = self
+                .due
+                .get_or_try_init(|| async {
+                    let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                    listener.listen("happyhorse_due").await?;
+                    let notify = Arc::new(Notify::new());
+                    let wake = notify.clone();
+                    let task = tokio::spawn(async move {
+                        loop {
+                            match listener.recv().await {
+                                Ok(_) => wake.notify_one(),
+                                // The listener reconnects by itself; workers also look on
+                                // their own meanwhile.
+                                Err(err) => {
+                                    tracing::debug!(error = %err, "listening for due jobs");
+                                    tokio::time::sleep(Duration::from_secs(1)).await;
+                                }
+                            }
+                        }
+                    });
+                    Ok::<_, sqlx::Error>((notify, task.abort_handle()))
+                })
+                .await?;
+            Ok(Some(notify.clone()))
+        })
+    }
+
+    fn begin<'a>(&'a self) -> EngineFuture<'a, Box<dyn Tx + 'a>> {
+        Box::pin(async move {
+            let tx = self.pool.begin().await?;
+            Ok(Box::new(PgTx(tx)) as Box<dyn Tx + 'a>)
+        })
+    }
+}
+
+struct PgTx(sqlx::Transaction<'static, Postgres>);
+
+impl Tx for PgTx {
+    fn query<'a>(&'a mut self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
+        Box::pin(async move { decode(bind(sql, params).fetch_all(&mut *self.0).await?) })
+    }
+
+    fn script<'a>(&'a mut self, sql: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&mut *self.0)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn commit(self: Box<Self>) -> EngineFuture<'static, ()> {
+        Box::pin(self.0.commit())
+    }
+}
+
+/// `sql` with `params` bound (see the SQLite backend's `bind`).
+fn bind<'a>(sql: &'a str, params: &'a [Param]) -> sqlx::query::Query<'a, Postgres, PgArguments> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for param in params {
+        query = match param {
+            Param::Int(v) => query.bind(*v),
+            Param::Real(v) => query.bind(*v),
+            Param::Text(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
+/// Rows as plain values, typed by their columns' types.
+fn decode(rows: Vec<PgRow>) -> Result<Rows, sqlx::Error> {
+    let names: std::sync::Arc<[String]> = rows
+        .first()
+        .map(|row| row.columns().iter().map(|c| c.name().to_owned()).collect())
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut values = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            let raw = row.try_get_raw(i)?;
+            let value = if raw.is_null() {
+                Value::Null
+            } else {
+                match raw.type_info().name() {
+                    // `SELECT pg_advisory_xact_lock(..)` answers a void.
+                    "VOID" => Value::Null,
+                    "INT8" => Value::Int(row.try_get(i)?),
+                    "INT4" => Value::Int(i64::from(row.try_get::<i32, _>(i)?)),
+                    "INT2" => Value::Int(i64::from(row.try_get::<i16, _>(i)?)),
+                    "BOOL" => Value::Bool(row.try_get(i)?),
+                    "FLOAT8" => Value::Real(row.try_get(i)?),
+                    "FLOAT4" => Value::Real(f64::from(row.try_get::<f32, _>(i)?)),
+                    _ => Value::Text(row.try_get(i)?),
+                }
+            };
+            values.push(value);
+        }
+        out.push(values);
+    }
+    Ok(Rows { names, rows: out })
 }

@@ -1,256 +1,191 @@
-//! What both ledger backends share: decoding a job row, and each transition's statement.
-//!
-//! The statements use `$N` parameters, which PostgreSQL and (through sqlx) SQLite both read as
-//! numbered: `$1` job, `$2` lease owner, `$3` fence, `$4` now, then the transition's own.
+//! Reading the ledger's rows into its records, the same for every engine: values are checked
+//! (a negative size, an unknown state or provider, a body that is not JSON) and refused with
+//! a ledger error naming the column, never a panic.
 
 use std::{path::PathBuf, str::FromStr};
 
-use sqlx::{ColumnIndex, Decode, Row, Type};
-
-use super::{from_millis, CallbackUrl, HeardEvent, Job, Lease, Transition};
+use super::{
+    engine::{Row, Value},
+    from_millis, CallbackUrl, Event, Job, JobState, Lease,
+};
 use crate::{client::Output, Error, Provider};
 
-pub(super) fn transition_name(change: &Transition) -> &'static str {
-    match change {
-        Transition::Submitting { .. } => "a submit",
-        Transition::Submitted { .. } => "a task id",
-        Transition::Status { .. } => "a status",
-        Transition::Succeeded { .. } => "a success",
-        Transition::Downloaded { .. } => "a download",
-        Transition::Failed { .. } => "a failure",
-        Transition::Refused { .. } => "a refused submit",
-        Transition::Expired { .. } => "an expiry",
-        Transition::Uncertain { .. } => "an uncertain submit",
-        Transition::Requeue { .. } => "a requeue",
-        Transition::Lost { .. } => "a lost task",
-        Transition::Note { .. } => "a note",
-    }
+/// A ledger error for a failed statement, keeping the database's error as its source.
+pub(super) fn db_error(context: &str, err: sqlx::Error) -> Error {
+    Error::ledger_cause(format!("{context}: {err}"), err)
 }
 
-/// The statement of a transition: it names the lease and the states it may come from.
-pub(super) fn transition_sql(change: &Transition) -> &'static str {
-    match change {
-        Transition::Submitting { .. } => {
-            "UPDATE jobs SET state = 'submitting', attempts = attempts + 1,
-                submitting_at = $4, updated_at = $4, error = NULL,
-                callback_url = COALESCE(callback_url, $5)
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state IN ('queued', 'submitting') RETURNING *"
-        }
-        Transition::Submitted { .. } => {
-            "UPDATE jobs SET state = 'submitted', task_id = $5, status = $6,
-                submitted_at = $4, updated_at = $4, error = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state = 'submitting' RETURNING *"
-        }
-        // From any state: a callback may have settled the job meanwhile, and the row returned
-        // tells the worker so (the status is kept only while the job is still submitted).
-        Transition::Status { .. } => {
-            "UPDATE jobs SET status = CASE WHEN state = 'submitted' THEN $5 ELSE status END,
-                updated_at = $4
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3 RETURNING *"
-        }
-        Transition::Succeeded { .. } => {
-            "UPDATE jobs SET state = 'succeeded', output_url = $5, output_expires_at = $6,
-                output_expired = $7, task_seconds = $8, finished_at = $4,
-                updated_at = $4, error = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state IN ('submitted', 'succeeded') RETURNING *"
-        }
-        Transition::Downloaded { .. } => {
-            "UPDATE jobs SET state = 'downloaded', file = $5, bytes = $6, sha256 = $7,
-                updated_at = $4, error = NULL, lease_owner = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state = 'succeeded' RETURNING *"
-        }
-        Transition::Failed { .. } => {
-            "UPDATE jobs SET state = 'failed', error = $5, finished_at = $4,
-                updated_at = $4, lease_owner = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3 RETURNING *"
-        }
-        // Only from `submitting` with no task: nothing was (or will be) billed.
-        Transition::Refused { .. } => {
-            "UPDATE jobs SET state = 'failed', refused = TRUE, error = $5, finished_at = $4,
-                updated_at = $4, lease_owner = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state = 'submitting' AND task_id IS NULL RETURNING *"
-        }
-        Transition::Expired { .. } => {
-            "UPDATE jobs SET state = 'expired', error = $5, updated_at = $4,
-                lease_owner = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state IN ('submitted', 'succeeded') RETURNING *"
-        }
-        Transition::Uncertain { .. } => {
-            "UPDATE jobs SET state = 'uncertain', error = $5, updated_at = $4,
-                lease_owner = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state = 'submitting' RETURNING *"
-        }
-        Transition::Lost { .. } => {
-            "UPDATE jobs SET state = 'queued', task_id = NULL, status = NULL, output_url = NULL,
-                output_expires_at = NULL, output_expired = FALSE, submitted_at = NULL,
-                error = $5, updated_at = $4
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state IN ('submitted', 'succeeded') RETURNING *"
-        }
-        Transition::Requeue { .. } => {
-            "UPDATE jobs SET state = 'queued', error = $5, updated_at = $4
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3
-               AND state IN ('queued', 'submitting') RETURNING *"
-        }
-        Transition::Note { .. } => {
-            "UPDATE jobs SET error = $5, updated_at = $4
-             WHERE id = $1 AND lease_owner = $2 AND fence = $3 RETURNING *"
+/// Typed reads of one row's columns.
+pub(super) trait Columns {
+    fn value(&self, column: &str) -> Result<&Value, Error>;
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, Error> {
+        match self.value(column)? {
+            Value::Null => Ok(None),
+            Value::Int(v) => Ok(Some(*v)),
+            Value::Bool(v) => Ok(Some(i64::from(*v))),
+            other => Err(mismatch(column, "an integer", other)),
         }
     }
-}
 
-/// [`Ledger::retry`](super::Ledger::retry) submitting anew: `$1` the new key, `$2` job, `$3`
-/// the state it was planned from, `$4` its attempts then, `$5` now, `$6` the note. The task
-/// and everything it left are cleared; a billed task (any but a refused submit's) is counted
-/// in `earlier_tasks`, so the budget keeps paying for it.
-pub(super) const RETRY_SUBMIT_SQL: &str = "UPDATE jobs SET state = 'queued',
-        earlier_tasks = earlier_tasks + CASE WHEN refused THEN 0 ELSE 1 END, refused = FALSE,
-        task_id = NULL, status = NULL, output_url = NULL, output_expires_at = NULL,
-        output_expired = FALSE, file = NULL, bytes = NULL, sha256 = NULL, submitting_at = NULL,
-        submitted_at = NULL, finished_at = NULL, task_seconds = NULL, callback_url = NULL,
-        heard_at = NULL, progress = NULL, deliveries = 0, idempotency_key = $1, error = $6,
-        updated_at = $5
-     WHERE id = $2 AND state = $3 AND attempts = $4 AND lease_owner IS NULL RETURNING id";
+    fn int(&self, column: &str) -> Result<i64, Error> {
+        self.opt_int(column)?
+            .ok_or_else(|| Error::ledger(format!("column {column} is null in the ledger")))
+    }
 
-/// [`Ledger::retry`](super::Ledger::retry) fetching again from the task that made the video:
-/// back to `succeeded` with its output (`$1` job, `$2` state planned from, `$3` attempts then,
-/// `$4` now, `$5` the note).
-pub(super) const RETRY_DOWNLOAD_SQL: &str = "UPDATE jobs SET state = 'succeeded', error = $5,
-        updated_at = $4
-     WHERE id = $1 AND state = $2 AND attempts = $3 AND lease_owner IS NULL
-       AND output_url IS NOT NULL AND task_id IS NOT NULL RETURNING id";
-
-/// The statement recording a callback's event on the job of `$1` provider and `$2` task, if
-/// it moves the job on (`$3` now, `$4` status, then the event's own); `RETURNING *`.
-pub(super) fn heard_sql(event: &HeardEvent) -> &'static str {
-    match event {
-        HeardEvent::Progress(_) => {
-            "UPDATE jobs SET progress = $5, status = $4, updated_at = $3,
-                deliveries = deliveries + 1
-             WHERE provider = $1 AND task_id = $2 AND state = 'submitted'
-               AND $5 IS NOT NULL AND (progress IS NULL OR progress < $5) RETURNING *"
-        }
-        HeardEvent::Succeeded(_) => {
-            "UPDATE jobs SET state = 'succeeded', status = $4, output_url = $5,
-                output_expires_at = $6, output_expired = $7, heard_at = $3, finished_at = $3,
-                updated_at = $3, error = NULL, deliveries = deliveries + 1
-             WHERE provider = $1 AND task_id = $2 AND state = 'submitted' RETURNING *"
-        }
-        HeardEvent::Failed(_) => {
-            "UPDATE jobs SET state = 'failed', status = $4, error = $5, heard_at = $3,
-                finished_at = $3, updated_at = $3, deliveries = deliveries + 1
-             WHERE provider = $1 AND task_id = $2 AND state = 'submitted' RETURNING *"
+    fn opt_real(&self, column: &str) -> Result<Option<f64>, Error> {
+        match self.value(column)? {
+            Value::Null => Ok(None),
+            Value::Real(v) => Ok(Some(*v)),
+            // SQLite stores a whole REAL as an integer when it can.
+            Value::Int(v) => Ok(Some(*v as f64)),
+            other => Err(mismatch(column, "a number", other)),
         }
     }
-}
 
-/// Counts a delivery that changed nothing; `RETURNING *` (no row: no such task).
-pub(super) const DUPLICATE_SQL: &str = "UPDATE jobs SET deliveries = deliveries + 1
-     WHERE provider = $1 AND task_id = $2 RETURNING *";
-
-pub(super) fn db_error(context: &str, err: impl std::fmt::Display) -> Error {
-    Error::Ledger {
-        message: format!("{context}: {err}"),
+    fn opt_text(&self, column: &str) -> Result<Option<String>, Error> {
+        match self.value(column)? {
+            Value::Null => Ok(None),
+            Value::Text(v) => Ok(Some(v.clone())),
+            other => Err(mismatch(column, "text", other)),
+        }
     }
-}
 
-pub(super) fn get<'r, R, T>(row: &'r R, column: &str) -> Result<T, Error>
-where
-    R: Row,
-    T: Decode<'r, R::Database> + Type<R::Database>,
-    for<'c> &'c str: ColumnIndex<R>,
-{
-    row.try_get(column)
-        .map_err(|e| db_error(&format!("reading column {column}"), e))
-}
+    fn text(&self, column: &str) -> Result<String, Error> {
+        self.opt_text(column)?
+            .ok_or_else(|| Error::ledger(format!("column {column} is null in the ledger")))
+    }
 
-pub(super) fn unsigned(value: Option<i64>, column: &str) -> Result<Option<u64>, Error> {
-    value
-        .map(|v| {
-            u64::try_from(v).map_err(|_| Error::Ledger {
-                message: format!("negative {column} ({v}) in the ledger"),
+    fn flag(&self, column: &str) -> Result<bool, Error> {
+        match self.value(column)? {
+            Value::Bool(v) => Ok(*v),
+            Value::Int(v) => Ok(*v != 0),
+            other => Err(mismatch(column, "a boolean", other)),
+        }
+    }
+
+    fn opt_unsigned(&self, column: &str) -> Result<Option<u64>, Error> {
+        self.opt_int(column)?
+            .map(|v| {
+                u64::try_from(v)
+                    .map_err(|_| Error::ledger(format!("negative {column} ({v}) in the ledger")))
             })
-        })
-        .transpose()
+            .transpose()
+    }
+
+    fn unsigned(&self, column: &str) -> Result<u64, Error> {
+        Ok(self.opt_unsigned(column)?.unwrap_or(0))
+    }
+
+    fn state(&self, column: &str) -> Result<JobState, Error> {
+        self.text(column)?.parse()
+    }
+
+    fn provider(&self, column: &str) -> Result<Provider, Error> {
+        let name = self.text(column)?;
+        Provider::from_str(&name)
+            .map_err(|e| Error::ledger(format!("column {column} of the ledger: {e}")))
+    }
 }
 
+impl Columns for Row<'_> {
+    fn value(&self, column: &str) -> Result<&Value, Error> {
+        self.get(column)
+            .ok_or_else(|| Error::ledger(format!("no column {column} in the ledger's answer")))
+    }
+}
+
+fn mismatch(column: &str, wanted: &str, got: &Value) -> Error {
+    Error::ledger(format!(
+        "column {column} of the ledger holds {got:?}, not {wanted}"
+    ))
+}
+
+/// `value` as a signed column, saturating.
 pub(super) fn signed(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// A job from a `SELECT *` (or `RETURNING *`) row of either backend.
-pub(super) fn job_from_row<R>(row: &R) -> Result<Job, Error>
-where
-    R: Row,
-    for<'c> &'c str: ColumnIndex<R>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> Option<f64>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let provider: String = get(row, "provider")?;
-    let provider = Provider::from_str(&provider).map_err(|e| db_error("reading a job", e))?;
-    let body: String = get(row, "body")?;
-    let body = serde_json::from_str(&body).map_err(|e| db_error("reading a job's body", e))?;
-    let state: String = get(row, "state")?;
-    let output_url: Option<String> = get(row, "output_url")?;
-    let expires: Option<i64> = get(row, "output_expires_at")?;
-    let expired: bool = get(row, "output_expired")?;
-    let owner: Option<String> = get(row, "lease_owner")?;
-    let id: String = get(row, "id")?;
-    let video_seconds: i64 = get(row, "video_seconds")?;
-    let attempts: i64 = get(row, "attempts")?;
-    let fence: i64 = get(row, "fence")?;
+/// A job from a `SELECT *` (or `RETURNING *`) row.
+pub(super) fn job_from_row(row: &Row<'_>) -> Result<Job, Error> {
+    let id = row.text("id")?;
+    let body = row.text("body")?;
+    let body = serde_json::from_str(&body)
+        .map_err(|e| Error::ledger_cause(format!("reading job {id}'s body: {e}"), e))?;
+    let video_seconds = row.int("video_seconds")?;
+    let output_url = row.opt_text("output_url")?;
+    let expired = row.flag("output_expired")?;
+    let expires = row.opt_int("output_expires_at")?;
+    let fence = row.int("fence")?;
     Ok(Job {
-        lease: owner.map(|owner| Lease {
+        lease: row.opt_text("lease_owner")?.map(|owner| Lease {
             job: id.clone(),
             owner,
             fence,
         }),
-        id,
-        seq: get(row, "seq")?,
-        line: unsigned(get(row, "line")?, "line")?,
-        provider,
+        seq: row.int("seq")?,
+        line: row.opt_unsigned("line")?,
+        provider: row.provider("provider")?,
         body,
-        idempotency_key: get(row, "idempotency_key")?,
-        resolution: get(row, "resolution")?,
-        video_seconds: u32::try_from(video_seconds).map_err(|_| Error::Ledger {
-            message: format!("video_seconds {video_seconds} out of range in the ledger"),
+        idempotency_key: row.opt_text("idempotency_key")?,
+        resolution: row.text("resolution")?,
+        video_seconds: u32::try_from(video_seconds).map_err(|_| {
+            Error::ledger(format!(
+                "video_seconds {video_seconds} out of range in the ledger"
+            ))
         })?,
-        credits: unsigned(get(row, "credits")?, "credits")?,
-        output_name: get(row, "output_name")?,
-        state: state.parse()?,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        task_id: get(row, "task_id")?,
-        status: get(row, "status")?,
+        credits: row.opt_unsigned("credits")?,
+        output_name: row.text("output_name")?,
+        state: row.state("state")?,
+        attempts: u32::try_from(row.int("attempts")?).unwrap_or(u32::MAX),
+        task_id: row.opt_text("task_id")?,
+        status: row.opt_text("status")?,
         output: output_url.map(|url| Output {
             url,
             expires_at: expires.map(from_millis),
             expired,
         }),
-        file: get::<R, Option<String>>(row, "file")?.map(PathBuf::from),
-        bytes: unsigned(get(row, "bytes")?, "bytes")?,
-        sha256: get(row, "sha256")?,
-        error: get(row, "error")?,
-        created_at: from_millis(get(row, "created_at")?),
-        updated_at: from_millis(get(row, "updated_at")?),
-        submitted_at: get::<R, Option<i64>>(row, "submitted_at")?.map(from_millis),
-        task_seconds: get(row, "task_seconds")?,
-        callback_url: get::<R, Option<String>>(row, "callback_url")?.map(CallbackUrl),
-        heard_at: get::<R, Option<i64>>(row, "heard_at")?.map(from_millis),
-        progress: get::<R, Option<i64>>(row, "progress")?
+        file: row.opt_text("file")?.map(PathBuf::from),
+        bytes: row.opt_unsigned("bytes")?,
+        sha256: row.opt_text("sha256")?,
+        error: row.opt_text("error")?,
+        created_at: from_millis(row.int("created_at")?),
+        updated_at: from_millis(row.int("updated_at")?),
+        submitted_at: row.opt_int("submitted_at")?.map(from_millis),
+        task_seconds: row.opt_real("task_seconds")?,
+        callback_url: row.opt_text("callback_url")?.map(CallbackUrl),
+        heard_at: row.opt_int("heard_at")?.map(from_millis),
+        progress: row
+            .opt_int("progress")?
             .and_then(|p| u8::try_from(p.clamp(0, 100)).ok()),
-        deliveries: unsigned(get(row, "deliveries")?, "deliveries")?.unwrap_or(0),
-        refused: get(row, "refused")?,
-        earlier_tasks: u32::try_from(get::<R, i64>(row, "earlier_tasks")?).unwrap_or(u32::MAX),
+        deliveries: row.unsigned("deliveries")?,
+        refused: row.flag("refused")?,
+        earlier_tasks: u32::try_from(row.int("earlier_tasks")?).unwrap_or(u32::MAX),
+        due_at: from_millis(row.int("next_at")?),
+        step_state: row.opt_text("step_state")?,
+        id,
+    })
+}
+
+/// An event from a `SELECT * FROM job_events` row.
+pub(super) fn event_from_row(row: &Row<'_>) -> Result<Event, Error> {
+    Ok(Event {
+        seq: row.int("seq")?,
+        job: row.text("job_id")?,
+        at: from_millis(row.int("at")?),
+        event: row.text("event")?,
+        from: row
+            .opt_text("from_state")?
+            .map(|s| s.parse::<JobState>())
+            .transpose()?,
+        to: row.state("to_state")?,
+        worker: row.opt_text("worker")?,
+        attempt: u32::try_from(row.int("attempt")?).unwrap_or(u32::MAX),
+        status: row.opt_text("status")?,
+        http_status: row
+            .opt_int("http_status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        error: row.opt_text("error")?,
+        deliveries: row.unsigned("deliveries")?,
     })
 }

@@ -14,20 +14,22 @@ use std::{
     time::Duration,
 };
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+use sqlx::{
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+        SqliteSynchronous,
+    },
+    AssertSqlSafe, Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _,
 };
 
 use super::{
-    from_millis, migrations, millis, now_millis,
-    rows::{
-        db_error, get, heard_sql, job_from_row, signed, transition_name, transition_sql, unsigned,
-        DUPLICATE_SQL,
-    },
-    Attention, Callbacks, Committed, CommittedRow, Enqueued, Heard, HeardEvent, HeldElsewhere, Job,
-    JobState, Lease, Ledger, LedgerFuture, NewJob, Recorded, Summary, TaskTime, Transition,
+    engine::{Dialect, Engine, EngineFuture, Param, Rows, Tx, Value},
+    migrate,
+    protocol::sealed::Sealed,
+    rows::db_error,
+    Ledger, LedgerFuture,
 };
-use crate::{Error, Provider};
+use crate::Error;
 
 /// A ledger in one SQLite file. See the [module docs](super).
 #[derive(Debug)]
@@ -36,6 +38,8 @@ pub struct SqliteLedger {
     path: PathBuf,
     /// The run lock, once [`Ledger::begin_run`] took it.
     run_lock: Mutex<Option<File>>,
+    /// Woken when a callback recorded through this ledger made a job due.
+    due: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl SqliteLedger {
@@ -65,8 +69,9 @@ impl SqliteLedger {
             pool,
             path,
             run_lock: Mutex::new(None),
+            due: std::sync::Arc::default(),
         };
-        ledger.migrate().await?;
+        migrate::migrate(&ledger).await?;
         Ok(ledger)
     }
 
@@ -91,8 +96,9 @@ impl SqliteLedger {
                     .map_err(|err| db_error("opening an empty ledger in memory", err))?,
                 path,
                 run_lock: Mutex::new(None),
+                due: std::sync::Arc::default(),
             };
-            ledger.migrate().await?;
+            migrate::migrate(&ledger).await?;
             return Ok(ledger);
         }
         check_file(&path).await?;
@@ -113,8 +119,9 @@ impl SqliteLedger {
             pool,
             path,
             run_lock: Mutex::new(None),
+            due: std::sync::Arc::default(),
         };
-        ledger.check_schema(migrations::SQLITE).await?;
+        migrate::check(&ledger).await?;
         Ok(ledger)
     }
 
@@ -122,17 +129,6 @@ impl SqliteLedger {
     pub fn path(&self) -> &Path {
         &self.path
     }
-
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        // Takes SQLite's write lock at once, so the transaction never fails to upgrade later.
-        self.pool.begin_with("BEGIN IMMEDIATE").await
-    }
-
-    fn name(&self) -> String {
-        self.path.display().to_string()
-    }
-
-    ledger_inherent_methods!(migrations::SQLITE, None::<&'static str>);
 
     fn lock_path(&self) -> PathBuf {
         let mut name = self.path.as_os_str().to_owned();
@@ -226,12 +222,10 @@ async fn check_file(path: &Path) -> Result<(), Error> {
         source,
     };
     let refuse = |why: String| {
-        Error::Ledger {
-        message: format!(
-            "{} is not a happyhorse ledger ({why}); it was left as it is: pass --ledger a new file, or the ledger of a batch",
+        Error::ledger(format!(
+            "{} is not a happyhorse ledger ({why}); it was left as it is",
             path.display()
-        ),
-    }
+        ))
     };
     let mut header = [0u8; 100];
     {
@@ -247,7 +241,7 @@ async fn check_file(path: &Path) -> Result<(), Error> {
         .get(68..72)
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .map_or(0, u32::from_be_bytes);
-    if id == migrations::SQLITE_APPLICATION_ID {
+    if id == migrate::SQLITE_APPLICATION_ID {
         return Ok(());
     }
     if id != 0 {
@@ -290,9 +284,12 @@ async fn check_file(path: &Path) -> Result<(), Error> {
     )))
 }
 
+impl Sealed for SqliteLedger {}
+
 impl Ledger for SqliteLedger {
-    // One connection per process, and one process per ledger: nothing to skip.
-    ledger_shared_methods!("");
+    fn engine(&self) -> &dyn Engine {
+        self
+    }
 
     fn local_files(&self) -> Vec<PathBuf> {
         if self.path.as_os_str().is_empty() {
@@ -312,19 +309,128 @@ impl Ledger for SqliteLedger {
         Box::pin(async move {
             self.take_run_lock()?;
             // This process holds the ledger: every other lease belongs to a run that died.
-            let freed = sqlx::query(
-                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
-                 WHERE lease_owner IS NOT NULL AND lease_owner <> $1",
-            )
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| db_error("freeing the leases of an earlier run", e))?
-            .rows_affected();
+            let freed = self
+                .query(
+                    "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+                     WHERE lease_owner IS NOT NULL AND lease_owner <> $1 RETURNING id",
+                    &[Param::text(owner)],
+                )
+                .await
+                .map_err(|e| db_error("freeing the leases of an earlier run", e))?
+                .len();
             if freed > 0 {
                 tracing::info!(freed, "took over the jobs of an earlier run that stopped");
             }
             Ok(())
         })
     }
+}
+
+impl Engine for SqliteLedger {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn query<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
+        Box::pin(async move { decode(bind(sql, params).fetch_all(&self.pool).await?) })
+    }
+
+    fn woke(&self) {
+        self.due.notify_one();
+    }
+
+    fn due_signal<'a>(&'a self) -> EngineFuture<'a, Option<std::sync::Arc<tokio::sync::Notify>>> {
+        Box::pin(async move { Ok(Some(self.due.clone())) })
+    }
+
+    fn begin<'a>(&'a self) -> EngineFuture<'a, Box<dyn Tx + 'a>> {
+        Box::pin(async move {
+            // Takes SQLite's write lock at once, so the transaction never fails to upgrade.
+            let tx = match self.pool.begin_with("BEGIN IMMEDIATE").await {
+                Ok(tx) => tx,
+                // A commit that failed (a full disk) can leave the connection's transaction
+                // ended by SQLite but open in sqlx's books, so it refuses to begin another:
+                // close that connection; the pool opens a fresh one.
+                Err(sqlx::Error::InvalidSavePointStatement) => {
+                    tracing::debug!("reopening the ledger's connection after a failed commit");
+                    self.pool.acquire().await?.close().await?;
+                    self.pool.begin_with("BEGIN IMMEDIATE").await?
+                }
+                Err(err) => return Err(err),
+            };
+            Ok(Box::new(SqliteTx(tx)) as Box<dyn Tx + 'a>)
+        })
+    }
+}
+
+struct SqliteTx(sqlx::Transaction<'static, Sqlite>);
+
+impl Tx for SqliteTx {
+    fn query<'a>(&'a mut self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
+        Box::pin(async move { decode(bind(sql, params).fetch_all(&mut *self.0).await?) })
+    }
+
+    fn script<'a>(&'a mut self, sql: &'a str) -> EngineFuture<'a, ()> {
+        Box::pin(async move {
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(&mut *self.0)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn commit(self: Box<Self>) -> EngineFuture<'static, ()> {
+        Box::pin(self.0.commit())
+    }
+}
+
+type SqliteQuery<'a> = sqlx::query::Query<'a, Sqlite, sqlx::sqlite::SqliteArguments>;
+
+/// `sql` with `params` bound. Every statement is built from this crate's constants and
+/// generated `$N` placeholders; values are always bound.
+fn bind<'a>(sql: &'a str, params: &'a [Param]) -> SqliteQuery<'a> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for param in params {
+        query = match param {
+            Param::Int(v) => query.bind(*v),
+            Param::Real(v) => query.bind(*v),
+            Param::Text(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
+/// Rows as plain values, typed by what SQLite stored in each.
+fn decode(rows: Vec<SqliteRow>) -> Result<Rows, sqlx::Error> {
+    let names: std::sync::Arc<[String]> = rows
+        .first()
+        .map(|row| row.columns().iter().map(|c| c.name().to_owned()).collect())
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut values = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            let raw = row.try_get_raw(i)?;
+            let value = if raw.is_null() {
+                Value::Null
+            } else {
+                match raw.type_info().name() {
+                    "INTEGER" | "BOOLEAN" | "INT" | "BIGINT" => Value::Int(row.try_get(i)?),
+                    "REAL" | "NUMERIC" => Value::Real(row.try_get(i)?),
+                    "BLOB" => Value::Text(
+                        String::from_utf8_lossy(row.try_get::<&[u8], _>(i)?).into_owned(),
+                    ),
+                    _ => Value::Text(row.try_get(i)?),
+                }
+            };
+            values.push(value);
+        }
+        out.push(values);
+    }
+    Ok(Rows { names, rows: out })
 }

@@ -1,0 +1,5 @@
+-- callbacks
+ALTER TABLE jobs ADD COLUMN callback_url TEXT;
+ALTER TABLE jobs ADD COLUMN heard_at BIGINT;
+ALTER TABLE jobs ADD COLUMN progress BIGINT;
+ALTER TABLE jobs ADD COLUMN deliveries BIGINT NOT NULL DEFAULT 0;

@@ -1,0 +1,356 @@
+//! Working a ledger in short steps: a worker claims the jobs that are due, takes one step with
+//! each ([`submit`], one [`poll`], or the [`save`]), records what it learnt together with when
+//! the job is next due, and lets the job go. A job waiting on its task holds no worker slot and
+//! no lease; the ledger, not this process's memory, knows what is waiting and when to look.
+//!
+//! [`claims`] holds the loop that claims due jobs and the heartbeat that renews the leases of
+//! the jobs being worked; a lease that cannot be renewed, or was taken, stops this worker.
+
+mod claims;
+mod poll;
+mod save;
+mod submit;
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    polls::{History, PollerState, Window, HISTORY_PER_KIND},
+    Batch, BatchOptions, BatchReport, JobChange, OnChange, Uncertain,
+};
+use crate::{
+    ledger::{After, Job, JobState, Lease, Ledger, Transition},
+    Client, Error, Provider,
+};
+
+/// Everything the steps of one run share.
+pub(super) struct Run {
+    ledger: Arc<dyn Ledger>,
+    clients: HashMap<Provider, Client>,
+    out_dir: PathBuf,
+    options: BatchOptions,
+    owner: String,
+    on_change: Option<OnChange>,
+    cancel: CancellationToken,
+    /// When this run began: tasks submitted before may be an earlier emulator's.
+    started: DateTime<Utc>,
+    history: Mutex<History>,
+    /// The reconciliation deadline last applied to the ledger per kind of task.
+    deadlines: Mutex<HashMap<(Provider, String, u32), f64>>,
+    stop: Stop,
+    leases: Leases,
+    tally: Tally,
+}
+
+/// Why the run stopped submitting, or failed.
+#[derive(Default)]
+struct Stop {
+    /// Set when a submit failed in a way every other would (credits, key, a full disk): no
+    /// new submit starts; jobs already at the provider are still waited for and saved.
+    submits: AtomicBool,
+    why: Mutex<Option<String>>,
+    /// A failure that ends the run (the ledger's, a lost lease): the first one is returned.
+    failed: Mutex<Option<Error>>,
+}
+
+/// The leases this worker holds: jobs in a step, and jobs left for a later run.
+#[derive(Default)]
+struct Leases {
+    held: Mutex<HashMap<String, i64>>,
+    deferred: Mutex<Vec<(Lease, String)>>,
+}
+
+/// What the run did.
+#[derive(Default)]
+struct Tally {
+    submits: AtomicU64,
+    polls: AtomicU64,
+    downloads: AtomicU64,
+    heard: AtomicU64,
+    reconciled: AtomicU64,
+}
+
+/// What a job's step keeps in the ledger between looks.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Kept {
+    /// The poll plan so far.
+    #[serde(default)]
+    poller: PollerState,
+    /// When (batch clock, since the submit) the last poll was made.
+    #[serde(default)]
+    last_poll: Option<f64>,
+    /// Failures of the current step in a row (submits, polls or downloads).
+    #[serde(default)]
+    failures: u32,
+    /// The submit's answer was a task an earlier submit under the same key had made.
+    #[serde(default)]
+    replayed: bool,
+}
+
+impl Kept {
+    fn of(job: &Job) -> Kept {
+        job.step_state
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
+    }
+
+    fn json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
+    let ledger = batch.ledger.clone();
+    let owner = format!(
+        "{}-{}-{:016x}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into()),
+        std::process::id(),
+        fastrand::u64(..)
+    );
+    ledger.begin_run(&owner).await?;
+    match batch.options.uncertain {
+        Uncertain::Report => 0,
+        Uncertain::Resubmit => ledger.settle_uncertain(JobState::Queued).await?,
+        Uncertain::Skip => ledger.settle_uncertain(JobState::Skipped).await?,
+    };
+    let providers = ledger.claimable_providers().await?;
+    if let Some(missing) = providers.iter().find(|p| !batch.clients.contains_key(p)) {
+        return Err(Error::MissingApiKey { provider: *missing });
+    }
+    // The output directory still takes files (it may have changed since the plan, which
+    // checked every name): proven before the first submit.
+    super::outdir::OutDir::open(&batch.out_dir, &ledger.local_files())?;
+    if let Some(keep) = batch.options.event_retention {
+        let before = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        ledger.prune_events(before).await?;
+    }
+    let history = History::from_ledger(
+        ledger
+            .task_times(u32::try_from(HISTORY_PER_KIND).unwrap_or(u32::MAX))
+            .await?,
+    );
+    let run = Arc::new(Run {
+        ledger: ledger.clone(),
+        clients: batch.clients.clone(),
+        out_dir: batch.out_dir.clone(),
+        options: batch.options.clone(),
+        owner,
+        on_change: batch.on_change.clone(),
+        // The user's token stops the run; so does a ledger failure, which cancels only this
+        // run's child token (the caller's token still tells an interrupt apart).
+        cancel: batch.cancel.child_token(),
+        started: Utc::now(),
+        history: Mutex::new(history),
+        deadlines: Mutex::new(HashMap::new()),
+        stop: Stop::default(),
+        leases: Leases::default(),
+        tally: Tally::default(),
+    });
+    let worked = claims::work(&run).await;
+    let deferred = run.release_deferred(worked.is_ok()).await;
+    worked?;
+    let stopped = lock(&run.stop.why).clone();
+    let count = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    Ok(BatchReport {
+        summary: ledger.summary().await?,
+        deferred,
+        stopped,
+        submits: count(&run.tally.submits),
+        polls: count(&run.tally.polls),
+        downloads: count(&run.tally.downloads),
+        heard: count(&run.tally.heard),
+        reconciled: count(&run.tally.reconciled),
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Batch-clock seconds after the submit at which a callback job with no history is polled.
+const RECONCILE_WITHOUT_HISTORY: f64 = 300.0;
+/// At least this long (batch clock) past the latest end in the history before a callback job
+/// is polled.
+const RECONCILE_GRACE: f64 = 30.0;
+
+/// When (batch-clock seconds after its submit) a job waiting on a callback is polled: well
+/// past the latest end its history knows.
+fn reconcile_after(window: Option<Window>) -> f64 {
+    window.map_or(RECONCILE_WITHOUT_HISTORY, |w| {
+        (w.hi * 1.2).max(w.hi + RECONCILE_GRACE)
+    })
+}
+
+/// The runner's own second chances, after the client's retries ran out: a few minutes of
+/// backoff before a job is left for a later run.
+fn job_retries() -> crate::retry::RetryPolicy {
+    crate::retry::RetryPolicy::default()
+        .with_max_retries(4)
+        .with_backoff(Duration::from_secs(2), Duration::from_secs(30))
+}
+
+impl Run {
+    /// Records `change` on the job `lease` holds, then keeps it or lets it go as `after`
+    /// says; reports a change of state.
+    async fn record(
+        &self,
+        lease: &Lease,
+        from: &Job,
+        change: Transition,
+        after: After,
+    ) -> Result<Job, Error> {
+        let job = self.ledger.step(lease, change, after).await?;
+        if job.state != from.state {
+            self.report(&job, from.state);
+        }
+        Ok(job)
+    }
+
+    /// [`Run::record`], keeping the job.
+    async fn apply(&self, lease: &Lease, from: &Job, change: Transition) -> Result<Job, Error> {
+        self.record(lease, from, change, After::hold()).await
+    }
+
+    fn report(&self, job: &Job, from: JobState) {
+        if let Some(on_change) = &self.on_change {
+            on_change(&JobChange { job, from });
+        }
+    }
+
+    /// Leaves the job for a later run: its lease is kept (renewed) until the run ends, so no
+    /// step of this run takes it again.
+    fn defer(&self, lease: &Lease, why: String) {
+        tracing::info!(job = %lease.job, why = %why, "left for a later run");
+        lock(&self.leases.deferred).push((lease.clone(), why));
+    }
+
+    fn stop_submitting(&self, why: String) {
+        if !self.stop.submits.swap(true, Ordering::SeqCst) {
+            tracing::error!(why = %why, "no further submits this run");
+            *lock(&self.stop.why) = Some(why);
+        }
+    }
+
+    fn submits_stopped(&self) -> Option<String> {
+        self.stop
+            .submits
+            .load(Ordering::SeqCst)
+            .then(|| lock(&self.stop.why).clone().unwrap_or_default())
+    }
+
+    /// Ends the run with `err` (the first failure wins): nothing more is claimed or sent.
+    fn fail(&self, err: Error) {
+        lock(&self.stop.failed).get_or_insert(err);
+        self.cancel.cancel();
+    }
+
+    /// Gives back the jobs left for a later run; returns them with why.
+    async fn release_deferred(&self, quietly: bool) -> Vec<(String, String)> {
+        let deferred: Vec<(Lease, String)> = std::mem::take(&mut *lock(&self.leases.deferred));
+        for (lease, _) in &deferred {
+            if let Err(err) = self.ledger.release(lease).await {
+                // Its lease ends by itself; after a failure this one is expected.
+                if quietly {
+                    tracing::warn!(job = %lease.job, error = %err, "could not release a job");
+                } else {
+                    tracing::debug!(job = %lease.job, error = %err, "could not release a job");
+                }
+            }
+        }
+        deferred
+            .into_iter()
+            .map(|(lease, why)| (lease.job, why))
+            .collect()
+    }
+
+    /// How much faster than real time the batch's clock runs (1 unless a usable scale is set).
+    fn scale(&self) -> f64 {
+        let scale = self.options.time_scale;
+        if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        }
+    }
+
+    /// Real time for `seconds` on the batch's clock.
+    fn real(&self, seconds: f64) -> Duration {
+        Duration::try_from_secs_f64(seconds.max(0.0) / self.scale())
+            .unwrap_or(Duration::from_secs(1))
+    }
+
+    /// Seconds on the batch's clock since `since`.
+    fn elapsed_since(&self, since: DateTime<Utc>) -> f64 {
+        let real = Utc::now()
+            .signed_duration_since(since)
+            .to_std()
+            .unwrap_or_default();
+        real.as_secs_f64() * self.scale()
+    }
+
+    /// The time `delay` (real) from now.
+    fn due_in(delay: Duration) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// The history's window for `job`'s kind of task.
+    fn window(&self, job: &Job) -> Option<Window> {
+        lock(&self.history).window(job.provider, &job.resolution, job.video_seconds)
+    }
+
+    /// Learns how long a task of `job`'s kind took, and brings forward the reconciliation of
+    /// the callbacks of that kind still awaited when the history now expects them sooner.
+    async fn learn(&self, job: &Job, took: f64) {
+        let window = {
+            let mut history = lock(&self.history);
+            history.record(job.provider, &job.resolution, job.video_seconds, took);
+            history.window(job.provider, &job.resolution, job.video_seconds)
+        };
+        if self.options.callback_url.is_none() || window.is_none() {
+            return;
+        }
+        let deadline = reconcile_after(window);
+        let kind = (job.provider, job.resolution.clone(), job.video_seconds);
+        {
+            let mut applied = lock(&self.deadlines);
+            let last = applied
+                .get(&kind)
+                .copied()
+                .unwrap_or(RECONCILE_WITHOUT_HISTORY);
+            if deadline >= last * 0.9 {
+                return;
+            }
+            applied.insert(kind, deadline);
+        }
+        let moved = self
+            .ledger
+            .reschedule_callbacks(
+                job.provider,
+                &job.resolution,
+                job.video_seconds,
+                self.real(deadline),
+            )
+            .await;
+        match moved {
+            Ok(n) if n > 0 => {
+                tracing::debug!(n, deadline, "callback reconciliation brought forward")
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(error = %err, "could not bring forward the reconciliation of callbacks")
+            }
+        }
+    }
+}
