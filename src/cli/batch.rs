@@ -1,5 +1,5 @@
-//! `happyhorse batch` (a jobs file in, a directory of MP4s and `results.jsonl` out, resumable)
-//! and `happyhorse jobs` (what a ledger holds).
+//! `happyhorse batch`: a jobs file in, a directory of MP4s and `results.jsonl` out,
+//! resumable.
 
 use std::{
     collections::BTreeMap,
@@ -25,7 +25,7 @@ use serde_json::json;
 use super::session::{self, Context, FAILED, INTERRUPTED, UNUSABLE};
 
 /// The ledger's file name in the output directory.
-const DEFAULT_LEDGER: &str = "happyhorse.db";
+pub(crate) const DEFAULT_LEDGER: &str = "happyhorse.db";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,9 +54,18 @@ pub struct Args {
     /// the same --time-scale (simulations only).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0, hide = true)]
     time_scale: f64,
-    /// Jobs in progress at once.
+    /// Steps in progress at once (submits, polls and downloads being made); a job waiting on
+    /// its task takes no place.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// The most tasks to keep running at the provider at once, counting every worker on the
+    /// ledger (default: no limit; some accounts have one).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: Option<u32>,
+    /// How many days the ledger keeps each job's event history (`happyhorse jobs --id`);
+    /// 0 keeps it for ever.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    history_days: u32,
     /// The provider of lines that name none: hiapi, reapi or apiframe.
     #[arg(long, short, env = "HAPPYHORSE_PROVIDER", default_value = "hiapi")]
     provider: Provider,
@@ -93,21 +102,7 @@ pub struct Args {
     dry_run: bool,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct JobsArgs {
-    /// The ledger: a SQLite file, or postgres://USER@HOST/DB. Without it (and without --out),
-    /// HAPPYHORSE_LEDGER, as `batch` and `serve` read it.
-    #[arg(long, value_name = "PATH_OR_URL", conflicts_with = "out")]
-    ledger: Option<String>,
-    /// The output directory of a batch (its ledger is DIR/happyhorse.db).
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    json: bool,
-}
-
-fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
+pub(crate) fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
     match (ledger, out) {
         (Some(location), _) => location.to_owned(),
         (None, Some(dir)) => dir.join(DEFAULT_LEDGER).display().to_string(),
@@ -481,6 +476,9 @@ async fn batch(args: &Args) -> ExitCode {
     };
     let options = BatchOptions {
         concurrency: usize::from(args.concurrency),
+        max_in_flight: args.max_in_flight,
+        event_retention: (args.history_days > 0)
+            .then(|| Duration::from_secs(u64::from(args.history_days).saturating_mul(24 * 3600))),
         callback_url,
         lease: Duration::from_secs(args.lease),
         time_scale: args.time_scale,
@@ -557,7 +555,7 @@ async fn batch(args: &Args) -> ExitCode {
         Ok(all) => {
             let mut rows = results_rows(&all, &args.out);
             for row in &mut rows {
-                row.next = next_step(row.state).map(str::to_owned);
+                row.next = super::jobs::next_step(row.state).map(str::to_owned);
             }
             write_results(&rows, &args.out).await
         }
@@ -607,7 +605,7 @@ fn dry_run(plan: &Plan, json: bool) -> ExitCode {
 
 /// What a run did and left, as text.
 fn print_report(report: &BatchReport) {
-    for line in summary_lines(&report.summary) {
+    for line in super::jobs::summary_lines(&report.summary) {
         eprintln!("{line}");
     }
     for (id, why) in &report.deferred {
@@ -661,112 +659,4 @@ fn finish(args: &Args, report: &BatchReport, results: &Path, interrupted: bool) 
     } else {
         ExitCode::from(FAILED)
     }
-}
-
-/// What to run next for a job that stands in `state`, if anything (the library's errors say
-/// what happened; the command line says what to do).
-pub(crate) fn next_step(state: JobState) -> Option<&'static str> {
-    match state {
-        JobState::Uncertain => Some("check the provider's task list, then rerun with --resubmit-uncertain (may pay twice) or --skip-uncertain"),
-        JobState::Expired => Some("rerun with --retry-failed=expired to make it again (a new, billed task)"),
-        JobState::Failed => Some("rerun with --retry-failed to try it again if a new task may help (--dry-run first shows the cost)"),
-        _ => None,
-    }
-}
-
-/// A ledger's counts, what it committed, and the jobs that need attention, as lines.
-fn summary_lines(summary: &Summary) -> Vec<String> {
-    let counts: Vec<String> = summary
-        .states
-        .iter()
-        .map(|(state, n)| format!("{state} {n}"))
-        .collect();
-    let mut lines = vec![format!("jobs: {} ({})", summary.total(), counts.join(", "))];
-    let callbacks = summary.callbacks;
-    if callbacks.jobs > 0 {
-        lines.push(format!(
-            "callbacks: {} of {} jobs submitted with one ended by a callback, {} by a reconciling poll (a callback dropped or late)",
-            callbacks.heard, callbacks.jobs, callbacks.reconciled
-        ));
-    }
-    if !summary.committed.rows.is_empty() {
-        lines.push("committed:".into());
-        lines.extend(
-            describe(&summary.committed)
-                .into_iter()
-                .map(|l| format!("  {l}")),
-        );
-    }
-    for job in &summary.attention {
-        lines.push(format!(
-            "{} {} ({}{}): {}",
-            job.state,
-            job.id,
-            job.provider,
-            job.task_id
-                .as_deref()
-                .map(|t| format!(" task {t}"))
-                .unwrap_or_default(),
-            job.error.as_deref().unwrap_or("")
-        ));
-        if let Some(next) = next_step(job.state) {
-            lines.push(format!("  next: {next}"));
-        }
-    }
-    lines
-}
-
-pub fn jobs(args: JobsArgs) -> ExitCode {
-    // An explicit --ledger or --out wins over the environment (as clap's `env` would not let
-    // --out do: the two conflict).
-    let from_env = std::env::var("HAPPYHORSE_LEDGER")
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let ledger = args
-        .ledger
-        .clone()
-        .or_else(|| args.out.is_none().then_some(from_env).flatten());
-    let location = ledger_location(ledger.as_deref(), args.out.as_deref());
-    if !location.contains("://") && !Path::new(&location).exists() {
-        eprintln!("error: no ledger at {location}");
-        eprintln!("hint: pass --out DIR of a batch, or --ledger PATH");
-        return ExitCode::from(UNUSABLE);
-    }
-    let runtime = match session::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(async {
-        let summary = match ledger::open(&location).await {
-            Ok(ledger) => ledger.summary().await,
-            Err(err) => Err(err),
-        };
-        match summary {
-            Ok(summary) if args.json => {
-                println!(
-                    "{}",
-                    json!({
-                        "ledger": ledger::shown(&location),
-                        "total": summary.total(),
-                        "states": summary.states.iter().map(|(s, n)| (s.name(), n)).collect::<BTreeMap<_, _>>(),
-                        "committed": summary.committed,
-                        "attention": summary.attention,
-                        "callbacks": summary.callbacks,
-                    })
-                );
-                ExitCode::SUCCESS
-            }
-            Ok(summary) => {
-                println!("ledger: {}", ledger::shown(&location));
-                for line in summary_lines(&summary) {
-                    println!("{line}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("error: {err}");
-                ExitCode::from(FAILED)
-            }
-        }
-    })
 }

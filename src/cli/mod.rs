@@ -3,6 +3,7 @@
 mod batch;
 mod contract;
 mod generate;
+mod jobs;
 mod probe;
 #[cfg(feature = "sandbox")]
 mod sandbox;
@@ -45,8 +46,9 @@ enum Command {
     /// every job is downloaded, 1 when some are not (failed, expired, uncertain, left for a
     /// rerun), 2 when the file, the budget or the configuration cannot work, 130 on Ctrl-C.
     Batch(batch::Args),
-    /// Summarise a batch's ledger: jobs per state, what was committed, what needs attention.
-    Jobs(batch::JobsArgs),
+    /// Summarise a batch's ledger: jobs per state, what was committed, what needs attention;
+    /// with --id, one job's timeline (its request, and every transition, poll and callback).
+    Jobs(jobs::JobsArgs),
     /// Show a task's status and outputs.
     Status(task::StatusArgs),
     /// Wait for a task to end (resuming an interrupted `generate`).
@@ -123,7 +125,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Generate(args) => generate::run(args),
         Command::Batch(args) => batch::run(args),
-        Command::Jobs(args) => batch::jobs(args),
+        Command::Jobs(args) => jobs::jobs(args),
         Command::Status(args) => task::status(args),
         Command::Wait(args) => task::wait(args),
         Command::Download(args) => task::download(args),

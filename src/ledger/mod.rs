@@ -120,6 +120,10 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// The due time of a job a worker left for a later run (the last millisecond of 9999): never
+/// due, and not waited for, until a run puts it back ([`Ledger::resume_deferred`]).
+pub(crate) const DEFERRED_MS: i64 = 253_402_300_799_999;
+
 /// Milliseconds since the Unix epoch, never panicking (a clock before 1970 reads 0).
 pub(crate) fn now_millis() -> i64 {
     let now = std::time::SystemTime::now()

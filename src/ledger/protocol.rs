@@ -209,6 +209,12 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
         ))
     }
 
+    /// Puts back the jobs earlier runs left for a later one ([`After::deferred`]): due now.
+    /// Returns how many.
+    fn resume_deferred<'a>(&'a self) -> LedgerFuture<'a, u64> {
+        Box::pin(write::resume_deferred(self.engine()))
+    }
+
     /// The newest event's number in the history (0: none).
     fn event_seq<'a>(&'a self) -> LedgerFuture<'a, i64> {
         Box::pin(read::event_seq(self.engine()))

@@ -401,6 +401,12 @@ impl After {
         }
     }
 
+    /// Let the job go, left for a later run: it is not due, and no worker waits for it,
+    /// until a run puts it back ([`Ledger::resume_deferred`](super::Ledger::resume_deferred)).
+    pub fn deferred() -> After {
+        After::until(super::from_millis(super::DEFERRED_MS))
+    }
+
     /// With the step's state.
     pub fn with_step_state(mut self, state: String) -> After {
         self.step_state = Some(state);

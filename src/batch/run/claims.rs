@@ -132,12 +132,7 @@ fn start(run: &Arc<Run>, steps: &mut JoinSet<()>, job: Job) {
     let run = run.clone();
     steps.spawn(async move {
         let result = step(&run, &lease, job).await;
-        let deferred = lock(&run.leases.deferred)
-            .iter()
-            .any(|(held, _)| held.job == lease.job);
-        if !deferred {
-            lock(&run.leases.held).remove(&lease.job);
-        }
+        lock(&run.leases.held).remove(&lease.job);
         match result {
             Ok(()) => {}
             Err(Error::LeaseLost { job }) => {
@@ -154,8 +149,8 @@ fn start(run: &Arc<Run>, steps: &mut JoinSet<()>, job: Job) {
 /// One step with `job`: the one its state calls for.
 async fn step(run: &Run, lease: &Lease, job: Job) -> Result<(), Error> {
     let Some(client) = run.clients.get(&job.provider) else {
-        run.defer(lease, format!("no {} client", job.provider));
-        return Ok(());
+        let why = format!("no {} client", job.provider);
+        return run.defer(lease, &job, why).await;
     };
     match job.state {
         JobState::Queued | JobState::Submitting => submit::step(run, client, lease, job).await,

@@ -64,11 +64,11 @@ struct Stop {
     failed: Mutex<Option<Error>>,
 }
 
-/// The leases this worker holds: jobs in a step, and jobs left for a later run.
+/// The leases this worker holds (jobs in a step), and the jobs it left for a later run.
 #[derive(Default)]
 struct Leases {
     held: Mutex<HashMap<String, i64>>,
-    deferred: Mutex<Vec<(Lease, String)>>,
+    deferred: Mutex<Vec<(String, String)>>,
 }
 
 /// What the run did.
@@ -132,6 +132,10 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
     // The output directory still takes files (it may have changed since the plan, which
     // checked every name): proven before the first submit.
     super::outdir::OutDir::open(&batch.out_dir, &ledger.local_files())?;
+    let resumed = ledger.resume_deferred().await?;
+    if resumed > 0 {
+        tracing::info!(resumed, "took up the jobs an earlier run left");
+    }
     if let Some(keep) = batch.options.event_retention {
         let before = Utc::now() - chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         ledger.prune_events(before).await?;
@@ -158,9 +162,8 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         leases: Leases::default(),
         tally: Tally::default(),
     });
-    let worked = claims::work(&run).await;
-    let deferred = run.release_deferred(worked.is_ok()).await;
-    worked?;
+    claims::work(&run).await?;
+    let deferred = std::mem::take(&mut *lock(&run.leases.deferred));
     let stopped = lock(&run.stop.why).clone();
     let count = |n: &AtomicU64| n.load(Ordering::Relaxed);
     Ok(BatchReport {
@@ -229,11 +232,14 @@ impl Run {
         }
     }
 
-    /// Leaves the job for a later run: its lease is kept (renewed) until the run ends, so no
-    /// step of this run takes it again.
-    fn defer(&self, lease: &Lease, why: String) {
+    /// Leaves the job for a later run, with why: it is let go, due to no worker until a run
+    /// puts it back (no worker waits for it either).
+    async fn defer(&self, lease: &Lease, job: &Job, why: String) -> Result<(), Error> {
         tracing::info!(job = %lease.job, why = %why, "left for a later run");
-        lock(&self.leases.deferred).push((lease.clone(), why));
+        let note = Transition::Note { error: why.clone() };
+        self.record(lease, job, note, After::deferred()).await?;
+        lock(&self.leases.deferred).push((lease.job.clone(), why));
+        Ok(())
     }
 
     fn stop_submitting(&self, why: String) {
@@ -254,25 +260,6 @@ impl Run {
     fn fail(&self, err: Error) {
         lock(&self.stop.failed).get_or_insert(err);
         self.cancel.cancel();
-    }
-
-    /// Gives back the jobs left for a later run; returns them with why.
-    async fn release_deferred(&self, quietly: bool) -> Vec<(String, String)> {
-        let deferred: Vec<(Lease, String)> = std::mem::take(&mut *lock(&self.leases.deferred));
-        for (lease, _) in &deferred {
-            if let Err(err) = self.ledger.release(lease).await {
-                // Its lease ends by itself; after a failure this one is expected.
-                if quietly {
-                    tracing::warn!(job = %lease.job, error = %err, "could not release a job");
-                } else {
-                    tracing::debug!(job = %lease.job, error = %err, "could not release a job");
-                }
-            }
-        }
-        deferred
-            .into_iter()
-            .map(|(lease, why)| (lease.job, why))
-            .collect()
     }
 
     /// How much faster than real time the batch's clock runs (1 unless a usable scale is set).

@@ -34,15 +34,12 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
         return Ok(());
     }
     if elapsed > run.options.max_wait.as_secs_f64() {
-        run.defer(
-            lease,
-            format!(
-                "still {} after {} (batch clock); rerun to keep waiting",
-                job.status.as_deref().unwrap_or("running"),
-                units::duration(run.options.max_wait)
-            ),
+        let why = format!(
+            "still {} after {} (batch clock); rerun to keep waiting",
+            job.status.as_deref().unwrap_or("running"),
+            units::duration(run.options.max_wait)
         );
-        return Ok(());
+        return run.defer(lease, &job, why).await;
     }
     run.tally.polls.fetch_add(1, Ordering::Relaxed);
     let snapshot = match client.status(TaskHandle::new(job.provider, task_id)).await {
@@ -122,9 +119,12 @@ async fn succeeded(
             return Ok(());
         }
     };
-    // A task an earlier submit made began before this run saw it: its time is left out of
-    // the history later polls are timed from.
-    let took = if kept.replayed {
+    // A task an earlier submit made began before this run saw it, and a task waiting on a
+    // callback polled for the first time (at its reconciliation deadline) ended at some
+    // unknown time before: their times are left out of the history later polls (and
+    // reconciliation deadlines) are timed from.
+    let unknown = kept.replayed || (job.callback_url.is_some() && kept.last_poll.is_none());
+    let took = if unknown {
         f64::NAN
     } else {
         run.learn(&job, took).await;
@@ -216,11 +216,8 @@ async fn failed_poll(
     }
     kept.failures = kept.failures.saturating_add(1);
     if kept.failures >= 10 {
-        run.defer(
-            lease,
-            format!("polls kept failing ({err}); rerun to continue"),
-        );
-        return Ok(());
+        let why = format!("polls kept failing ({err}); rerun to continue");
+        return run.defer(lease, &job, why).await;
     }
     let elapsed = run.elapsed_since(job.submitted_at.unwrap_or(job.updated_at));
     let mut poller = Poller::resume(run.options.polls, run.window(&job), kept.poller);

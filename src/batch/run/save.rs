@@ -77,11 +77,8 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
 async fn failed(run: &Run, lease: &Lease, job: &Job, err: Error) -> Result<(), Error> {
     match err {
         Error::DownloadCancelled { .. } => {
-            run.defer(
-                lease,
-                "stopped while downloading (the partial file is kept)".into(),
-            );
-            Ok(())
+            let why = "stopped while downloading (the partial file is kept)".to_owned();
+            run.defer(lease, job, why).await
         }
         // The output directory cannot take the video (full, read-only, gone): every other
         // download would fail the same way, so nothing more is submitted (paid for) this run;
@@ -89,8 +86,7 @@ async fn failed(run: &Run, lease: &Lease, job: &Job, err: Error) -> Result<(), E
         Error::Io { .. } | Error::UnusableTarget { .. } => {
             let why = format!("cannot save videos in {}: {err}", run.out_dir.display());
             run.stop_submitting(why.clone());
-            run.defer(lease, why);
-            Ok(())
+            run.defer(lease, job, why).await
         }
         Error::NotVideo { .. } => {
             let change = Transition::Failed {
@@ -114,12 +110,9 @@ async fn again(run: &Run, lease: &Lease, job: &Job, error: String) -> Result<(),
     };
     if kept.failures > policy.max_retries {
         let after = After::hold().with_step_state(Kept::default().json());
-        run.record(lease, job, note, after).await?;
-        run.defer(
-            lease,
-            format!("download kept failing ({error}); rerun to resume it"),
-        );
-        return Ok(());
+        let job = run.record(lease, job, note, after).await?;
+        let why = format!("download kept failing ({error}); rerun to resume it");
+        return run.defer(lease, &job, why).await;
     }
     let delay = policy.delay(kept.failures, None);
     let after = After::until(Run::due_in(delay)).with_step_state(kept.json());

@@ -29,12 +29,14 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
         return Ok(());
     }
     if run.cancel.is_cancelled() {
-        run.defer(lease, "stopped before submitting".into());
-        return Ok(());
+        return run
+            .defer(lease, &job, "stopped before submitting".into())
+            .await;
     }
     if let Some(why) = run.submits_stopped() {
-        run.defer(lease, format!("not submitted: {why}"));
-        return Ok(());
+        return run
+            .defer(lease, &job, format!("not submitted: {why}"))
+            .await;
     }
     let Some(job) = intent(run, lease, job).await? else {
         return Ok(());
@@ -51,8 +53,9 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
     // The intent is committed; a lease lost meanwhile (the heartbeat stopped the run) sends
     // nothing: the job stays `submitting`, and whoever holds it resubmits under its key.
     if run.cancel.is_cancelled() {
-        run.defer(lease, "stopped before submitting".into());
-        return Ok(());
+        return run
+            .defer(lease, &job, "stopped before submitting".into())
+            .await;
     }
     run.tally.submits.fetch_add(1, Ordering::Relaxed);
     let options = SubmitOptions {
@@ -80,16 +83,8 @@ async fn intent(run: &Run, lease: &Lease, job: Job) -> Result<Option<Job>, Error
     match run.apply(lease, &job, change).await {
         Ok(job) => Ok(Some(job)),
         Err(Error::OverBudget { message }) => {
-            let error = format!("not submitted: {message}");
-            run.apply(
-                lease,
-                &job,
-                Transition::Note {
-                    error: error.clone(),
-                },
-            )
-            .await?;
-            run.defer(lease, error);
+            run.defer(lease, &job, format!("not submitted: {message}"))
+                .await?;
             Ok(None)
         }
         // Another worker's task took the last place meanwhile: look again once one ends
@@ -195,10 +190,9 @@ async fn refused(run: &Run, lease: &Lease, job: Job, err: Error) -> Result<(), E
             let change = Transition::Requeue {
                 error: error.clone(),
             };
-            run.apply(lease, &job, change).await?;
+            let job = run.apply(lease, &job, change).await?;
             run.stop_submitting(error.clone());
-            run.defer(lease, error);
-            return Ok(());
+            return run.defer(lease, &job, error).await;
         }
         // Refused before any task existed: failed, and not counted as committed.
         Error::InvalidRequest { .. } | Error::Unsupported(_) => {
@@ -242,9 +236,8 @@ async fn again(
         let after = After::hold()
             .with_step_state(Kept::default().json())
             .with_http_status(http);
-        run.record(lease, job, change, after).await?;
-        run.defer(lease, why);
-        return Ok(());
+        let job = run.record(lease, job, change, after).await?;
+        return run.defer(lease, &job, why).await;
     }
     let delay = policy.delay(kept.failures, retry_after);
     let after = After::until(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())

@@ -290,8 +290,8 @@ pub(crate) async fn outlook(
     let now = now_millis();
     let sql = format!(
         "SELECT
-            CAST(SUM(CASE WHEN lease_until IS NULL OR lease_until < $2 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
-            CAST(MIN(CASE WHEN (lease_until IS NULL OR lease_until < $2) AND {room} THEN next_at END) AS BIGINT) AS next_due,
+            CAST(SUM(CASE WHEN (lease_until IS NULL OR lease_until < $2) AND next_at < $4 THEN 1 ELSE 0 END) AS BIGINT) AS waiting,
+            CAST(MIN(CASE WHEN (lease_until IS NULL OR lease_until < $2) AND next_at < $4 AND {room} THEN next_at END) AS BIGINT) AS next_due,
             CAST(SUM(CASE WHEN lease_until >= $2 AND lease_owner <> $1 THEN 1 ELSE 0 END) AS BIGINT) AS elsewhere,
             CAST(MIN(CASE WHEN lease_until >= $2 AND lease_owner <> $1 THEN lease_until END) AS BIGINT) AS expiry
          FROM jobs WHERE state IN ({claimable})",
@@ -306,6 +306,7 @@ pub(crate) async fn outlook(
             Param::text(owner),
             Param::int(now),
             Param::int(max_in_flight.map_or(-1, i64::from)),
+            Param::int(super::super::DEFERRED_MS),
         ],
     )
     .await?;

@@ -577,3 +577,15 @@ pub(crate) async fn prune_events(
         .map_err(|e| db_error("pruning the event history", e))?;
     Ok(rows.len() as u64)
 }
+
+/// Puts back the jobs runs left for later: due now. Returns how many.
+pub(crate) async fn resume_deferred(engine: &dyn Engine) -> Result<u64, Error> {
+    let rows = engine
+        .query(
+            "UPDATE jobs SET next_at = 0 WHERE next_at >= $1 RETURNING id",
+            &[Param::int(super::super::DEFERRED_MS)],
+        )
+        .await
+        .map_err(|e| db_error("putting back the jobs left for a later run", e))?;
+    Ok(rows.len() as u64)
+}
