@@ -1145,3 +1145,51 @@ fn an_unreadable_jobs_file_is_named() {
     assert!(stderr.contains("cannot read"), "{stderr}");
     assert!(!out.exists());
 }
+
+/// `happyhorse jobs --id ID` prints a job's request and its timeline from the ledger's
+/// history, oldest first (text and JSON), with no signed URL; an unknown id is refused.
+#[test]
+fn jobs_id_prints_a_jobs_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let jobs = jobs_file(
+        dir.path(),
+        &[r#"{"id": "beach", "prompt": "A golden retriever running on a beach"}"#.to_owned()],
+    );
+    let run = happyhorse(
+        &["batch", path(&jobs), "--out", path(&out), "--sandbox"],
+        &[],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+
+    let shown = happyhorse(&["jobs", "--out", path(&out), "--id", "beach"], &[]);
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+    let stdout = text(&shown.stdout);
+    assert!(stdout.starts_with("job beach (hiapi"), "{stdout}");
+    assert!(stdout.contains("A golden retriever running on a beach"), "{stdout}");
+    let order = ["recorded", "submitting", "submitted", "succeeded", "downloaded"];
+    let mut at = 0;
+    for step in order {
+        let found = stdout[at..]
+            .find(&format!("  {step}"))
+            .unwrap_or_else(|| panic!("no {step} after byte {at}:\n{stdout}"));
+        at += found + 1;
+    }
+    assert!(!stdout.contains("?sig") && !stdout.contains("X-Amz"), "{stdout}");
+
+    let json = happyhorse(&["jobs", "--out", path(&out), "--id", "beach", "--json"], &[]);
+    let value: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["job"]["state"], "downloaded", "{value}");
+    let events: Vec<&str> = value["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.first(), Some(&"submitting"), "{events:?}");
+    assert_eq!(events.last(), Some(&"downloaded"), "{events:?}");
+
+    let unknown = happyhorse(&["jobs", "--out", path(&out), "--id", "nope"], &[]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown.stderr));
+    assert!(text(&unknown.stderr).contains("no job \"nope\""));
+}

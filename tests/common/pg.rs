@@ -171,6 +171,26 @@ impl Cluster {
         );
     }
 
+    /// Runs the SQL file at `path` (a `pg_dump`) in database `db`.
+    pub fn load(&self, db: &str, path: &std::path::Path) {
+        let output = Command::new("psql")
+            .arg(format!(
+                "host={} port={} user=hh dbname={db}",
+                self.dir.display(),
+                self.port
+            ))
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-f"])
+            .arg(path)
+            .output()
+            .expect("psql");
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
     /// Makes database `db` refuse every write: new sessions start read-only, and the open ones
     /// (a pool's) are ended, so the next statement of each reconnects into a read-only one.
     pub fn refuse_writes(&self, db: &str) {

@@ -33,14 +33,6 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
             .await?;
         return Ok(());
     }
-    if elapsed > run.options.max_wait.as_secs_f64() {
-        let why = format!(
-            "still {} after {} (batch clock); rerun to keep waiting",
-            job.status.as_deref().unwrap_or("running"),
-            units::duration(run.options.max_wait)
-        );
-        return run.defer(lease, &job, why).await;
-    }
     run.tally.polls.fetch_add(1, Ordering::Relaxed);
     let snapshot = match client.status(TaskHandle::new(job.provider, task_id)).await {
         Ok(snapshot) => snapshot,
@@ -78,6 +70,15 @@ async fn running(
     snapshot: TaskSnapshot,
     now: f64,
 ) -> Result<(), Error> {
+    // Still running past the wait's limit: left for a later run (its task is not lost).
+    if now > run.options.max_wait.as_secs_f64() {
+        let why = format!(
+            "still {} after {} (batch clock); rerun to keep waiting",
+            snapshot.status,
+            units::duration(run.options.max_wait)
+        );
+        return run.defer(lease, &job, why).await;
+    }
     let mut poller = Poller::resume(run.options.polls, run.window(&job), kept.poller);
     let delay = poller.next_delay(now, snapshot.progress);
     kept.poller = poller.state();
