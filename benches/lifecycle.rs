@@ -306,7 +306,7 @@ async fn save(mut answer: reqwest::Response, path: PathBuf) -> Result<(), BoxErr
 
 /// The same work, written by hand with one reqwest client.
 async fn with_loop(addr: &str, run: usize, tasks: usize, concurrency: usize, dir: &Path) -> Run {
-    happyhorse::tls::install_crypto_provider();
+    happyhorse::install_crypto_provider();
     let http = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .build()

@@ -131,8 +131,8 @@ mod retry;
 pub mod sandbox;
 #[cfg(feature = "proptest")]
 pub mod strategies;
-pub mod tls;
-pub mod units;
+mod tls;
+mod units;
 pub mod validate;
 pub mod values;
 pub mod webhook;
@@ -143,6 +143,7 @@ mod fuzz;
 pub use client::{Client, ClientConfig, Error};
 pub use provider::{Provider, UnknownProvider};
 pub use request::VideoRequest;
+pub use tls::install_crypto_provider;
 pub use values::Prompt;
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -1166,8 +1166,17 @@ fn jobs_id_prints_a_jobs_timeline() {
     assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
     let stdout = text(&shown.stdout);
     assert!(stdout.starts_with("job beach (hiapi"), "{stdout}");
-    assert!(stdout.contains("A golden retriever running on a beach"), "{stdout}");
-    let order = ["recorded", "submitting", "submitted", "succeeded", "downloaded"];
+    assert!(
+        stdout.contains("A golden retriever running on a beach"),
+        "{stdout}"
+    );
+    let order = [
+        "recorded",
+        "submitting",
+        "submitted",
+        "succeeded",
+        "downloaded",
+    ];
     let mut at = 0;
     for step in order {
         let found = stdout[at..]
@@ -1175,9 +1184,15 @@ fn jobs_id_prints_a_jobs_timeline() {
             .unwrap_or_else(|| panic!("no {step} after byte {at}:\n{stdout}"));
         at += found + 1;
     }
-    assert!(!stdout.contains("?sig") && !stdout.contains("X-Amz"), "{stdout}");
+    assert!(
+        !stdout.contains("?sig") && !stdout.contains("X-Amz"),
+        "{stdout}"
+    );
 
-    let json = happyhorse(&["jobs", "--out", path(&out), "--id", "beach", "--json"], &[]);
+    let json = happyhorse(
+        &["jobs", "--out", path(&out), "--id", "beach", "--json"],
+        &[],
+    );
     let value: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["job"]["state"], "downloaded", "{value}");
     let events: Vec<&str> = value["events"]

@@ -10,6 +10,7 @@ mod sandbox;
 mod serve;
 mod session;
 mod task;
+mod units;
 mod validate;
 
 use std::process::ExitCode;

@@ -11,10 +11,12 @@ use std::{
 
 use happyhorse::{
     client::{Downloaded, Finished, Output, TaskHandle, TaskSnapshot},
-    units, Client, ClientConfig, Error, Provider,
+    Client, ClientConfig, Error, Provider,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
+
+use super::units;
 
 /// Exit status for a failure at run time (task failed, network, provider error).
 pub const FAILED: u8 = 1;

@@ -359,6 +359,7 @@ fn after(retry_after: Option<Duration>) -> String {
 
 impl Error {
     /// A ledger error with no underlying database error.
+    #[cfg(feature = "ledger")]
     pub(crate) fn ledger(message: impl Into<String>) -> Error {
         Error::Ledger {
             message: message.into(),
@@ -367,6 +368,7 @@ impl Error {
     }
 
     /// A ledger error caused by the database's `source`.
+    #[cfg(feature = "ledger")]
     pub(crate) fn ledger_cause(
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,

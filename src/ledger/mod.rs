@@ -29,9 +29,11 @@
 //! # }
 //! ```
 
+#![doc = include_str!("../../docs/lifecycle.md")]
+
 mod budget;
 mod engine;
-pub mod lifecycle;
+mod lifecycle;
 mod migrate;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     engine::Engine,
-    store::{read, write},
+    store::{bulk, callbacks, read, write},
     After, Committed, Enqueued, Event, Heard, HeldElsewhere, Job, JobState, Lease, LedgerFuture,
     NewJob, Outlook, Recorded, Retry, Summary, TaskTime, Transition,
 };
@@ -104,14 +104,14 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
     /// Moves every uncertain job to `to` (queued to resubmit, skipped to leave); returns how
     /// many. Nothing else may become queued or skipped this way.
     fn settle_uncertain<'a>(&'a self, to: JobState) -> LedgerFuture<'a, u64> {
-        Box::pin(write::settle_uncertain(self.engine(), to))
+        Box::pin(bulk::settle_uncertain(self.engine(), to))
     }
 
     /// Puts failed (or expired) jobs back to be tried again, each as its [`Retry`] says, in
     /// one transaction; returns how many moved. A job no longer as it was planned from (its
     /// state or its submits changed, or a worker holds it) is left as it is.
     fn retry<'a>(&'a self, retries: &'a [Retry]) -> LedgerFuture<'a, u64> {
-        Box::pin(write::retry(self.engine(), retries))
+        Box::pin(bulk::retry(self.engine(), retries))
     }
 
     /// Every job, in recording order.
@@ -136,7 +136,7 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
     /// counted. Safe under redelivery and concurrent duplicates: only one of them is
     /// [`Recorded::Applied`].
     fn record<'a>(&'a self, heard: &'a Heard) -> LedgerFuture<'a, Recorded> {
-        Box::pin(write::record(self.engine(), heard))
+        Box::pin(callbacks::record(self.engine(), heard))
     }
 
     /// The jobs `owner` holds whose end a callback recorded (`succeeded` or `failed`, with
@@ -179,7 +179,7 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
 
     /// Deletes the history recorded before `before`; returns how many entries went.
     fn prune_events<'a>(&'a self, before: DateTime<Utc>) -> LedgerFuture<'a, u64> {
-        Box::pin(write::prune_events(self.engine(), before))
+        Box::pin(bulk::prune_events(self.engine(), before))
     }
 
     /// What is left for `owner` once it found nothing due to claim: jobs waiting (and when
@@ -202,7 +202,7 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
         video_seconds: u32,
         after: Duration,
     ) -> LedgerFuture<'a, u64> {
-        Box::pin(write::reschedule_callbacks(
+        Box::pin(bulk::reschedule_callbacks(
             self.engine(),
             (provider, resolution, video_seconds),
             after,
@@ -212,7 +212,7 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
     /// Puts back the jobs earlier runs left for a later one ([`After::deferred`]): due now.
     /// Returns how many.
     fn resume_deferred<'a>(&'a self) -> LedgerFuture<'a, u64> {
-        Box::pin(write::resume_deferred(self.engine()))
+        Box::pin(bulk::resume_deferred(self.engine()))
     }
 
     /// The newest event's number in the history (0: none).

@@ -393,7 +393,7 @@ impl SandboxConfig {
     /// drifted["components"]["schemas"]["Duration"]["maximum"] = 16.into();
     /// let sandbox =
     ///     Sandbox::start(SandboxConfig::default().with_document(Provider::Reapi, drifted)).await?;
-    /// happyhorse::tls::install_crypto_provider(); // reqwest is built without one of its own
+    /// happyhorse::install_crypto_provider(); // reqwest is built without one of its own
     /// let answer = reqwest::Client::new()
     ///     .post(format!("{}/videos/generations", sandbox.base_url(Provider::Reapi)))
     ///     .bearer_auth("rk_example")

@@ -122,7 +122,7 @@ pub fn http_with(headers: &[(&str, &str)]) -> reqwest::Client {
         let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("header name");
         map.insert(name, value);
     }
-    happyhorse::tls::install_crypto_provider();
+    happyhorse::install_crypto_provider();
     reqwest::Client::builder()
         .default_headers(map)
         .build()

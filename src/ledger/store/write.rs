@@ -10,8 +10,7 @@ use super::{
         lifecycle::sql_states,
         millis, now_millis,
         rows::{db_error, job_from_row, signed, Columns},
-        After, Again, Budget, Committed, CommittedRow, Enqueued, Heard, HeardEvent, Job, JobState,
-        Lease, NewJob, Recorded, Retry, Transition,
+        After, Budget, Committed, CommittedRow, Enqueued, Job, JobState, Lease, NewJob, Transition,
     },
     events::{log, NewEvent},
     read::task_taken,
@@ -187,35 +186,6 @@ pub(crate) async fn renew(
         .collect()
 }
 
-/// Brings forward the due time of the jobs waiting on a callback, of one provider,
-/// resolution and length, to `after` past their submit where that is sooner.
-pub(crate) async fn reschedule_callbacks(
-    engine: &dyn Engine,
-    kind: (crate::Provider, &str, u32),
-    after: Duration,
-) -> Result<u64, Error> {
-    let sql = format!(
-        "UPDATE jobs SET next_at = submitted_at + $1
-         WHERE state = '{}' AND callback_url IS NOT NULL AND heard_at IS NULL
-           AND provider = $2 AND resolution = $3 AND video_seconds = $4
-           AND submitted_at IS NOT NULL AND next_at > submitted_at + $1 RETURNING id",
-        JobState::Submitted
-    );
-    let rows = engine
-        .query(
-            &sql,
-            &[
-                Param::int(millis(after)),
-                Param::text(kind.0.name()),
-                Param::text(kind.1),
-                Param::int(kind.2),
-            ],
-        )
-        .await
-        .map_err(|e| db_error("rescheduling the reconciliation of callbacks", e))?;
-    Ok(rows.len() as u64)
-}
-
 pub(crate) async fn release(engine: &dyn Engine, lease: &Lease) -> Result<(), Error> {
     engine
         .query(
@@ -246,17 +216,10 @@ pub(crate) async fn apply(
     let context = format!("recording {} for job {}", rule.described, lease.job);
     let err = |e| db_error(&context, e);
     let mut tx = engine.begin().await.map_err(err)?;
-    if let Transition::Submitting {
-        budget,
-        max_in_flight,
-        ..
-    } = change
-    {
-        if budget.is_capped() || max_in_flight.is_some() {
-            if let Some(lock) = engine.dialect().exclusive(BUDGET_LOCK) {
-                tx.query(&lock, &[]).await.map_err(err)?;
-            }
-        }
+    let limited = matches!(change, Transition::Submitting { budget, max_in_flight, .. }
+        if budget.is_capped() || max_in_flight.is_some());
+    if let Some(lock) = engine.dialect().exclusive(BUDGET_LOCK).filter(|_| limited) {
+        tx.query(&lock, &[]).await.map_err(err)?;
     }
     let sql = format!(
         "SELECT * FROM jobs WHERE id = $1 {}",
@@ -273,19 +236,7 @@ pub(crate) async fn apply(
         )));
     };
     refused(&before, lease, rule)?;
-    if let Transition::Submitting {
-        budget,
-        max_in_flight,
-        ..
-    } = change
-    {
-        if before.state == JobState::Queued && budget.is_capped() {
-            check_budget(&mut *tx, &before, budget).await?;
-        }
-        if let Some(limit) = max_in_flight {
-            check_in_flight(&mut *tx, &before, *limit).await?;
-        }
-    }
+    check_limits(&mut *tx, &before, change).await?;
     let sql = rule.sql(after, own.len());
     let mut params = vec![
         Param::text(&lease.job),
@@ -339,6 +290,26 @@ fn refused(before: &Job, lease: &Lease, rule: &super::super::lifecycle::Rule) ->
     Ok(())
 }
 
+/// A first submit's checks (the budget, the tasks in flight), inside its transaction, after
+/// the lock that makes them one at a time across workers.
+async fn check_limits(tx: &mut dyn Tx, before: &Job, change: &Transition) -> Result<(), Error> {
+    let Transition::Submitting {
+        budget,
+        max_in_flight,
+        ..
+    } = change
+    else {
+        return Ok(());
+    };
+    if before.state == JobState::Queued && budget.is_capped() {
+        check_budget(tx, before, budget).await?;
+    }
+    if let Some(limit) = max_in_flight {
+        check_in_flight(tx, before, *limit).await?;
+    }
+    Ok(())
+}
+
 /// Refuses a submit while `limit` tasks (other jobs', every worker's) are being submitted or
 /// running at the provider.
 async fn check_in_flight(tx: &mut dyn Tx, job: &Job, limit: u32) -> Result<(), Error> {
@@ -387,205 +358,4 @@ fn one_job(rows: &Rows, none: impl FnOnce() -> Error) -> Result<Job, Error> {
         Some(row) => job_from_row(&row),
         None => Err(none()),
     }
-}
-
-pub(crate) async fn settle_uncertain(engine: &dyn Engine, to: JobState) -> Result<u64, Error> {
-    let note = match to {
-        JobState::Queued => "resubmitted by request after an uncertain submit",
-        JobState::Skipped => {
-            "skipped by request after an uncertain submit; a task may exist at the provider"
-        }
-        other => {
-            return Err(Error::ledger(format!(
-                "an uncertain job can be queued or skipped, not {other}"
-            )))
-        }
-    };
-    let context = "settling uncertain jobs";
-    let err = |e| db_error(context, e);
-    let mut tx = engine.begin().await.map_err(err)?;
-    let rows = tx
-        .query(
-            "UPDATE jobs SET state = $1, error = $2, updated_at = $3 WHERE state = 'uncertain'
-             RETURNING *",
-            &[
-                Param::text(to.name()),
-                Param::text(note),
-                Param::int(now_millis()),
-            ],
-        )
-        .await
-        .map_err(err)?;
-    for row in rows.iter() {
-        let job = job_from_row(&row)?;
-        let event = NewEvent::of(&job, "settled", Some(JobState::Uncertain));
-        log(&mut *tx, &event.error(Some(note))).await.map_err(err)?;
-    }
-    tx.commit().await.map_err(err)?;
-    Ok(rows.len() as u64)
-}
-
-/// [`Ledger::retry`](super::super::Ledger::retry) submitting anew: the task and everything it
-/// left are cleared; a billed task (any but a refused submit's) is counted in
-/// `earlier_tasks`, so the budget keeps paying for it.
-const RETRY_SUBMIT_SQL: &str = "UPDATE jobs SET state = 'queued',
-        earlier_tasks = earlier_tasks + CASE WHEN refused THEN 0 ELSE 1 END, refused = FALSE,
-        task_id = NULL, status = NULL, output_url = NULL, output_expires_at = NULL,
-        output_expired = FALSE, file = NULL, bytes = NULL, sha256 = NULL, submitting_at = NULL,
-        submitted_at = NULL, finished_at = NULL, task_seconds = NULL, callback_url = NULL,
-        heard_at = NULL, progress = NULL, deliveries = 0, step_state = NULL, next_at = 0,
-        idempotency_key = $6, error = $5, updated_at = $4
-     WHERE id = $1 AND state = $2 AND attempts = $3 AND lease_owner IS NULL RETURNING *";
-
-/// Fetching again from the task that made the video: back to `succeeded` with its output.
-const RETRY_DOWNLOAD_SQL: &str = "UPDATE jobs SET state = 'succeeded', error = $5,
-        updated_at = $4, next_at = 0
-     WHERE id = $1 AND state = $2 AND attempts = $3 AND lease_owner IS NULL
-       AND output_url IS NOT NULL AND task_id IS NOT NULL RETURNING *";
-
-pub(crate) async fn retry(engine: &dyn Engine, retries: &[Retry]) -> Result<u64, Error> {
-    let context = "putting failed jobs back to be tried again";
-    let err = |e| db_error(context, e);
-    let mut tx = engine.begin().await.map_err(err)?;
-    let mut moved = 0u64;
-    let now = now_millis();
-    for retry in retries {
-        let mut params = vec![
-            Param::text(&retry.id),
-            Param::text(retry.state.name()),
-            Param::int(retry.attempts),
-            Param::int(now),
-            Param::text(&retry.note),
-        ];
-        let sql = match &retry.again {
-            Again::Download => RETRY_DOWNLOAD_SQL,
-            Again::Submit { idempotency_key } => {
-                params.push(Param::opt_text(idempotency_key.clone()));
-                RETRY_SUBMIT_SQL
-            }
-        };
-        let rows = tx.query(sql, &params).await.map_err(err)?;
-        if let Some(row) = rows.first() {
-            let job = job_from_row(&row)?;
-            let event = NewEvent::of(&job, "retry", Some(retry.state));
-            log(&mut *tx, &event.error(Some(&retry.note)))
-                .await
-                .map_err(err)?;
-            moved = moved.saturating_add(1);
-        }
-    }
-    tx.commit().await.map_err(err)?;
-    Ok(moved)
-}
-
-/// The statement recording a callback's event on the job of `$1` provider and `$2` task, if
-/// it moves the job on (`$3` now, `$4` status, then the event's own); `RETURNING *`. A
-/// task's end makes the job due now.
-fn heard_sql(event: &HeardEvent) -> &'static str {
-    match event {
-        HeardEvent::Progress(_) => {
-            "UPDATE jobs SET progress = $5, status = $4, updated_at = $3,
-                deliveries = deliveries + 1
-             WHERE provider = $1 AND task_id = $2 AND state = 'submitted'
-               AND $5 IS NOT NULL AND (progress IS NULL OR progress < $5) RETURNING *"
-        }
-        HeardEvent::Succeeded(_) => {
-            "UPDATE jobs SET state = 'succeeded', status = $4, output_url = $5,
-                output_expires_at = $6, output_expired = $7, heard_at = $3, finished_at = $3,
-                updated_at = $3, error = NULL, deliveries = deliveries + 1, next_at = 0
-             WHERE provider = $1 AND task_id = $2 AND state = 'submitted' RETURNING *"
-        }
-        HeardEvent::Failed(_) => {
-            "UPDATE jobs SET state = 'failed', status = $4, error = $5, heard_at = $3,
-                finished_at = $3, updated_at = $3, deliveries = deliveries + 1
-             WHERE provider = $1 AND task_id = $2 AND state = 'submitted' RETURNING *"
-        }
-    }
-}
-
-/// Counts a delivery that changed nothing; `RETURNING *` (no row: no such task).
-const DUPLICATE_SQL: &str = "UPDATE jobs SET deliveries = deliveries + 1
-     WHERE provider = $1 AND task_id = $2 RETURNING *";
-
-pub(crate) async fn record(engine: &dyn Engine, heard: &Heard) -> Result<Recorded, Error> {
-    let context = format!(
-        "recording a callback for {} task {}",
-        heard.provider, heard.task_id
-    );
-    let err = |e| db_error(&context, e);
-    let mut params = vec![
-        Param::text(heard.provider.name()),
-        Param::text(&heard.task_id),
-        Param::int(now_millis()),
-        Param::text(&heard.status),
-    ];
-    match &heard.event {
-        HeardEvent::Progress(percent) => params.push(Param::Int(percent.map(i64::from))),
-        HeardEvent::Succeeded(output) => params.extend([
-            Param::text(&output.url),
-            Param::Int(output.expires_at.map(|t| t.timestamp_millis())),
-            Param::Bool(output.expired),
-        ]),
-        HeardEvent::Failed(error) => params.push(Param::text(error)),
-    }
-    let mut tx = engine.begin().await.map_err(err)?;
-    let rows = tx
-        .query(heard_sql(&heard.event), &params)
-        .await
-        .map_err(err)?;
-    let recorded = if let Some(row) = rows.first() {
-        let job = job_from_row(&row)?;
-        let error = matches!(heard.event, HeardEvent::Failed(_)).then_some(job.error.as_deref());
-        let event = NewEvent::of(&job, "callback", Some(JobState::Submitted));
-        log(&mut *tx, &event.error(error.flatten()))
-            .await
-            .map_err(err)?;
-        if let Some(notify) = engine.dialect().notify_due() {
-            tx.query(notify, &[]).await.map_err(err)?;
-        }
-        Recorded::Applied(job)
-    } else {
-        let rows = tx.query(DUPLICATE_SQL, &params[..2]).await.map_err(err)?;
-        match rows.first() {
-            Some(row) => {
-                let job = job_from_row(&row)?;
-                let event = NewEvent::of(&job, "duplicate callback", Some(job.state));
-                log(&mut *tx, &event).await.map_err(err)?;
-                Recorded::Duplicate(job)
-            }
-            None => Recorded::Unknown,
-        }
-    };
-    tx.commit().await.map_err(err)?;
-    if matches!(recorded, Recorded::Applied(_)) {
-        engine.woke();
-    }
-    Ok(recorded)
-}
-
-/// Deletes the events recorded before `before`; returns how many.
-pub(crate) async fn prune_events(
-    engine: &dyn Engine,
-    before: chrono::DateTime<chrono::Utc>,
-) -> Result<u64, Error> {
-    let rows = engine
-        .query(
-            "DELETE FROM job_events WHERE at < $1 RETURNING seq",
-            &[Param::int(before.timestamp_millis())],
-        )
-        .await
-        .map_err(|e| db_error("pruning the event history", e))?;
-    Ok(rows.len() as u64)
-}
-
-/// Puts back the jobs runs left for later: due now. Returns how many.
-pub(crate) async fn resume_deferred(engine: &dyn Engine) -> Result<u64, Error> {
-    let rows = engine
-        .query(
-            "UPDATE jobs SET next_at = 0 WHERE next_at >= $1 RETURNING id",
-            &[Param::int(super::super::DEFERRED_MS)],
-        )
-        .await
-        .map_err(|e| db_error("putting back the jobs left for a later run", e))?;
-    Ok(rows.len() as u64)
 }

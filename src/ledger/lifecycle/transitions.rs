@@ -1,273 +1,9 @@
-//! A job's lifecycle, defined once, as data: its [`JobState`]s (which step a worker takes in
-//! each) and its [`Transition`]s (which states each may come from, which it goes to, what it
-//! records). The SQL guards, the claimable, settled and committed sets, the claim order and
-//! the table below are all derived from [`STATES`] and [`RULES`]; adding a transition is one
-//! entry there and one arm in [`Transition::rule`].
-//!
-#![doc = include_str!("../../docs/lifecycle.md")]
+//! The transitions: which states each may come from, which it goes to, what it records.
 
-use std::{fmt, str::FromStr};
-
-use serde::{Deserialize, Serialize};
-
-use super::engine::Param;
-use crate::{client::Output, Error};
-
-/// Where a job stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    /// Recorded; nothing sent yet.
-    Queued,
-    /// The submit is (or was) being sent: a task may exist.
-    Submitting,
-    /// The provider answered with a task id.
-    Submitted,
-    /// The task succeeded; its video is not saved yet.
-    Succeeded,
-    /// The video is saved and verified.
-    Downloaded,
-    /// The task (or its submit) failed for good.
-    Failed,
-    /// The task succeeded but its output URL expired before the video was saved.
-    Expired,
-    /// A reapi submit whose answer was lost: a task may exist, and resubmitting could pay twice.
-    Uncertain,
-    /// An uncertain job the user chose not to resubmit.
-    Skipped,
-}
-
-/// What a worker does with a job in a state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Send (or resend under the same key) its submit.
-    Submit,
-    /// Ask the provider how its task is doing.
-    Poll,
-    /// Save its video.
-    Save,
-}
-
-/// One state's facts.
-#[derive(Clone, Copy, Debug)]
-pub struct StateFacts {
-    /// The state.
-    pub state: JobState,
-    /// The name stored in the ledger and shown to users.
-    pub name: &'static str,
-    /// The step a worker takes; `None`: settled, nothing more happens without the user.
-    pub step: Option<Step>,
-    /// Claimed before jobs in states with a larger number (finish work before starting more).
-    pub claim_order: u8,
-    /// Counts against the budget: a submit was (or may have been) sent.
-    pub committed: bool,
-    /// Needs the user's attention.
-    pub attention: bool,
-    /// What it means.
-    pub meaning: &'static str,
-}
-
-/// Every state, in lifecycle order, with its facts.
-pub const STATES: [StateFacts; 9] = [
-    facts(
-        JobState::Queued,
-        "queued",
-        Some(Step::Submit),
-        3,
-        false,
-        false,
-        "recorded; nothing sent yet",
-    ),
-    facts(
-        JobState::Submitting,
-        "submitting",
-        Some(Step::Submit),
-        2,
-        true,
-        false,
-        "the submit is (or was) being sent: a task may exist",
-    ),
-    facts(
-        JobState::Submitted,
-        "submitted",
-        Some(Step::Poll),
-        1,
-        true,
-        false,
-        "the provider answered with a task id",
-    ),
-    facts(
-        JobState::Succeeded,
-        "succeeded",
-        Some(Step::Save),
-        0,
-        true,
-        false,
-        "the task succeeded; its video is not saved yet",
-    ),
-    facts(
-        JobState::Downloaded,
-        "downloaded",
-        None,
-        9,
-        true,
-        false,
-        "the video is saved and verified",
-    ),
-    facts(
-        JobState::Failed,
-        "failed",
-        None,
-        9,
-        true,
-        true,
-        "the task (or its submit) failed for good",
-    ),
-    facts(
-        JobState::Expired,
-        "expired",
-        None,
-        9,
-        true,
-        true,
-        "the output URL expired before the video was saved",
-    ),
-    facts(
-        JobState::Uncertain,
-        "uncertain",
-        None,
-        9,
-        true,
-        true,
-        "a submit's answer was lost where no key protects a resubmit",
-    ),
-    facts(
-        JobState::Skipped,
-        "skipped",
-        None,
-        9,
-        true,
-        false,
-        "an uncertain job the user chose not to resubmit",
-    ),
-];
-
-#[allow(clippy::too_many_arguments)]
-const fn facts(
-    state: JobState,
-    name: &'static str,
-    step: Option<Step>,
-    claim_order: u8,
-    committed: bool,
-    attention: bool,
-    meaning: &'static str,
-) -> StateFacts {
-    StateFacts {
-        state,
-        name,
-        step,
-        claim_order,
-        committed,
-        attention,
-        meaning,
-    }
-}
-
-impl JobState {
-    /// Every state, in lifecycle order.
-    pub const ALL: [JobState; 9] = [
-        JobState::Queued,
-        JobState::Submitting,
-        JobState::Submitted,
-        JobState::Succeeded,
-        JobState::Downloaded,
-        JobState::Failed,
-        JobState::Expired,
-        JobState::Uncertain,
-        JobState::Skipped,
-    ];
-
-    /// The state's facts.
-    pub fn facts(self) -> &'static StateFacts {
-        // `STATES` lists every state in the order of `ALL`; the test below holds it to that.
-        &STATES[self as usize]
-    }
-
-    /// The name stored in the ledger and shown to users.
-    pub fn name(self) -> &'static str {
-        self.facts().name
-    }
-
-    /// Nothing more happens to the job without the user's say.
-    pub fn is_settled(self) -> bool {
-        self.facts().step.is_none()
-    }
-
-    /// A worker can take the job and move it on.
-    pub fn is_claimable(self) -> bool {
-        self.facts().step.is_some()
-    }
-
-    /// The job counts against the budget: a submit was (or may have been) sent (a skipped
-    /// job too: it was uncertain, so a task may exist). The ledger's
-    /// [`Summary::committed`](super::Summary::committed) also leaves out failed jobs whose
-    /// submit was refused before any task existed ([`Transition::Refused`]), which a state
-    /// alone cannot tell.
-    pub fn is_committed(self) -> bool {
-        self.facts().committed
-    }
-}
-
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for JobState {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        JobState::ALL
-            .into_iter()
-            .find(|state| state.name() == s)
-            .ok_or_else(|| Error::ledger(format!("unknown job state {s:?} in the ledger")))
-    }
-}
-
-/// `'a', 'b'`: the states matching `keep`, for an SQL `IN (...)` list.
-pub(crate) fn sql_states(keep: impl Fn(&StateFacts) -> bool) -> String {
-    STATES
-        .iter()
-        .filter(|facts| keep(facts))
-        .map(|facts| format!("'{}'", facts.name))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The states in which a job's task ended at the provider (well or not), for an SQL `IN`.
-pub(crate) fn sql_task_ended() -> String {
-    [
-        JobState::Succeeded,
-        JobState::Downloaded,
-        JobState::Failed,
-        JobState::Expired,
-    ]
-    .iter()
-    .map(|state| format!("'{state}'"))
-    .collect::<Vec<_>>()
-    .join(", ")
-}
-
-/// The claim order as an SQL expression over `state`.
-pub(crate) fn sql_claim_order() -> String {
-    let arms: String = STATES
-        .iter()
-        .filter(|facts| facts.step.is_some())
-        .map(|facts| format!(" WHEN '{}' THEN {}", facts.name, facts.claim_order))
-        .collect();
-    format!("CASE state{arms} ELSE 9 END")
-}
+use super::JobState;
+#[cfg(test)]
+use super::STATES;
+use crate::{client::Output, ledger::engine::Param};
 
 /// A change to a claimed job.
 #[derive(Clone, Debug, PartialEq)]
@@ -281,7 +17,7 @@ pub enum Transition {
         /// Caps on what the ledger commits: a job's first submit (from `queued`) is refused
         /// with [`Error::OverBudget`] when what the ledger holds as committed plus its cost
         /// would pass them, checked in the transaction that records the intent.
-        budget: super::Budget,
+        budget: crate::ledger::Budget,
         /// The most tasks to keep running at the provider (`submitting` or `submitted` jobs,
         /// every worker's): past it the submit is refused with [`Error::InFlightLimit`].
         max_in_flight: Option<u32>,
@@ -358,7 +94,7 @@ pub enum Transition {
 
 /// The states a transition may come from.
 #[derive(Clone, Copy, Debug)]
-pub enum From {
+pub(crate) enum From {
     /// Any state.
     Any,
     /// Only these.
@@ -367,24 +103,24 @@ pub enum From {
 
 /// One transition's definition.
 #[derive(Clone, Copy, Debug)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// Its name, as the event history records it.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// What it is, in a message ("cannot record a task id while ...").
-    pub described: &'static str,
+    pub(crate) described: &'static str,
     /// The states it may come from.
-    pub from: From,
+    pub(crate) from: From,
     /// The state it goes to (`None`: the state stays).
-    pub to: Option<JobState>,
+    pub(crate) to: Option<JobState>,
     /// The columns it records (an SQL `SET` list: `$4` is now, `$5` on its own parameters).
-    pub sets: &'static str,
+    pub(crate) sets: &'static str,
     /// A further condition on the row, if any.
-    pub guard: Option<&'static str>,
+    pub(crate) guard: Option<&'static str>,
 }
 
 impl Rule {
     /// Whether the job may take this transition from `state`.
-    pub fn allows(&self, state: JobState) -> bool {
+    pub(crate) fn allows(&self, state: JobState) -> bool {
         match self.from {
             From::Any => true,
             From::States(states) => states.contains(&state),
@@ -392,13 +128,13 @@ impl Rule {
     }
 
     /// Whether it ends the job's lease: it goes to a settled state.
-    pub fn releases(&self) -> bool {
+    pub(crate) fn releases(&self) -> bool {
         self.to.is_some_and(JobState::is_settled)
     }
 
     /// The fenced statement: `$1` job, `$2` lease owner, `$3` fence, `$4` now, then the
-    /// transition's own parameters, then `after`'s (see [`After`](super::After)).
-    pub(crate) fn sql(&self, after: &super::After, own: usize) -> String {
+    /// transition's own parameters, then `after`'s (see [`After`](crate::ledger::After)).
+    pub(crate) fn sql(&self, after: &crate::ledger::After, own: usize) -> String {
         let mut sets = Vec::with_capacity(6);
         let mut next = 5 + own;
         if after.due.is_some() {
@@ -437,7 +173,7 @@ impl Rule {
     }
 
     /// `after`'s parameters, in the order [`Rule::sql`] numbers them.
-    pub(crate) fn after_params(after: &super::After) -> Vec<Param> {
+    pub(crate) fn after_params(after: &crate::ledger::After) -> Vec<Param> {
         let mut params = Vec::new();
         if let Some(due) = after.due {
             params.push(Param::int(due.timestamp_millis()));
@@ -455,7 +191,7 @@ const RESTART: &[JobState] = &[Queued, Submitting];
 const AT_PROVIDER: &[JobState] = &[Submitted, Succeeded];
 
 /// Every transition, in the order of [`Transition`]'s variants.
-pub const RULES: [Rule; 13] = [
+pub(crate) const RULES: [Rule; 13] = [
     Rule {
         name: "submitting",
         described: "a submit",
@@ -570,7 +306,7 @@ impl Transition {
     pub fn submitting(callback_url: Option<String>) -> Transition {
         Transition::Submitting {
             callback_url,
-            budget: super::Budget::default(),
+            budget: crate::ledger::Budget::default(),
             max_in_flight: None,
         }
     }
@@ -638,7 +374,8 @@ impl Transition {
 }
 
 /// The lifecycle as a Markdown table: what `docs/lifecycle.md` holds (a test keeps it so).
-pub fn markdown() -> String {
+#[cfg(test)]
+pub(crate) fn markdown() -> String {
     let mut out =
         String::from("| State | A worker's step | Committed | Meaning |\n|---|---|---|---|\n");
     for facts in &STATES {
@@ -676,58 +413,4 @@ pub fn markdown() -> String {
         ));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn states_and_rules_are_listed_in_order() {
-        for (i, state) in JobState::ALL.into_iter().enumerate() {
-            assert_eq!(STATES[i].state, state);
-            assert_eq!(state.name().parse::<JobState>().ok(), Some(state));
-        }
-        let names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
-        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
-        assert_eq!(unique.len(), names.len());
-    }
-
-    #[test]
-    fn the_documented_table_is_the_definition() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lifecycle.md");
-        let doc = std::fs::read_to_string(path).unwrap_or_default();
-        let table = markdown();
-        if std::env::var_os("UPDATE_LIFECYCLE_DOC").is_some() {
-            let head = doc.split("| State |").next().unwrap_or_default().to_owned();
-            std::fs::write(path, head + &table).expect("writing docs/lifecycle.md");
-            return;
-        }
-        assert!(
-            doc.ends_with(&table),
-            "docs/lifecycle.md is not the lifecycle's table: run UPDATE_LIFECYCLE_DOC=1 cargo test --lib lifecycle"
-        );
-    }
-
-    #[test]
-    fn settled_transitions_end_the_lease_and_guards_name_their_states() {
-        for rule in &RULES {
-            let sql = rule.sql(&super::super::After::default(), 0);
-            assert_eq!(
-                sql.contains("lease_owner = NULL"),
-                rule.releases(),
-                "{}",
-                rule.name
-            );
-            if let From::States(states) = rule.from {
-                for state in states {
-                    assert!(sql.contains(&format!("'{state}'")), "{}", rule.name);
-                }
-            }
-        }
-        assert_eq!(
-            sql_states(|f| f.step.is_some()),
-            "'queued', 'submitting', 'submitted', 'succeeded'"
-        );
-    }
 }
