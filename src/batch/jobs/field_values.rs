@@ -1,0 +1,50 @@
+//! Reading one field's value from a line's object: a string, a whole number, a URL, and the
+//! message for a value of the wrong JSON type.
+
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use crate::{issue::type_name, values::text::quoted, values::HttpUrl};
+
+/// How a problem names the field of a value that has the wrong JSON type.
+pub(super) fn wrong_type(field: &str, want: &str, value: &Value) -> String {
+    format!("{field}: expected {want}, got {}", type_name(value))
+}
+
+/// The value of `field`: `Ok(None)` when absent or null, `Err(())` when it is not a string
+/// (the problem already noted).
+pub(super) fn string_field<'a>(
+    object: &'a Map<String, Value>,
+    field: &str,
+    problems: &mut Vec<String>,
+) -> Result<Option<&'a str>, ()> {
+    match object.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(other) => {
+            problems.push(wrong_type(field, "a string", other));
+            Err(())
+        }
+    }
+}
+
+/// A whole number from a JSON number or a numeric string (`"5"`, `"5s"`).
+pub(super) fn whole(value: &Value, field: &str) -> Result<i64, String> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| format!("{field}: {} is not a whole number", quoted(&n.to_string()))),
+        Value::String(s) => s
+            .trim()
+            .trim_end_matches('s')
+            .parse()
+            .map_err(|_| format!("{field}: \"{}\" is not a whole number", quoted(s))),
+        other => Err(wrong_type(field, "a number", other)),
+    }
+}
+
+/// `text` as the URL of `field`, or the problem with it.
+pub(super) fn url(text: &str, field: &str) -> Result<HttpUrl, String> {
+    HttpUrl::from_str(text).map_err(|err| format!("{field}: {}", err.rule))
+}
