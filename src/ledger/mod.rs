@@ -54,8 +54,7 @@ pub use postgres::PgLedger;
 pub use protocol::Ledger;
 pub use records::{
     After, Again, Attention, CallbackUrl, Callbacks, Committed, CommittedRow, Enqueued, Event,
-    Heard, HeardEvent, HeldElsewhere, Job, Lease, NewJob, Outlook, Recorded, Retry, Summary,
-    TaskTime,
+    Heard, HeardEvent, Job, Lease, NewJob, Outlook, Recorded, Retry, Summary, TaskTime,
 };
 pub use sqlite::SqliteLedger;
 

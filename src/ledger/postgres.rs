@@ -23,7 +23,9 @@ use super::{
 };
 use crate::Error;
 
-/// A ledger in a PostgreSQL database. See the [module docs](self).
+/// A ledger in a PostgreSQL database, for many workers on many machines: claims with `FOR
+/// UPDATE SKIP LOCKED` under leases each worker's heartbeat renews, writes fenced by the claim's
+/// number, migrations applied once under an advisory lock. See the [ledger docs](super).
 #[derive(Debug)]
 pub struct PgLedger {
     pool: PgPool,

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use super::{
     engine::Engine,
     store::{bulk, callbacks, read, write},
-    After, Committed, Enqueued, Event, Heard, HeldElsewhere, Job, JobState, Lease, LedgerFuture,
-    NewJob, Outlook, Recorded, Retry, Summary, TaskTime, Transition,
+    After, Committed, Enqueued, Event, Heard, Job, JobState, Lease, LedgerFuture, NewJob, Outlook,
+    Recorded, Retry, Summary, TaskTime, Transition,
 };
 #[allow(unused_imports)]
 use crate::Error;
@@ -137,17 +137,6 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
     /// [`Recorded::Applied`].
     fn record<'a>(&'a self, heard: &'a Heard) -> LedgerFuture<'a, Recorded> {
         Box::pin(callbacks::record(self.engine(), heard))
-    }
-
-    /// The jobs `owner` holds whose end a callback recorded (`succeeded` or `failed`, with
-    /// `heard_at` set): what a worker waiting on callbacks picks up.
-    fn heard<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, Vec<Job>> {
-        Box::pin(read::heard(self.engine(), owner))
-    }
-
-    /// Unsettled jobs leased by workers other than `owner`.
-    fn held_elsewhere<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, HeldElsewhere> {
-        Box::pin(read::held_elsewhere(self.engine(), owner))
     }
 
     /// The jobs recorded under any of `ids` (in no particular order; unknown ids are left out).

@@ -183,16 +183,6 @@ pub enum Recorded {
     Unknown,
 }
 
-/// Jobs other workers hold: what a worker that ran out of work waits for before it stops.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HeldElsewhere {
-    /// Jobs not settled and leased by another worker.
-    pub jobs: u64,
-    /// When the first of those leases ends, unless renewed.
-    pub next_expiry: Option<DateTime<Utc>>,
-}
-
 /// What [`Ledger::enqueue`](super::Ledger::enqueue) did.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]

@@ -15,11 +15,11 @@ pub enum Transition {
         /// Where the provider should call back, if anywhere.
         callback_url: Option<String>,
         /// Caps on what the ledger commits: a job's first submit (from `queued`) is refused
-        /// with [`Error::OverBudget`] when what the ledger holds as committed plus its cost
+        /// with [`Error::OverBudget`](crate::Error::OverBudget) when what the ledger holds as committed plus its cost
         /// would pass them, checked in the transaction that records the intent.
         budget: crate::ledger::Budget,
         /// The most tasks to keep running at the provider (`submitting` or `submitted` jobs,
-        /// every worker's): past it the submit is refused with [`Error::InFlightLimit`].
+        /// every worker's): past it the submit is refused with [`Error::InFlightLimit`](crate::Error::InFlightLimit).
         max_in_flight: Option<u32>,
     },
     /// The provider's answer: the task id.

@@ -6,8 +6,7 @@ use super::super::{
     lifecycle::sql_states,
     now_millis,
     rows::{db_error, event_from_row, job_from_row, Columns},
-    Attention, Callbacks, Committed, CommittedRow, Event, HeldElsewhere, Job, JobState, Lease,
-    Outlook, Summary, TaskTime,
+    Attention, Callbacks, Committed, CommittedRow, Event, Job, Lease, Outlook, Summary, TaskTime,
 };
 use crate::{Error, Provider};
 
@@ -181,50 +180,6 @@ pub(crate) async fn task_times(engine: &dyn Engine, per_kind: u32) -> Result<Vec
         });
     }
     Ok(times)
-}
-
-pub(crate) async fn heard(engine: &dyn Engine, owner: &str) -> Result<Vec<Job>, Error> {
-    let sql = format!(
-        "SELECT * FROM jobs WHERE lease_owner = $1 AND heard_at IS NOT NULL
-           AND state IN ('{}', '{}') ORDER BY seq",
-        JobState::Succeeded,
-        JobState::Failed
-    );
-    jobs_of(
-        &query(
-            engine,
-            "reading the jobs callbacks settled",
-            &sql,
-            &[Param::text(owner)],
-        )
-        .await?,
-    )
-}
-
-pub(crate) async fn held_elsewhere(
-    engine: &dyn Engine,
-    owner: &str,
-) -> Result<HeldElsewhere, Error> {
-    let sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS n, CAST(MIN(lease_until) AS BIGINT) AS next
-         FROM jobs
-         WHERE state IN ({}) AND lease_owner IS NOT NULL AND lease_owner <> $1",
-        sql_states(|f| f.step.is_some())
-    );
-    let rows = query(
-        engine,
-        "counting jobs other workers hold",
-        &sql,
-        &[Param::text(owner)],
-    )
-    .await?;
-    let Some(row) = rows.first() else {
-        return Ok(HeldElsewhere::default());
-    };
-    Ok(HeldElsewhere {
-        jobs: row.unsigned("n")?,
-        next_expiry: row.opt_int("next")?.map(from_millis),
-    })
 }
 
 pub(crate) async fn jobs_by_id(engine: &dyn Engine, ids: &[String]) -> Result<Vec<Job>, Error> {
