@@ -51,12 +51,7 @@ fn main() {
             let finished = child.try_wait().expect("wait").is_some();
             child.kill().expect("SIGKILL");
             child.wait().expect("reap");
-            let summary = SqliteLedger::open(out.join("happyhorse.db"))
-                .await
-                .expect("ledger")
-                .summary()
-                .await
-                .expect("summary");
+            let summary = common::ledger_summary(&out).await;
             println!(
                 "kill {kill} after {} ms{}: {:?}",
                 after.as_millis(),

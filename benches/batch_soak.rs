@@ -21,10 +21,7 @@
 #[path = "batch_common/mod.rs"]
 mod common;
 
-use std::{
-    collections::HashMap,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, time::Instant};
 
 use happyhorse::{
     ledger::{JobState, Ledger, SqliteLedger},
@@ -78,22 +75,9 @@ fn main() {
             let mut command =
                 common::batch_command(&jobs_file, &out, concurrency, &providers, &sandbox);
             let mut child = command.spawn().expect("spawn happyhorse batch");
-            let pid = child.id().to_string();
-            let status = loop {
-                if let Some(mib) = common::peak_rss_mib(&pid) {
-                    peak = peak.max(mib);
-                }
-                if let Some(status) = child.try_wait().expect("wait") {
-                    break status;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
-            let summary = SqliteLedger::open(out.join("happyhorse.db"))
-                .await
-                .expect("ledger")
-                .summary()
-                .await
-                .expect("summary");
+            let (status, child_peak) = common::watch_child(&mut child).await;
+            peak = peak.max(child_peak);
+            let summary = common::ledger_summary(&out).await;
             let unsettled = summary.total()
                 - JobState::ALL
                     .iter()

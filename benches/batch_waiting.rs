@@ -20,7 +20,7 @@ use std::{
 };
 
 use happyhorse::{
-    ledger::{JobState, Ledger, SqliteLedger},
+    ledger::JobState,
     sandbox::{Sandbox, SandboxConfig},
     Provider,
 };
@@ -40,48 +40,19 @@ async fn measure(
     scale: f64,
     sandbox: &Sandbox,
 ) -> Measured {
-    let mut command = std::process::Command::new(bin);
-    command
-        .arg("batch")
-        .arg(jobs)
-        .arg("--out")
-        .arg(out)
-        .args(["--concurrency", &concurrency.to_string()])
-        .args(["--time-scale", &scale.to_string()])
-        .env(
-            Provider::HiApi.api_key_env(),
-            format!("{}bench", Provider::HiApi.key_prefix()),
-        )
-        .env(
-            Provider::HiApi.base_url_env(),
-            sandbox.base_url(Provider::HiApi),
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+    let mut command =
+        common::batch_command_of(bin, jobs, out, concurrency, &[Provider::HiApi], sandbox);
+    command.args(["--time-scale", &scale.to_string()]);
     let started = Instant::now();
     let mut child = command.spawn().expect("spawn happyhorse batch");
-    let pid = child.id().to_string();
-    let mut peak: f64 = 0.0;
-    let status = loop {
-        if let Some(mib) = common::peak_rss_mib(&pid) {
-            peak = peak.max(mib);
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let (status, peak_mib) = common::watch_child(&mut child).await;
     let wall = started.elapsed();
-    let summary = SqliteLedger::open(out.join("happyhorse.db"))
-        .await
-        .expect("ledger")
-        .summary()
-        .await
-        .expect("summary");
     Measured {
         wall,
-        peak_mib: peak,
-        downloaded: summary.count(JobState::Downloaded),
+        peak_mib,
+        downloaded: common::ledger_summary(out)
+            .await
+            .count(JobState::Downloaded),
         exit: status.code(),
     }
 }

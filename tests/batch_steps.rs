@@ -115,82 +115,6 @@ async fn a_waiting_job_holds_no_slot() {
     }
 }
 
-/// A worker whose lease on a job was taken stops at once: its run ends with the error, and
-/// the jobs it had not submitted are not submitted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lost_lease_stops_the_worker() {
-    let sandbox = Sandbox::start(
-        SandboxConfig::default()
-            .with_time_scale(TIME_SCALE)
-            .with_task_seconds(5.0)
-            .with_submit_delay(Duration::from_secs(3)),
-    )
-    .await
-    .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("l.db");
-    let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::open(&path).await.unwrap());
-    let batch = over(
-        ledger.clone(),
-        tmp.path(),
-        &sandbox,
-        BatchOptions {
-            concurrency: 1,
-            lease: Duration::from_secs(1),
-            ..options()
-        },
-    );
-    let jobs = jobs(3, "l", "");
-    batch.plan(&jobs).await.unwrap();
-    let run = tokio::spawn(async move { batch.run().await });
-    // While the first submit is in flight (3 s), another worker takes its job (as one would
-    // once this worker's lease ran out).
-    let thief = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let taken = sqlx::query(
-            "UPDATE jobs SET lease_owner = 'thief', fence = fence + 1
-             WHERE state = 'submitting' AND lease_owner <> 'thief'",
-        )
-        .execute(&thief)
-        .await
-        .unwrap()
-        .rows_affected();
-        if taken == 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no submit began"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let ended = tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .expect("the worker stops")
-        .unwrap();
-    assert!(
-        matches!(&ended, Err(Error::LeaseLost { job }) if job == "l0"),
-        "{ended:?}"
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        sandbox.stats().submits.get(Provider::HiApi),
-        1,
-        "nothing more was sent"
-    );
-    let queued = ledger
-        .jobs()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|j| j.state == JobState::Queued)
-        .count();
-    assert_eq!(queued, 2);
-}
-
 /// Jobs waiting on callbacks that never come, with no history at first: once the polled jobs
 /// of the same kind have shown how long a task takes, the callback jobs are polled soon after
 /// their end, not 300 s (batch clock) after their submit.
@@ -304,6 +228,99 @@ async fn every_worker_on_a_ledger_keeps_to_one_budget() {
     );
 }
 
+/// A sandbox whose submits take 3 s to answer, and a batch over `ledger` taking one step at a
+/// time under 1 s leases (renewed every third of a second), with three jobs planned.
+async fn slow_submits(ledger: Arc<dyn Ledger>, dir: &Path, prefix: &str) -> (Sandbox, Batch) {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .with_time_scale(TIME_SCALE)
+            .with_task_seconds(5.0)
+            .with_submit_delay(Duration::from_secs(3)),
+    )
+    .await
+    .unwrap();
+    let batch = over(
+        ledger,
+        dir,
+        &sandbox,
+        BatchOptions {
+            concurrency: 1,
+            lease: Duration::from_secs(1),
+            ..options()
+        },
+    );
+    batch.plan(&jobs(3, prefix, "")).await.unwrap();
+    (sandbox, batch)
+}
+
+/// Retries `act` every 20 ms until it says done (ten seconds at most).
+async fn until<F, Fut>(what: &str, mut act: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !act().await {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The run's end (within 20 s), and that nothing was submitted after the first.
+async fn stopped(
+    run: tokio::task::JoinHandle<Result<happyhorse::batch::BatchReport, Error>>,
+    sandbox: &Sandbox,
+) -> Result<happyhorse::batch::BatchReport, Error> {
+    let ended = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the worker stops")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sandbox.stats().submits.get(Provider::HiApi),
+        1,
+        "nothing more was sent: {ended:?}"
+    );
+    ended
+}
+
+/// Another worker takes the job being submitted (as one would once this worker's lease ran
+/// out).
+const STEAL: &str = "UPDATE jobs SET lease_owner = 'thief', fence = fence + 1
+    WHERE state = 'submitting' AND lease_owner <> 'thief'";
+
+/// A worker whose lease on a job was taken stops at once: its run ends with the error, and
+/// the jobs it had not submitted are not submitted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_lease_stops_the_worker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("l.db");
+    let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::open(&path).await.unwrap());
+    let (sandbox, batch) = slow_submits(ledger.clone(), tmp.path(), "l").await;
+    let run = tokio::spawn(async move { batch.run().await });
+    let thief = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    until("a submit began", || async {
+        let taken = sqlx::query(STEAL).execute(&thief).await.unwrap();
+        taken.rows_affected() == 1
+    })
+    .await;
+    let ended = stopped(run, &sandbox).await;
+    assert!(
+        matches!(&ended, Err(Error::LeaseLost { job }) if job == "l0"),
+        "{ended:?}"
+    );
+    let queued = ledger
+        .jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|j| j.state == JobState::Queued)
+        .count();
+    assert_eq!(queued, 2);
+}
+
 /// The same on PostgreSQL: a worker whose lease was taken (its renewal finds it gone) stops,
 /// and sends nothing more.
 #[cfg(feature = "postgres")]
@@ -313,54 +330,42 @@ async fn a_lost_lease_stops_a_postgres_worker() {
         return;
     };
     let url = cluster.database("lost_lease").await;
-    let sandbox = Sandbox::start(
-        SandboxConfig::default()
-            .with_time_scale(TIME_SCALE)
-            .with_task_seconds(5.0)
-            .with_submit_delay(Duration::from_secs(3)),
-    )
-    .await
-    .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let ledger: Arc<dyn Ledger> =
         Arc::new(happyhorse::ledger::PgLedger::connect(&url).await.unwrap());
-    let batch = over(
-        ledger.clone(),
-        tmp.path(),
-        &sandbox,
-        BatchOptions {
-            concurrency: 1,
-            lease: Duration::from_secs(1),
-            ..options()
-        },
-    );
-    batch.plan(&jobs(3, "p", "")).await.unwrap();
+    let (sandbox, batch) = slow_submits(ledger, tmp.path(), "p").await;
     let run = tokio::spawn(async move { batch.run().await });
     let thief = sqlx::PgPool::connect(&url).await.unwrap();
-    let started = std::time::Instant::now();
-    loop {
-        let taken = sqlx::query(
-            "UPDATE jobs SET lease_owner = 'thief', fence = fence + 1
-             WHERE state = 'submitting' AND lease_owner <> 'thief'",
-        )
-        .execute(&thief)
-        .await
-        .unwrap()
-        .rows_affected();
-        if taken == 1 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no submit began"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let ended = tokio::time::timeout(Duration::from_secs(20), run)
-        .await
-        .expect("the worker stops")
-        .unwrap();
+    until("a submit began", || async {
+        let taken = sqlx::query(STEAL).execute(&thief).await.unwrap();
+        taken.rows_affected() == 1
+    })
+    .await;
+    let ended = stopped(run, &sandbox).await;
     assert!(matches!(&ended, Err(Error::LeaseLost { .. })), "{ended:?}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(sandbox.stats().submits.get(Provider::HiApi), 1);
+}
+
+/// A worker whose lease renewals fail (its PostgreSQL database starts refusing writes, as a
+/// server failing over to a read-only standby does) stops: its run ends with the ledger's
+/// error, and nothing more is submitted once the database refuses.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_whose_renewals_fail_stops() {
+    let Some(cluster) = common::pg::Cluster::start() else {
+        return;
+    };
+    let url = cluster.database("renewals_fail").await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(happyhorse::ledger::PgLedger::connect(&url).await.unwrap());
+    let (sandbox, batch) = slow_submits(ledger, tmp.path(), "r").await;
+    let run = tokio::spawn(async move { batch.run().await });
+    until("a submit began", || async {
+        sandbox.stats().submits.get(Provider::HiApi) > 0
+    })
+    .await;
+    cluster.refuse_writes("renewals_fail");
+    let ended = stopped(run, &sandbox).await;
+    assert!(matches!(&ended, Err(Error::Ledger { .. })), "{ended:?}");
+    cluster.allow_writes("renewals_fail");
 }

@@ -102,7 +102,21 @@ pub fn batch_command(
     providers: &[Provider],
     sandbox: &Sandbox,
 ) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+    let bin = Path::new(env!("CARGO_BIN_EXE_happyhorse"));
+    batch_command_of(bin, jobs, out, concurrency, providers, sandbox)
+}
+
+/// [`batch_command`] with the `happyhorse` binary at `bin` (an earlier build, for a baseline).
+#[cfg(feature = "cli")]
+pub fn batch_command_of(
+    bin: &Path,
+    jobs: &Path,
+    out: &Path,
+    concurrency: usize,
+    providers: &[Provider],
+    sandbox: &Sandbox,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(bin);
     command
         .arg("batch")
         .arg(jobs)
@@ -120,4 +134,32 @@ pub fn batch_command(
             .env(provider.base_url_env(), sandbox.base_url(*provider));
     }
     command
+}
+
+/// Waits for `child` to end, sampling its peak resident memory every 100 ms; returns its exit
+/// status and the peak in MiB.
+#[cfg(feature = "cli")]
+pub async fn watch_child(child: &mut std::process::Child) -> (std::process::ExitStatus, f64) {
+    let pid = child.id().to_string();
+    let mut peak: f64 = 0.0;
+    loop {
+        if let Some(mib) = peak_rss_mib(&pid) {
+            peak = peak.max(mib);
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status, peak);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the SQLite ledger in `out` holds.
+pub async fn ledger_summary(out: &Path) -> happyhorse::ledger::Summary {
+    use happyhorse::ledger::Ledger;
+    happyhorse::ledger::SqliteLedger::open(out.join("happyhorse.db"))
+        .await
+        .expect("ledger")
+        .summary()
+        .await
+        .expect("summary")
 }

@@ -178,3 +178,48 @@ pub trait Tx: Send {
     #[doc(hidden)]
     fn commit(self: Box<Self>) -> EngineFuture<'static, ()>;
 }
+
+/// `sql` with `params` bound, for any engine whose types take them. Every statement is built
+/// from this crate's constants and generated `$N` placeholders; values are always bound.
+pub(crate) fn bind<'a, DB>(
+    sql: &'a str,
+    params: &'a [Param],
+) -> sqlx::query::Query<'a, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<f64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> bool: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for param in params {
+        query = match param {
+            Param::Int(v) => query.bind(*v),
+            Param::Real(v) => query.bind(*v),
+            Param::Text(v) => query.bind(v.clone()),
+            Param::Bool(v) => query.bind(*v),
+        };
+    }
+    query
+}
+
+/// Rows as plain values: `value` reads column `i` of a row as its engine stored it.
+pub(crate) fn decode<R: sqlx::Row>(
+    rows: Vec<R>,
+    value: impl Fn(&R, usize) -> Result<Value, sqlx::Error>,
+) -> Result<Rows, sqlx::Error> {
+    use sqlx::Column as _;
+    let names: Arc<[String]> = rows
+        .first()
+        .map(|row| row.columns().iter().map(|c| c.name().to_owned()).collect())
+        .unwrap_or_default();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let values = (0..names.len())
+            .map(|i| value(row, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(values);
+    }
+    Ok(Rows { names, rows: out })
+}

@@ -1,13 +1,22 @@
 //! A durable record of batch jobs: which request each job is, which provider task it became,
 //! where it stands, and where its video was saved.
 //!
-//! [`Ledger`] is a small trait with one implementation per database: [`SqliteLedger`] (one
-//! file, WAL, embedded; one batch process at a time) and `PgLedger` (feature `postgres`: many
-//! workers on many machines, claims with `FOR UPDATE SKIP LOCKED`). A webhook receiver records
-//! what callbacks say with [`Ledger::record`], whoever holds the job. A job moves through [`JobState`]s by fenced transitions: a
-//! worker first claims a job (a lease with an owner, an expiry and a fencing number that grows
-//! with every claim) and every later write names that lease, so a worker that lost its lease
-//! cannot overwrite what a newer one recorded.
+//! [`Ledger`] is a sealed trait with two implementations, [`SqliteLedger`] (one file, WAL,
+//! embedded; one batch process at a time) and `PgLedger` (feature `postgres`: many workers on
+//! many machines, claims with `FOR UPDATE SKIP LOCKED`), and every method written once, over
+//! the few primitives each engine gives (statements with typed parameters, rows as plain
+//! values, write transactions). Their schemas are the migration files in `migrations/`, one
+//! directory per engine, applied in order by one migrator; a ledger of an earlier release is
+//! upgraded in place.
+//!
+//! A job moves through [`JobState`]s by the [`Transition`]s of its lifecycle (the table below,
+//! defined once, as data, from which the statements' guards are derived). A worker claims a
+//! due job (a lease with an owner, an expiry and a fencing number that grows with every claim),
+//! takes one step, records it with [`Ledger::step`] naming that lease (so a worker that lost its
+//! lease cannot overwrite what a newer one recorded), and lets the job go until it is due
+//! again ([`After`]). Each change is one transaction that checks the lease and the lifecycle on
+//! the row, records the change and appends it to the job's history ([`Ledger::events`]). A
+//! webhook receiver records what callbacks say with [`Ledger::record`], whoever holds the job.
 //!
 //! The order of writes is what makes a batch crash-safe: the intent
 //! ([`Transition::Submitting`]) is committed before the submit is sent, and the provider's answer

@@ -10,12 +10,12 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 use tokio::sync::Notify;
 
 use sqlx::{
-    postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow},
-    AssertSqlSafe, Column as _, Postgres, Row as _, TypeInfo as _, ValueRef as _,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow},
+    AssertSqlSafe, Postgres, Row as _, TypeInfo as _, ValueRef as _,
 };
 
 use super::{
-    engine::{Dialect, Engine, EngineFuture, Param, Rows, Tx, Value},
+    engine::{self, Dialect, Engine, EngineFuture, Param, Rows, Tx, Value},
     migrate,
     protocol::sealed::Sealed,
     rows::db_error,
@@ -138,7 +138,7 @@ impl Engine for PgLedger {
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
-        Box::pin(async move { decode(bind(sql, params).fetch_all(&self.pool).await?) })
+        Box::pin(async move { decode(engine::bind(sql, params).fetch_all(&self.pool).await?) })
     }
 
     fn due_signal<'a>(&'a self) -> EngineFuture<'a, Option<Arc<Notify>>> {
@@ -182,7 +182,7 @@ struct PgTx(sqlx::Transaction<'static, Postgres>);
 
 impl Tx for PgTx {
     fn query<'a>(&'a mut self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
-        Box::pin(async move { decode(bind(sql, params).fetch_all(&mut *self.0).await?) })
+        Box::pin(async move { decode(engine::bind(sql, params).fetch_all(&mut *self.0).await?) })
     }
 
     fn script<'a>(&'a mut self, sql: &'a str) -> EngineFuture<'a, ()> {
@@ -199,49 +199,23 @@ impl Tx for PgTx {
     }
 }
 
-/// `sql` with `params` bound (see the SQLite backend's `bind`).
-fn bind<'a>(sql: &'a str, params: &'a [Param]) -> sqlx::query::Query<'a, Postgres, PgArguments> {
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for param in params {
-        query = match param {
-            Param::Int(v) => query.bind(*v),
-            Param::Real(v) => query.bind(*v),
-            Param::Text(v) => query.bind(v.clone()),
-            Param::Bool(v) => query.bind(*v),
-        };
-    }
-    query
-}
-
 /// Rows as plain values, typed by their columns' types.
 fn decode(rows: Vec<PgRow>) -> Result<Rows, sqlx::Error> {
-    let names: std::sync::Arc<[String]> = rows
-        .first()
-        .map(|row| row.columns().iter().map(|c| c.name().to_owned()).collect())
-        .unwrap_or_default();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut values = Vec::with_capacity(names.len());
-        for i in 0..names.len() {
-            let raw = row.try_get_raw(i)?;
-            let value = if raw.is_null() {
-                Value::Null
-            } else {
-                match raw.type_info().name() {
-                    // `SELECT pg_advisory_xact_lock(..)` answers a void.
-                    "VOID" => Value::Null,
-                    "INT8" => Value::Int(row.try_get(i)?),
-                    "INT4" => Value::Int(i64::from(row.try_get::<i32, _>(i)?)),
-                    "INT2" => Value::Int(i64::from(row.try_get::<i16, _>(i)?)),
-                    "BOOL" => Value::Bool(row.try_get(i)?),
-                    "FLOAT8" => Value::Real(row.try_get(i)?),
-                    "FLOAT4" => Value::Real(f64::from(row.try_get::<f32, _>(i)?)),
-                    _ => Value::Text(row.try_get(i)?),
-                }
-            };
-            values.push(value);
+    super::engine::decode(rows, |row, i| {
+        let raw = row.try_get_raw(i)?;
+        if raw.is_null() {
+            return Ok(Value::Null);
         }
-        out.push(values);
-    }
-    Ok(Rows { names, rows: out })
+        Ok(match raw.type_info().name() {
+            // `SELECT pg_advisory_xact_lock(..)` answers a void.
+            "VOID" => Value::Null,
+            "INT8" => Value::Int(row.try_get(i)?),
+            "INT4" => Value::Int(i64::from(row.try_get::<i32, _>(i)?)),
+            "INT2" => Value::Int(i64::from(row.try_get::<i16, _>(i)?)),
+            "BOOL" => Value::Bool(row.try_get(i)?),
+            "FLOAT8" => Value::Real(row.try_get(i)?),
+            "FLOAT4" => Value::Real(f64::from(row.try_get::<f32, _>(i)?)),
+            _ => Value::Text(row.try_get(i)?),
+        })
+    })
 }

@@ -19,11 +19,11 @@ use sqlx::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
         SqliteSynchronous,
     },
-    AssertSqlSafe, Column as _, Row as _, Sqlite, TypeInfo as _, ValueRef as _,
+    AssertSqlSafe, Row as _, Sqlite, TypeInfo as _, ValueRef as _,
 };
 
 use super::{
-    engine::{Dialect, Engine, EngineFuture, Param, Rows, Tx, Value},
+    engine::{self, Dialect, Engine, EngineFuture, Param, Rows, Tx, Value},
     migrate,
     protocol::sealed::Sealed,
     rows::db_error,
@@ -336,7 +336,7 @@ impl Engine for SqliteLedger {
     }
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
-        Box::pin(async move { decode(bind(sql, params).fetch_all(&self.pool).await?) })
+        Box::pin(async move { decode(engine::bind(sql, params).fetch_all(&self.pool).await?) })
     }
 
     fn woke(&self) {
@@ -371,7 +371,7 @@ struct SqliteTx(sqlx::Transaction<'static, Sqlite>);
 
 impl Tx for SqliteTx {
     fn query<'a>(&'a mut self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
-        Box::pin(async move { decode(bind(sql, params).fetch_all(&mut *self.0).await?) })
+        Box::pin(async move { decode(engine::bind(sql, params).fetch_all(&mut *self.0).await?) })
     }
 
     fn script<'a>(&'a mut self, sql: &'a str) -> EngineFuture<'a, ()> {
@@ -388,49 +388,20 @@ impl Tx for SqliteTx {
     }
 }
 
-type SqliteQuery<'a> = sqlx::query::Query<'a, Sqlite, sqlx::sqlite::SqliteArguments>;
-
-/// `sql` with `params` bound. Every statement is built from this crate's constants and
-/// generated `$N` placeholders; values are always bound.
-fn bind<'a>(sql: &'a str, params: &'a [Param]) -> SqliteQuery<'a> {
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for param in params {
-        query = match param {
-            Param::Int(v) => query.bind(*v),
-            Param::Real(v) => query.bind(*v),
-            Param::Text(v) => query.bind(v.clone()),
-            Param::Bool(v) => query.bind(*v),
-        };
-    }
-    query
-}
-
 /// Rows as plain values, typed by what SQLite stored in each.
 fn decode(rows: Vec<SqliteRow>) -> Result<Rows, sqlx::Error> {
-    let names: std::sync::Arc<[String]> = rows
-        .first()
-        .map(|row| row.columns().iter().map(|c| c.name().to_owned()).collect())
-        .unwrap_or_default();
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut values = Vec::with_capacity(names.len());
-        for i in 0..names.len() {
-            let raw = row.try_get_raw(i)?;
-            let value = if raw.is_null() {
-                Value::Null
-            } else {
-                match raw.type_info().name() {
-                    "INTEGER" | "BOOLEAN" | "INT" | "BIGINT" => Value::Int(row.try_get(i)?),
-                    "REAL" | "NUMERIC" => Value::Real(row.try_get(i)?),
-                    "BLOB" => Value::Text(
-                        String::from_utf8_lossy(row.try_get::<&[u8], _>(i)?).into_owned(),
-                    ),
-                    _ => Value::Text(row.try_get(i)?),
-                }
-            };
-            values.push(value);
+    super::engine::decode(rows, |row, i| {
+        let raw = row.try_get_raw(i)?;
+        if raw.is_null() {
+            return Ok(Value::Null);
         }
-        out.push(values);
-    }
-    Ok(Rows { names, rows: out })
+        Ok(match raw.type_info().name() {
+            "INTEGER" | "BOOLEAN" | "INT" | "BIGINT" => Value::Int(row.try_get(i)?),
+            "REAL" | "NUMERIC" => Value::Real(row.try_get(i)?),
+            "BLOB" => {
+                Value::Text(String::from_utf8_lossy(row.try_get::<&[u8], _>(i)?).into_owned())
+            }
+            _ => Value::Text(row.try_get(i)?),
+        })
+    })
 }

@@ -242,6 +242,20 @@ impl Run {
         Ok(())
     }
 
+    /// Against an emulator whose tasks end with its process: a task it does not know (an
+    /// earlier process's) goes back to the queue, to be submitted again.
+    async fn lost_with_its_emulator(&self, lease: &Lease, job: &Job) -> Result<(), Error> {
+        let error = format!(
+            "{} task {} ended with the emulator that held it; submitted again (nothing was paid)",
+            job.provider,
+            job.task_id.as_deref().unwrap_or("?")
+        );
+        let due = After::until(Utc::now());
+        self.record(lease, job, Transition::Lost { error }, due)
+            .await?;
+        Ok(())
+    }
+
     fn stop_submitting(&self, why: String) {
         if !self.stop.submits.swap(true, Ordering::SeqCst) {
             tracing::error!(why = %why, "no further submits this run");

@@ -3,8 +3,6 @@
 
 use std::sync::atomic::Ordering;
 
-use chrono::Utc;
-
 use super::{reconcile_after, save, Kept, Run};
 use crate::{
     batch::polls::Poller,
@@ -190,21 +188,7 @@ async fn failed_poll(
     err: Error,
 ) -> Result<(), Error> {
     if let (Error::NotFound { .. }, true) = (&err, run.options.emulated) {
-        // Against an emulator whose tasks end with its process: a task it does not know (an
-        // earlier process's) goes back to the queue, to be submitted again.
-        let error = format!(
-            "{} task {} ended with the emulator that held it; submitted again (nothing was paid)",
-            job.provider,
-            job.task_id.as_deref().unwrap_or("?")
-        );
-        run.record(
-            lease,
-            &job,
-            Transition::Lost { error },
-            After::until(Utc::now()),
-        )
-        .await?;
-        return Ok(());
+        return run.lost_with_its_emulator(lease, &job).await;
     }
     let http = err.http_status();
     if !err.is_transient() {

@@ -168,17 +168,7 @@ async fn lost_with_its_emulator(
         .await
     {
         Err(Error::NotFound { .. }) => {
-            let error = format!(
-                "{} task {task} ended with the emulator that held it; submitted again (nothing was paid)",
-                job.provider
-            );
-            run.record(
-                lease,
-                &job,
-                Transition::Lost { error },
-                After::until(Utc::now()),
-            )
-            .await?;
+            run.lost_with_its_emulator(lease, &job).await?;
             Ok(None)
         }
         _ => Ok(Some(job)),
