@@ -369,3 +369,37 @@ async fn a_worker_whose_renewals_fail_stops() {
     assert!(matches!(&ended, Err(Error::Ledger { .. })), "{ended:?}");
     cluster.allow_writes("renewals_fail");
 }
+
+/// `max_in_flight` bounds the tasks running at the provider at once: with a limit of 2, the
+/// history never shows a third submit before one of two running tasks ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_bounds_the_tasks_at_the_provider() {
+    let sandbox = sandbox(10.0).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(SqliteLedger::open(tmp.path().join("l.db")).await.unwrap());
+    let batch = over(
+        ledger.clone(),
+        tmp.path(),
+        &sandbox,
+        BatchOptions {
+            max_in_flight: Some(2),
+            ..options()
+        },
+    );
+    let jobs = jobs(6, "f", "");
+    batch.plan(&jobs).await.unwrap();
+    let report = batch.run().await.unwrap();
+    assert!(report.all_downloaded(), "{report:#?}");
+    let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+    let (mut running, mut most) = (0i32, 0i32);
+    for event in history(ledger.as_ref(), &ids).await {
+        match event.event.as_str() {
+            "submitting" => running += 1,
+            "succeeded" | "failed" => running -= 1,
+            _ => {}
+        }
+        most = most.max(running);
+    }
+    assert_eq!(most, 2, "at most two tasks ran at once, and two did");
+}

@@ -81,6 +81,14 @@ async fn claim_loop(run: &Arc<Run>, steps: &mut JoinSet<()>) -> Result<(), Error
         if claimed > 0 && claimed == free {
             continue;
         }
+        if free == 0 {
+            // Every slot is taken: nothing can start before a step ends.
+            tokio::select! {
+                _ = steps.join_next() => {}
+                () = run.cancel.cancelled() => {}
+            }
+            continue;
+        }
         let pause = match pause(run, steps.is_empty()).await? {
             Some(pause) => pause,
             None => return Ok(()),
@@ -162,7 +170,9 @@ async fn step(run: &Run, lease: &Lease, job: Job) -> Result<(), Error> {
 
 /// Reports the jobs a receiver failed since event `cursor` (their end comes from the
 /// callback, and no step of theirs follows); returns the new cursor. Successes are reported
-/// by the save step that picks them up.
+/// by the save step that picks them up. (On PostgreSQL an event numbered before the cursor
+/// can commit after it was read: that job's line is then missing from the progress display,
+/// not from the ledger or the summary.)
 async fn report_heard_failures(run: &Run, cursor: i64) -> Result<i64, Error> {
     let events = run
         .ledger

@@ -26,10 +26,15 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
     let deadline = reconcile_after(run.window(&job));
     if job.callback_url.is_some() && !kept.replayed && elapsed < deadline {
         let due = submitted_at + chrono::Duration::from_std(run.real(deadline)).unwrap_or_default();
-        run.ledger
+        return match run
+            .ledger
             .step(lease, Transition::Wait, After::until(due))
-            .await?;
-        return Ok(());
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(Error::NotAllowed { .. }) => settled_meanwhile(run, client, lease, &job).await,
+            Err(err) => Err(err),
+        };
     }
     run.tally.polls.fetch_add(1, Ordering::Relaxed);
     let snapshot = match client.status(TaskHandle::new(job.provider, task_id)).await {
