@@ -162,6 +162,15 @@ fn phase(
         if let Some((_, base)) = &receiver {
             command.args(["--callback-url", base]);
         }
+        if let Some(log) = std::env::var_os("CALLBACKS_WORKER_LOG") {
+            let file = std::fs::File::create(format!(
+                "{}.{name}.{}",
+                log.to_string_lossy(),
+                fastrand::u32(..)
+            ))
+            .expect("worker log");
+            command.stderr(file);
+        }
         command.spawn().expect("a worker starts")
     };
     let started = Instant::now();
@@ -270,9 +279,20 @@ fn measure(
         killed_holding,
         second_exit,
     };
+    let mut why_lost: std::collections::BTreeMap<String, usize> = Default::default();
     for job in jobs {
         if job.state != JobState::Downloaded {
             phase.lost += 1;
+            let error: String = job
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .chars()
+                .take(120)
+                .collect();
+            *why_lost
+                .entry(format!("{} {error}", job.state))
+                .or_default() += 1;
             continue;
         }
         let path = out.join(&job.output_name);
@@ -312,6 +332,9 @@ fn measure(
                 phase.lag_other.push(lag);
             }
         }
+    }
+    for (why, n) in why_lost {
+        println!("not downloaded ({name}): {n} x {why}");
     }
     phase
 }

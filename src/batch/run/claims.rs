@@ -140,7 +140,13 @@ fn start(run: &Arc<Run>, steps: &mut JoinSet<()>, job: Job) {
     let run = run.clone();
     steps.spawn(async move {
         let result = step(&run, &lease, job).await;
-        lock(&run.leases.held).remove(&lease.job);
+        {
+            // Only this claim's entry: the job may have been claimed again since it was let go.
+            let mut held = lock(&run.leases.held);
+            if held.get(&lease.job) == Some(&lease.fence) {
+                held.remove(&lease.job);
+            }
+        }
         match result {
             Ok(()) => {}
             Err(Error::LeaseLost { job }) => {
@@ -213,13 +219,13 @@ async fn heartbeat(run: Arc<Run>, stop: CancellationToken) {
             Ok(renewed) => {
                 let renewed: HashSet<(String, i64)> =
                     renewed.into_iter().map(|l| (l.job, l.fence)).collect();
-                let held = lock(&run.leases.held).clone();
-                let lost = before.iter().find(|(job, fence)| {
-                    held.get(job) == Some(fence) && !renewed.contains(&(job.clone(), *fence))
-                });
-                if let Some((job, _)) = lost {
+                let unrenewed: Vec<(String, i64)> = before
+                    .into_iter()
+                    .filter(|lease| !renewed.contains(lease))
+                    .collect();
+                if let Some(job) = still_held(&run, unrenewed).await {
                     tracing::error!(%job, "this worker's lease was taken; it stops claiming and submitting");
-                    run.fail(Error::LeaseLost { job: job.clone() });
+                    run.fail(Error::LeaseLost { job });
                     break;
                 }
             }
@@ -232,4 +238,19 @@ async fn heartbeat(run: Arc<Run>, stop: CancellationToken) {
             }
         }
     }
+}
+
+/// Of the leases a renewal did not find, the first that is still in a step a moment later:
+/// taken by another worker. (A step that has just ended let its job go with its last write,
+/// and takes it off the list right after.)
+async fn still_held(run: &Run, unrenewed: Vec<(String, i64)>) -> Option<String> {
+    if unrenewed.is_empty() {
+        return None;
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let held = lock(&run.leases.held);
+    unrenewed
+        .into_iter()
+        .find(|(job, fence)| held.get(job) == Some(fence))
+        .map(|(job, _)| job)
 }
