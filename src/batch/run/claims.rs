@@ -136,17 +136,13 @@ fn start(run: &Arc<Run>, steps: &mut JoinSet<()>, job: Job) {
     let Some(lease) = job.lease.clone() else {
         return;
     };
-    lock(&run.leases.held).insert(lease.job.clone(), lease.fence);
+    run.watch(&lease);
     let run = run.clone();
     steps.spawn(async move {
         let result = step(&run, &lease, job).await;
-        {
-            // Only this claim's entry: the job may have been claimed again since it was let go.
-            let mut held = lock(&run.leases.held);
-            if held.get(&lease.job) == Some(&lease.fence) {
-                held.remove(&lease.job);
-            }
-        }
+        // Every way a step ends lets its job go through the run, which stops watching the
+        // lease first; what is left (a failed write) is not watched any more either.
+        run.unwatch(&lease);
         match result {
             Ok(()) => {}
             Err(Error::LeaseLost { job }) => {
@@ -170,7 +166,7 @@ async fn step(run: &Run, lease: &Lease, job: Job) -> Result<(), Error> {
         JobState::Queued | JobState::Submitting => submit::step(run, client, lease, job).await,
         JobState::Submitted => poll::step(run, client, lease, job).await,
         JobState::Succeeded => save::step(run, client, lease, job).await,
-        _ => run.ledger.release(lease).await,
+        _ => run.release(lease).await,
     }
 }
 
@@ -219,11 +215,16 @@ async fn heartbeat(run: Arc<Run>, stop: CancellationToken) {
             Ok(renewed) => {
                 let renewed: HashSet<(String, i64)> =
                     renewed.into_iter().map(|l| (l.job, l.fence)).collect();
-                let unrenewed: Vec<(String, i64)> = before
+                // A lease still watched (its step is going on) that the renewal did not find
+                // was taken: a step stops watching its lease before it lets the job go.
+                let held = lock(&run.leases.held).clone();
+                let taken = before
                     .into_iter()
-                    .filter(|lease| !renewed.contains(lease))
-                    .collect();
-                if let Some(job) = still_held(&run, unrenewed).await {
+                    .find(|(job, fence)| {
+                        held.get(job) == Some(fence) && !renewed.contains(&(job.clone(), *fence))
+                    })
+                    .map(|(job, _)| job);
+                if let Some(job) = taken {
                     tracing::error!(%job, "this worker's lease was taken; it stops claiming and submitting");
                     run.fail(Error::LeaseLost { job });
                     break;
@@ -238,19 +239,4 @@ async fn heartbeat(run: Arc<Run>, stop: CancellationToken) {
             }
         }
     }
-}
-
-/// Of the leases a renewal did not find, the first that is still in a step a moment later:
-/// taken by another worker. (A step that has just ended let its job go with its last write,
-/// and takes it off the list right after.)
-async fn still_held(run: &Run, unrenewed: Vec<(String, i64)>) -> Option<String> {
-    if unrenewed.is_empty() {
-        return None;
-    }
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    let held = lock(&run.leases.held);
-    unrenewed
-        .into_iter()
-        .find(|(job, fence)| held.get(job) == Some(fence))
-        .map(|(job, _)| job)
 }

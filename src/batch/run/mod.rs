@@ -214,11 +214,48 @@ impl Run {
         change: Transition,
         after: After,
     ) -> Result<Job, Error> {
-        let job = self.ledger.step(lease, change, after).await?;
+        let lets_go = after.due.is_some() || change.releases();
+        let unwatched = lets_go && self.unwatch(lease);
+        let job = match self.ledger.step(lease, change, after).await {
+            Ok(job) => job,
+            Err(err) => {
+                if unwatched {
+                    self.watch(lease);
+                }
+                return Err(err);
+            }
+        };
         if job.state != from.state {
             self.report(&job, from.state);
         }
         Ok(job)
+    }
+
+    /// Gives the job back (its state stays), unwatched first (see [`Run::unwatch`]).
+    async fn release(&self, lease: &Lease) -> Result<(), Error> {
+        let unwatched = self.unwatch(lease);
+        let released = self.ledger.release(lease).await;
+        if released.is_err() && unwatched {
+            self.watch(lease);
+        }
+        released
+    }
+
+    /// Puts `lease` on the list of leases the heartbeat checks its renewals against.
+    fn watch(&self, lease: &Lease) {
+        lock(&self.leases.held).insert(lease.job.clone(), lease.fence);
+    }
+
+    /// Takes `lease` off that list, before the write that lets its job go: so the heartbeat
+    /// never mistakes a job just let go (or claimed since by another worker) for a lease taken
+    /// while in use. Returns whether it was on it (it goes back if the write fails).
+    fn unwatch(&self, lease: &Lease) -> bool {
+        let mut held = lock(&self.leases.held);
+        let watched = held.get(&lease.job) == Some(&lease.fence);
+        if watched {
+            held.remove(&lease.job);
+        }
+        watched
     }
 
     /// [`Run::record`], keeping the job.

@@ -27,8 +27,7 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
     if job.callback_url.is_some() && !kept.replayed && elapsed < deadline {
         let due = submitted_at + chrono::Duration::from_std(run.real(deadline)).unwrap_or_default();
         return match run
-            .ledger
-            .step(lease, Transition::Wait, After::until(due))
+            .record(lease, &job, Transition::Wait, After::until(due))
             .await
         {
             Ok(_) => Ok(()),
@@ -92,7 +91,7 @@ async fn running(
     let change = Transition::Status {
         status: snapshot.status,
     };
-    match run.ledger.step(lease, change, after).await {
+    match run.record(lease, &job, change, after).await {
         Ok(_) => Ok(()),
         Err(Error::NotAllowed { .. }) => settled_meanwhile(run, client, lease, &job).await,
         Err(err) => Err(err),
@@ -179,7 +178,7 @@ async fn settled_meanwhile(
 ) -> Result<(), Error> {
     match run.ledger.job(&job.id).await? {
         Some(now) if now.state == JobState::Succeeded => save::step(run, client, lease, now).await,
-        _ => run.ledger.release(lease).await,
+        _ => run.release(lease).await,
     }
 }
 
@@ -216,9 +215,9 @@ async fn failed_poll(
     let after = After::until(Run::due_in(run.real(delay.as_secs_f64())))
         .with_step_state(kept.json())
         .with_http_status(http);
-    match run.ledger.step(lease, Transition::Wait, after).await {
+    match run.record(lease, &job, Transition::Wait, after).await {
         Ok(_) => Ok(()),
-        Err(Error::NotAllowed { .. }) => run.ledger.release(lease).await,
+        Err(Error::NotAllowed { .. }) => run.release(lease).await,
         Err(err) => Err(err),
     }
 }

@@ -90,7 +90,7 @@ async fn intent(run: &Run, lease: &Lease, job: Job) -> Result<Option<Job>, Error
         // Another worker's task took the last place meanwhile: look again once one ends
         // (claims leave queued jobs alone while the limit is reached).
         Err(Error::InFlightLimit { .. }) => {
-            run.ledger.release(lease).await?;
+            run.release(lease).await?;
             Ok(None)
         }
         Err(err) => Err(err),

@@ -358,6 +358,11 @@ impl Transition {
         }
     }
 
+    /// Whether it ends the job's lease (it goes to a settled state).
+    pub(crate) fn releases(&self) -> bool {
+        self.rule().0.releases()
+    }
+
     /// The error it records, if any.
     pub(crate) fn error(&self) -> Option<&str> {
         match self {

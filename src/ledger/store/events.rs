@@ -43,7 +43,6 @@ impl<'a> NewEvent<'a> {
     }
 
     /// With the HTTP status of the answer behind it.
-    #[allow(dead_code)]
     pub fn http_status(mut self, status: Option<u16>) -> NewEvent<'a> {
         self.http_status = status;
         self
