@@ -7,7 +7,6 @@
 //! the jobs being worked; a lease that cannot be renewed, or was taken, stops this worker.
 
 mod claims;
-mod group;
 mod poll;
 mod save;
 mod submit;
@@ -38,8 +37,6 @@ use crate::{
 /// Everything the steps of one run share.
 pub(super) struct Run {
     ledger: Arc<dyn Ledger>,
-    /// Where the steps' changes are written together.
-    group: group::Group,
     clients: HashMap<Provider, Client>,
     out_dir: PathBuf,
     options: BatchOptions,
@@ -150,7 +147,6 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
     );
     let run = Arc::new(Run {
         ledger: ledger.clone(),
-        group: group::Group::start(ledger.clone()),
         clients: batch.clients.clone(),
         out_dir: batch.out_dir.clone(),
         options: batch.options.clone(),
@@ -220,12 +216,7 @@ impl Run {
     ) -> Result<Job, Error> {
         let lets_go = after.due.is_some() || change.releases();
         let unwatched = lets_go && self.unwatch(lease);
-        let written = if group::Group::takes(&change) {
-            self.group.step(lease, change, after).await
-        } else {
-            self.ledger.step(lease, change, after).await
-        };
-        let job = match written {
+        let job = match self.ledger.step(lease, change, after).await {
             Ok(job) => job,
             Err(err) => {
                 if unwatched {
