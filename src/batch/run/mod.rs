@@ -215,16 +215,9 @@ impl Run {
         after: After,
     ) -> Result<Job, Error> {
         let lets_go = after.due.is_some() || change.releases();
-        let unwatched = lets_go && self.unwatch(lease);
-        let job = match self.ledger.step(lease, change, after).await {
-            Ok(job) => job,
-            Err(err) => {
-                if unwatched {
-                    self.watch(lease);
-                }
-                return Err(err);
-            }
-        };
+        let job = self
+            .letting_go(lease, lets_go, self.ledger.step(lease, change, after))
+            .await?;
         if job.state != from.state {
             self.report(&job, from.state);
         }
@@ -233,12 +226,24 @@ impl Run {
 
     /// Gives the job back (its state stays), unwatched first (see [`Run::unwatch`]).
     async fn release(&self, lease: &Lease) -> Result<(), Error> {
-        let unwatched = self.unwatch(lease);
-        let released = self.ledger.release(lease).await;
-        if released.is_err() && unwatched {
+        self.letting_go(lease, true, self.ledger.release(lease))
+            .await
+    }
+
+    /// Runs `write`, which lets the job go when `lets_go`: the lease is unwatched before it,
+    /// and watched again if it fails (the job is still held).
+    async fn letting_go<T>(
+        &self,
+        lease: &Lease,
+        lets_go: bool,
+        write: impl std::future::Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let unwatched = lets_go && self.unwatch(lease);
+        let written = write.await;
+        if written.is_err() && unwatched {
             self.watch(lease);
         }
-        released
+        written
     }
 
     /// Puts `lease` on the list of leases the heartbeat checks its renewals against.
