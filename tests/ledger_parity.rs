@@ -14,7 +14,7 @@ use common::pg::Cluster;
 
 use happyhorse::{
     client::Output,
-    ledger::{JobState, Ledger, NewJob, PgLedger, SqliteLedger, Transition},
+    ledger::{After, JobState, Ledger, NewJob, PgLedger, SqliteLedger, Transition},
     Error, Provider,
 };
 use serde_json::json;
@@ -233,6 +233,106 @@ async fn a_late_worker_cannot_overwrite_a_newer_claim() {
                 .is_empty(),
             "{name}"
         );
+    }
+}
+
+/// Changes written together (`Ledger::steps`, what a worker's polls end in): each checked on
+/// its own, a refused one leaving the others recorded, every one with its event; and the due
+/// times they set are what claims and `next_due` go by.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_steps_are_checked_one_by_one_and_set_when_jobs_are_due() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_group").await {
+        let jobs: Vec<NewJob> = (0..4).map(|i| job(i, Provider::HiApi)).collect();
+        ledger.enqueue(&jobs).await.unwrap();
+        let claimed = ledger
+            .claim_due("w", Duration::from_secs(60), 10, None)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 4, "{name}");
+        // A claimed job is due when its lease ends: nothing is due for anyone now.
+        assert_eq!(ledger.next_due(None).await.unwrap(), None, "{name}");
+        let mut leases = Vec::new();
+        for (i, job) in claimed.iter().enumerate() {
+            let lease = job.lease.clone().unwrap();
+            ledger
+                .apply(&lease, Transition::submitting(None))
+                .await
+                .unwrap();
+            ledger
+                .apply(
+                    &lease,
+                    Transition::Submitted {
+                        task_id: format!("task-{i}"),
+                        status: "queued".into(),
+                    },
+                )
+                .await
+                .unwrap();
+            leases.push(lease);
+        }
+        let soon = chrono::Utc::now() + chrono::Duration::seconds(30);
+        let later = soon + chrono::Duration::seconds(30);
+        let mut stale = leases[2].clone();
+        stale.fence -= 1;
+        let changes = vec![
+            (
+                leases[0].clone(),
+                Transition::Status {
+                    status: "running".into(),
+                },
+                After::until(later),
+            ),
+            (leases[1].clone(), Transition::Wait, After::until(soon)),
+            // An older claim's lease: refused, alone.
+            (stale, Transition::Wait, After::until(soon)),
+            // A submit's change is never grouped.
+            (
+                leases[3].clone(),
+                Transition::Submitted {
+                    task_id: "task-x".into(),
+                    status: "queued".into(),
+                },
+                After::hold(),
+            ),
+        ];
+        let results = ledger.steps(&changes).await.unwrap();
+        assert_eq!(results.len(), 4, "{name}");
+        let running = results[0].as_ref().unwrap();
+        assert_eq!(running.status.as_deref(), Some("running"), "{name}");
+        assert!(running.lease.is_none(), "{name}: let go");
+        assert!(results[1].is_ok(), "{name}");
+        assert!(
+            matches!(results[2], Err(Error::LeaseLost { .. })),
+            "{name}: {:?}",
+            results[2]
+        );
+        assert!(results[3].is_err(), "{name}");
+        // Recorded, each with its event, the refused ones untouched.
+        for (i, event) in [(0, "status"), (1, "wait")] {
+            let events = ledger.events(&leases[i].job).await.unwrap();
+            assert_eq!(
+                events.last().map(|e| e.event.as_str()),
+                Some(event),
+                "{name}"
+            );
+        }
+        let untouched = ledger.job(&leases[2].job).await.unwrap().unwrap();
+        assert_eq!(untouched.lease.as_ref(), Some(&leases[2]), "{name}");
+        // The soonest of the due times set is the next; the held jobs are not due.
+        let next = ledger.next_due(None).await.unwrap().unwrap();
+        assert_eq!(next.timestamp_millis(), soon.timestamp_millis(), "{name}");
+        // A job given back is due at once.
+        ledger.release(&leases[2]).await.unwrap();
+        let now = ledger.next_due(None).await.unwrap().unwrap();
+        assert!(now <= chrono::Utc::now(), "{name}");
+        let again = ledger
+            .claim_due("w2", Duration::from_secs(60), 10, None)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "{name}: only the job given back");
+        assert_eq!(again[0].id, leases[2].job, "{name}");
     }
 }
 

@@ -128,6 +128,12 @@ pub(crate) struct PollerState {
     polls: u32,
     interval: f64,
     readings: [Option<(f64, f64)>; 2],
+    /// The window (`lo`, `hi`) the plan began with, kept for the task's whole wait. The
+    /// history moves during a batch, and not fairly: its tasks end in the order of their
+    /// length, so the history a run learns while its tasks are still out leans short, and a
+    /// plan that followed it would stop expecting the long ones just when they end.
+    #[serde(default)]
+    window: Option<(f64, f64)>,
 }
 
 /// The poll timing of one task.
@@ -163,8 +169,9 @@ impl Poller {
     }
 
     /// A poller that goes on from `state` (kept from the task's earlier polls), with the
-    /// window the history gives now.
+    /// window its plan began with, or else the one the history gives now.
     pub fn resume(strategy: PollStrategy, window: Option<Window>, state: PollerState) -> Poller {
+        let window = state.window.map(|(lo, hi)| Window::new(lo, hi)).or(window);
         let mut poller = Poller::new(strategy, window);
         poller.polls = state.polls;
         poller.interval = state.interval;
@@ -178,6 +185,7 @@ impl Poller {
             polls: self.polls,
             interval: self.interval,
             readings: self.readings,
+            window: self.window.map(|w| (w.lo, w.hi)),
         }
     }
 

@@ -46,6 +46,9 @@ struct State {
     best: f64,
     /// The last push-back and its `Retry-After`.
     last_push_back: Option<(Instant, Duration)>,
+    /// Counts the push-backs that changed the pace: a slot handed out before one is taken
+    /// again at the new pace.
+    paced: u64,
 }
 
 /// Paces the submits of one provider's client.
@@ -65,6 +68,7 @@ impl Default for SubmitLimiter {
                 grown: now,
                 best: 0.0,
                 last_push_back: None,
+                paced: 0,
             }),
         }
     }
@@ -75,18 +79,25 @@ impl SubmitLimiter {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for this submit's slot.
+    /// Waits for this submit's slot. Slots are handed out ahead (many submits wait at once);
+    /// a push-back while one waits hands it a new slot at the new pace, so the submits queued
+    /// behind a refusal do not go out at the pace the provider just refused.
     pub async fn acquire(&self) {
-        let start = {
-            let mut state = self.lock();
-            let now = Instant::now();
-            let start = state.next.max(now);
-            if let Some(rate) = state.rate {
-                state.next = start + Duration::from_secs_f64(1.0 / rate.max(MIN_RATE));
+        loop {
+            let (start, paced) = {
+                let mut state = self.lock();
+                let now = Instant::now();
+                let start = state.next.max(now);
+                if let Some(rate) = state.rate {
+                    state.next = start + Duration::from_secs_f64(1.0 / rate.max(MIN_RATE));
+                }
+                (start, state.paced)
+            };
+            tokio::time::sleep_until(start).await;
+            if self.lock().paced == paced {
+                return;
             }
-            start
-        };
-        tokio::time::sleep_until(start).await;
+        }
     }
 
     /// The submit got through.
@@ -136,11 +147,17 @@ impl SubmitLimiter {
         let same_event = state
             .last_push_back
             .is_some_and(|(at, after)| now.saturating_duration_since(at) < after);
-        state.rate = Some(match state.rate {
+        let rate = match state.rate {
             None => estimate,
             Some(rate) if same_event => rate,
             Some(rate) => rate.min(estimate.max(rate * 0.5)).max(floor),
-        });
+        };
+        if !same_event {
+            // The slots handed out at the old pace are handed out again from here.
+            state.paced = state.paced.wrapping_add(1);
+            state.next = now + Duration::from_secs_f64(1.0 / rate.max(MIN_RATE));
+        }
+        state.rate = Some(rate);
         state.last_push_back = Some((now, window));
         tracing::debug!(
             rate = state.rate,
@@ -200,5 +217,47 @@ mod tests {
         // floor is half the best second (4.5/s): slower than the 40/s offered, never stalled.
         let rate = limiter.rate().unwrap();
         assert!(rate >= 4.5, "{rate}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn submits_waiting_for_a_slot_take_the_pace_a_push_back_sets() {
+        let limiter = std::sync::Arc::new(SubmitLimiter::default());
+        for _ in 0..20 {
+            limiter.acquire().await;
+            limiter.succeeded();
+            tokio::time::advance(Duration::from_millis(50)).await;
+        }
+        limiter.pushed_back(Some(Duration::from_secs(1)));
+        let first = limiter.rate().unwrap();
+        tokio::time::advance(Duration::from_millis(1100)).await;
+        // Twenty submits take their slots at that pace (the last about a second away)...
+        let start = Instant::now();
+        let waiting: Vec<_> = (0..20)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    limiter.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        // ...then the provider pushes back with nothing let through in its window: the pace
+        // falls to the floor (half the best second), and the waiting submits take it.
+        limiter.pushed_back(Some(Duration::from_secs(1)));
+        let slower = limiter.rate().unwrap();
+        assert!(slower < first * 0.7, "{slower} after {first}");
+        let mut last = start;
+        for handle in waiting {
+            last = last.max(handle.await.unwrap());
+        }
+        let took = last.duration_since(start).as_secs_f64();
+        let at_new_pace = 18.0 / slower;
+        assert!(
+            took >= at_new_pace,
+            "the last of 20 went after {took:.2} s; at the new pace not before {at_new_pace:.2} s"
+        );
     }
 }

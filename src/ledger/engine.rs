@@ -101,6 +101,16 @@ impl Dialect {
         }
     }
 
+    /// What follows `FROM jobs` in a look for due jobs: SQLite is told to use the due index
+    /// (without statistics its planner picks the state index and reads every claimable
+    /// row, not only the due ones); PostgreSQL's planner has statistics.
+    pub fn due_index(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "INDEXED BY jobs_due",
+            Dialect::Postgres => "",
+        }
+    }
+
     /// What ends a `SELECT` of a row about to be changed in the same transaction: PostgreSQL
     /// locks it (a concurrent change waits); SQLite's write transaction holds the file.
     pub fn for_update(self) -> &'static str {
@@ -145,6 +155,13 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
     /// Runs one statement on its own (committed when it ends).
     #[doc(hidden)]
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows>;
+
+    /// Runs one statement that only reads (on a connection of its own where the engine has
+    /// one for reads).
+    #[doc(hidden)]
+    fn read<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
+        self.query(sql, params)
+    }
 
     /// Called after a commit that made a job due (a callback recorded), to wake this
     /// process's workers.

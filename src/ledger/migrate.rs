@@ -55,6 +55,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     3 "0003_marked_and_refused.sql",
     4 "0004_earlier_tasks.sql",
     5 "0005_steps_and_events.sql",
+    6 "0006_due_index.sql",
 );
 
 /// PostgreSQL's migrations: the same schema in its types.
@@ -64,6 +65,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     3 "0003_marked_and_refused.sql",
     4 "0004_earlier_tasks.sql",
     5 "0005_steps_and_events.sql",
+    6 "0006_due_index.sql",
 );
 
 /// The application id a SQLite ledger's header carries (migration 3): "HHLG".

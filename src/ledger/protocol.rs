@@ -12,7 +12,6 @@ use super::{
     After, Committed, Enqueued, Event, Heard, Job, JobState, Lease, LedgerFuture, NewJob, Outlook,
     Recorded, Retry, Summary, TaskTime, Transition,
 };
-#[allow(unused_imports)]
 use crate::Error;
 use crate::Provider;
 
@@ -39,8 +38,9 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
     /// of runs that died. The ledger stays taken until it is dropped.
     fn begin_run<'a>(&'a self, owner: &'a str) -> LedgerFuture<'a, ()>;
 
-    /// Claims up to `limit` claimable jobs for `owner` for `lease` (resumed jobs first, then
-    /// in recording order), each with a new fencing number.
+    /// Claims up to `limit` claimable jobs for `owner` for `lease` (jobs in the middle of a
+    /// submit or a save first, then polls, then new submits; within each, the longest due
+    /// first), each with a new fencing number. A claimed job is next due when its lease ends.
     fn claim<'a>(
         &'a self,
         owner: &'a str,
@@ -94,6 +94,20 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
         after: After,
     ) -> LedgerFuture<'a, Job> {
         Box::pin(async move { write::apply(self.engine(), lease, &change, &after).await })
+    }
+
+    /// [`Ledger::step`] for many jobs at once, in one transaction (one commit, one flush to
+    /// disk, where a step each would make as many): each change is checked on its own, and
+    /// one refused ([`Error::LeaseLost`], [`Error::NotAllowed`]) leaves the others recorded.
+    /// A submit's two changes (`Submitting`, `Submitted`) are refused here: they take a lock
+    /// or set a unique column, and are recorded one at a time with [`Ledger::step`]. The
+    /// outer error is the database's, and then none was recorded. Results come in the order
+    /// of `changes`.
+    fn steps<'a>(
+        &'a self,
+        changes: &'a [(Lease, Transition, After)],
+    ) -> LedgerFuture<'a, Vec<Result<Job, Error>>> {
+        Box::pin(write::apply_many(self.engine(), changes))
     }
 
     /// Gives the job back (the lease ends; the state stays).
@@ -179,6 +193,16 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
         max_in_flight: Option<u32>,
     ) -> LedgerFuture<'a, Outlook> {
         Box::pin(read::outlook(self.engine(), owner, max_in_flight))
+    }
+
+    /// When the first job a worker can claim is due (it may be now; `None`: none waits),
+    /// keeping queued jobs out while `max_in_flight` tasks are in flight. Cheap however
+    /// large the ledger: what a busy worker asks between claims ([`Ledger::outlook`] counts).
+    fn next_due<'a>(
+        &'a self,
+        max_in_flight: Option<u32>,
+    ) -> LedgerFuture<'a, Option<DateTime<Utc>>> {
+        Box::pin(read::next_due(self.engine(), max_in_flight))
     }
 
     /// Brings forward to `after` past their submit the due time of the jobs of one provider,

@@ -113,7 +113,8 @@ pub struct Job {
     /// Billed tasks of earlier tries (`batch --retry-failed`), which the budget still counts.
     pub earlier_tasks: u32,
     /// When a worker should next look at it, if it is not settled (the next poll, a
-    /// callback's reconciliation deadline; the epoch: at once).
+    /// callback's reconciliation deadline; the epoch: at once). While a worker holds it: when
+    /// that lease ends, unless something made it due sooner.
     pub due_at: DateTime<Utc>,
     /// What its current step keeps between looks (its poll plan), as JSON.
     pub(crate) step_state: Option<String>,

@@ -35,6 +35,10 @@ use crate::Error;
 #[derive(Debug)]
 pub struct SqliteLedger {
     pool: SqlitePool,
+    /// A second connection, read-only, for the reads that need no write lock (a worker's look
+    /// ahead between claims, the summary): in WAL mode they go on beside the writer instead
+    /// of queueing behind its transactions.
+    reader: Option<SqlitePool>,
     path: PathBuf,
     /// The run lock, once [`Ledger::begin_run`] took it.
     run_lock: Mutex<Option<File>>,
@@ -65,13 +69,23 @@ impl SqliteLedger {
         let pool = single_connection(options)
             .await
             .map_err(|err| db_error(&format!("cannot open {}", path.display()), err))?;
-        let ledger = SqliteLedger {
+        let mut ledger = SqliteLedger {
             pool,
             path,
+            reader: None,
             run_lock: Mutex::new(None),
             due: std::sync::Arc::default(),
         };
         migrate::migrate(&ledger).await?;
+        let reader = SqliteConnectOptions::new()
+            .filename(&ledger.path)
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(30));
+        ledger.reader = Some(
+            single_connection(reader)
+                .await
+                .map_err(|err| db_error(&format!("cannot read {}", ledger.path.display()), err))?,
+        );
         Ok(ledger)
     }
 
@@ -95,6 +109,7 @@ impl SqliteLedger {
                     .await
                     .map_err(|err| db_error("opening an empty ledger in memory", err))?,
                 path,
+                reader: None,
                 run_lock: Mutex::new(None),
                 due: std::sync::Arc::default(),
             };
@@ -118,6 +133,7 @@ impl SqliteLedger {
         let ledger = SqliteLedger {
             pool,
             path,
+            reader: None,
             run_lock: Mutex::new(None),
             due: std::sync::Arc::default(),
         };
@@ -311,7 +327,7 @@ impl Ledger for SqliteLedger {
             // This process holds the ledger: every other lease belongs to a run that died.
             let freed = self
                 .query(
-                    "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+                    "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_at = 0
                      WHERE lease_owner IS NOT NULL AND lease_owner <> $1 RETURNING id",
                     &[Param::text(owner)],
                 )
@@ -337,6 +353,11 @@ impl Engine for SqliteLedger {
 
     fn query<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
         Box::pin(async move { decode(engine::bind(sql, params).fetch_all(&self.pool).await?) })
+    }
+
+    fn read<'a>(&'a self, sql: &'a str, params: &'a [Param]) -> EngineFuture<'a, Rows> {
+        let pool = self.reader.as_ref().unwrap_or(&self.pool);
+        Box::pin(async move { decode(engine::bind(sql, params).fetch_all(pool).await?) })
     }
 
     fn woke(&self) {

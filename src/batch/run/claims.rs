@@ -104,24 +104,35 @@ async fn claim_loop(run: &Arc<Run>, steps: &mut JoinSet<()>) -> Result<(), Error
 
 /// How long to wait before looking again (`None`: nothing is left, the run is over).
 async fn pause(run: &Run, idle: bool) -> Result<Option<Duration>, Error> {
-    let outlook = run
-        .ledger
-        .outlook(&run.owner, run.options.max_in_flight)
-        .await?;
-    if idle && outlook.waiting == 0 && outlook.held_elsewhere == 0 {
-        return Ok(None);
-    }
-    // Look again when the next job is due, or a lease another worker holds may end (a worker
-    // that died), and in any case now and then: a receiver in another process records
-    // callbacks this process is not told of.
-    let soonest = [outlook.next_due, outlook.next_expiry]
-        .into_iter()
-        .flatten()
-        .min()
-        .and_then(|at| at.signed_duration_since(Utc::now()).to_std().ok())
-        .unwrap_or_default();
+    // Look again when the next job is due, and in any case now and then: a receiver in
+    // another process records callbacks this process is not told of.
+    let soonest = if idle {
+        // With no step of its own going on, the worker also asks whether anything is left,
+        // and when a lease another worker holds may end (a worker that died).
+        let outlook = run
+            .ledger
+            .outlook(&run.owner, run.options.max_in_flight)
+            .await?;
+        if outlook.waiting == 0 && outlook.held_elsewhere == 0 {
+            return Ok(None);
+        }
+        [outlook.next_due, outlook.next_expiry]
+            .into_iter()
+            .flatten()
+            .min()
+    } else {
+        // Busy: only when the next job is due (counting the ledger after every step would
+        // cost a read of every waiting job each time).
+        run.ledger.next_due(run.options.max_in_flight).await?
+    };
     let most = run.options.heard_every.max(Duration::from_millis(10));
-    Ok(Some(soonest.clamp(Duration::from_millis(5), most)))
+    // Nothing due at any time: a step's end, a signal or the look now and then wakes it.
+    let wait = soonest.map_or(most, |at| {
+        at.signed_duration_since(Utc::now())
+            .to_std()
+            .unwrap_or_default()
+    });
+    Ok(Some(wait.clamp(Duration::from_millis(5), most)))
 }
 
 async fn wake(signal: Option<&tokio::sync::Notify>) {

@@ -7,6 +7,7 @@
 //! the jobs being worked; a lease that cannot be renewed, or was taken, stops this worker.
 
 mod claims;
+mod group;
 mod poll;
 mod save;
 mod submit;
@@ -37,6 +38,8 @@ use crate::{
 /// Everything the steps of one run share.
 pub(super) struct Run {
     ledger: Arc<dyn Ledger>,
+    /// Where the steps' changes are written together.
+    group: group::Group,
     clients: HashMap<Provider, Client>,
     out_dir: PathBuf,
     options: BatchOptions,
@@ -147,6 +150,7 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
     );
     let run = Arc::new(Run {
         ledger: ledger.clone(),
+        group: group::Group::start(ledger.clone()),
         clients: batch.clients.clone(),
         out_dir: batch.out_dir.clone(),
         options: batch.options.clone(),
@@ -215,9 +219,14 @@ impl Run {
         after: After,
     ) -> Result<Job, Error> {
         let lets_go = after.due.is_some() || change.releases();
-        let job = self
-            .letting_go(lease, lets_go, self.ledger.step(lease, change, after))
-            .await?;
+        let written = async {
+            if group::Group::takes(&change) {
+                self.group.step(lease, change, after).await
+            } else {
+                self.ledger.step(lease, change, after).await
+            }
+        };
+        let job = self.letting_go(lease, lets_go, written).await?;
         if job.state != from.state {
             self.report(&job, from.state);
         }

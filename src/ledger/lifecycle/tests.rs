@@ -53,3 +53,19 @@ fn settled_transitions_end_the_lease_and_guards_name_their_states() {
         "'queued', 'submitting', 'submitted', 'succeeded'"
     );
 }
+
+/// The due index (migration 6) covers exactly the states a worker can still move on: the
+/// claim's and the look-ahead's `state IN (...)` must match its condition for either engine
+/// to use it.
+#[test]
+fn the_due_index_covers_the_claimable_states() {
+    let condition = format!("WHERE state IN ({});", sql_states(|f| f.step.is_some()));
+    for engine in ["sqlite", "postgres"] {
+        let path = format!(
+            "{}/migrations/{engine}/0006_due_index.sql",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let sql = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(sql.contains(&condition), "{path} does not say {condition}");
+    }
+}

@@ -42,11 +42,15 @@ pub(crate) async fn settle_uncertain(engine: &dyn Engine, to: JobState) -> Resul
         )
         .await
         .map_err(err)?;
-    for row in rows.iter() {
-        let job = job_from_row(&row)?;
-        let event = NewEvent::of(&job, "settled", Some(JobState::Uncertain));
-        log(&mut *tx, &event.error(Some(note))).await.map_err(err)?;
-    }
+    let jobs = rows
+        .iter()
+        .map(|row| job_from_row(&row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let events: Vec<NewEvent<'_>> = jobs
+        .iter()
+        .map(|job| NewEvent::of(job, "settled", Some(JobState::Uncertain)).error(Some(note)))
+        .collect();
+    log(&mut *tx, &events).await.map_err(err)?;
     tx.commit().await.map_err(err)?;
     Ok(rows.len() as u64)
 }
@@ -94,7 +98,7 @@ pub(crate) async fn retry(engine: &dyn Engine, retries: &[Retry]) -> Result<u64,
         if let Some(row) = rows.first() {
             let job = job_from_row(&row)?;
             let event = NewEvent::of(&job, "retry", Some(retry.state));
-            log(&mut *tx, &event.error(Some(&retry.note)))
+            log(&mut *tx, &[event.error(Some(&retry.note))])
                 .await
                 .map_err(err)?;
             moved = moved.saturating_add(1);

@@ -70,7 +70,7 @@ pub(crate) async fn record(engine: &dyn Engine, heard: &Heard) -> Result<Recorde
         let job = job_from_row(&row)?;
         let error = matches!(heard.event, HeardEvent::Failed(_)).then_some(job.error.as_deref());
         let event = NewEvent::of(&job, "callback", Some(JobState::Submitted));
-        log(&mut *tx, &event.error(error.flatten()))
+        log(&mut *tx, &[event.error(error.flatten())])
             .await
             .map_err(err)?;
         if let Some(notify) = engine.dialect().notify_due() {
@@ -83,7 +83,7 @@ pub(crate) async fn record(engine: &dyn Engine, heard: &Heard) -> Result<Recorde
             Some(row) => {
                 let job = job_from_row(&row)?;
                 let event = NewEvent::of(&job, "duplicate callback", Some(job.state));
-                log(&mut *tx, &event).await.map_err(err)?;
+                log(&mut *tx, &[event]).await.map_err(err)?;
                 Recorded::Duplicate(job)
             }
             None => Recorded::Unknown,

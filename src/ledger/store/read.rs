@@ -9,6 +9,7 @@ use super::super::{
     Attention, Callbacks, Committed, CommittedRow, Event, Job, Lease, Outlook, Summary, TaskTime,
 };
 use crate::{Error, Provider};
+use chrono::{DateTime, Utc};
 
 async fn query(
     engine: &dyn Engine,
@@ -17,7 +18,7 @@ async fn query(
     params: &[Param],
 ) -> Result<Rows, Error> {
     engine
-        .query(sql, params)
+        .read(sql, params)
         .await
         .map_err(|e| db_error(context, e))
 }
@@ -274,6 +275,37 @@ pub(crate) async fn outlook(
         held_elsewhere: row.unsigned("elsewhere")?,
         next_expiry: row.opt_int("expiry")?.map(from_millis),
     })
+}
+
+/// When the first job a worker can claim is due (it may be now): the due index read in
+/// order, past the few rows leased now.
+pub(crate) async fn next_due(
+    engine: &dyn Engine,
+    max_in_flight: Option<u32>,
+) -> Result<Option<DateTime<Utc>>, Error> {
+    let sql = format!(
+        "SELECT next_at FROM jobs {}
+         WHERE next_at < $3 AND state IN ({}) AND (lease_until IS NULL OR lease_until < $1)
+           AND {}
+         ORDER BY next_at LIMIT 1",
+        engine.dialect().due_index(),
+        sql_states(|f| f.step.is_some()),
+        super::write::in_flight_room().replace("$5", "$2"),
+    );
+    let rows = query(
+        engine,
+        "looking for the next due job",
+        &sql,
+        &[
+            Param::int(now_millis()),
+            Param::int(max_in_flight.map_or(-1, i64::from)),
+            Param::int(super::super::DEFERRED_MS),
+        ],
+    )
+    .await?;
+    rows.first()
+        .map(|row| Ok(from_millis(row.int("next_at")?)))
+        .transpose()
 }
 
 /// The newest event's number (0: none yet).

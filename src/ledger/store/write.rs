@@ -2,7 +2,7 @@
 //! transaction that checks the lease and the lifecycle, records the change and appends it to
 //! the event history.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use super::{
     super::{
@@ -130,12 +130,13 @@ pub(crate) async fn claim(
 ) -> Result<Vec<Job>, Error> {
     let now = now_millis();
     let sql = format!(
-        "UPDATE jobs SET lease_owner = $1, lease_until = $2, fence = fence + 1
+        "UPDATE jobs SET lease_owner = $1, lease_until = $2, next_at = $2, fence = fence + 1
          WHERE seq IN (
-            SELECT seq FROM jobs
+            SELECT seq FROM jobs {}
             WHERE state IN ({}) AND (lease_until IS NULL OR lease_until < $3) AND next_at <= $3
               AND {}
-            ORDER BY {}, seq LIMIT $4 {}) RETURNING *",
+            ORDER BY {}, next_at, seq LIMIT $4 {}) RETURNING *",
+        engine.dialect().due_index(),
         sql_states(|f| f.step.is_some()),
         in_flight_room(),
         super::super::lifecycle::sql_claim_order(),
@@ -170,7 +171,9 @@ pub(crate) async fn renew(
     let until = now_millis().saturating_add(millis(lease));
     let rows = engine
         .query(
-            "UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2 RETURNING id, fence",
+            "UPDATE jobs SET lease_until = $1,
+                next_at = CASE WHEN next_at >= lease_until THEN $1 ELSE next_at END
+             WHERE lease_owner = $2 RETURNING id, fence",
             &[Param::int(until), Param::text(owner)],
         )
         .await
@@ -189,7 +192,7 @@ pub(crate) async fn renew(
 pub(crate) async fn release(engine: &dyn Engine, lease: &Lease) -> Result<(), Error> {
     engine
         .query(
-            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, next_at = 0
              WHERE id = $1 AND lease_owner = $2 AND fence = $3 RETURNING id",
             &[
                 Param::text(&lease.job),
@@ -230,23 +233,17 @@ pub(crate) async fn apply(
         .await
         .map_err(err)?;
     let Some(before) = before.first().map(|row| job_from_row(&row)).transpose()? else {
-        return Err(Error::ledger(format!(
-            "no job {:?} in the ledger",
-            lease.job
-        )));
+        return Err(no_job(lease));
     };
     refused(&before, lease, rule)?;
     check_limits(&mut *tx, &before, change).await?;
-    let sql = rule.sql(after, own.len());
-    let mut params = vec![
-        Param::text(&lease.job),
-        Param::text(&lease.owner),
-        Param::int(lease.fence),
-        Param::int(now_millis()),
-    ];
-    params.extend(own);
-    params.extend(super::super::lifecycle::Rule::after_params(after));
-    let rows = match tx.query(&sql, &params).await {
+    let rows = match tx
+        .query(
+            &rule.sql(after, own.len()),
+            &fenced_params(lease, own, after),
+        )
+        .await
+    {
         Ok(rows) => rows,
         // The answer's task id is another job's (the only unique column it sets).
         Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -258,16 +255,126 @@ pub(crate) async fn apply(
         }
         Err(e) => return Err(err(e)),
     };
-    let job = one_job(&rows, || {
-        Error::ledger(format!("job {}: {context} changed no row", lease.job))
-    })?;
+    let job = changed(&rows, lease, &context)?;
     let event = NewEvent::of(&job, rule.name, Some(before.state))
         .worker(&lease.owner)
         .error(change.error())
         .http_status(after.http_status);
-    log(&mut *tx, &event).await.map_err(err)?;
+    log(&mut *tx, &[event]).await.map_err(err)?;
     tx.commit().await.map_err(err)?;
     Ok(job)
+}
+
+/// Jobs per `SELECT` of the rows [`apply_many`] changes.
+const GROUP_IDS: usize = 500;
+
+/// Applies many changes in one transaction (one commit, one flush to disk): each is checked
+/// and recorded as [`apply`] does, and refused on its own (its lease lost, the lifecycle)
+/// without touching the others. Changes that take a lock or set a unique column (the
+/// submit's two) are refused here: they are recorded one at a time. The outer error is the
+/// database's: then nothing was recorded.
+pub(crate) async fn apply_many(
+    engine: &dyn Engine,
+    changes: &[(Lease, Transition, After)],
+) -> Result<Vec<Result<Job, Error>>, Error> {
+    let context = format!("recording {} changes", changes.len());
+    let err = |e| db_error(&context, e);
+    let mut results = Vec::with_capacity(changes.len());
+    if changes.is_empty() {
+        return Ok(results);
+    }
+    let mut tx = engine.begin().await.map_err(err)?;
+    // The rows as they are, locked in one order (two workers' groups never wait on each
+    // other in a circle).
+    let mut ids: Vec<&str> = changes
+        .iter()
+        .map(|(lease, ..)| lease.job.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut rows = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(GROUP_IDS) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT * FROM jobs WHERE id IN ({}) ORDER BY id {}",
+            marks.join(", "),
+            engine.dialect().for_update()
+        );
+        let params: Vec<Param> = chunk.iter().map(|id| Param::text(*id)).collect();
+        for row in tx.query(&sql, &params).await.map_err(err)?.iter() {
+            let job = job_from_row(&row)?;
+            rows.insert(job.id.clone(), job);
+        }
+    }
+    let mut events = Vec::new();
+    for (lease, change, after) in changes {
+        let (rule, own) = change.rule();
+        let Some(before) = rows.get(&lease.job) else {
+            results.push(Err(no_job(lease)));
+            continue;
+        };
+        if matches!(
+            change,
+            Transition::Submitting { .. } | Transition::Submitted { .. }
+        ) {
+            results.push(Err(Error::ledger(format!(
+                "job {}: {} is recorded on its own, not in a group",
+                lease.job, rule.described
+            ))));
+            continue;
+        }
+        if let Err(refusal) = refused(before, lease, rule) {
+            results.push(Err(refusal));
+            continue;
+        }
+        let from = before.state;
+        let sql = rule.sql(after, own.len());
+        let changed_rows = tx
+            .query(&sql, &fenced_params(lease, own, after))
+            .await
+            .map_err(err)?;
+        let job = changed(&changed_rows, lease, &context)?;
+        events.push((job.clone(), rule.name, from, change, after, lease));
+        rows.insert(job.id.clone(), job.clone());
+        results.push(Ok(job));
+    }
+    let events: Vec<NewEvent<'_>> = events
+        .iter()
+        .map(|(job, name, from, change, after, lease)| {
+            NewEvent::of(job, name, Some(*from))
+                .worker(&lease.owner)
+                .error(change.error())
+                .http_status(after.http_status)
+        })
+        .collect();
+    log(&mut *tx, &events).await.map_err(err)?;
+    tx.commit().await.map_err(err)?;
+    Ok(results)
+}
+
+fn no_job(lease: &Lease) -> Error {
+    Error::ledger(format!("no job {:?} in the ledger", lease.job))
+}
+
+/// A fenced statement's parameters: `$1` job, `$2` owner, `$3` fence, `$4` now, then the
+/// transition's own, then `after`'s.
+fn fenced_params(lease: &Lease, own: Vec<Param>, after: &After) -> Vec<Param> {
+    let mut params = vec![
+        Param::text(&lease.job),
+        Param::text(&lease.owner),
+        Param::int(lease.fence),
+        Param::int(now_millis()),
+    ];
+    params.extend(own);
+    params.extend(super::super::lifecycle::Rule::after_params(after));
+    params
+}
+
+/// The job a fenced statement changed (it was checked just before, in the same transaction).
+fn changed(rows: &Rows, lease: &Lease, context: &str) -> Result<Job, Error> {
+    one_job(rows, || {
+        Error::ledger(format!("job {}: {context} changed no row", lease.job))
+    })
 }
 
 /// Why a fenced write to `before` (as the ledger holds it) is refused, if it is.
