@@ -244,13 +244,13 @@ async fn grouped_steps_are_checked_one_by_one_and_set_when_jobs_are_due() {
     let cluster = Cluster::start();
     let dir = tempfile::tempdir().unwrap();
     for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_group").await {
-        let jobs: Vec<NewJob> = (0..4).map(|i| job(i, Provider::HiApi)).collect();
+        let jobs: Vec<NewJob> = (0..5).map(|i| job(i, Provider::HiApi)).collect();
         ledger.enqueue(&jobs).await.unwrap();
         let claimed = ledger
             .claim_due("w", Duration::from_secs(60), 10, None)
             .await
             .unwrap();
-        assert_eq!(claimed.len(), 4, "{name}");
+        assert_eq!(claimed.len(), 5, "{name}");
         // A claimed job is due when its lease ends: nothing is due for anyone now.
         assert_eq!(ledger.next_due(None).await.unwrap(), None, "{name}");
         let mut leases = Vec::new();
@@ -296,9 +296,11 @@ async fn grouped_steps_are_checked_one_by_one_and_set_when_jobs_are_due() {
                 },
                 After::hold(),
             ),
+            // Written in one statement with the other wait.
+            (leases[4].clone(), Transition::Wait, After::until(later)),
         ];
         let results = ledger.steps(&changes).await.unwrap();
-        assert_eq!(results.len(), 4, "{name}");
+        assert_eq!(results.len(), 5, "{name}");
         let running = results[0].as_ref().unwrap();
         assert_eq!(running.status.as_deref(), Some("running"), "{name}");
         assert!(running.lease.is_none(), "{name}: let go");
@@ -309,8 +311,15 @@ async fn grouped_steps_are_checked_one_by_one_and_set_when_jobs_are_due() {
             results[2]
         );
         assert!(results[3].is_err(), "{name}");
+        let waited = results[4].as_ref().unwrap();
+        assert_eq!(
+            waited.due_at.timestamp_millis(),
+            later.timestamp_millis(),
+            "{name}"
+        );
+        assert!(waited.lease.is_none(), "{name}");
         // Recorded, each with its event, the refused ones untouched.
-        for (i, event) in [(0, "status"), (1, "wait")] {
+        for (i, event) in [(0, "status"), (1, "wait"), (4, "wait")] {
             let events = ledger.events(&leases[i].job).await.unwrap();
             assert_eq!(
                 events.last().map(|e| e.event.as_str()),

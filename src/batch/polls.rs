@@ -128,10 +128,12 @@ pub(crate) struct PollerState {
     polls: u32,
     interval: f64,
     readings: [Option<(f64, f64)>; 2],
-    /// The window (`lo`, `hi`) the plan began with, kept for the task's whole wait. The
-    /// history moves during a batch, and not fairly: its tasks end in the order of their
-    /// length, so the history a run learns while its tasks are still out leans short, and a
-    /// plan that followed it would stop expecting the long ones just when they end.
+    /// The window (`lo`, `hi`) the plan has used so far, only ever widened. The history moves
+    /// during a batch, and not fairly: its tasks end in the order of their length, so the
+    /// history a run learns while its tasks are still out leans short. A plan that followed
+    /// it would stop expecting the long ones just when they end; one that ignored it would
+    /// miss how soon the short ones end. So the window takes in what the history says now
+    /// and keeps what it said before.
     #[serde(default)]
     window: Option<(f64, f64)>,
 }
@@ -169,9 +171,13 @@ impl Poller {
     }
 
     /// A poller that goes on from `state` (kept from the task's earlier polls), with the
-    /// window its plan began with, or else the one the history gives now.
+    /// window it used so far widened by the one the history gives now.
     pub fn resume(strategy: PollStrategy, window: Option<Window>, state: PollerState) -> Poller {
-        let window = state.window.map(|(lo, hi)| Window::new(lo, hi)).or(window);
+        let window = match (state.window, window) {
+            (Some((lo, hi)), Some(now)) => Some(Window::new(lo.min(now.lo), hi.max(now.hi))),
+            (Some((lo, hi)), None) => Some(Window::new(lo, hi)),
+            (None, now) => now,
+        };
         let mut poller = Poller::new(strategy, window);
         poller.polls = state.polls;
         poller.interval = state.interval;
@@ -340,5 +346,22 @@ mod tests {
         assert_eq!(history.window(Provider::Reapi, "720p", 5), None);
         history.record(Provider::Reapi, "720p", 5, f64::NAN);
         assert_eq!(history.window(Provider::Reapi, "720p", 5), None);
+    }
+
+    /// A task's plan keeps the window it used and takes in what the history learns meanwhile:
+    /// early ends seen since (the history leaning short) bring the dense polls forward, and
+    /// the long end it expected stays.
+    #[test]
+    fn a_resumed_plan_widens_its_window_with_the_history() {
+        let mut first = Poller::new(PollStrategy::History, Some(Window::new(166.0, 206.0)));
+        first.next_delay(5.0, None);
+        let kept = first.state();
+        let resumed = Poller::resume(PollStrategy::History, Some(Window::new(150.0, 190.0)), kept);
+        let window = resumed.window.unwrap();
+        assert_eq!((window.lo, window.hi), (150.0, 206.0));
+        // And without history now, the kept window still holds.
+        let alone = Poller::resume(PollStrategy::History, None, resumed.state());
+        let window = alone.window.unwrap();
+        assert_eq!((window.lo, window.hi), (150.0, 206.0));
     }
 }

@@ -40,6 +40,9 @@ pub(super) async fn work(run: &Arc<Run>) -> Result<(), Error> {
     }
 }
 
+/// The least time between two claims of one worker.
+const CLAIM_GAP: Duration = Duration::from_millis(5);
+
 async fn claim_loop(run: &Arc<Run>, steps: &mut JoinSet<()>) -> Result<(), Error> {
     let signal = match run.ledger.due_signal().await {
         Ok(signal) => signal,
@@ -53,6 +56,7 @@ async fn claim_loop(run: &Arc<Run>, steps: &mut JoinSet<()>) -> Result<(), Error
         None => None,
     };
     let slots = run.options.concurrency.max(1);
+    let mut last_claim: Option<tokio::time::Instant> = None;
     loop {
         while steps.try_join_next().is_some() {}
         if run.cancel.is_cancelled() || lock(&run.stop.failed).is_some() {
@@ -61,9 +65,23 @@ async fn claim_loop(run: &Arc<Run>, steps: &mut JoinSet<()>) -> Result<(), Error
         if let Some(cursor) = heard_cursor.as_mut() {
             *cursor = report_heard_failures(run, *cursor).await?;
         }
+        // Claims at most every CLAIM_GAP: a claim is a committed write, and one per step that
+        // ends would make the ledger's commits, not the work, the limit. Whatever came due
+        // meanwhile is claimed together.
+        if let Some(at) = last_claim {
+            let gap = at + CLAIM_GAP;
+            if tokio::time::Instant::now() < gap {
+                tokio::select! {
+                    () = tokio::time::sleep_until(gap) => {}
+                    () = run.cancel.cancelled() => {}
+                }
+                while steps.try_join_next().is_some() {}
+            }
+        }
         let free = slots.saturating_sub(steps.len());
         let mut claimed = 0;
         if free > 0 {
+            last_claim = Some(tokio::time::Instant::now());
             let jobs = run
                 .ledger
                 .claim_due(
