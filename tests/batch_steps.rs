@@ -10,7 +10,7 @@ use std::{path::Path, sync::Arc, time::Duration};
 
 use common::sandbox_client;
 use happyhorse::{
-    batch::{parse_jobs, Batch, BatchJob, BatchOptions, Budget},
+    batch::{parse_jobs, Batch, BatchJob, BatchOptions},
     ledger::{Event, JobState, Ledger, SqliteLedger},
     sandbox::{FaultRates, Sandbox, SandboxConfig},
     values::HttpUrl,
@@ -195,9 +195,9 @@ async fn every_worker_on_a_ledger_keeps_to_one_budget() {
             Batch::new(ledger, dir)
                 .with_client(sandbox_client)
                 .with_options(BatchOptions {
-                    budget: Budget {
+                    budget: happyhorse::batch::Budget {
                         max_video_seconds: Some(cap),
-                        ..Budget::default()
+                        ..happyhorse::batch::Budget::default()
                     },
                     concurrency: 4,
                     ..options()

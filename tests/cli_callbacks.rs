@@ -10,7 +10,7 @@ use std::{
     collections::{HashMap, HashSet},
     fs,
     path::Path,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use common::{
@@ -306,7 +306,7 @@ fn a_killed_workers_jobs_are_taken_over_after_its_lease_and_each_job_has_one_tas
     // Kill the first worker once tasks exist and it holds jobs in the middle of a step
     // (waiting jobs hold no lease: any worker takes their next step when it is due).
     let marker = format!("-{}-", first.child.id());
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     let held: Vec<String> = loop {
         let jobs = read_jobs(&runtime, &url);
         let held: Vec<String> = jobs
