@@ -121,6 +121,7 @@ pub mod generated;
 mod issue;
 #[cfg(feature = "ledger")]
 pub mod ledger;
+pub mod media;
 mod net;
 pub mod provider;
 #[cfg(feature = "receiver")]

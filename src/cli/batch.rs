@@ -22,7 +22,10 @@ use happyhorse::{
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use super::session::{self, Context, FAILED, INTERRUPTED, UNUSABLE};
+use super::{
+    preflight,
+    session::{self, Context, FAILED, INTERRUPTED, UNUSABLE},
+};
 
 /// The ledger's file name in the output directory.
 pub(crate) const DEFAULT_LEDGER: &str = "happyhorse.db";
@@ -100,6 +103,12 @@ pub struct Args {
     /// (not the ledger, not the output directory).
     #[arg(long)]
     dry_run: bool,
+    /// Send the images without fetching them first. By default, before anything is sent,
+    /// every image of every job still to be submitted is fetched (its first bytes, once per
+    /// URL) and checked against its provider's limits, and every problem is reported with its
+    /// line number.
+    #[arg(long)]
+    no_preflight: bool,
 }
 
 pub(crate) fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
@@ -502,6 +511,9 @@ async fn batch(args: &Args) -> ExitCode {
         },
         ..BatchOptions::default()
     };
+    if let Err(code) = check_images(args, &ledger).await {
+        return code;
+    }
     let interrupted = tokio_util::sync::CancellationToken::new();
     let mut batch = Batch::with_shared_ledger(ledger.clone(), &args.out)
         .with_options(options)
@@ -576,6 +588,42 @@ async fn batch(args: &Args) -> ExitCode {
         }
     };
     finish(args, &report, &results, interrupted.is_cancelled())
+}
+
+/// The images of the jobs still to be submitted, checked before anything is sent (unless
+/// `--no-preflight`): every problem of every line reported, then the exit code to stop with.
+async fn check_images(args: &Args, ledger: &Arc<dyn Ledger>) -> Result<(), ExitCode> {
+    if args.no_preflight {
+        return Ok(());
+    }
+    let checked = match preflight::preflight(false) {
+        Ok(preflight) => {
+            let jobs = reread(&args.jobs, args.provider);
+            preflight::check_jobs(&preflight, jobs, ledger, &args.jobs).await
+        }
+        Err(err) => Err(err),
+    };
+    let problems = match checked {
+        Ok(problems) => problems,
+        Err(err) => return Err(fail(&err, args.json, &args.out)),
+    };
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    eprintln!(
+        "error: {} image problem{} in {}; nothing was submitted",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        args.jobs.display()
+    );
+    eprintln!("  {}", preflight::NEXT);
+    if args.json {
+        println!("{}", json!({"ok": false, "image_problems": problems}));
+    }
+    Err(ExitCode::from(UNUSABLE))
 }
 
 /// A dry run's plan, as text or one JSON object; nothing was written.

@@ -9,7 +9,10 @@ use happyhorse::{
 };
 use serde_json::json;
 
-use super::session::{self, Common, Context, Session, UNUSABLE};
+use super::{
+    preflight,
+    session::{self, Common, Context, Session, UNUSABLE},
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,6 +58,12 @@ pub struct Args {
     /// Give up waiting after this many seconds (the task goes on; resume with `wait`).
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     max_wait: u64,
+    /// Send the images without fetching them first. By default every image is fetched
+    /// (its first bytes) and checked against the provider's limits before the submit: type,
+    /// size, shortest side (and reapi's aspect ratio); a broken one fails the task minutes
+    /// later, maybe billed.
+    #[arg(long)]
+    no_preflight: bool,
     /// Idempotency-Key to send instead of the one derived from the request (HiAPI,
     /// Apiframe). Use a new key to get a second video from an identical request.
     #[arg(long, value_name = "KEY")]
@@ -198,6 +207,9 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
         Ok(session) => session,
         Err(err) => return session::fail(&err, json, &context),
     };
+    if let Err(code) = check_images(args, request).await {
+        return code;
+    }
     let key = args
         .idempotency_key
         .clone()
@@ -285,6 +297,24 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
 
 /// A file name for a new video that no earlier run used: `happyhorse-YYYYMMDD-HHMMSS.mp4` in
 /// the current directory, with `-2`, `-3`, ... when that exists already.
+/// The request's images checked before it is paid for (unless `--no-preflight`).
+async fn check_images(args: &Args, request: &VideoRequest) -> Result<(), ExitCode> {
+    let provider = args.common.provider;
+    // A request the provider cannot serve is refused by the submit, with its reasons.
+    let Ok(wire) = request.to_wire(provider) else {
+        return Ok(());
+    };
+    let preflight = match preflight::preflight(args.no_preflight) {
+        Ok(preflight) => preflight,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Err(ExitCode::from(session::FAILED));
+        }
+    };
+    let problems = preflight.check(provider, &wire.body.to_json()).await;
+    preflight::report(&problems, args.common.json, "")
+}
+
 fn default_path() -> PathBuf {
     let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S").to_string();
     let first = PathBuf::from(format!("happyhorse-{stamp}.mp4"));

@@ -4,6 +4,7 @@ mod batch;
 mod contract;
 mod generate;
 mod jobs;
+mod preflight;
 mod probe;
 #[cfg(feature = "sandbox")]
 mod sandbox;

@@ -7,6 +7,7 @@
 //! validator exactly as the contract states it.
 
 pub mod diff;
+pub mod images;
 
 use std::sync::OnceLock;
 

@@ -62,6 +62,7 @@
 
 mod callbacks;
 mod faults;
+mod images;
 mod limit;
 mod mint;
 mod output;
@@ -538,6 +539,19 @@ impl Sandbox {
         base_url(self.addr, provider)
     }
 
+    /// The URL of a grey PNG `width` x `height` pixels (each 1 to 4096) that the sandbox
+    /// serves: an input image for image- and reference-to-video on loopback, fetched and
+    /// checked by the sandbox as a provider would.
+    pub fn sample_image_url(&self, width: u32, height: u32) -> String {
+        format!("http://{}/images/{width}x{height}.png", self.addr)
+    }
+
+    /// The bytes of a grey PNG `width` x `height` pixels, as [`Sandbox::sample_image_url`]
+    /// serves it (each side 1 to 4096; larger sides are served as 404s, not made here).
+    pub fn sample_png(width: u32, height: u32) -> Vec<u8> {
+        images::grey_png(width.clamp(1, 4096), height.clamp(1, 4096))
+    }
+
     /// Stops: no callback delivery is attempted once this returns (those under way are
     /// stopped), waits in progress (`slow` faults, `submit_delay`) end at once, downloads in
     /// progress are cut, and the server stops accepting connections and finishes.
@@ -784,6 +798,8 @@ pub(crate) struct State {
     pub fault_uses: Mutex<HashMap<String, FaultUse>>,
     /// The client callbacks are delivered with.
     pub http: reqwest::Client,
+    /// The client input images are fetched with: loopback only, redirects included.
+    pub image_http: reqwest::Client,
     pub output: output::OutputFile,
     pub background: Arc<Background>,
     /// What the sandbox served, for [`Sandbox::stats`].
@@ -825,6 +841,21 @@ impl State {
             .no_proxy()
             .build()
             .map_err(std::io::Error::other)?;
+        let image_http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::shared_config().map_err(std::io::Error::other)?)
+            .no_proxy()
+            .timeout(Duration::from_secs(images::FETCH_SECONDS))
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.previous().len() > images::MAX_REDIRECTS
+                    || !crate::net::is_loopback(attempt.url())
+                {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .map_err(std::io::Error::other)?;
         let schemas = schema::Schemas::new(&config.documents).map_err(std::io::Error::other)?;
         Ok(State {
             output: output::OutputFile::new(config.pad_to),
@@ -840,6 +871,7 @@ impl State {
             keys: Mutex::new(HashMap::new()),
             fault_uses: Mutex::new(HashMap::new()),
             http,
+            image_http,
             background: Arc::default(),
             epoch: Instant::now(),
             epoch_unix: SystemTime::now()
@@ -849,6 +881,15 @@ impl State {
             next_id: AtomicU64::new(1),
             mint: mint::Mint::new()?,
         })
+    }
+
+    /// The document `provider`'s requests are judged by: the one the config gives, else the
+    /// crate's own.
+    pub fn document(&self, provider: Provider) -> &serde_json::Value {
+        match &self.config.documents[provider.index()] {
+            Some(given) => given.as_ref(),
+            None => crate::contract::openapi(provider),
+        }
     }
 
     /// Whether something last touched at `since` is forgotten by `now` (older than

@@ -82,7 +82,7 @@ pub(super) const BODY: &[Field] = &[
         rule: Rule::Str {
             min_chars: 0,
             max_chars: None,
-            url: Some(UrlRule::Callback),
+            url: Some(UrlRule::HttpsOrLoopback),
         },
     },
     Field {

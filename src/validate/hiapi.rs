@@ -46,7 +46,7 @@ const R2V: &[Field] = &[
         Rule::List {
             min: 1,
             max: 9,
-            item: &url(UrlRule::Https),
+            item: &url(UrlRule::HttpsOrLoopback),
         },
     ),
     Field::optional("resolution", RESOLUTION),
@@ -55,7 +55,7 @@ const R2V: &[Field] = &[
 ];
 
 const CALLBACK: &[Field] = &[
-    Field::required("url", url(UrlRule::Callback)),
+    Field::required("url", url(UrlRule::HttpsOrLoopback)),
     Field::optional("when", Rule::Enum(&["final"])),
 ];
 

@@ -5,17 +5,16 @@ use super::text::quoted;
 /// A rule for a URL-valued string, as the OpenAPI documents state it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UrlRule {
-    /// `format: uri` and `pattern: ^https://` (HiAPI references and callback, Apiframe webhook).
-    Https,
     /// `format: uri` and `pattern: ^https?://` (HiAPI first frame).
     HttpOrHttps,
     /// `pattern: ^https?://` alone (reapi media: "public HTTP(S) URLs", no `data:`/base64).
     HttpPattern,
     /// `format: uri` alone (Apiframe images).
     Uri,
-    /// `format: uri` and HTTPS, or plain http to a loopback host (HiAPI callback, Apiframe
-    /// webhook: our documents' decision, for receivers tested on one machine).
-    Callback,
+    /// `format: uri` and HTTPS, or plain http to a loopback host (HiAPI callback and
+    /// references, Apiframe webhook: our documents' decision, for receivers and images served
+    /// on one machine in tests).
+    HttpsOrLoopback,
 }
 
 impl UrlRule {
@@ -29,10 +28,7 @@ impl UrlRule {
             ));
         }
         match self {
-            UrlRule::Https if !text.starts_with("https://") => {
-                Some(format!("'{}' must be an https:// URL", quoted(text)))
-            }
-            UrlRule::Callback if !text.starts_with("https://") && !is_loopback_http(text) => {
+            UrlRule::HttpsOrLoopback if !text.starts_with("https://") && !is_loopback_http(text) => {
                 Some(format!(
                     "'{}' must be an https:// URL (plain http:// only to localhost, 127.x.x.x or [::1])",
                     quoted(text)
@@ -470,10 +466,13 @@ mod tests {
 
     #[test]
     fn url_rules_say_what_is_wrong() {
-        assert_eq!(UrlRule::Https.check("https://a.example/x.jpg"), None);
         assert_eq!(
-            UrlRule::Https.check("http://a.example/x.jpg").unwrap(),
-            "'http://a.example/x.jpg' must be an https:// URL"
+            UrlRule::HttpsOrLoopback.check("https://a.example/x.jpg"),
+            None
+        );
+        assert_eq!(
+            UrlRule::HttpsOrLoopback.check("http://a.example/x.jpg").unwrap(),
+            "'http://a.example/x.jpg' must be an https:// URL (plain http:// only to localhost, 127.x.x.x or [::1])"
         );
         assert!(UrlRule::HttpPattern
             .check("data:image/png;base64,AAAA")
@@ -495,7 +494,7 @@ mod tests {
             "http://[::1]:9000/hook",
         ] {
             assert!(is_loopback_http(url), "{url}");
-            assert_eq!(UrlRule::Callback.check(url), None, "{url}");
+            assert_eq!(UrlRule::HttpsOrLoopback.check(url), None, "{url}");
         }
         for url in [
             "http://localhost.example.com/x",
@@ -509,8 +508,11 @@ mod tests {
             "ftp://127.0.0.1/x",
         ] {
             assert!(!is_loopback_http(url), "{url}");
-            assert!(UrlRule::Callback.check(url).is_some(), "{url}");
+            assert!(UrlRule::HttpsOrLoopback.check(url).is_some(), "{url}");
         }
-        assert_eq!(UrlRule::Callback.check("https://hooks.example.com/x"), None);
+        assert_eq!(
+            UrlRule::HttpsOrLoopback.check("https://hooks.example.com/x"),
+            None
+        );
     }
 }

@@ -96,6 +96,10 @@ pub(crate) fn router(state: Shared) -> Router {
         .route(APIFRAME_GENERATE, submit_route(Provider::Apiframe))
         .route(APIFRAME_JOB, get(apiframe::get))
         .route(FILES, get(files::output_file))
+        .route(
+            crate::sandbox::images::IMAGES,
+            get(crate::sandbox::images::sample),
+        )
         .fallback(log::no_route)
         .layer(middleware::from_fn_with_state(state.clone(), sweep))
         .layer(middleware::from_fn_with_state(addr, log::log))

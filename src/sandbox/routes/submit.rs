@@ -20,7 +20,7 @@ use crate::{
     sandbox::{
         callbacks::{self, Target},
         faults::Fault,
-        sleep_unless_closing, Failure, NewTask, Owner, Task,
+        images, sleep_unless_closing, Failure, NewTask, Owner, Task,
     },
     webhook, Provider,
 };
@@ -138,6 +138,11 @@ pub(super) async fn create_or_replay(
     };
     if !state.config.submit_delay.is_zero() {
         sleep_unless_closing(state.background.closing(), state.config.submit_delay).await;
+    }
+    let mut new = new;
+    if new.failure.is_none() {
+        // As a provider's worker fetches the images when it takes the task up.
+        new.failure = images::failure(state, provider, &body).await;
     }
     let task = state.create(provider, model, body, new);
     if let Some(target) = target {
