@@ -92,7 +92,7 @@ fn every_error_in_a_body_is_reported_at_once_with_its_path() {
         [
             "input: missing property 'prompt'",
             "input: additional properties 'fps' not allowed",
-            "input.reference_image[0]: 'http://a.example/1.jpg' must be an https:// URL",
+            "input.reference_image[0]: 'http://a.example/1.jpg' must be an https:// URL (plain http:// only to localhost, 127.x.x.x or [::1])",
             "input.reference_image[1]: got integer, want string",
             "input.resolution: value must be one of \"720p\", \"1080p\"",
             "input.duration: got number, want integer",

@@ -33,6 +33,7 @@ mod fetch;
 mod header;
 mod preflight;
 
+#[cfg(feature = "sandbox")]
 pub(crate) use fetch::fetch_head;
 pub use header::{sniff, ImageFormat, ImageInfo, SniffError};
 pub use preflight::{ImageProblem, Preflight, PreflightOptions};

@@ -11,7 +11,7 @@ use std::{
 
 use serde_json::Value;
 
-use super::fetch::{fetch_head, Fetched};
+use super::fetch::{self, Fetched};
 use crate::{contract::images::image_inputs, net, Error, Provider};
 
 /// How [`Preflight`] reaches images.
@@ -182,7 +182,8 @@ impl Preflight {
         if let Some(known) = known {
             return known;
         }
-        let fetched = fetch_head(&self.http, url, max_bytes, self.options.timeout.as_secs()).await;
+        let fetched =
+            fetch::fetch_head(&self.http, url, max_bytes, self.options.timeout.as_secs()).await;
         self.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())

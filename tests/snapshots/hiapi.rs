@@ -705,6 +705,9 @@ Non-empty and at most 5000 characters are assumed (see info).
 */
         pub prompt: ReferenceToVideoInputPrompt,
         /**1-9 HTTPS URLs, JPEG/PNG/WEBP, shortest side >= 400px, <= 20MB each (R2V page).
+Plain `http://` to a loopback host (`localhost`, 127.x.x.x, `[::1]`) is accepted too:
+our decision, as for the callback URL, so that images served on one machine can be
+fetched by the sandbox in tests (HiAPI cannot reach a loopback URL).
 Always an array, even for one URL: a bare string is `reference_image: got string,
 want array`; ten items is `reference_image: maxItems: got 10, want 9` (R2V page).
 */
@@ -799,9 +802,17 @@ Non-empty and at most 5000 characters are assumed (see info).
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^https://").unwrap() });
+            {
+                ::regress::Regex::new(
+                        "^(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|\\?|$))",
+                    )
+                    .unwrap()
+            });
             if PATTERN.find(value).is_none() {
-                return Err("doesn't match pattern \"^https://\"".into());
+                return Err(
+                    "doesn't match pattern \"^(https://|http://(localhost|127\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}|\\[::1\\])(:[0-9]{1,5})?(/|\\?|$))\""
+                        .into(),
+                );
             }
             Ok(Self(value.to_string()))
         }
