@@ -130,6 +130,8 @@ pub mod request;
 mod retry;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+#[cfg(feature = "store")]
+pub mod store;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod tls;

@@ -231,6 +231,15 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
+    /// An object store refused or failed a read or write (`s3://`, `gs://`, `az://`).
+    #[error("object store: {message}")]
+    Storage {
+        /// What went wrong, and with which object (never a credential or a signed query).
+        message: String,
+        /// The store's own error, where there was one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    },
     /// The job ledger could not be read or written.
     #[error("ledger: {message}")]
     Ledger {

@@ -7,6 +7,8 @@ use std::{fs, path::PathBuf};
 pub mod pg;
 #[cfg(feature = "cli")]
 pub mod process;
+#[cfg(feature = "store")]
+pub mod s3;
 pub mod smallfs;
 
 use happyhorse::{contract, Provider};

@@ -1,0 +1,343 @@
+//! Outputs into object storage: a video streamed from the provider into `s3://` (AWS and any
+//! S3-compatible store: R2, MinIO, ...), `gs://` or `az://`, as a multipart upload in parts of
+//! [`PART_BYTES`] (constant memory: one part at a time, never the whole file, no local copy),
+//! its size and SHA-256 counted on the way and the object confirmed by the store before it is
+//! reported stored.
+//!
+//! Credentials come from each cloud's standard environment (`AWS_ACCESS_KEY_ID`,
+//! `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL` for an S3-compatible store;
+//! `GOOGLE_SERVICE_ACCOUNT`...; `AZURE_STORAGE_ACCOUNT_NAME`...), never from an argument, and
+//! are never shown. An upload is begun ([`Destination::begin`]), which names it (its
+//! [`Upload::id`], to record before the first byte goes, so that a crash leaves nothing behind
+//! that the next run cannot abort with [`Destination::abort`]), then fed ([`Upload::put`]).
+
+mod http;
+
+use std::{fmt, sync::Arc};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use object_store::{
+    multipart::MultipartStore, path::Path, ObjectStore, ObjectStoreExt, ObjectStoreScheme,
+    PutPayload,
+};
+use sha2::{Digest, Sha256};
+
+use crate::Error;
+
+/// The size of each part of an upload but the last (S3's smallest allowed is 5 MiB).
+pub const PART_BYTES: usize = 8 << 20;
+
+/// A store that takes multipart uploads part by part.
+trait Backend: ObjectStore + MultipartStore {}
+impl<T: ObjectStore + MultipartStore> Backend for T {}
+
+/// Where outputs go: a bucket (or container) and a prefix in it.
+#[derive(Clone)]
+pub struct Destination {
+    store: Arc<dyn Backend>,
+    prefix: Path,
+    /// `s3://bucket/prefix`, as given (it holds no credential).
+    shown: String,
+}
+
+impl fmt::Debug for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Destination")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+fn storage(what: String) -> impl FnOnce(object_store::Error) -> Error {
+    move |err| Error::Storage {
+        message: format!("{what}: {err}"),
+        source: Some(Box::new(err)),
+    }
+}
+
+impl Destination {
+    /// The destination `url` names (`s3://bucket/prefix`, `gs://bucket/prefix`,
+    /// `az://container/prefix`), with credentials and settings from the environment.
+    pub fn from_url(url: &str) -> Result<Self, Error> {
+        Self::from_url_with(url, &[])
+    }
+
+    /// [`Destination::from_url`] with settings that take precedence over the environment's,
+    /// named as `object_store` names them (`aws_endpoint`, `aws_access_key_id`,
+    /// `aws_secret_access_key`, `aws_region`, `google_service_account`,
+    /// `azure_storage_account_name`, ...).
+    pub fn from_url_with(url: &str, options: &[(&str, &str)]) -> Result<Self, Error> {
+        let parsed = reqwest::Url::parse(url).map_err(|err| Error::Config {
+            message: format!("'{url}' is not an object-store URL ({err}); write s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"),
+        })?;
+        let (scheme, prefix) =
+            ObjectStoreScheme::parse(&parsed).map_err(|err| Error::Config {
+                message: format!("'{url}' is not an object-store URL ({err}); write s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"),
+            })?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(crate::tls::shared_config().map_err(|message| {
+                Error::Config {
+                    message: format!("cannot set up TLS: {message}"),
+                }
+            })?)
+            .build()
+            .map_err(|err| Error::Config {
+                message: format!("cannot build the HTTP client: {err}"),
+            })?;
+        let connector = http::Connector(http);
+        let built = |what: &str| storage(format!("cannot use {what} '{url}'"));
+        let unknown = |key: &str| Error::Config {
+            message: format!("'{key}' is not a setting of the store '{url}' names"),
+        };
+        let store: Arc<dyn Backend> = match scheme {
+            ObjectStoreScheme::AmazonS3 => Arc::new(
+                options
+                    .iter()
+                    .try_fold(object_store::aws::AmazonS3Builder::from_env().with_url(url), |b, (k, v)| {
+                        Ok::<_, Error>(b.with_config(k.parse().map_err(|_| unknown(k))?, *v))
+                    })?
+                    .with_http_connector(connector)
+                    .build()
+                    .map_err(built("the S3 bucket"))?,
+            ),
+            ObjectStoreScheme::GoogleCloudStorage => Arc::new(
+                options
+                    .iter()
+                    .try_fold(object_store::gcp::GoogleCloudStorageBuilder::from_env().with_url(url), |b, (k, v)| {
+                        Ok::<_, Error>(b.with_config(k.parse().map_err(|_| unknown(k))?, *v))
+                    })?
+                    .with_http_connector(connector)
+                    .build()
+                    .map_err(built("the GCS bucket"))?,
+            ),
+            ObjectStoreScheme::MicrosoftAzure => Arc::new(
+                options
+                    .iter()
+                    .try_fold(object_store::azure::MicrosoftAzureBuilder::from_env().with_url(url), |b, (k, v)| {
+                        Ok::<_, Error>(b.with_config(k.parse().map_err(|_| unknown(k))?, *v))
+                    })?
+                    .with_http_connector(connector)
+                    .build()
+                    .map_err(built("the Azure container"))?,
+            ),
+            _ => {
+                return Err(Error::Config {
+                    message: format!("'{url}' is not an object store this version writes to; write s3://, gs:// or az:// (a file:// URL or a path is a local directory)"),
+                })
+            }
+        };
+        Ok(Destination {
+            store,
+            prefix,
+            shown: url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// The key of `name` under the prefix.
+    fn key(&self, name: &str) -> Result<Path, Error> {
+        let bad = || Error::Config {
+            message: format!("'{name}' is not a usable object name (one path segment, no '/')"),
+        };
+        if name.is_empty() || name.contains('/') {
+            return Err(bad());
+        }
+        let part = object_store::path::PathPart::parse(name).map_err(|_| bad())?;
+        Ok(self.prefix.clone().join(part))
+    }
+
+    /// `s3://bucket/prefix/name`: how errors and reports name the object.
+    pub fn shown(&self, name: &str) -> String {
+        format!("{}/{name}", self.shown)
+    }
+
+    /// What the store holds as `name`, if anything: its size and ETag.
+    pub async fn stat(&self, name: &str) -> Result<Option<ObjectInfo>, Error> {
+        let key = self.key(name)?;
+        match self.store.head(&key).await {
+            Ok(meta) => Ok(Some(ObjectInfo {
+                bytes: meta.size,
+                e_tag: meta.e_tag,
+                version: meta.version,
+            })),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(storage(format!("cannot look at {}", self.shown(name)))(err)),
+        }
+    }
+
+    /// Begins a multipart upload of `name`; nothing is visible under it until
+    /// [`Upload::put`] completes.
+    pub async fn begin(&self, name: &str) -> Result<Upload, Error> {
+        let key = self.key(name)?;
+        let id = self
+            .store
+            .create_multipart(&key)
+            .await
+            .map_err(storage(format!(
+                "cannot begin an upload of {}",
+                self.shown(name)
+            )))?;
+        Ok(Upload {
+            destination: self.clone(),
+            name: name.to_owned(),
+            key,
+            id,
+        })
+    }
+
+    /// Aborts the upload `id` of `name` (one a crashed run began): its parts are deleted.
+    /// An upload the store no longer knows (completed or aborted already) is not an error.
+    pub async fn abort(&self, name: &str, id: &str) -> Result<(), Error> {
+        let key = self.key(name)?;
+        match self.store.abort_multipart(&key, &id.to_owned()).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(storage(format!(
+                "cannot abort the upload of {}",
+                self.shown(name)
+            ))(err)),
+        }
+    }
+}
+
+/// What a store holds under a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ObjectInfo {
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its ETag, as the store gives it.
+    pub e_tag: Option<String>,
+    /// Its version, where the bucket keeps versions.
+    pub version: Option<String>,
+}
+
+/// An object stored and confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stored {
+    /// `s3://bucket/prefix/name`.
+    pub url: String,
+    /// Its size in bytes, as counted on the way and confirmed by the store.
+    pub bytes: u64,
+    /// SHA-256 of what was sent, hex.
+    pub sha256: String,
+    /// The ETag the store gave the object.
+    pub e_tag: Option<String>,
+    /// The version the store gave it, where the bucket keeps versions.
+    pub version: Option<String>,
+}
+
+/// A multipart upload begun and not yet completed.
+#[derive(Debug)]
+pub struct Upload {
+    destination: Destination,
+    name: String,
+    key: Path,
+    id: String,
+}
+
+impl Upload {
+    /// The store's id of this upload: record it before [`Upload::put`], to abort it after a
+    /// crash.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Streams `body` into the object, part by part, and completes it; the object is then
+    /// confirmed by the store (its size must be what was sent). On any failure the upload is
+    /// aborted (its parts deleted) and the error returned; if the abort fails too, both are
+    /// said.
+    pub async fn put<S>(self, body: S) -> Result<Stored, Error>
+    where
+        S: Stream<Item = Result<Bytes, Error>> + Send,
+    {
+        let shown = self.destination.shown(&self.name);
+        let sent = self.send(body, &shown).await;
+        let (put, bytes, sha256) = match sent {
+            Ok(sent) => sent,
+            Err(err) => {
+                let aborted = self.destination.abort(&self.name, &self.id).await;
+                return Err(match aborted {
+                    Ok(()) => err,
+                    Err(abort) => Error::Storage {
+                        message: format!("{err}; and the upload could not be aborted ({abort}): delete its parts (upload id {}) or set a lifecycle rule that does", self.id),
+                        source: Some(Box::new(err)),
+                    },
+                });
+            }
+        };
+        let store = &self.destination.store;
+        let meta = store
+            .head(&self.key)
+            .await
+            .map_err(storage(format!("cannot confirm {shown}")))?;
+        if meta.size != bytes {
+            return Err(Error::Storage {
+                message: format!(
+                    "{shown} holds {} bytes after an upload of {bytes}",
+                    meta.size
+                ),
+                source: None,
+            });
+        }
+        Ok(Stored {
+            url: shown,
+            bytes,
+            sha256,
+            e_tag: put.e_tag.or(meta.e_tag),
+            version: put.version.or(meta.version),
+        })
+    }
+
+    async fn send<S>(
+        &self,
+        body: S,
+        shown: &str,
+    ) -> Result<(object_store::PutResult, u64, String), Error>
+    where
+        S: Stream<Item = Result<Bytes, Error>> + Send,
+    {
+        let store = &self.destination.store;
+        let mut body = std::pin::pin!(body);
+        let mut hasher = Sha256::new();
+        let mut bytes: u64 = 0;
+        let mut part = BytesMut::with_capacity(PART_BYTES);
+        let mut parts = Vec::new();
+        let put_part = |index: usize, data: Bytes| {
+            let key = self.key.clone();
+            let id = self.id.clone();
+            async move {
+                store
+                    .put_part(&key, &id, index, PutPayload::from(data))
+                    .await
+                    .map_err(storage(format!(
+                        "cannot upload part {} of {shown}",
+                        index + 1
+                    )))
+            }
+        };
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            hasher.update(&chunk);
+            bytes = bytes.saturating_add(chunk.len() as u64);
+            part.extend_from_slice(&chunk);
+            while part.len() >= PART_BYTES {
+                let data = part.split_to(PART_BYTES).freeze();
+                parts.push(put_part(parts.len(), data).await?);
+            }
+        }
+        if !part.is_empty() {
+            parts.push(put_part(parts.len(), part.freeze()).await?);
+        }
+        let put = store
+            .complete_multipart(&self.key, &self.id, parts)
+            .await
+            .map_err(storage(format!("cannot complete {shown}")))?;
+        let sha256 = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((put, bytes, sha256))
+    }
+}

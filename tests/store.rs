@@ -1,0 +1,139 @@
+//! Outputs into object storage, against a real S3-compatible server (s3s-fs) that checks every
+//! request's signature: a stream stored in parts and confirmed, a failed stream leaving neither
+//! an object nor an upload, a crashed run's upload aborted, a wrong secret refused unseen.
+#![cfg(feature = "store")]
+
+mod common;
+
+use bytes::Bytes;
+use futures_util::stream;
+use happyhorse::{store::Destination, Error};
+use sha2::{Digest, Sha256};
+
+use common::s3::{S3Server, BUCKET, SECRET_KEY};
+
+/// `len` bytes of a repeating pattern, in chunks of 64 KiB.
+fn chunks(len: usize) -> (Vec<Result<Bytes, Error>>, String) {
+    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    let sha = Sha256::digest(&data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let chunks = data
+        .chunks(64 << 10)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    (chunks, sha)
+}
+
+fn sha256_file(path: &std::path::Path) -> String {
+    Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_stream_is_stored_in_parts_and_confirmed() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let url = format!("s3://{BUCKET}/batch-1");
+    let destination = Destination::from_url_with(&url, &server.options(SECRET_KEY)).unwrap();
+    // Two full parts of 8 MiB and a short last one.
+    let len = (20 << 20) + 123;
+    let (body, sha) = chunks(len);
+    let upload = destination.begin("a.mp4").await.unwrap();
+    assert!(!upload.id().is_empty());
+    assert_eq!(server.open_uploads().len(), 1, "begun, not yet visible");
+    assert_eq!(destination.stat("a.mp4").await.unwrap(), None);
+    let stored = upload.put(stream::iter(body)).await.unwrap();
+    assert_eq!(stored.url, format!("s3://{BUCKET}/batch-1/a.mp4"));
+    assert_eq!(stored.bytes, len as u64);
+    assert_eq!(stored.sha256, sha);
+    // A multipart object's ETag ends in its number of parts.
+    let e_tag = stored.e_tag.clone().unwrap();
+    assert!(e_tag.trim_matches('"').ends_with("-3"), "{e_tag}");
+    let info = destination.stat("a.mp4").await.unwrap().unwrap();
+    assert_eq!(info.bytes, len as u64);
+    // What the server wrote is what was sent.
+    let file = server.root().join(BUCKET).join("batch-1/a.mp4");
+    assert_eq!(sha256_file(&file), sha);
+    assert!(
+        server.open_uploads().is_empty(),
+        "{:?}",
+        server.open_uploads()
+    );
+}
+
+#[tokio::test]
+async fn a_failed_stream_leaves_neither_an_object_nor_an_upload() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let destination =
+        Destination::from_url_with(&format!("s3://{BUCKET}/x"), &server.options(SECRET_KEY))
+            .unwrap();
+    // Ten MiB (one part sent), then the provider's connection drops.
+    let (mut body, _) = chunks(10 << 20);
+    body.push(Err(Error::Io {
+        path: "cut.mp4".into(),
+        source: std::io::Error::other("the download was cut"),
+    }));
+    let upload = destination.begin("cut.mp4").await.unwrap();
+    let err = upload.put(stream::iter(body)).await.unwrap_err();
+    assert!(err.to_string().contains("the download was cut"), "{err}");
+    assert_eq!(destination.stat("cut.mp4").await.unwrap(), None);
+    assert!(
+        server.open_uploads().is_empty(),
+        "{:?}",
+        server.open_uploads()
+    );
+}
+
+#[tokio::test]
+async fn an_upload_a_crashed_run_left_is_aborted_by_its_id() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let destination =
+        Destination::from_url_with(&format!("s3://{BUCKET}/y"), &server.options(SECRET_KEY))
+            .unwrap();
+    // Begun and never completed: the run that began it was killed.
+    let id = destination.begin("v.mp4").await.unwrap().id().to_owned();
+    assert_eq!(server.open_uploads().len(), 1);
+    destination.abort("v.mp4", &id).await.unwrap();
+    assert!(
+        server.open_uploads().is_empty(),
+        "{:?}",
+        server.open_uploads()
+    );
+    assert_eq!(destination.stat("v.mp4").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_refused_and_never_shown() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let wrong = "not-the-secret-at-all";
+    let destination =
+        Destination::from_url_with(&format!("s3://{BUCKET}/z"), &server.options(wrong)).unwrap();
+    let err = destination.begin("v.mp4").await.unwrap_err();
+    let shown = format!("{err} {err:?} {destination:?}");
+    assert!(matches!(err, Error::Storage { .. }), "{shown}");
+    assert!(err.to_string().contains("SignatureDoesNotMatch"), "{err}");
+    assert!(
+        !shown.contains(wrong) && !shown.contains(SECRET_KEY),
+        "{shown}"
+    );
+    assert!(server.open_uploads().is_empty());
+}
+
+#[test]
+fn urls_that_name_no_store_are_refused_with_what_to_write() {
+    for url in ["videos/", "ftp://host/x", "s3:/nobucket"] {
+        let err = Destination::from_url(url).unwrap_err();
+        assert!(err.to_string().contains("s3://"), "{url}: {err}");
+    }
+}
