@@ -137,3 +137,107 @@ fn urls_that_name_no_store_are_refused_with_what_to_write() {
         assert!(err.to_string().contains("s3://"), "{url}: {err}");
     }
 }
+
+/// `happyhorse generate` with local images: checked, staged once under their SHA-256 and sent
+/// as presigned URLs, which the sandbox (as a provider) fetches from the store, signature and
+/// all; a local image that breaks a limit is refused before anything is staged or sent.
+#[cfg(all(feature = "cli", feature = "sandbox"))]
+#[test]
+fn generate_stages_local_images_and_the_provider_fetches_them() {
+    use happyhorse::{
+        sandbox::{Sandbox, SandboxConfig},
+        Provider,
+    };
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("horse.png");
+    std::fs::write(&good, Sandbox::sample_png(640, 480)).unwrap();
+    let small = dir.path().join("small.png");
+    std::fs::write(&small, Sandbox::sample_png(640, 200)).unwrap();
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+        command.args(args).current_dir(dir.path());
+        for provider in Provider::ALL {
+            command.env_remove(provider.api_key_env());
+        }
+        for (key, value) in common::sandbox_env(&sandbox) {
+            command.env(key, value);
+        }
+        command
+            .env("AWS_ENDPOINT_URL", &server.endpoint)
+            .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ALLOW_HTTP", "true")
+            .env_remove("HAPPYHORSE_STAGE");
+        command.output().unwrap()
+    };
+    let stage = format!("s3://{BUCKET}/inputs");
+    // Without --stage, the flag is named.
+    let out = run(&[
+        "generate",
+        "-p",
+        "hiapi",
+        "--ref",
+        "./horse.png",
+        "[Image 1] gallops",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--stage"), "{stderr}");
+    // Too small a reference: refused, nothing staged, nothing sent.
+    let out = run(&[
+        "generate",
+        "-p",
+        "hiapi",
+        "--stage",
+        &stage,
+        "--ref",
+        "./small.png",
+        "[Image 1] gallops",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("at least 400 px"), "{stderr}");
+    assert!(!server.root().join(BUCKET).join("inputs").exists());
+    assert_eq!(sandbox.stats().submits.total(), 0);
+    // Twice the same image as two references: staged once, fetched by the sandbox, a video.
+    let out = run(&[
+        "generate",
+        "-p",
+        "hiapi",
+        "--stage",
+        &stage,
+        "--ref",
+        "./horse.png",
+        "--ref",
+        "horse.png",
+        "[Image 1] meets [Image 2]",
+        "-o",
+        "video.mp4",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("X-Amz-Signature"),
+        "a presigned query shown: {stderr}"
+    );
+    let staged: Vec<_> = std::fs::read_dir(server.root().join(BUCKET).join("inputs"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    let sha = sha256_file(&good);
+    assert_eq!(staged, [format!("{sha}.png")]);
+    assert!(dir.path().join("video.mp4").is_file());
+    assert_eq!(sandbox.stats().tasks_created.total(), 1);
+    runtime.block_on(sandbox.shutdown());
+}

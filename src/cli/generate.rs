@@ -12,6 +12,7 @@ use serde_json::json;
 use super::{
     preflight,
     session::{self, Common, Context, Session, UNUSABLE},
+    stage,
 };
 
 #[derive(Debug, clap::Args)]
@@ -24,13 +25,24 @@ pub struct Args {
     /// Run against a local emulator started in this process (no key, no cost).
     #[arg(long)]
     sandbox: bool,
-    /// The first frame: image-to-video.
-    #[arg(long, value_name = "URL", conflicts_with = "references")]
-    image: Option<HttpUrl>,
+    /// The first frame: image-to-video. An http(s) URL, or a local file (with --stage).
+    #[arg(long, value_name = "URL_OR_FILE", conflicts_with = "references")]
+    image: Option<String>,
     /// A reference image (repeat up to 9 times): reference-to-video. Point at them in the
-    /// prompt as [Image 1], [Image 2], ...
-    #[arg(long = "ref", value_name = "URL")]
-    references: Vec<HttpUrl>,
+    /// prompt as [Image 1], [Image 2], ... An http(s) URL, or a local file (with --stage).
+    #[arg(long = "ref", value_name = "URL_OR_FILE")]
+    references: Vec<String>,
+    /// Where local images are uploaded for the provider to fetch: s3://BUCKET/PREFIX (any
+    /// S3-compatible store, with AWS_ENDPOINT_URL), gs://BUCKET/PREFIX or az://CONTAINER/PREFIX.
+    /// Each image is checked first, stored once under its SHA-256 and sent as a presigned URL.
+    /// Credentials come from the cloud's usual environment, never from a flag.
+    #[arg(long, value_name = "URL", env = "HAPPYHORSE_STAGE")]
+    stage: Option<String>,
+    /// How long a staged image's presigned URL lasts, in seconds: 60 to 604800 (7 days, the
+    /// most S3 signs). The default, a day, covers the task (about three minutes) many times over
+    /// and matches the providers' 24 h output URLs.
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=604_800))]
+    stage_ttl: u64,
     /// 720p or 1080p.
     #[arg(long)]
     resolution: Option<Resolution>,
@@ -70,7 +82,11 @@ pub struct Args {
     idempotency_key: Option<String>,
 }
 
-fn request(args: &Args) -> Result<VideoRequest, String> {
+fn request(
+    args: &Args,
+    image: Option<HttpUrl>,
+    references: Vec<HttpUrl>,
+) -> Result<VideoRequest, String> {
     if args.prompt.len() > 1 {
         return Err(format!(
             "the prompt is one argument, and {} were given: quote it, e.g. happyhorse generate \"{}\"",
@@ -84,12 +100,12 @@ fn request(args: &Args) -> Result<VideoRequest, String> {
         .map(Prompt::new)
         .transpose()
         .map_err(|err| err.to_string())?;
-    let mut request = if let Some(image) = &args.image {
-        VideoRequest::image_to_video(image.clone(), prompt)
-    } else if !args.references.is_empty() {
+    let mut request = if let Some(image) = image {
+        VideoRequest::image_to_video(image, prompt)
+    } else if !references.is_empty() {
         let prompt = prompt.ok_or("a prompt is required with --ref")?;
-        let references = References::new(args.references.clone())
-            .map_err(|err| format!("--ref: {}", err.rule))?;
+        let references =
+            References::new(references).map_err(|err| format!("--ref: {}", err.rule))?;
         VideoRequest::reference_to_video(prompt, references)
     } else {
         let prompt = prompt.ok_or("a prompt is required (or --image URL for image-to-video)")?;
@@ -124,8 +140,53 @@ fn missing_duration(args: &Args) -> Option<String> {
     })
 }
 
+/// The images to send: URLs as given, local files checked and staged.
+async fn images(args: &Args) -> Result<(Option<HttpUrl>, Vec<HttpUrl>), ExitCode> {
+    let provider = args.common.provider;
+    let stage = stage::Stage {
+        url: args.stage.as_deref(),
+        ttl: StdDuration::from_secs(args.stage_ttl),
+        dry_run: args.dry_run,
+    };
+    let image = match &args.image {
+        Some(image) => {
+            let urls = stage::urls(
+                provider,
+                "--image",
+                "image-to-video",
+                std::slice::from_ref(image),
+                &stage,
+            )
+            .await?;
+            urls.into_iter().next()
+        }
+        None => None,
+    };
+    let references = if args.references.is_empty() {
+        Vec::new()
+    } else {
+        stage::urls(
+            provider,
+            "--ref",
+            "reference-to-video",
+            &args.references,
+            &stage,
+        )
+        .await?
+    };
+    Ok((image, references))
+}
+
 pub fn run(args: Args) -> ExitCode {
-    let request = match request(&args) {
+    let runtime = match session::runtime() {
+        Ok(runtime) => runtime,
+        Err(code) => return code,
+    };
+    let (image, references) = match runtime.block_on(images(&args)) {
+        Ok(images) => images,
+        Err(code) => return code,
+    };
+    let request = match request(&args, image, references) {
         Ok(request) => request,
         Err(message) => {
             eprintln!("error: {message}");
@@ -143,10 +204,6 @@ pub fn run(args: Args) -> ExitCode {
     if args.dry_run {
         return dry_run(&args, &request);
     }
-    let runtime = match session::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
     runtime.block_on(generate(&args, &request))
 }
 

@@ -10,6 +10,7 @@ mod probe;
 mod sandbox;
 mod serve;
 mod session;
+mod stage;
 mod task;
 mod units;
 mod validate;

@@ -110,6 +110,14 @@ pub fn image_inputs(provider: Provider) -> &'static [ImageInput] {
     })
 }
 
+/// The entry of `provider`'s document for `count` images in `mode` (`image-to-video`,
+/// `reference-to-video`).
+pub fn image_input(provider: Provider, mode: &str, count: usize) -> Option<&'static ImageInput> {
+    image_inputs(provider)
+        .iter()
+        .find(|i| i.mode == mode && (i.min_items..=i.max_items).contains(&count))
+}
+
 /// The image inputs `document` states in its `x-image-inputs` (none when it has none); the
 /// problem with one that does not parse.
 pub fn image_inputs_in(document: &Value) -> Result<Vec<ImageInput>, String> {

@@ -31,9 +31,11 @@
 
 mod fetch;
 mod header;
+mod local;
 mod preflight;
 
 #[cfg(feature = "sandbox")]
 pub(crate) use fetch::fetch_head;
 pub use header::{sniff, ImageFormat, ImageInfo, SniffError};
+pub use local::{read_local, LocalImage};
 pub use preflight::{ImageProblem, Preflight, PreflightOptions};

@@ -13,13 +13,13 @@
 
 mod http;
 
-use std::{fmt, sync::Arc};
+use std::{fmt, sync::Arc, time::Duration};
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use object_store::{
-    multipart::MultipartStore, path::Path, ObjectStore, ObjectStoreExt, ObjectStoreScheme,
-    PutPayload,
+    multipart::MultipartStore, path::Path, signer::Signer, ObjectStore, ObjectStoreExt,
+    ObjectStoreScheme, PutPayload,
 };
 use sha2::{Digest, Sha256};
 
@@ -28,9 +28,9 @@ use crate::Error;
 /// The size of each part of an upload but the last (S3's smallest allowed is 5 MiB).
 pub const PART_BYTES: usize = 8 << 20;
 
-/// A store that takes multipart uploads part by part.
-trait Backend: ObjectStore + MultipartStore {}
-impl<T: ObjectStore + MultipartStore> Backend for T {}
+/// A store that takes multipart uploads part by part and signs URLs.
+trait Backend: ObjectStore + MultipartStore + Signer {}
+impl<T: ObjectStore + MultipartStore + Signer> Backend for T {}
 
 /// Where outputs go: a bucket (or container) and a prefix in it.
 #[derive(Clone)]
@@ -196,6 +196,79 @@ impl Destination {
                 self.shown(name)
             ))(err)),
         }
+    }
+}
+
+impl Destination {
+    /// Stages `bytes`, a local input image, content-addressed (`SHA256.EXT`, so an image many
+    /// jobs use is uploaded once: an object already there with its size is not sent again),
+    /// and returns a presigned GET URL valid for `ttl`, which a provider can fetch.
+    pub async fn stage(
+        &self,
+        bytes: Bytes,
+        extension: &str,
+        ttl: Duration,
+    ) -> Result<Staged, Error> {
+        let sha256: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let name = format!("{sha256}.{extension}");
+        let key = self.key(&name)?;
+        let size = bytes.len() as u64;
+        let present = self
+            .stat(&name)
+            .await?
+            .is_some_and(|info| info.bytes == size);
+        if !present {
+            self.store
+                .put(&key, PutPayload::from(bytes))
+                .await
+                .map_err(storage(format!("cannot stage {}", self.shown(&name))))?;
+        }
+        let url = self
+            .store
+            .signed_url(object_store::signer::Method::GET, &key, ttl)
+            .await
+            .map_err(storage(format!(
+                "cannot sign a URL for {}",
+                self.shown(&name)
+            )))?;
+        Ok(Staged {
+            object: self.shown(&name),
+            url: url.to_string(),
+            sha256,
+            bytes: size,
+            uploaded: !present,
+        })
+    }
+}
+
+/// A local image staged for a provider to fetch.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Staged {
+    /// `s3://bucket/prefix/SHA256.EXT`.
+    pub object: String,
+    /// The presigned GET URL to send (a credential until it expires: never logged).
+    pub url: String,
+    /// SHA-256 of the image, hex.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Whether it was uploaded now (`false`: the store held it already).
+    pub uploaded: bool,
+}
+
+impl fmt::Debug for Staged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Staged")
+            .field("object", &self.object)
+            .field("url", &crate::net::redacted(&self.url))
+            .field("sha256", &self.sha256)
+            .field("bytes", &self.bytes)
+            .field("uploaded", &self.uploaded)
+            .finish()
     }
 }
 
