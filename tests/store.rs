@@ -241,3 +241,94 @@ fn generate_stages_local_images_and_the_provider_fetches_them() {
     assert_eq!(sandbox.stats().tasks_created.total(), 1);
     runtime.block_on(sandbox.shutdown());
 }
+
+/// `happyhorse batch --out s3://...`: every video streamed into the bucket, confirmed, and
+/// recorded in the ledger with its object's URL; results.jsonl beside the videos; no upload
+/// left open.
+#[cfg(all(feature = "cli", feature = "sandbox"))]
+#[test]
+fn batch_saves_its_videos_into_the_bucket() {
+    use happyhorse::{
+        ledger::{JobState, Ledger, SqliteLedger},
+        sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
+        Provider,
+    };
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..3)
+        .map(|i| {
+            let provider = ["hiapi", "apiframe", "reapi"][i];
+            serde_json::json!({"id": format!("v{i}"), "prompt": "a horse", "duration": 3, "provider": provider}).to_string()
+        })
+        .collect();
+    std::fs::write(dir.path().join("jobs.jsonl"), lines.join("\n")).unwrap();
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+        command.args(args).current_dir(dir.path());
+        for provider in Provider::ALL {
+            command.env_remove(provider.api_key_env());
+        }
+        for (key, value) in common::sandbox_env(&sandbox) {
+            command.env(key, value);
+        }
+        command
+            .env("AWS_ENDPOINT_URL", &server.endpoint)
+            .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("HAPPYHORSE_LEDGER");
+        command.output().unwrap()
+    };
+    let out = format!("s3://{BUCKET}/run-1");
+    let refused = run(&["batch", "jobs.jsonl", "--out", &out]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--ledger"), "{stderr}");
+    let done = run(&["batch", "jobs.jsonl", "--out", &out, "--ledger", "hh.db"]);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    let prefix = server.root().join(BUCKET).join("run-1");
+    let sample = common::sha256_hex(SAMPLE_MP4);
+    for i in 0..3 {
+        assert_eq!(
+            sha256_file(&prefix.join(format!("v{i}.mp4"))),
+            sample,
+            "v{i}"
+        );
+    }
+    let results = std::fs::read_to_string(prefix.join("results.jsonl")).unwrap();
+    assert_eq!(results.lines().count(), 3, "{results}");
+    assert!(results.contains(&format!("\"{out}/v0.mp4\"")), "{results}");
+    assert!(
+        dir.path().join("results.jsonl").is_file(),
+        "beside the ledger too"
+    );
+    assert!(
+        server.open_uploads().is_empty(),
+        "{:?}",
+        server.open_uploads()
+    );
+    let jobs = runtime.block_on(async {
+        SqliteLedger::open(dir.path().join("hh.db"))
+            .await
+            .unwrap()
+            .jobs()
+            .await
+            .unwrap()
+    });
+    for job in &jobs {
+        assert_eq!(job.state, JobState::Downloaded, "{job:?}");
+        assert_eq!(job.sha256.as_deref(), Some(sample.as_str()));
+        let file = job.file.as_ref().unwrap().to_string_lossy().into_owned();
+        assert_eq!(file, format!("{out}/{}.mp4", job.id));
+    }
+    runtime.block_on(sandbox.shutdown());
+}

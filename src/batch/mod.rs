@@ -177,6 +177,9 @@ pub struct Batch {
     options: BatchOptions,
     on_change: Option<OnChange>,
     cancel: CancellationToken,
+    /// Where videos go instead of `out_dir`, when set.
+    #[cfg(feature = "store")]
+    store: Option<crate::store::Destination>,
 }
 
 impl fmt::Debug for Batch {
@@ -268,6 +271,8 @@ impl Batch {
             clients: HashMap::new(),
             options: BatchOptions::default(),
             on_change: None,
+            #[cfg(feature = "store")]
+            store: None,
             cancel: CancellationToken::new(),
         }
     }
@@ -275,6 +280,17 @@ impl Batch {
     /// Uses `client` for its provider's jobs (one per provider; a later one replaces).
     pub fn with_client(mut self, client: Client) -> Batch {
         self.clients.insert(client.provider(), client);
+        self
+    }
+
+    /// Saves the videos into an object store (`s3://`, `gs://`, `az://`) instead of the
+    /// output directory: each streamed from the provider as a multipart upload, confirmed by
+    /// the store before the job is `downloaded`, its upload id kept in the ledger meanwhile so
+    /// that a rerun after a crash aborts it instead of leaving it behind. `results.jsonl` stays
+    /// in the output directory (the CLI also puts it beside the videos).
+    #[cfg(feature = "store")]
+    pub fn with_store(mut self, destination: crate::store::Destination) -> Batch {
+        self.store = Some(destination);
         self
     }
 

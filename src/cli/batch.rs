@@ -26,6 +26,7 @@ use super::{
     preflight,
     session::{self, Context, FAILED, INTERRUPTED, UNUSABLE},
 };
+use happyhorse::store::Destination;
 
 /// The ledger's file name in the output directory.
 pub(crate) const DEFAULT_LEDGER: &str = "happyhorse.db";
@@ -37,8 +38,12 @@ pub struct Args {
     /// (a stable job id; derived from the line when absent) and `output` (file name in DIR).
     #[arg(value_name = "JOBS.jsonl")]
     jobs: PathBuf,
-    /// Where the videos, results.jsonl and (by default) the ledger go.
-    #[arg(long, value_name = "DIR")]
+    /// Where the videos, results.jsonl and (by default) the ledger go: a directory, or an
+    /// object store, s3://BUCKET/PREFIX (any S3-compatible store, with AWS_ENDPOINT_URL),
+    /// gs://BUCKET/PREFIX or az://CONTAINER/PREFIX, credentials from the cloud's usual
+    /// environment. With a store, --ledger is needed (the ledger is a database, not an object)
+    /// and results.jsonl is written beside the ledger and beside the videos.
+    #[arg(long, value_name = "DIR_OR_URL")]
     out: PathBuf,
     /// The ledger: a SQLite file (default DIR/happyhorse.db), or postgres://USER@HOST/DB to
     /// share the batch with workers on other machines (run the same command on each).
@@ -461,8 +466,49 @@ impl Display {
     }
 }
 
+/// `--out` as an object store's URL, when it is one.
+fn store_url(out: &Path) -> Option<&str> {
+    out.to_str().filter(|text| {
+        ["s3://", "gs://", "az://"]
+            .iter()
+            .any(|s| text.starts_with(s))
+    })
+}
+
+/// Where videos go: the local directory (for results.jsonl and, by default, the ledger), and
+/// the object store when `--out` names one.
+fn destination(args: &Args) -> Result<(PathBuf, Option<Destination>), ExitCode> {
+    let Some(url) = store_url(&args.out) else {
+        return Ok((args.out.clone(), None));
+    };
+    let Some(ledger) = args.ledger.as_deref() else {
+        eprintln!("error: --out {url} needs --ledger PATH_OR_URL: the ledger is a database, not an object");
+        eprintln!("  next: add --ledger ./happyhorse.db (this machine) or --ledger postgres://USER@HOST/DB (workers on many machines)");
+        return Err(ExitCode::from(UNUSABLE));
+    };
+    let local = if ledger.starts_with("postgres://") || ledger.starts_with("postgresql://") {
+        PathBuf::from(".")
+    } else {
+        Path::new(ledger)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    match Destination::from_url(url) {
+        Ok(destination) => Ok((local, Some(destination))),
+        Err(err) => {
+            eprintln!("error: --out: {err}");
+            Err(ExitCode::from(UNUSABLE))
+        }
+    }
+}
+
 async fn batch(args: &Args) -> ExitCode {
-    let location = ledger_location(args.ledger.as_deref(), Some(&args.out));
+    let (out_dir, store) = match destination(args) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let location = ledger_location(args.ledger.as_deref(), Some(&out_dir));
     let opened = if args.dry_run {
         ledger::open_read_only(&location).await
     } else {
@@ -515,11 +561,14 @@ async fn batch(args: &Args) -> ExitCode {
         return code;
     }
     let interrupted = tokio_util::sync::CancellationToken::new();
-    let mut batch = Batch::with_shared_ledger(ledger.clone(), &args.out)
+    let mut batch = Batch::with_shared_ledger(ledger.clone(), &out_dir)
         .with_options(options)
         .cancel_on(interrupted.clone());
     for client in &clients.clients {
         batch = batch.with_client(client.clone());
+    }
+    if let Some(store) = &store {
+        batch = batch.with_store(store.clone());
     }
     if args.dry_run {
         return match batch
@@ -565,11 +614,17 @@ async fn batch(args: &Args) -> ExitCode {
     };
     let results = match ledger.jobs().await {
         Ok(all) => {
-            let mut rows = results_rows(&all, &args.out);
+            let mut rows = results_rows(&all, &out_dir);
             for row in &mut rows {
                 row.next = super::jobs::next_step(row.state).map(str::to_owned);
             }
-            write_results(&rows, &args.out).await
+            match write_results(&rows, &out_dir).await {
+                Ok(path) => match &store {
+                    Some(store) => results_beside_the_videos(store, path).await,
+                    None => Ok(path),
+                },
+                Err(err) => Err(err),
+            }
         }
         Err(err) => Err(err),
     };
@@ -588,6 +643,16 @@ async fn batch(args: &Args) -> ExitCode {
         }
     };
     finish(args, &report, &results, interrupted.is_cancelled())
+}
+
+/// `results.jsonl`, written at `path`, put beside the videos in the store too.
+async fn results_beside_the_videos(store: &Destination, path: PathBuf) -> Result<PathBuf, Error> {
+    let bytes = tokio::fs::read(&path).await.map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    store.put("results.jsonl", bytes.into()).await?;
+    Ok(path)
 }
 
 /// The images of the jobs still to be submitted, checked before anything is sent (unless

@@ -43,6 +43,8 @@ mod download;
 mod error;
 mod generate;
 mod limiter;
+#[cfg(feature = "store")]
+mod stream;
 mod task;
 mod wait;
 

@@ -200,6 +200,17 @@ impl Destination {
 }
 
 impl Destination {
+    /// Puts `bytes` as `name` in one request (a small file: `results.jsonl`), replacing what
+    /// was there; returns the object's URL.
+    pub async fn put(&self, name: &str, bytes: Bytes) -> Result<String, Error> {
+        let key = self.key(name)?;
+        self.store
+            .put(&key, PutPayload::from(bytes))
+            .await
+            .map_err(storage(format!("cannot write {}", self.shown(name))))?;
+        Ok(self.shown(name))
+    }
+
     /// Stages `bytes`, a local input image, content-addressed (`SHA256.EXT`, so an image many
     /// jobs use is uploaded once: an object already there with its size is not sent again),
     /// and returns a presigned GET URL valid for `ttl`, which a provider can fetch.

@@ -42,6 +42,9 @@ pub(super) struct Run {
     group: group::Group,
     clients: HashMap<Provider, Client>,
     out_dir: PathBuf,
+    /// Where videos go instead of `out_dir`, when set.
+    #[cfg(feature = "store")]
+    store: Option<crate::store::Destination>,
     options: BatchOptions,
     owner: String,
     on_change: Option<OnChange>,
@@ -99,6 +102,10 @@ struct Kept {
     /// The submit's answer was a task an earlier submit under the same key had made.
     #[serde(default)]
     replayed: bool,
+    /// The object-store upload of the video begun and not known to be finished: aborted
+    /// before the next try (a crash mid-upload leaves nothing behind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upload: Option<String>,
 }
 
 impl Kept {
@@ -153,6 +160,8 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         group: group::Group::start(ledger.clone()),
         clients: batch.clients.clone(),
         out_dir: batch.out_dir.clone(),
+        #[cfg(feature = "store")]
+        store: batch.store.clone(),
         options: batch.options.clone(),
         owner,
         on_change: batch.on_change.clone(),
@@ -209,6 +218,15 @@ fn job_retries() -> crate::retry::RetryPolicy {
 }
 
 impl Run {
+    /// Where this run saves videos: the object store's URL, or the output directory.
+    fn destination(&self) -> String {
+        #[cfg(feature = "store")]
+        if let Some(store) = &self.store {
+            return store.shown("").trim_end_matches('/').to_owned();
+        }
+        self.out_dir.display().to_string()
+    }
+
     /// Records `change` on the job `lease` holds, then keeps it or lets it go as `after`
     /// says; reports a change of state.
     async fn record(

@@ -40,6 +40,20 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
             }
             _ => return expire(run, lease, &job, None).await,
         };
+        #[cfg(feature = "store")]
+        if let Some(destination) = run.store.clone() {
+            return match to_store(run, client, lease, &job, &output, &destination).await? {
+                Ok(()) => Ok(()),
+                Err(Error::OutputExpired { .. }) if !refreshed => {
+                    job.output = None;
+                    continue;
+                }
+                Err(err @ Error::OutputExpired { .. }) => {
+                    expire(run, lease, &job, Some(err.to_string())).await
+                }
+                Err(err) => failed(run, lease, &job, err).await,
+            };
+        }
         let result = client
             .download(&output, &target)
             .overwrite(true)
@@ -73,6 +87,59 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
     }
 }
 
+/// Streams the video into the object store: an upload a crashed try left is aborted first,
+/// the new upload's id is recorded before the first byte goes, and the job is `downloaded`
+/// only once the store has confirmed the object. `Ok(Err(_))`: the save failed (the upload is
+/// aborted), for the caller to judge; `Err(_)`: the ledger failed.
+#[cfg(feature = "store")]
+async fn to_store(
+    run: &Run,
+    client: &Client,
+    lease: &Lease,
+    job: &Job,
+    output: &Output,
+    destination: &crate::store::Destination,
+) -> Result<Result<(), Error>, Error> {
+    let name = &job.output_name;
+    let mut kept = Kept::of(job);
+    if let Some(id) = kept.upload.take() {
+        if let Err(err) = destination.abort(name, &id).await {
+            return Ok(Err(err));
+        }
+    }
+    let upload = match destination.begin(name).await {
+        Ok(upload) => upload,
+        Err(err) => return Ok(Err(err)),
+    };
+    kept.upload = Some(upload.id().to_owned());
+    let note = Transition::Note {
+        error: format!("uploading the video to {}", destination.shown(name)),
+    };
+    let job = run
+        .record(lease, job, note, After::hold().with_step_state(kept.json()))
+        .await?;
+    let body = match client.output_stream(output).await {
+        Ok(body) => body,
+        Err(err) => {
+            // Nothing was sent: the upload goes now (or, failing that, at the next try).
+            let _ = destination.abort(name, upload.id()).await;
+            return Ok(Err(err));
+        }
+    };
+    let stored = match upload.put(body).await {
+        Ok(stored) => stored,
+        Err(err) => return Ok(Err(err)),
+    };
+    let change = Transition::Downloaded {
+        file: std::path::PathBuf::from(stored.url),
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+    };
+    run.apply(lease, &job, change).await?;
+    run.tally.downloads.fetch_add(1, Ordering::Relaxed);
+    Ok(Ok(()))
+}
+
 /// A download that failed for a reason of its own kind.
 async fn failed(run: &Run, lease: &Lease, job: &Job, err: Error) -> Result<(), Error> {
     match err {
@@ -83,8 +150,8 @@ async fn failed(run: &Run, lease: &Lease, job: &Job, err: Error) -> Result<(), E
         // The output directory cannot take the video (full, read-only, gone): every other
         // download would fail the same way, so nothing more is submitted (paid for) this run;
         // the job keeps its task and is saved by a rerun once the directory is fixed.
-        Error::Io { .. } | Error::UnusableTarget { .. } => {
-            let why = format!("cannot save videos in {}: {err}", run.out_dir.display());
+        Error::Io { .. } | Error::UnusableTarget { .. } | Error::Storage { .. } => {
+            let why = format!("cannot save videos in {}: {err}", run.destination());
             run.stop_submitting(why.clone());
             run.defer(lease, job, why).await
         }
