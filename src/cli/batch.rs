@@ -479,6 +479,11 @@ fn store_url(out: &Path) -> Option<&str> {
 /// the object store when `--out` names one.
 fn destination(args: &Args) -> Result<(PathBuf, Option<Destination>), ExitCode> {
     let Some(url) = store_url(&args.out) else {
+        // file://DIR is the directory DIR.
+        let text = args.out.to_str().unwrap_or_default();
+        if let Some(dir) = text.strip_prefix("file://") {
+            return Ok((PathBuf::from(dir), None));
+        }
         return Ok((args.out.clone(), None));
     };
     let Some(ledger) = args.ledger.as_deref() else {
