@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use crate::Error;
 
 /// The size of each part of an upload but the last (S3's smallest allowed is 5 MiB).
-pub const PART_BYTES: usize = 8 << 20;
+pub const PART_BYTES: usize = 6 << 20;
 
 /// A store that takes multipart uploads part by part and signs URLs.
 trait Backend: ObjectStore + MultipartStore + Signer {}
@@ -283,6 +283,67 @@ impl fmt::Debug for Staged {
     }
 }
 
+/// Parts at most in flight at once: the next part is read while these go (memory: this many
+/// parts and the one being filled).
+const PARTS_AT_ONCE: usize = 2;
+
+/// The part uploads of one upload in flight, in order.
+#[derive(Default)]
+struct Sending {
+    in_flight: std::collections::VecDeque<
+        tokio::task::JoinHandle<Result<object_store::multipart::PartId, Error>>,
+    >,
+    done: Vec<object_store::multipart::PartId>,
+}
+
+impl Sending {
+    /// How many parts were handed over so far.
+    fn sent(&self) -> usize {
+        self.done.len() + self.in_flight.len()
+    }
+
+    /// Hands a part over, first waiting for the oldest when [`PARTS_AT_ONCE`] are in flight.
+    async fn push(
+        &mut self,
+        part: tokio::task::JoinHandle<Result<object_store::multipart::PartId, Error>>,
+    ) -> Result<(), Error> {
+        self.in_flight.push_back(part);
+        if self.in_flight.len() >= PARTS_AT_ONCE {
+            self.next().await?;
+        }
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Result<(), Error> {
+        let Some(oldest) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        let id = oldest.await.map_err(|join| Error::Storage {
+            message: format!("a part upload stopped: {join}"),
+            source: None,
+        })??;
+        self.done.push(id);
+        Ok(())
+    }
+
+    /// Every part's id, in order, once all are sent.
+    async fn finish(mut self) -> Result<Vec<object_store::multipart::PartId>, Error> {
+        while !self.in_flight.is_empty() {
+            self.next().await?;
+        }
+        Ok(std::mem::take(&mut self.done))
+    }
+}
+
+impl Drop for Sending {
+    /// A failed upload stops its parts still going (the upload is then aborted).
+    fn drop(&mut self) {
+        for part in &self.in_flight {
+            part.abort();
+        }
+    }
+}
+
 /// What a store holds under a name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -386,33 +447,42 @@ impl Upload {
         let mut hasher = Sha256::new();
         let mut bytes: u64 = 0;
         let mut part = BytesMut::with_capacity(PART_BYTES);
-        let mut parts = Vec::new();
+        let mut sending = Sending::default();
         let put_part = |index: usize, data: Bytes| {
+            let store = store.clone();
             let key = self.key.clone();
             let id = self.id.clone();
-            async move {
+            let what = format!("cannot upload part {} of {shown}", index.saturating_add(1));
+            tokio::spawn(async move {
                 store
                     .put_part(&key, &id, index, PutPayload::from(data))
                     .await
-                    .map_err(storage(format!(
-                        "cannot upload part {} of {shown}",
-                        index + 1
-                    )))
-            }
+                    .map_err(storage(what))
+            })
         };
         while let Some(chunk) = body.next().await {
             let chunk = chunk?;
             hasher.update(&chunk);
             bytes = bytes.saturating_add(chunk.len() as u64);
-            part.extend_from_slice(&chunk);
-            while part.len() >= PART_BYTES {
-                let data = part.split_to(PART_BYTES).freeze();
-                parts.push(put_part(parts.len(), data).await?);
+            // Each part fills a buffer of its own, allocated once at its final size.
+            let mut rest: &[u8] = &chunk;
+            while !rest.is_empty() {
+                let room = PART_BYTES.saturating_sub(part.len());
+                let (now, later) = rest.split_at(room.min(rest.len()));
+                part.extend_from_slice(now);
+                rest = later;
+                if part.len() >= PART_BYTES {
+                    let full = std::mem::replace(&mut part, BytesMut::with_capacity(PART_BYTES));
+                    let index = sending.sent();
+                    sending.push(put_part(index, full.freeze())).await?;
+                }
             }
         }
         if !part.is_empty() {
-            parts.push(put_part(parts.len(), part.freeze()).await?);
+            let index = sending.sent();
+            sending.push(put_part(index, part.freeze())).await?;
         }
+        let parts = sending.finish().await?;
         let put = store
             .complete_multipart(&self.key, &self.id, parts)
             .await
