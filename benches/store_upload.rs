@@ -17,8 +17,6 @@
 mod common;
 
 use std::{
-    net::{TcpListener, TcpStream},
-    path::PathBuf,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -28,25 +26,6 @@ use happyhorse::{
     sandbox::{Sandbox, SandboxConfig},
     Provider,
 };
-
-const KEY: &str = "bench-access";
-const SECRET: &str = "bench-secret";
-
-fn s3s_fs() -> PathBuf {
-    if let Some(path) = std::env::var_os("HAPPYHORSE_S3S_FS") {
-        return PathBuf::from(path);
-    }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(PathBuf::from(home).join(".cargo/bin"));
-    }
-    dirs.into_iter()
-        .map(|d| d.join("s3s-fs"))
-        .find(|p| p.is_file())
-        .expect("s3s-fs: cargo install s3s-fs@0.14.1 --features binary --locked")
-}
 
 fn main() {
     let mib: u64 = common::env("UPLOAD_MIB", 1024);
@@ -58,24 +37,9 @@ fn main() {
                 .with_pad_to(mib << 20),
         ))
         .expect("sandbox");
-    let root = tempfile::tempdir().expect("store dir");
-    std::fs::create_dir(root.path().join("videos")).expect("bucket");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut store = Command::new(s3s_fs())
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .args(["--access-key", KEY, "--secret-key", SECRET])
-        .arg(root.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("s3s-fs");
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let endpoint = format!("http://127.0.0.1:{port}");
+    let store = common::S3sFs::start();
+    let (key, secret) = common::S3_KEY;
+    let endpoint = store.endpoint.clone();
     let work = tempfile::tempdir().expect("work dir");
     std::fs::write(
         work.path().join("jobs.jsonl"),
@@ -97,12 +61,9 @@ fn main() {
         .current_dir(work.path())
         .env("HIAPI_API_KEY", "sk-bench")
         .env("HIAPI_BASE_URL", sandbox.base_url(Provider::HiApi))
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_REGION", "us-east-1")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    store.env(&mut command);
     let started = Instant::now();
     let mut child = command.spawn().expect("happyhorse batch");
     let (status, peak) = runtime.block_on(common::watch_child(&mut child));
@@ -132,7 +93,7 @@ fn main() {
         .expect("the download");
     let copy = (ended - began).to_std().expect("in order");
     let url = job.output.as_ref().expect("an output").url.clone();
-    let expected = common::sha256_file(&root.path().join("videos/ours/big.mp4"));
+    let expected = common::sha256_file(&store.root.path().join("videos/ours/big.mp4"));
     assert_eq!(job.sha256.as_deref(), Some(expected.as_str()));
     let rate = |d: Duration| mib as f64 / d.as_secs_f64();
     println!(
@@ -155,7 +116,7 @@ took = time.monotonic() - start
 print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 "#;
     let out = Command::new("python3")
-        .args(["-c", peer, &url, &endpoint, KEY, SECRET])
+        .args(["-c", peer, &url, &endpoint, key, secret])
         .output()
         .expect("python3");
     if out.status.success() {
@@ -169,7 +130,7 @@ print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
             .next()
             .and_then(|t| t.parse().ok())
             .unwrap_or(f64::NAN);
-        let peer_sha = common::sha256_file(&root.path().join("videos/peer/big.mp4"));
+        let peer_sha = common::sha256_file(&store.root.path().join("videos/peer/big.mp4"));
         assert_eq!(peer_sha, expected, "the peer's object differs");
         println!(
             "boto3 upload_fileobj from requests' stream: {took:.1} s (the copy alone), {:.0} MiB/s, peak RSS {rss:.1} MiB",
@@ -188,7 +149,6 @@ print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
                 .unwrap_or_default()
         );
     }
-    let _ = store.kill();
-    let _ = store.wait();
+    drop(store);
     runtime.block_on(sandbox.shutdown());
 }

@@ -163,3 +163,98 @@ pub async fn ledger_summary(out: &Path) -> happyhorse::ledger::Summary {
         .await
         .expect("summary")
 }
+
+/// The key pair of [`S3sFs`].
+#[cfg(feature = "store")]
+pub const S3_KEY: (&str, &str) = ("bench-access", "bench-secret");
+
+/// An `s3s-fs` server (S3-compatible, checking SigV4 with [`S3_KEY`]) on a loopback port over
+/// a temporary directory holding the bucket `videos`; killed when dropped.
+#[cfg(feature = "store")]
+pub struct S3sFs {
+    child: std::process::Child,
+    /// The directory it serves (objects are files under `root/videos/`).
+    pub root: tempfile::TempDir,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+#[cfg(feature = "store")]
+impl S3sFs {
+    /// Starts the `s3s-fs` at `HAPPYHORSE_S3S_FS`, on `PATH` or in `~/.cargo/bin`.
+    pub fn start() -> S3sFs {
+        let bin = std::env::var_os("HAPPYHORSE_S3S_FS")
+            .map(std::path::PathBuf::from)
+            .or_else(|| {
+                let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+                    .map(|p| std::env::split_paths(&p).collect())
+                    .unwrap_or_default();
+                if let Some(home) = std::env::var_os("HOME") {
+                    dirs.push(std::path::PathBuf::from(home).join(".cargo/bin"));
+                }
+                dirs.into_iter()
+                    .map(|d| d.join("s3s-fs"))
+                    .find(|p| p.is_file())
+            })
+            .expect("s3s-fs: cargo install s3s-fs@0.14.1 --features binary --locked");
+        let root = tempfile::tempdir().expect("store dir");
+        std::fs::create_dir(root.path().join("videos")).expect("bucket");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = std::process::Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_KEY.0, "--secret-key", S3_KEY.1])
+            .arg(root.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("s3s-fs");
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        S3sFs {
+            child,
+            root,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Sets the variables that point a `happyhorse` child at this store.
+    pub fn env(&self, command: &mut std::process::Command) {
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", S3_KEY.0)
+            .env("AWS_SECRET_ACCESS_KEY", S3_KEY.1)
+            .env("AWS_REGION", "us-east-1");
+    }
+
+    /// Multipart uploads begun and neither completed nor aborted.
+    pub fn open_uploads(&self) -> usize {
+        self.count(".upload-")
+    }
+
+    /// Parts those uploads hold.
+    pub fn open_parts(&self) -> usize {
+        self.count(".upload_id-")
+    }
+
+    fn count(&self, prefix: &str) -> usize {
+        std::fs::read_dir(self.root.path())
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(feature = "store")]
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

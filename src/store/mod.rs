@@ -186,11 +186,21 @@ impl Destination {
     }
 
     /// Aborts the upload `id` of `name` (one a crashed run began): its parts are deleted.
-    /// An upload the store no longer knows (completed or aborted already) is not an error.
+    /// An upload the store no longer knows (completed or aborted already) is not an error:
+    /// S3 answers it 404 (`NoSuchUpload`), some S3-compatible stores 403, which is logged as a
+    /// warning (were the upload still open, a bucket lifecycle rule would clear it).
     pub async fn abort(&self, name: &str, id: &str) -> Result<(), Error> {
         let key = self.key(name)?;
         match self.store.abort_multipart(&key, &id.to_owned()).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(object_store::Error::PermissionDenied { .. }) => {
+                tracing::warn!(
+                    object = %self.shown(name),
+                    upload = id,
+                    "the store refused to abort an earlier upload (403): taken as completed or aborted already"
+                );
+                Ok(())
+            }
             Err(err) => Err(storage(format!(
                 "cannot abort the upload of {}",
                 self.shown(name)
