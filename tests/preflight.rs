@@ -9,7 +9,7 @@ mod common;
 use std::{
     io::{Read, Write},
     net::TcpListener,
-    process::{Command, Output},
+    process::Output,
     time::Duration,
 };
 
@@ -229,15 +229,9 @@ async fn the_sandbox_fails_a_task_whose_image_a_provider_would_refuse() {
 }
 
 fn happyhorse(args: &[&str], env: &[(String, String)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-    command.args(args);
-    for provider in Provider::ALL {
-        command.env_remove(provider.api_key_env());
-        command.env_remove(provider.base_url_env());
-    }
-    command.env_remove("HAPPYHORSE_PROVIDER");
-    command.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    command.output().expect("the binary runs")
+    common::process::command(args, &common::process::pairs(env))
+        .output()
+        .expect("the binary runs")
 }
 
 #[test]

@@ -33,6 +33,26 @@ fn sha256_file(path: &std::path::Path) -> String {
         .collect()
 }
 
+/// `happyhorse ARGS` in `dir`, its providers pointed at `sandbox` and its store at `server`.
+#[cfg(all(feature = "cli", feature = "sandbox"))]
+fn happyhorse(
+    args: &[&str],
+    dir: &std::path::Path,
+    sandbox: &happyhorse::sandbox::Sandbox,
+    server: &S3Server,
+) -> std::process::Command {
+    let env = common::sandbox_env(sandbox);
+    let mut command = common::process::command(args, &common::process::pairs(&env));
+    command
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", &server.endpoint)
+        .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("HAPPYHORSE_STAGE");
+    command
+}
+
 #[tokio::test]
 async fn a_stream_is_stored_in_parts_and_confirmed() {
     let Some(server) = S3Server::start() else {
@@ -144,10 +164,7 @@ fn urls_that_name_no_store_are_refused_with_what_to_write() {
 #[cfg(all(feature = "cli", feature = "sandbox"))]
 #[test]
 fn generate_stages_local_images_and_the_provider_fetches_them() {
-    use happyhorse::{
-        sandbox::{Sandbox, SandboxConfig},
-        Provider,
-    };
+    use happyhorse::sandbox::{Sandbox, SandboxConfig};
     let Some(server) = S3Server::start() else {
         return;
     };
@@ -163,22 +180,9 @@ fn generate_stages_local_images_and_the_provider_fetches_them() {
     let small = dir.path().join("small.png");
     std::fs::write(&small, Sandbox::sample_png(640, 200)).unwrap();
     let run = |args: &[&str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-        command.args(args).current_dir(dir.path());
-        for provider in Provider::ALL {
-            command.env_remove(provider.api_key_env());
-        }
-        for (key, value) in common::sandbox_env(&sandbox) {
-            command.env(key, value);
-        }
-        command
-            .env("AWS_ENDPOINT_URL", &server.endpoint)
-            .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ALLOW_HTTP", "true")
-            .env_remove("HAPPYHORSE_STAGE");
-        command.output().unwrap()
+        happyhorse(args, dir.path(), &sandbox, &server)
+            .output()
+            .unwrap()
     };
     let stage = format!("s3://{BUCKET}/inputs");
     // Without --stage, the flag is named.
@@ -251,7 +255,6 @@ fn batch_saves_its_videos_into_the_bucket() {
     use happyhorse::{
         ledger::{JobState, Ledger, SqliteLedger},
         sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
-        Provider,
     };
     let Some(server) = S3Server::start() else {
         return;
@@ -271,21 +274,9 @@ fn batch_saves_its_videos_into_the_bucket() {
         .collect();
     std::fs::write(dir.path().join("jobs.jsonl"), lines.join("\n")).unwrap();
     let run = |args: &[&str]| {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
-        command.args(args).current_dir(dir.path());
-        for provider in Provider::ALL {
-            command.env_remove(provider.api_key_env());
-        }
-        for (key, value) in common::sandbox_env(&sandbox) {
-            command.env(key, value);
-        }
-        command
-            .env("AWS_ENDPOINT_URL", &server.endpoint)
-            .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("HAPPYHORSE_LEDGER");
-        command.output().unwrap()
+        happyhorse(args, dir.path(), &sandbox, &server)
+            .output()
+            .unwrap()
     };
     let out = format!("s3://{BUCKET}/run-1");
     let refused = run(&["batch", "jobs.jsonl", "--out", &out]);
@@ -341,7 +332,6 @@ fn a_batch_killed_mid_upload_leaves_no_upload_behind_when_rerun() {
     use happyhorse::{
         ledger::{JobState, Ledger, SqliteLedger},
         sandbox::{Sandbox, SandboxConfig},
-        Provider,
     };
     let Some(server) = S3Server::start() else {
         return;
@@ -360,26 +350,20 @@ fn a_batch_killed_mid_upload_leaves_no_upload_behind_when_rerun() {
         .map(|i| serde_json::json!({"id": format!("k{i}"), "prompt": format!("a horse {i}"), "duration": 3}).to_string())
         .collect();
     std::fs::write(dir.path().join("jobs.jsonl"), lines.join("\n")).unwrap();
+    let out = format!("s3://{BUCKET}/killed");
     let command = || {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_happyhorse"));
+        let args = [
+            "batch",
+            "jobs.jsonl",
+            "--ledger",
+            "hh.db",
+            "--out",
+            out.as_str(),
+        ];
+        let mut command = happyhorse(&args, dir.path(), &sandbox, &server);
         command
-            .args(["batch", "jobs.jsonl", "--ledger", "hh.db", "--out"])
-            .arg(format!("s3://{BUCKET}/killed"))
-            .current_dir(dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
-        for provider in Provider::ALL {
-            command.env_remove(provider.api_key_env());
-        }
-        for (key, value) in common::sandbox_env(&sandbox) {
-            command.env(key, value);
-        }
-        command
-            .env("AWS_ENDPOINT_URL", &server.endpoint)
-            .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("HAPPYHORSE_LEDGER");
         command
     };
     let mut child = command().spawn().unwrap();

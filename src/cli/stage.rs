@@ -5,7 +5,11 @@
 use std::{path::Path, process::ExitCode, time::Duration};
 
 use happyhorse::{
-    contract::images::image_input, media::read_local, store::Destination, values::HttpUrl, Provider,
+    contract::images::image_input,
+    media::read_local,
+    store::{staged_name, Destination},
+    values::HttpUrl,
+    Provider,
 };
 
 use super::session::{FAILED, UNUSABLE};
@@ -72,10 +76,10 @@ pub(crate) async fn urls(
         }
         let extension = image.info.format.name();
         if stage.dry_run {
-            let sha: String = sha256_hex(&image.bytes);
-            eprintln!("dry run: {text} would be staged in {stage_url} as {sha}.{extension}");
-            let stand_in = HttpUrl::new(format!("https://staged.invalid/{sha}.{extension}"))
-                .map_err(|err| {
+            let name = staged_name(&sha256_hex(&image.bytes), extension);
+            eprintln!("dry run: {text} would be staged in {stage_url} as {name}");
+            let stand_in =
+                HttpUrl::new(format!("https://staged.invalid/{name}")).map_err(|err| {
                     eprintln!("error: {}", err.rule);
                     ExitCode::from(FAILED)
                 })?;

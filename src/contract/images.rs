@@ -89,6 +89,11 @@ impl ImageInput {
         )
     }
 
+    /// The problem with a file whose first bytes are not an image this entry takes.
+    pub fn not_an_image(&self, why: &crate::media::SniffError) -> String {
+        format!("is {why}; {} takes {}", self.mode, self.format_names())
+    }
+
     /// `JPEG, PNG or WEBP`.
     pub fn format_names(&self) -> String {
         let names: Vec<String> = self.formats.iter().map(ToString::to_string).collect();

@@ -35,13 +35,8 @@ pub fn read_local(path: &Path, input: &ImageInput) -> Result<LocalImage, Vec<Str
     file.take(input.max_bytes.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|err| vec![format!("cannot read {shown}: {err}")])?;
-    let info = sniff(&bytes).map_err(|why| {
-        vec![format!(
-            "{shown} is {why}; {} takes {}",
-            input.mode,
-            input.format_names()
-        )]
-    })?;
+    let info =
+        sniff(&bytes).map_err(|why| vec![format!("{shown} {}", input.not_an_image(&why))])?;
     let problems: Vec<String> = input
         .problems(size, &info)
         .into_iter()

@@ -147,10 +147,9 @@ impl Preflight {
                 let found = match fetched {
                     // Unreachable is a failed task whatever the provider documents.
                     Err(message) => vec![(message, false)],
-                    Ok(Fetched { info: Err(why), .. }) => vec![(
-                        format!("is {why}; {} takes {}", input.mode, input.format_names()),
-                        input.advisory,
-                    )],
+                    Ok(Fetched { info: Err(why), .. }) => {
+                        vec![(input.not_an_image(&why), input.advisory)]
+                    }
                     Ok(Fetched {
                         info: Ok(info),
                         bytes,

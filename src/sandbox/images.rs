@@ -79,11 +79,7 @@ pub(crate) async fn failure(state: &State, provider: Provider, body: &Value) -> 
             }
             let problems = match &fetched.info {
                 Ok(info) => input.problems(fetched.bytes.unwrap_or(0), info),
-                Err(why) => vec![format!(
-                    "is {why}; {} takes {}",
-                    input.mode,
-                    input.format_names()
-                )],
+                Err(why) => vec![input.not_an_image(why)],
             };
             if let Some(problem) = problems.into_iter().next() {
                 return Some(Failure {

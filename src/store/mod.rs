@@ -230,11 +230,8 @@ impl Destination {
         extension: &str,
         ttl: Duration,
     ) -> Result<Staged, Error> {
-        let sha256: String = Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let name = format!("{sha256}.{extension}");
+        let sha256 = hex(&Sha256::digest(&bytes));
+        let name = staged_name(&sha256, extension);
         let key = self.key(&name)?;
         let size = bytes.len() as u64;
         let present = self
@@ -263,6 +260,16 @@ impl Destination {
             uploaded: !present,
         })
     }
+}
+
+/// The name an image staged by [`Destination::stage`] gets: its SHA-256 (hex) and extension.
+pub fn staged_name(sha256: &str, extension: &str) -> String {
+    format!("{sha256}.{extension}")
+}
+
+/// Lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A local image staged for a provider to fetch.
@@ -497,11 +504,7 @@ impl Upload {
             .complete_multipart(&self.key, &self.id, parts)
             .await
             .map_err(storage(format!("cannot complete {shown}")))?;
-        let sha256 = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = hex(&hasher.finalize());
         Ok((put, bytes, sha256))
     }
 }
