@@ -148,6 +148,8 @@ async fn every_write_fails(name: &str, ledger: &dyn Ledger, leases: &[Lease]) {
                         file: "out/job-3.mp4".into(),
                         bytes: 1234,
                         sha256: "ab".repeat(32),
+                        e_tag: None,
+                        version: None,
                     },
                 )
                 .await
@@ -228,6 +230,8 @@ async fn writes_work_again(name: &str, ledger: &dyn Ledger, leases: &[Lease]) {
                 file: "out/job-3.mp4".into(),
                 bytes: 1234,
                 sha256: "ab".repeat(32),
+                e_tag: None,
+                version: None,
             },
         )
         .await

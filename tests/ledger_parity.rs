@@ -104,6 +104,8 @@ async fn both_ledgers_behave_the_same() {
                     file: "x".into(),
                     bytes: 1,
                     sha256: "0".into(),
+                    e_tag: None,
+                    version: None,
                 },
             )
             .await
@@ -141,14 +143,24 @@ async fn both_ledgers_behave_the_same() {
             .apply(
                 &lease,
                 Transition::Downloaded {
-                    file: "out/job.mp4".into(),
+                    file: "s3://videos/batch/job.mp4".into(),
                     bytes: 28556,
                     sha256: "ab".into(),
+                    e_tag: Some("\"9b2cf535f27731c974343645a3985328-2\"".into()),
+                    version: Some("3HL4kqtJlcpXroDTDmJ".into()),
                 },
             )
             .await
             .unwrap();
         assert_eq!(done.state, JobState::Downloaded, "{name}");
+        assert_eq!(
+            (done.e_tag.as_deref(), done.object_version.as_deref()),
+            (
+                Some("\"9b2cf535f27731c974343645a3985328-2\""),
+                Some("3HL4kqtJlcpXroDTDmJ")
+            ),
+            "{name}: the store's names for the object are kept"
+        );
         assert_eq!(done.output, Some(output), "{name}");
         assert_eq!(done.lease, None, "{name}");
 

@@ -1,6 +1,8 @@
 //! Outputs into object storage, against a real S3-compatible server (s3s-fs) that checks every
 //! request's signature: a stream stored in parts and confirmed, a failed stream leaving neither
-//! an object nor an upload, a crashed run's upload aborted, a wrong secret refused unseen.
+//! an object nor an upload, a crashed run's upload aborted, a wrong secret refused unseen; and
+//! against moto's server, which lists open uploads and keeps versions: uploads a crash left
+//! unrecorded found and aborted, an object a crash completed unrecorded kept, not sent again.
 #![cfg(feature = "store")]
 
 mod common;
@@ -10,7 +12,7 @@ use futures_util::stream;
 use happyhorse::{store::Destination, Error};
 use sha2::{Digest, Sha256};
 
-use common::s3::{S3Server, BUCKET, SECRET_KEY};
+use common::s3::{MotoServer, S3Server, BUCKET, SECRET_KEY};
 
 /// `len` bytes of a repeating pattern, in chunks of 64 KiB.
 fn chunks(len: usize) -> (Vec<Result<Bytes, Error>>, String) {
@@ -39,13 +41,13 @@ fn happyhorse(
     args: &[&str],
     dir: &std::path::Path,
     sandbox: &happyhorse::sandbox::Sandbox,
-    server: &S3Server,
+    server: &str,
 ) -> std::process::Command {
     let env = common::sandbox_env(sandbox);
     let mut command = common::process::command(args, &common::process::pairs(&env));
     command
         .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", &server.endpoint)
+        .env("AWS_ENDPOINT_URL", server)
         .env("AWS_ACCESS_KEY_ID", common::s3::ACCESS_KEY)
         .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
         .env("AWS_REGION", "us-east-1")
@@ -180,7 +182,7 @@ fn generate_stages_local_images_and_the_provider_fetches_them() {
     let small = dir.path().join("small.png");
     std::fs::write(&small, Sandbox::sample_png(640, 200)).unwrap();
     let run = |args: &[&str]| {
-        happyhorse(args, dir.path(), &sandbox, &server)
+        happyhorse(args, dir.path(), &sandbox, &server.endpoint)
             .output()
             .unwrap()
     };
@@ -274,7 +276,7 @@ fn batch_saves_its_videos_into_the_bucket() {
         .collect();
     std::fs::write(dir.path().join("jobs.jsonl"), lines.join("\n")).unwrap();
     let run = |args: &[&str]| {
-        happyhorse(args, dir.path(), &sandbox, &server)
+        happyhorse(args, dir.path(), &sandbox, &server.endpoint)
             .output()
             .unwrap()
     };
@@ -360,7 +362,7 @@ fn a_batch_killed_mid_upload_leaves_no_upload_behind_when_rerun() {
             "--out",
             out.as_str(),
         ];
-        let mut command = happyhorse(&args, dir.path(), &sandbox, &server);
+        let mut command = happyhorse(&args, dir.path(), &sandbox, &server.endpoint);
         command
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
@@ -430,5 +432,232 @@ fn a_batch_killed_mid_upload_leaves_no_upload_behind_when_rerun() {
             job.id
         );
     }
+    runtime.block_on(sandbox.shutdown());
+}
+
+#[tokio::test]
+async fn uploads_begun_and_never_recorded_are_found_and_aborted() {
+    let Some(moto) = MotoServer::start(false) else {
+        return;
+    };
+    let destination =
+        Destination::from_url_with(&format!("s3://{BUCKET}/crashed"), &moto.options()).unwrap();
+    // Two tries at v.mp4 killed between the store naming the upload and the ledger recording
+    // it (their ids are dropped), and another object's upload, which is not theirs to abort.
+    destination.begin("v.mp4").await.unwrap();
+    destination.begin("v.mp4").await.unwrap();
+    destination.begin("v.mp4.part").await.unwrap();
+    assert_eq!(moto.open_uploads().len(), 3);
+    assert_eq!(destination.abort_open("v.mp4").await.unwrap(), Some(2));
+    assert_eq!(moto.open_uploads(), ["crashed/v.mp4.part"]);
+    assert_eq!(destination.abort_open("v.mp4").await.unwrap(), Some(0));
+
+    // A store that does not list uploads (s3s-fs answers 501) is said so, not an error.
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let unlisting =
+        Destination::from_url_with(&format!("s3://{BUCKET}/x"), &server.options(SECRET_KEY))
+            .unwrap();
+    unlisting.begin("v.mp4").await.unwrap();
+    assert_eq!(unlisting.abort_open("v.mp4").await.unwrap(), None);
+}
+
+/// A batch into a versioned bucket records each object's ETag and version; a job whose
+/// upload completed just before a crash (its parts' size and SHA-256 recorded, the ledger not
+/// yet told `downloaded`) is saved by the rerun from what the store holds: no second version.
+#[cfg(all(feature = "cli", feature = "sandbox"))]
+#[test]
+fn an_object_a_crash_completed_is_kept_and_not_sent_again() {
+    use happyhorse::{
+        ledger::{JobState, Ledger, SqliteLedger},
+        sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
+    };
+    let Some(moto) = MotoServer::start(true) else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..2)
+        .map(|i| {
+            serde_json::json!({"id": format!("c{i}"), "prompt": "a horse", "duration": 3})
+                .to_string()
+        })
+        .collect();
+    std::fs::write(dir.path().join("jobs.jsonl"), lines.join("\n")).unwrap();
+    let out = format!("s3://{BUCKET}/kept");
+    let run = || {
+        let args = ["batch", "jobs.jsonl", "--out", &out, "--ledger", "hh.db"];
+        let done = happyhorse(&args, dir.path(), &sandbox, &moto.endpoint)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    };
+    run();
+    let ledger_path = dir.path().join("hh.db");
+    let jobs = || {
+        runtime.block_on(async {
+            SqliteLedger::open(&ledger_path)
+                .await
+                .unwrap()
+                .jobs()
+                .await
+                .unwrap()
+        })
+    };
+    let first = jobs();
+    let sample = common::sha256_hex(SAMPLE_MP4);
+    for job in &first {
+        assert_eq!(job.state, JobState::Downloaded, "{job:?}");
+        assert!(job.e_tag.is_some(), "{job:?}");
+        assert!(job.object_version.is_some(), "a versioned bucket: {job:?}");
+    }
+    let results = std::fs::read_to_string(dir.path().join("results.jsonl")).unwrap();
+    assert!(results.contains("\"object_version\""), "{results}");
+    assert_eq!(moto.versions("kept/c0.mp4"), 1);
+
+    // What a crash after the store completed c0's upload, before the ledger heard of it,
+    // leaves: the job `succeeded`, its step state holding the sent size and SHA-256.
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", ledger_path.display()))
+            .await
+            .unwrap();
+        let step = serde_json::json!({"upload": "gone-after-completion", "sent": {"bytes": SAMPLE_MP4.len(), "sha256": sample}});
+        sqlx::query("UPDATE jobs SET state = 'succeeded', file = NULL, bytes = NULL, sha256 = NULL, e_tag = NULL, object_version = NULL, step_state = ?, next_at = 0 WHERE id = 'c0'")
+            .bind(step.to_string())
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    run();
+    let again = jobs();
+    let c0 =
+        |jobs: &[happyhorse::ledger::Job]| jobs.iter().find(|j| j.id == "c0").cloned().unwrap();
+    let (before, after) = (c0(&first), c0(&again));
+    assert_eq!(after.state, JobState::Downloaded, "{after:?}");
+    assert_eq!(after.sha256.as_deref(), Some(sample.as_str()));
+    assert_eq!(
+        after.object_version, before.object_version,
+        "the object the crashed try completed, not a new one"
+    );
+    assert_eq!(moto.versions("kept/c0.mp4"), 1, "not uploaded again");
+    assert!(moto.open_uploads().is_empty(), "{:?}", moto.open_uploads());
+    assert_eq!(sandbox.stats().tasks_created.total(), 2);
+    runtime.block_on(sandbox.shutdown());
+}
+
+/// `generate`, `wait` and `download` with `-o s3://...`: the video streamed into the bucket
+/// and confirmed; an object already there refused before anything is paid for (unless
+/// --force); a prefix ending in `/` takes the default name.
+#[cfg(all(feature = "cli", feature = "sandbox"))]
+#[test]
+fn generate_wait_and_download_write_into_the_bucket() {
+    use happyhorse::sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4};
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        happyhorse(args, dir.path(), &sandbox, &server.endpoint)
+            .output()
+            .unwrap()
+    };
+    let bucket = server.root().join(BUCKET);
+    let sample = common::sha256_hex(SAMPLE_MP4);
+    let object = format!("s3://{BUCKET}/gen/horse.mp4");
+    let args = [
+        "generate",
+        "-p",
+        "apiframe",
+        "--duration",
+        "3",
+        "a horse",
+        "--json",
+        "-o",
+        &object,
+    ];
+    let out = run(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(said["path"], object.as_str(), "{said}");
+    assert_eq!(said["sha256"], sample.as_str(), "{said}");
+    assert!(said["e_tag"].is_string(), "{said}");
+    assert_eq!(sha256_file(&bucket.join("gen/horse.mp4")), sample);
+    let task = said["id"].as_str().unwrap().to_owned();
+
+    // There already: refused before a second task is paid for; --force replaces it.
+    let out = run(&[
+        "generate",
+        "-p",
+        "apiframe",
+        "--duration",
+        "3",
+        "a horse",
+        "-o",
+        &object,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(sandbox.stats().tasks_created.total(), 1);
+
+    let out = run(&[
+        "download",
+        &task,
+        "-p",
+        "apiframe",
+        "--out",
+        &format!("s3://{BUCKET}/dl/"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let default_name = format!("happyhorse-{task}.mp4");
+    assert_eq!(sha256_file(&bucket.join("dl").join(&default_name)), sample);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("s3://{BUCKET}/dl/{default_name}")
+    );
+
+    let out = run(&[
+        "wait",
+        &task,
+        "-p",
+        "apiframe",
+        "-o",
+        &format!("s3://{BUCKET}/w/v.mp4"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sha256_file(&bucket.join("w/v.mp4")), sample);
+    assert!(
+        server.open_uploads().is_empty(),
+        "{:?}",
+        server.open_uploads()
+    );
+    assert_eq!(sandbox.stats().tasks_created.total(), 1);
     runtime.block_on(sandbox.shutdown());
 }

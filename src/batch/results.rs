@@ -31,6 +31,12 @@ pub struct ResultRow {
     pub bytes: Option<u64>,
     /// Its SHA-256, lower-case hex.
     pub sha256: Option<String>,
+    /// The ETag the object store gave it (a video saved into a store); left out otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    /// The version the object store gave it, where the bucket keeps versions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object_version: Option<String>,
     /// What went wrong, and what to do, for jobs that are not downloaded.
     pub error: Option<String>,
     /// What to do next about the job, where its caller knows (the command line fills it
@@ -57,6 +63,8 @@ pub fn results_rows(jobs: &[Job], out_dir: &Path) -> Vec<ResultRow> {
                 }),
                 bytes: job.bytes.filter(|_| done),
                 sha256: job.sha256.clone().filter(|_| done),
+                e_tag: job.e_tag.clone().filter(|_| done),
+                object_version: job.object_version.clone().filter(|_| done),
                 error: if done { None } else { job.error.clone() },
                 next: None,
             }

@@ -10,6 +10,7 @@ use happyhorse::{
 use serde_json::json;
 
 use super::{
+    out::{self, Target},
     preflight,
     session::{self, Common, Context, Session, UNUSABLE},
     stage,
@@ -58,8 +59,10 @@ pub struct Args {
     /// HTTPS URL the provider notifies when the task ends (HiAPI, Apiframe).
     #[arg(long, value_name = "URL")]
     callback_url: Option<HttpUrl>,
-    /// Where to write the video (default happyhorse-<date>-<time>.mp4 in this directory).
-    #[arg(long, short)]
+    /// Where to write the video (default happyhorse-<date>-<time>.mp4 in this directory): a
+    /// file, or an object (s3://BUCKET/NAME.mp4, or s3://BUCKET/PREFIX/ for the default name;
+    /// gs://, az://; credentials from the environment), streamed there from the provider.
+    #[arg(long, short, alias = "out")]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
     #[arg(long)]
@@ -271,13 +274,20 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
         .idempotency_key
         .clone()
         .map_or(IdempotencyKey::Derived, IdempotencyKey::Custom);
-    let path = args.output.clone().unwrap_or_else(default_path);
-    context.path = Some(path.clone());
+    let target = match Target::of(args.output.as_deref(), default_path) {
+        Ok(target) => target,
+        Err(err) => return session::fail(&err, json, &context),
+    };
+    // An object that exists, or a store the credentials do not reach, is refused before paying.
+    if let Err(err) = target.check(args.force).await {
+        return session::fail(&err, json, &context);
+    }
+    context.path = Some(target.shown());
     let spinner = session.spinner("submitting".into());
-    let bar = session.bar(&path);
+    let bar = session.bar(&target.shown());
     let mut submitted: Option<Submission> = None;
     let mut succeeded = false;
-    let result = session
+    let generate = session
         .client
         .generate(request)
         .idempotency_key(key)
@@ -318,16 +328,36 @@ async fn generate(args: &Args, request: &VideoRequest) -> ExitCode {
                 bar.set_position(received);
             }
             _ => {}
-        })
-        .save_to(&path)
-        .overwrite(args.force)
-        .await;
+        });
+    let result = match &target {
+        Target::File(path) => generate.save_to(path).overwrite(args.force).await.map(Ok),
+        Target::Object { .. } => generate.await.map(Err),
+    };
     spinner.finish_and_clear();
     bar.finish_and_clear();
     context.task = submitted.as_ref().map(|s| s.id.clone());
     context.succeeded = succeeded;
     let saved = match result {
-        Ok(saved) => saved,
+        Ok(Ok(saved)) => saved,
+        Ok(Err(finished)) => {
+            let Target::Object { destination, name } = &target else {
+                return ExitCode::from(session::FAILED);
+            };
+            let task = finished.snapshot();
+            return match out::upload(&session, finished.output(), destination, name).await {
+                Ok(stored) => {
+                    let more = json!({
+                        "provider": provider, "status": task.status,
+                        "idempotency_key": submitted.as_ref().and_then(|s| s.idempotency_key.clone()),
+                        "replayed": submitted.as_ref().is_some_and(|s| s.replayed),
+                        "credit_cost": task.credit_cost,
+                    });
+                    out::print_stored(&stored, &task.id, json, more);
+                    ExitCode::SUCCESS
+                }
+                Err(err) => session::fail(&err, json, &context),
+            };
+        }
         Err(err) => return session::fail(&err, json, &context),
     };
     let task = saved.task.snapshot();

@@ -202,6 +202,8 @@ fn job_json(job: &Job) -> serde_json::Value {
         "file": job.file,
         "bytes": job.bytes,
         "sha256": job.sha256,
+        "e_tag": job.e_tag,
+        "object_version": job.object_version,
         "error": job.error,
         "next": next_step(job.state),
         "created_at": job.created_at,

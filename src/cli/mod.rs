@@ -4,6 +4,7 @@ mod batch;
 mod contract;
 mod generate;
 mod jobs;
+mod out;
 mod preflight;
 mod probe;
 #[cfg(feature = "sandbox")]

@@ -8,7 +8,10 @@ use happyhorse::{
 };
 use serde_json::json;
 
-use super::session::{self, Common, Context, Session};
+use super::{
+    out::{self, Target},
+    session::{self, Common, Context, Session},
+};
 
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
@@ -27,8 +30,9 @@ pub struct WaitArgs {
     /// Give up after this many seconds (the task goes on).
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     max_wait: u64,
-    /// Download the video here once the task succeeds.
-    #[arg(long, short)]
+    /// Download the video here once the task succeeds: a file, or an object
+    /// (s3://BUCKET/NAME.mp4, gs://, az://; credentials from the environment).
+    #[arg(long, short, alias = "out")]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
     #[arg(long, requires = "output")]
@@ -41,8 +45,10 @@ pub struct DownloadArgs {
     id: String,
     #[command(flatten)]
     common: Common,
-    /// Where to write the video (default happyhorse-<task id>.mp4).
-    #[arg(long, short)]
+    /// Where to write the video (default happyhorse-<task id>.mp4): a file, or an object
+    /// (s3://BUCKET/NAME.mp4, or s3://BUCKET/PREFIX/ for the default name; gs://, az://;
+    /// credentials from the environment).
+    #[arg(long, short, alias = "out")]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
     #[arg(long)]
@@ -124,7 +130,7 @@ pub fn wait(args: WaitArgs) -> ExitCode {
             Ok(finished) => finished,
             Err(err) => return session::fail(&err, json, &context),
         };
-        let Some(path) = &args.output else {
+        let Some(given) = &args.output else {
             print(finished.snapshot(), json);
             if !json {
                 eprintln!(
@@ -135,25 +141,70 @@ pub fn wait(args: WaitArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         };
         context.succeeded = true;
-        match session.download(finished.output(), path, args.force).await {
-            Ok(saved) => {
-                if json {
-                    println!(
-                        "{}",
-                        json!({"ok": true, "id": args.id, "status": finished.snapshot().status, "path": saved.path, "bytes": saved.bytes, "resumes": saved.resumes})
-                    );
-                } else {
-                    println!("{}", saved.path.display());
-                    eprintln!(
-                        "{}",
-                        session::saved_line(&saved.path, saved.bytes, &args.id)
-                    );
-                }
-                ExitCode::SUCCESS
-            }
-            Err(err) => session::fail(&err, json, &context),
-        }
+        let target = match Target::of(Some(given), || session::default_path(&args.id)) {
+            Ok(target) => target,
+            Err(err) => return session::fail(&err, json, &context),
+        };
+        let status = finished.snapshot().status.clone();
+        save(
+            &session,
+            &finished,
+            &target,
+            args.force,
+            &args.id,
+            json,
+            &context,
+            json!({"status": status}),
+        )
+        .await
     })
+}
+
+/// Saves `finished`'s video to `target` and says so; the exit status.
+#[allow(clippy::too_many_arguments)]
+async fn save(
+    session: &Session,
+    finished: &Finished,
+    target: &Target,
+    force: bool,
+    id: &str,
+    json: bool,
+    context: &Context,
+    fields: serde_json::Value,
+) -> ExitCode {
+    let path = match target {
+        Target::File(path) => path,
+        Target::Object { destination, name } => {
+            if let Err(err) = target.check(force).await {
+                return session::fail(&err, json, context);
+            }
+            return match out::upload(session, finished.output(), destination, name).await {
+                Ok(stored) => {
+                    out::print_stored(&stored, id, json, fields);
+                    ExitCode::SUCCESS
+                }
+                Err(err) => session::fail(&err, json, context),
+            };
+        }
+    };
+    match session.download(finished.output(), path, force).await {
+        Ok(saved) => {
+            if json {
+                let mut object = json!({"ok": true, "id": id, "path": saved.path, "bytes": saved.bytes, "resumes": saved.resumes});
+                if let (Some(object), serde_json::Value::Object(more)) =
+                    (object.as_object_mut(), fields)
+                {
+                    object.extend(more);
+                }
+                println!("{object}");
+            } else {
+                println!("{}", saved.path.display());
+                eprintln!("{}", session::saved_line(&saved.path, saved.bytes, id));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => session::fail(&err, json, context),
+    }
 }
 
 pub fn download(args: DownloadArgs) -> ExitCode {
@@ -172,28 +223,21 @@ pub fn download(args: DownloadArgs) -> ExitCode {
             Ok(finished) => finished,
             Err(err) => return session::fail(&err, json, &context),
         };
-        let path = args
-            .output
-            .clone()
-            .unwrap_or_else(|| session::default_path(&args.id));
-        context.path = Some(path.clone());
-        match session.download(finished.output(), &path, args.force).await {
-            Ok(saved) => {
-                if json {
-                    println!(
-                        "{}",
-                        json!({"ok": true, "id": args.id, "path": saved.path, "bytes": saved.bytes, "resumes": saved.resumes})
-                    );
-                } else {
-                    println!("{}", saved.path.display());
-                    eprintln!(
-                        "{}",
-                        session::saved_line(&saved.path, saved.bytes, &args.id)
-                    );
-                }
-                ExitCode::SUCCESS
-            }
-            Err(err) => session::fail(&err, json, &context),
-        }
+        let target = match Target::of(args.output.as_deref(), || session::default_path(&args.id)) {
+            Ok(target) => target,
+            Err(err) => return session::fail(&err, json, &context),
+        };
+        context.path = Some(target.shown());
+        save(
+            &session,
+            &finished,
+            &target,
+            args.force,
+            &args.id,
+            json,
+            &context,
+            json!({}),
+        )
+        .await
     })
 }

@@ -10,6 +10,39 @@ use super::{Client, Error, Output};
 use crate::net::redacted;
 
 impl Client {
+    /// Streams the video behind `output` (a finished task's) into `destination` as `name`:
+    /// a multipart upload, constant memory, its size and SHA-256 counted on the way, and the
+    /// object confirmed by the store before this returns. A failure leaves no object and no
+    /// open upload (it is aborted). The object is replaced if it exists. (Compiled, not run
+    /// here: it needs a bucket; tests/store.rs runs the same against a real S3 server.)
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # use happyhorse::{sandbox::{Sandbox, SandboxConfig}, Client, ClientConfig, Prompt, Provider, VideoRequest};
+    /// # let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+    /// # let client = Client::new(ClientConfig::new(Provider::Apiframe).with_api_key("afk_example")
+    /// #     .with_base_url(sandbox.base_url(Provider::Apiframe)))?;
+    /// # let request = VideoRequest::text_to_video(Prompt::new("A horse on a beach")?);
+    /// let finished = client.generate(&request).await?;
+    /// let bucket = happyhorse::store::Destination::from_url("s3://videos/horses")?;
+    /// let stored = client.upload_output(finished.output(), &bucket, "beach.mp4").await?;
+    /// println!("{} ({} bytes, sha256 {})", stored.url, stored.bytes, stored.sha256);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "store")]
+    pub async fn upload_output(
+        &self,
+        output: &Output,
+        destination: &crate::store::Destination,
+        name: &str,
+    ) -> Result<crate::store::Stored, Error> {
+        // The output answers first: an expired URL begins no upload.
+        let body = self.output_stream(output).await?;
+        destination.begin(name).await?.put(body).await
+    }
+
     /// The video behind `output`, streamed: an error item ends it when the connection drops,
     /// when it does not start like an MP4 (`ftyp`), or when it ends short of its announced
     /// length.

@@ -56,6 +56,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     4 "0004_earlier_tasks.sql",
     5 "0005_steps_and_events.sql",
     6 "0006_due_index.sql",
+    7 "0007_stored_objects.sql",
 );
 
 /// PostgreSQL's migrations: the same schema in its types.
@@ -66,6 +67,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     4 "0004_earlier_tasks.sql",
     5 "0005_steps_and_events.sql",
     6 "0006_due_index.sql",
+    7 "0007_stored_objects.sql",
 );
 
 /// The application id a SQLite ledger's header carries (migration 3): "HHLG".

@@ -85,6 +85,10 @@ pub struct Job {
     pub bytes: Option<u64>,
     /// Its SHA-256, lower-case hex.
     pub sha256: Option<String>,
+    /// The ETag the object store gave it (a video saved into a store).
+    pub e_tag: Option<String>,
+    /// The version the object store gave it, where the bucket keeps versions.
+    pub object_version: Option<String>,
     /// The last error, in the library's words.
     pub error: Option<String>,
     /// When the job was recorded.

@@ -12,6 +12,7 @@
 //! that the next run cannot abort with [`Destination::abort`]), then fed ([`Upload::put`]).
 
 mod http;
+mod uploads;
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -36,6 +37,10 @@ impl<T: ObjectStore + MultipartStore + Signer> Backend for T {}
 #[derive(Clone)]
 pub struct Destination {
     store: Arc<dyn Backend>,
+    /// S3's listing of open uploads (`None`: a store this version does not list).
+    lister: Option<Arc<uploads::Lister>>,
+    /// Set once the store answered that it does not list uploads.
+    unlisted: Arc<std::sync::atomic::AtomicBool>,
     prefix: Path,
     /// `s3://bucket/prefix`, as given (it holds no credential).
     shown: String,
@@ -85,22 +90,29 @@ impl Destination {
             .map_err(|err| Error::Config {
                 message: format!("cannot build the HTTP client: {err}"),
             })?;
-        let connector = http::Connector(http);
+        let connector = http::Connector(http.clone());
         let built = |what: &str| storage(format!("cannot use {what} '{url}'"));
         let unknown = |key: &str| Error::Config {
             message: format!("'{key}' is not a setting of the store '{url}' names"),
         };
+        let mut lister = None;
         let store: Arc<dyn Backend> = match scheme {
-            ObjectStoreScheme::AmazonS3 => Arc::new(
-                options
-                    .iter()
-                    .try_fold(object_store::aws::AmazonS3Builder::from_env().with_url(url), |b, (k, v)| {
-                        Ok::<_, Error>(b.with_config(k.parse().map_err(|_| unknown(k))?, *v))
-                    })?
-                    .with_http_connector(connector)
-                    .build()
-                    .map_err(built("the S3 bucket"))?,
-            ),
+            ObjectStoreScheme::AmazonS3 => {
+                let builder = options.iter().try_fold(
+                    object_store::aws::AmazonS3Builder::from_env().with_url(url),
+                    |b, (k, v)| Ok::<_, Error>(b.with_config(k.parse().map_err(|_| unknown(k))?, *v)),
+                )?;
+                let region =
+                    builder.get_config_value(&object_store::aws::AmazonS3ConfigKey::Region);
+                let s3 = Arc::new(
+                    builder
+                        .with_http_connector(connector)
+                        .build()
+                        .map_err(built("the S3 bucket"))?,
+                );
+                lister = Some(Arc::new(uploads::Lister::new(s3.clone(), region, http)));
+                s3
+            }
             ObjectStoreScheme::GoogleCloudStorage => Arc::new(
                 options
                     .iter()
@@ -129,6 +141,8 @@ impl Destination {
         };
         Ok(Destination {
             store,
+            lister,
+            unlisted: Arc::default(),
             prefix,
             shown: url.trim_end_matches('/').to_owned(),
         })
@@ -206,6 +220,58 @@ impl Destination {
                 self.shown(name)
             ))(err)),
         }
+    }
+}
+
+impl Destination {
+    /// Aborts every upload of `name` the store holds open, listed (S3's
+    /// ListMultipartUploads): those a crashed run began and could not record, as well as
+    /// those it did. Returns how many were aborted; `None` when the store cannot list them
+    /// (gs://, az://, or an S3-compatible server that answers 501), which is then not asked
+    /// again: an upload begun and never recorded is left to the bucket's lifecycle rule.
+    pub async fn abort_open(&self, name: &str) -> Result<Option<usize>, Error> {
+        use std::sync::atomic::Ordering;
+        let Some(lister) = self.lister.as_ref() else {
+            return Ok(None);
+        };
+        if self.unlisted.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let key = self.key(name)?;
+        let Some(ids) = lister.open(&key, &self.shown(name)).await? else {
+            if !self.unlisted.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    store = %self.shown,
+                    "the store does not list open uploads (501): an upload a crashed run began before recording it is left to the bucket's lifecycle rule"
+                );
+            }
+            return Ok(None);
+        };
+        for id in &ids {
+            self.abort(name, id).await?;
+        }
+        Ok(Some(ids.len()))
+    }
+
+    /// Size and SHA-256 of what the store holds as `name`, read back in full (`None`: nothing
+    /// is there): how a run tells that an upload a crashed run completed holds the bytes it
+    /// recorded, without sending them again.
+    pub async fn sha256_of(&self, name: &str) -> Result<Option<(u64, String)>, Error> {
+        let key = self.key(name)?;
+        let got = match self.store.get(&key).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(storage(format!("cannot read {}", self.shown(name)))(err)),
+        };
+        let mut stream = got.into_stream();
+        let mut hasher = Sha256::new();
+        let mut bytes: u64 = 0;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(storage(format!("cannot read {}", self.shown(name))))?;
+            hasher.update(&chunk);
+            bytes = bytes.saturating_add(chunk.len() as u64);
+        }
+        Ok(Some((bytes, hex(&hasher.finalize()))))
     }
 }
 
@@ -408,29 +474,89 @@ impl Upload {
     /// Streams `body` into the object, part by part, and completes it; the object is then
     /// confirmed by the store (its size must be what was sent). On any failure the upload is
     /// aborted (its parts deleted) and the error returned; if the abort fails too, both are
-    /// said.
+    /// said. [`Upload::send`] then [`Sent::complete`], for a caller that records what was
+    /// sent before the object appears.
     pub async fn put<S>(self, body: S) -> Result<Stored, Error>
     where
         S: Stream<Item = Result<Bytes, Error>> + Send,
     {
+        self.send(body).await?.complete().await
+    }
+
+    /// Streams `body` into the upload's parts (its size and SHA-256 counted on the way),
+    /// without completing it: nothing is visible under its name yet. On failure the upload is
+    /// aborted, as by [`Upload::put`].
+    pub async fn send<S>(self, body: S) -> Result<Sent, Error>
+    where
+        S: Stream<Item = Result<Bytes, Error>> + Send,
+    {
         let shown = self.destination.shown(&self.name);
-        let sent = self.send(body, &shown).await;
-        let (put, bytes, sha256) = match sent {
-            Ok(sent) => sent,
+        match self.send_parts(body, &shown).await {
+            Ok((parts, bytes, sha256)) => Ok(Sent {
+                upload: self,
+                parts,
+                bytes,
+                sha256,
+            }),
+            Err(err) => Err(self.aborted_after(err).await),
+        }
+    }
+
+    /// `err`, after aborting the upload (and saying so when that fails too).
+    async fn aborted_after(&self, err: Error) -> Error {
+        match self.destination.abort(&self.name, &self.id).await {
+            Ok(()) => err,
+            Err(abort) => Error::Storage {
+                message: format!("{err}; and the upload could not be aborted ({abort}): delete its parts (upload id {}) or set a lifecycle rule that does", self.id),
+                source: Some(Box::new(err)),
+            },
+        }
+    }
+}
+
+/// An upload whose parts are all sent, not yet completed.
+#[derive(Debug)]
+pub struct Sent {
+    upload: Upload,
+    parts: Vec<object_store::multipart::PartId>,
+    bytes: u64,
+    sha256: String,
+}
+
+impl Sent {
+    /// The bytes sent.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// SHA-256 of the bytes sent, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Completes the upload, then confirms the object with the store (its size must be what
+    /// was sent). A failed completion is aborted.
+    pub async fn complete(self) -> Result<Stored, Error> {
+        let Sent {
+            upload,
+            parts,
+            bytes,
+            sha256,
+        } = self;
+        let shown = upload.destination.shown(&upload.name);
+        let store = &upload.destination.store;
+        let put = match store
+            .complete_multipart(&upload.key, &upload.id, parts)
+            .await
+        {
+            Ok(put) => put,
             Err(err) => {
-                let aborted = self.destination.abort(&self.name, &self.id).await;
-                return Err(match aborted {
-                    Ok(()) => err,
-                    Err(abort) => Error::Storage {
-                        message: format!("{err}; and the upload could not be aborted ({abort}): delete its parts (upload id {}) or set a lifecycle rule that does", self.id),
-                        source: Some(Box::new(err)),
-                    },
-                });
+                let err = storage(format!("cannot complete {shown}"))(err);
+                return Err(upload.aborted_after(err).await);
             }
         };
-        let store = &self.destination.store;
         let meta = store
-            .head(&self.key)
+            .head(&upload.key)
             .await
             .map_err(storage(format!("cannot confirm {shown}")))?;
         if meta.size != bytes {
@@ -450,12 +576,14 @@ impl Upload {
             version: put.version.or(meta.version),
         })
     }
+}
 
-    async fn send<S>(
+impl Upload {
+    async fn send_parts<S>(
         &self,
         body: S,
         shown: &str,
-    ) -> Result<(object_store::PutResult, u64, String), Error>
+    ) -> Result<(Vec<object_store::multipart::PartId>, u64, String), Error>
     where
         S: Stream<Item = Result<Bytes, Error>> + Send,
     {
@@ -500,11 +628,6 @@ impl Upload {
             sending.push(put_part(index, part.freeze())).await?;
         }
         let parts = sending.finish().await?;
-        let put = store
-            .complete_multipart(&self.key, &self.id, parts)
-            .await
-            .map_err(storage(format!("cannot complete {shown}")))?;
-        let sha256 = hex(&hasher.finalize());
-        Ok((put, bytes, sha256))
+        Ok((parts, bytes, hex(&hasher.finalize())))
     }
 }

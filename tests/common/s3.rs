@@ -111,3 +111,128 @@ impl Drop for S3Server {
         let _ = self.child.wait();
     }
 }
+
+/// A second S3-compatible server, moto's (PyPI `moto[server]`; `.ci/run` installs it), for
+/// what s3s-fs does not implement: ListMultipartUploads (how a run finds the uploads a crash
+/// left before their ids were recorded) and versioned buckets. moto does not check
+/// signatures: the signing tests use s3s-fs. Missing, the tests that need it say SKIPPED,
+/// unless `HAPPYHORSE_REQUIRE_S3=1`.
+pub struct MotoServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    port: u16,
+}
+
+impl MotoServer {
+    /// Starts one with the bucket [`BUCKET`] (versioned when `versioned`), or says SKIPPED.
+    pub fn start(versioned: bool) -> Option<MotoServer> {
+        let python = std::env::var("HAPPYHORSE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let has_moto = Command::new(&python)
+            .args(["-c", "import moto.server, flask"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !has_moto {
+            let why = "moto's server not found: `pip install 'moto[server]'` (or set HAPPYHORSE_REQUIRE_S3=1 to make this a failure)";
+            assert!(std::env::var_os("HAPPYHORSE_REQUIRE_S3").is_none(), "{why}");
+            super::say_skipped(why);
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        let server = MotoServer {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not listen within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server.request("PUT", &format!("/{BUCKET}"), "");
+        if versioned {
+            server.request(
+                "PUT",
+                &format!("/{BUCKET}?versioning"),
+                "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>",
+            );
+        }
+        Some(server)
+    }
+
+    /// An unsigned request (moto takes any), answered 200, its body returned.
+    fn request(&self, method: &str, target: &str, body: &str) -> String {
+        use std::io::{Read, Write};
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("moto answers");
+        write!(
+            stream,
+            "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .expect("a request to moto");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("moto's answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "{method} {target}: {answer}"
+        );
+        answer
+    }
+
+    /// The keys of the multipart uploads the server holds open, one per upload.
+    pub fn open_uploads(&self) -> Vec<String> {
+        let listing = self.request("GET", &format!("/{BUCKET}?uploads"), "");
+        listing
+            .split("<Upload>")
+            .skip(1)
+            .filter_map(|upload| {
+                let (_, rest) = upload.split_once("<Key>")?;
+                Some(rest.split_once("</Key>")?.0.to_owned())
+            })
+            .collect()
+    }
+
+    /// How many versions of objects under `prefix` the (versioned) bucket holds.
+    pub fn versions(&self, prefix: &str) -> usize {
+        self.request("GET", &format!("/{BUCKET}?versions&prefix={prefix}"), "")
+            .matches("<Version>")
+            .count()
+    }
+
+    /// The settings of a client of this server.
+    pub fn options(&self) -> Vec<(&str, &str)> {
+        vec![
+            ("aws_endpoint", self.endpoint.as_str()),
+            ("aws_access_key_id", ACCESS_KEY),
+            ("aws_secret_access_key", SECRET_KEY),
+            ("aws_region", "us-east-1"),
+            ("aws_allow_http", "true"),
+        ]
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

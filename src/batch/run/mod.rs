@@ -106,6 +106,17 @@ struct Kept {
     /// before the next try (a crash mid-upload leaves nothing behind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     upload: Option<String>,
+    /// That upload's parts are all sent, holding these bytes: if the object is there with
+    /// them (its completion ran before a crash), it is not sent again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sent: Option<SentVideo>,
+}
+
+/// The size and SHA-256 of a video whose upload's parts were all sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct SentVideo {
+    bytes: u64,
+    sha256: String,
 }
 
 impl Kept {

@@ -6,6 +6,8 @@ use std::{io::Read, path::Path, sync::atomic::Ordering};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "store")]
+use super::SentVideo;
 use super::{job_retries, Kept, Run};
 use crate::{
     client::{Finished, Output, TaskHandle},
@@ -67,6 +69,8 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
                         file: saved.path,
                         bytes,
                         sha256,
+                        e_tag: None,
+                        version: None,
                     };
                     run.apply(lease, &job, change).await?;
                     run.tally.downloads.fetch_add(1, Ordering::Relaxed);
@@ -87,10 +91,14 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
     }
 }
 
-/// Streams the video into the object store: an upload a crashed try left is aborted first,
-/// the new upload's id is recorded before the first byte goes, and the job is `downloaded`
-/// only once the store has confirmed the object. `Ok(Err(_))`: the save failed (the upload is
-/// aborted), for the caller to judge; `Err(_)`: the ledger failed.
+/// Streams the video into the object store. Before anything is sent, every upload of the
+/// object a crashed try left open is aborted: the one it recorded, and (S3) those the store
+/// lists, which covers an upload begun just before a crash and never recorded. An object a
+/// crashed try completed is kept when it holds the bytes that try recorded (read back, not
+/// sent again). The new upload's id is recorded before its first byte goes, its size and
+/// SHA-256 once every part is sent and before it is completed, and the job is `downloaded`
+/// only once the store has confirmed the object. `Ok(Err(_))`: the save failed (the upload
+/// is aborted), for the caller to judge; `Err(_)`: the ledger failed.
 #[cfg(feature = "store")]
 async fn to_store(
     run: &Run,
@@ -105,6 +113,34 @@ async fn to_store(
     if let Some(id) = kept.upload.take() {
         if let Err(err) = destination.abort(name, &id).await {
             return Ok(Err(err));
+        }
+    }
+    match destination.abort_open(name).await {
+        Ok(Some(aborted)) if aborted > 0 => tracing::info!(
+            job = %job.id,
+            aborted,
+            "aborted uploads of {} an earlier try left open",
+            destination.shown(name)
+        ),
+        Ok(_) => {}
+        Err(err) => return Ok(Err(err)),
+    }
+    if let Some(sent) = kept.sent.take() {
+        match already_stored(destination, name, &sent).await {
+            Ok(Some(info)) => {
+                let change = Transition::Downloaded {
+                    file: std::path::PathBuf::from(destination.shown(name)),
+                    bytes: sent.bytes,
+                    sha256: sent.sha256,
+                    e_tag: info.e_tag,
+                    version: info.version,
+                };
+                run.apply(lease, job, change).await?;
+                run.tally.downloads.fetch_add(1, Ordering::Relaxed);
+                return Ok(Ok(()));
+            }
+            Ok(None) => {}
+            Err(err) => return Ok(Err(err)),
         }
     }
     let upload = match destination.begin(name).await {
@@ -126,7 +162,26 @@ async fn to_store(
             return Ok(Err(err));
         }
     };
-    let stored = match upload.put(body).await {
+    let sent = match upload.send(body).await {
+        Ok(sent) => sent,
+        Err(err) => return Ok(Err(err)),
+    };
+    kept.sent = Some(SentVideo {
+        bytes: sent.bytes(),
+        sha256: sent.sha256().to_owned(),
+    });
+    let note = Transition::Note {
+        error: format!("completing the upload of {}", destination.shown(name)),
+    };
+    let job = run
+        .record(
+            lease,
+            &job,
+            note,
+            After::hold().with_step_state(kept.json()),
+        )
+        .await?;
+    let stored = match sent.complete().await {
         Ok(stored) => stored,
         Err(err) => return Ok(Err(err)),
     };
@@ -134,10 +189,32 @@ async fn to_store(
         file: std::path::PathBuf::from(stored.url),
         bytes: stored.bytes,
         sha256: stored.sha256,
+        e_tag: stored.e_tag,
+        version: stored.version,
     };
     run.apply(lease, &job, change).await?;
     run.tally.downloads.fetch_add(1, Ordering::Relaxed);
     Ok(Ok(()))
+}
+
+/// What the store holds as `name` when it is the video `sent` describes (same size, and the
+/// same SHA-256 once read back); `None` when it holds nothing or something else.
+#[cfg(feature = "store")]
+async fn already_stored(
+    destination: &crate::store::Destination,
+    name: &str,
+    sent: &SentVideo,
+) -> Result<Option<crate::store::ObjectInfo>, Error> {
+    let Some(info) = destination.stat(name).await? else {
+        return Ok(None);
+    };
+    if info.bytes != sent.bytes {
+        return Ok(None);
+    }
+    let held = destination.sha256_of(name).await?;
+    Ok(held
+        .filter(|(bytes, sha256)| *bytes == sent.bytes && *sha256 == sent.sha256)
+        .map(|_| info))
 }
 
 /// A download that failed for a reason of its own kind.

@@ -49,6 +49,10 @@ pub enum Transition {
         bytes: u64,
         /// Its SHA-256, lower-case hex.
         sha256: String,
+        /// The ETag an object store gave it (`None`: a local file).
+        e_tag: Option<String>,
+        /// The version an object store gave it, where the bucket keeps versions.
+        version: Option<String>,
     },
     /// Failed for good.
     Failed {
@@ -231,7 +235,7 @@ pub(crate) const RULES: [Rule; 13] = [
         described: "a download",
         from: From::States(&[Succeeded]),
         to: Some(JobState::Downloaded),
-        sets: "file = $5, bytes = $6, sha256 = $7, error = NULL",
+        sets: "file = $5, bytes = $6, sha256 = $7, e_tag = $8, object_version = $9, error = NULL",
         guard: None,
     },
     Rule {
@@ -339,12 +343,16 @@ impl Transition {
                 file,
                 bytes,
                 sha256,
+                e_tag,
+                version,
             } => (
                 downloaded,
                 vec![
                     Param::text(file.to_string_lossy()),
                     Param::Int(Some(i64::try_from(*bytes).unwrap_or(i64::MAX))),
                     Param::text(sha256),
+                    Param::Text(e_tag.clone()),
+                    Param::Text(version.clone()),
                 ],
             ),
             Transition::Failed { error } => (failed, vec![Param::text(error)]),

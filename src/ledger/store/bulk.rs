@@ -61,7 +61,8 @@ pub(crate) async fn settle_uncertain(engine: &dyn Engine, to: JobState) -> Resul
 const RETRY_SUBMIT_SQL: &str = "UPDATE jobs SET state = 'queued',
         earlier_tasks = earlier_tasks + CASE WHEN refused THEN 0 ELSE 1 END, refused = FALSE,
         task_id = NULL, status = NULL, output_url = NULL, output_expires_at = NULL,
-        output_expired = FALSE, file = NULL, bytes = NULL, sha256 = NULL, submitting_at = NULL,
+        output_expired = FALSE, file = NULL, bytes = NULL, sha256 = NULL, e_tag = NULL,
+        object_version = NULL, submitting_at = NULL,
         submitted_at = NULL, finished_at = NULL, task_seconds = NULL, callback_url = NULL,
         heard_at = NULL, progress = NULL, deliveries = 0, step_state = NULL, next_at = 0,
         idempotency_key = $6, error = $5, updated_at = $4
