@@ -258,3 +258,115 @@ impl Drop for S3sFs {
         let _ = self.child.wait();
     }
 }
+
+/// moto's S3 server (PyPI `moto[server]`) on a loopback port with the bucket `videos`: it
+/// lists open multipart uploads, which s3s-fs does not; it checks no signature. Objects above
+/// 1 MiB spill to temporary files rather than its memory. Killed when dropped.
+#[cfg(feature = "store")]
+pub struct Moto {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    http: reqwest::Client,
+}
+
+#[cfg(feature = "store")]
+impl Moto {
+    /// Starts `python3 -m moto.server`.
+    pub async fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = std::process::Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", "1048576")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto: pip install 'moto[server]'");
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let moto = Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+        };
+        let made = moto
+            .http
+            .put(format!("{}/videos", moto.endpoint))
+            .send()
+            .await
+            .expect("bucket");
+        assert!(made.status().is_success(), "bucket: {}", made.status());
+        moto
+    }
+
+    /// Sets the variables that point a `happyhorse` child at this store.
+    pub fn env(&self, command: &mut std::process::Command) {
+        command
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", S3_KEY.0)
+            .env("AWS_SECRET_ACCESS_KEY", S3_KEY.1)
+            .env("AWS_REGION", "us-east-1");
+    }
+
+    async fn text(&self, query: &str) -> String {
+        self.http
+            .get(format!("{}/videos?{query}", self.endpoint))
+            .send()
+            .await
+            .expect("moto answers")
+            .text()
+            .await
+            .expect("its answer")
+    }
+
+    /// Multipart uploads begun and neither completed nor aborted.
+    pub async fn open_uploads(&self) -> usize {
+        self.text("uploads").await.matches("<Upload>").count()
+    }
+
+    /// The keys under `prefix`.
+    pub async fn keys(&self, prefix: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        loop {
+            let after = keys.last().cloned().unwrap_or_default();
+            let page = self
+                .text(&format!("list-type=2&prefix={prefix}&start-after={after}"))
+                .await;
+            let found: Vec<String> = page
+                .split("<Key>")
+                .skip(1)
+                .filter_map(|k| Some(k.split_once("</Key>")?.0.to_owned()))
+                .collect();
+            if found.is_empty() {
+                return keys;
+            }
+            keys.extend(found);
+        }
+    }
+
+    /// The object `key`'s bytes, if it exists.
+    pub async fn object(&self, key: &str) -> Option<bytes::Bytes> {
+        let answer = self
+            .http
+            .get(format!("{}/videos/{key}", self.endpoint))
+            .send()
+            .await
+            .ok()?;
+        if !answer.status().is_success() {
+            return None;
+        }
+        answer.bytes().await.ok()
+    }
+}
+
+#[cfg(feature = "store")]
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
