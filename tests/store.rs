@@ -214,6 +214,22 @@ fn generate_stages_local_images_and_the_provider_fetches_them() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("at least 400 px"), "{stderr}");
     assert!(!server.root().join(BUCKET).join("inputs").exists());
+    // A request the provider cannot take as asked (Apiframe documents no default length):
+    // refused before the image is staged.
+    let out = run(&[
+        "generate",
+        "-p",
+        "apiframe",
+        "--stage",
+        &stage,
+        "--image",
+        "./horse.png",
+        "it gallops",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--duration"), "{stderr}");
+    assert!(!server.root().join(BUCKET).join("inputs").exists());
     assert_eq!(sandbox.stats().submits.total(), 0);
     // Twice the same image as two references: staged once, fetched by the sandbox, a video.
     let out = run(&[

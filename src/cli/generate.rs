@@ -185,29 +185,61 @@ pub fn run(args: Args) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
+    // What the provider cannot serve is refused before any local image is staged: the request
+    // is judged first with a stand-in URL for each image that is not one yet.
+    let stand_in = |text: &String| {
+        HttpUrl::new(text.as_str())
+            .or_else(|_| HttpUrl::new("https://staged.invalid/image.png"))
+            .ok()
+    };
+    let stand_ins = (
+        args.image.as_ref().and_then(stand_in),
+        args.references.iter().filter_map(stand_in).collect(),
+    );
+    if let Err(code) = servable(&args, stand_ins.0, stand_ins.1) {
+        return code;
+    }
     let (image, references) = match runtime.block_on(images(&args)) {
         Ok(images) => images,
         Err(code) => return code,
     };
-    let request = match request(&args, image, references) {
+    let request = match servable(&args, image, references) {
         Ok(request) => request,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return ExitCode::from(UNUSABLE);
-        }
+        Err(code) => return code,
     };
-    if let Some(problem) = missing_duration(&args) {
-        // Every problem at once: what the provider cannot serve, then the length.
-        if let Err(refusal) = request.to_wire(args.common.provider) {
-            eprintln!("error: {refusal}");
-        }
-        eprintln!("error: {problem}");
-        return ExitCode::from(UNUSABLE);
-    }
     if args.dry_run {
         return dry_run(&args, &request);
     }
     runtime.block_on(generate(&args, &request))
+}
+
+/// The request `image` and `references` make with the other options, or every reason the
+/// provider cannot serve it (and a missing length) at once, and the exit status.
+fn servable(
+    args: &Args,
+    image: Option<HttpUrl>,
+    references: Vec<HttpUrl>,
+) -> Result<VideoRequest, ExitCode> {
+    let request = request(args, image, references).map_err(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(UNUSABLE)
+    })?;
+    let refusal = request.to_wire(args.common.provider).err();
+    match (refusal, missing_duration(args)) {
+        (None, None) => Ok(request),
+        (Some(refusal), None) => Err(session::fail(
+            &Error::Unsupported(refusal),
+            args.common.json,
+            &Context::new(args.common.provider, args.sandbox),
+        )),
+        (refusal, Some(problem)) => {
+            if let Some(refusal) = refusal {
+                eprintln!("error: {refusal}");
+            }
+            eprintln!("error: {problem}");
+            Err(ExitCode::from(UNUSABLE))
+        }
+    }
 }
 
 fn dry_run(args: &Args, request: &VideoRequest) -> ExitCode {
