@@ -277,7 +277,7 @@ fn event_line(event: &Event) -> String {
 
 /// The wire body with the query of every URL in it left out (a callback's token, a signed
 /// image URL).
-fn shown_body(body: &serde_json::Value) -> serde_json::Value {
+pub(crate) fn shown_body(body: &serde_json::Value) -> serde_json::Value {
     match body {
         serde_json::Value::String(text) if text.contains("://") => match text.split_once('?') {
             Some((head, _)) => serde_json::Value::String(format!("{head}?…")),

@@ -1,6 +1,7 @@
 //! Subcommands of the `happyhorse` binary.
 
 mod batch;
+mod console;
 mod contract;
 mod generate;
 mod jobs;
@@ -73,6 +74,11 @@ enum Command {
     /// the 2xx, and duplicates change nothing. Exits 2 when nothing can be verified or the
     /// ledger cannot be opened.
     Serve(serve::Args),
+    /// Open a read-only web console over a batch's ledger: the run's overview (live), its jobs
+    /// by state, provider, error and prompt, a job's request and history with what to do
+    /// next, and a gallery of its videos. Loopback only unless --allow-remote (which then
+    /// needs HAPPYHORSE_CONSOLE_TOKEN).
+    Console(console::Args),
     /// Compare versions of the OpenAPI documents: what an edit does to callers.
     Contract(contract::Args),
     /// Check a live provider for drift from its document, sending only refusable requests.
@@ -135,6 +141,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Download(args) => task::download(args),
         Command::Validate(args) => validate::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Console(args) => console::run(args),
         Command::Probe(args) => probe::run(args),
         Command::Contract(args) => contract::run(args),
         #[cfg(feature = "sandbox")]

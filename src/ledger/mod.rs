@@ -66,6 +66,7 @@ pub use records::{
     Heard, HeardEvent, Job, Lease, NewJob, Outlook, Recorded, Retry, Summary, TaskTime,
 };
 pub use sqlite::SqliteLedger;
+pub use store::browse::{ErrorGroup, JobFilter, JobPage, ProgressPoint};
 
 use crate::Error;
 

@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::{
     engine::Engine,
-    store::{bulk, callbacks, read, write},
-    After, Committed, Enqueued, Event, Heard, Job, JobState, Lease, LedgerFuture, NewJob, Outlook,
-    Recorded, Retry, Summary, TaskTime, Transition,
+    store::{browse, bulk, callbacks, read, write},
+    After, Committed, Enqueued, ErrorGroup, Event, Heard, Job, JobFilter, JobPage, JobState, Lease,
+    LedgerFuture, NewJob, Outlook, ProgressPoint, Recorded, Retry, Summary, TaskTime, Transition,
 };
 use crate::Error;
 use crate::Provider;
@@ -226,6 +226,29 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
     /// Returns how many.
     fn resume_deferred<'a>(&'a self) -> LedgerFuture<'a, u64> {
         Box::pin(bulk::resume_deferred(self.engine()))
+    }
+
+    /// Up to `limit` (at most 500) jobs matching `filter`, recorded after the cursor `after`
+    /// (a [`JobPage::next`]; `None`: from the first), and how many match in all.
+    fn page<'a>(
+        &'a self,
+        filter: &'a JobFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> LedgerFuture<'a, JobPage> {
+        Box::pin(browse::page(self.engine(), filter, after, limit))
+    }
+
+    /// The run's progress: transitions into each state per `bucket` of time, oldest first.
+    fn progress<'a>(&'a self, bucket: Duration) -> LedgerFuture<'a, Vec<ProgressPoint>> {
+        let bucket_ms = i64::try_from(bucket.as_millis()).unwrap_or(i64::MAX);
+        Box::pin(browse::progress(self.engine(), bucket_ms))
+    }
+
+    /// The jobs that need attention grouped by state and cause, largest first (at most
+    /// `limit` groups).
+    fn error_groups<'a>(&'a self, limit: usize) -> LedgerFuture<'a, Vec<ErrorGroup>> {
+        Box::pin(browse::error_groups(self.engine(), limit))
     }
 
     /// The newest event's number in the history (0: none).

@@ -253,6 +253,28 @@ impl Destination {
         Ok(Some(ids.len()))
     }
 
+    /// The bytes `range` of the object `name`, streamed (what a player asks for to seek).
+    pub async fn read_range(
+        &self,
+        name: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<impl Stream<Item = Result<Bytes, Error>> + Send + 'static, Error> {
+        let key = self.key(name)?;
+        let shown = self.shown(name);
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range)),
+            ..Default::default()
+        };
+        let got = self
+            .store
+            .get_opts(&key, options)
+            .await
+            .map_err(storage(format!("cannot read {shown}")))?;
+        Ok(got
+            .into_stream()
+            .map(move |chunk| chunk.map_err(|err| storage(format!("cannot read {shown}"))(err))))
+    }
+
     /// Size and SHA-256 of what the store holds as `name`, read back in full (`None`: nothing
     /// is there): how a run tells that an upload a crashed run completed holds the bytes it
     /// recorded, without sending them again.

@@ -1,0 +1,300 @@
+//! The console's pages and JSON: the overview (and its live stream), a page of jobs, one
+//! job, and the console's own metrics.
+
+use std::{convert::Infallible, sync::Arc, time::Duration};
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{header, StatusCode},
+    response::{
+        sse::{Event as SseEvent, KeepAlive, Sse},
+        Html, IntoResponse, Response,
+    },
+    Json,
+};
+use chrono::Utc;
+use futures_util::Stream;
+use happyhorse::{
+    ledger::{Job, JobFilter, JobState},
+    Provider,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Console;
+use crate::cli::jobs::{next_step, shown_body};
+
+const INDEX: &str = include_str!("assets/index.html");
+const SCRIPT: &str = include_str!("assets/app.js");
+const STYLE: &str = include_str!("assets/app.css");
+
+/// How far back the throughput is measured.
+const RATE_WINDOW: Duration = Duration::from_secs(300);
+
+/// How often the live stream looks for news (one cheap query: the newest event's number).
+const STREAM_EVERY: Duration = Duration::from_millis(500);
+
+pub(crate) async fn index() -> Html<&'static str> {
+    Html(INDEX)
+}
+
+pub(crate) async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+pub(crate) async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+fn failed(err: &happyhorse::Error) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"error": err.to_string()})),
+    )
+        .into_response()
+}
+
+/// The overview as JSON.
+async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
+    let ledger = &console.ledger;
+    let event_seq = ledger.event_seq().await?;
+    let summary = ledger.summary().await?;
+    let errors = ledger.error_groups(20).await?;
+    let progress = ledger.progress(Duration::from_secs(60)).await?;
+    let total = summary.total();
+    let states: Vec<Value> = JobState::ALL
+        .iter()
+        .map(|state| json!({"state": state, "jobs": summary.count(*state)}))
+        .collect();
+    let settled: u64 = JobState::ALL
+        .iter()
+        .filter(|s| s.is_settled())
+        .map(|s| summary.count(*s))
+        .sum();
+    let since = Utc::now().timestamp_millis()
+        - i64::try_from(RATE_WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let recent: u64 = progress
+        .iter()
+        .filter(|p| p.at_ms >= since && p.state.is_settled())
+        .map(|p| p.jobs)
+        .sum();
+    let per_minute = recent as f64 / (RATE_WINDOW.as_secs_f64() / 60.0);
+    let left = total.saturating_sub(settled);
+    let eta_seconds = (per_minute > 0.0 && left > 0).then(|| left as f64 / per_minute * 60.0);
+    let committed: Vec<Value> = summary
+        .committed
+        .rows
+        .iter()
+        .map(|row| {
+            json!({"provider": row.provider, "resolution": row.resolution, "jobs": row.jobs,
+                   "video_seconds": row.video_seconds, "credits": row.credits})
+        })
+        .collect();
+    Ok(json!({
+        "ledger": console.ledger_shown,
+        "event_seq": event_seq,
+        "total": total,
+        "settled": settled,
+        "states": states,
+        "committed": committed,
+        "callbacks": summary.callbacks,
+        "errors": errors,
+        "progress": progress,
+        "per_minute": per_minute,
+        "eta_seconds": eta_seconds,
+        "at": Utc::now(),
+    }))
+}
+
+pub(crate) async fn overview(State(console): State<Arc<Console>>) -> Response {
+    match overview_json(&console).await {
+        Ok(value) => Json(value).into_response(),
+        Err(err) => failed(&err),
+    }
+}
+
+/// The overview whenever the ledger's history moved (and once at the start).
+pub(crate) async fn stream(
+    State(console): State<Arc<Console>>,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let updates = futures_util::stream::unfold(
+        (console, None::<i64>),
+        |(console, last)| async move {
+            loop {
+                let seq = console.ledger.event_seq().await.ok();
+                if seq.is_some() && seq != last {
+                    let event = match overview_json(&console).await {
+                        Ok(value) => SseEvent::default().event("overview").data(value.to_string()),
+                        Err(err) => SseEvent::default().event("problem").data(err.to_string()),
+                    };
+                    return Some((Ok(event), (console, seq)));
+                }
+                tokio::time::sleep(STREAM_EVERY).await;
+            }
+        },
+    );
+    Sse::new(updates).keep_alive(KeepAlive::default())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct JobsQuery {
+    state: Option<String>,
+    provider: Option<String>,
+    error: Option<String>,
+    q: Option<String>,
+    after: Option<i64>,
+    limit: Option<u32>,
+    saved: Option<bool>,
+}
+
+/// A job's prompt, from its wire body.
+fn prompt(job: &Job) -> Option<String> {
+    job.body
+        .get("prompt")
+        .or_else(|| job.body.pointer("/input/prompt"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The request's parameters worth showing beside a video (its wire body less prompt and URLs).
+fn parameters(job: &Job) -> Value {
+    json!({
+        "resolution": job.resolution,
+        "video_seconds": job.video_seconds,
+        "credits": job.credits,
+        "request": shown_body(&job.body),
+    })
+}
+
+fn row(job: &Job) -> Value {
+    json!({
+        "id": job.id, "seq": job.seq, "line": job.line, "provider": job.provider,
+        "state": job.state, "prompt": prompt(job), "resolution": job.resolution,
+        "video_seconds": job.video_seconds, "attempts": job.attempts, "task_id": job.task_id,
+        "error": job.error, "updated_at": job.updated_at,
+        "video": (job.state == JobState::Downloaded && job.file.is_some())
+            .then(|| format!("/media/{}", job.id)),
+        "parameters": parameters(job),
+    })
+}
+
+pub(crate) async fn jobs(
+    State(console): State<Arc<Console>>,
+    Query(query): Query<JobsQuery>,
+) -> Response {
+    let bad = |message: String| (StatusCode::BAD_REQUEST, Json(json!({"error": message}))).into_response();
+    let mut filter = JobFilter::default();
+    if let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) {
+        match state.parse::<JobState>() {
+            Ok(state) => filter.state = Some(state),
+            Err(_) => return bad(format!("no state '{state}'")),
+        }
+    }
+    if let Some(provider) = query.provider.as_deref().filter(|s| !s.is_empty()) {
+        match provider.parse::<Provider>() {
+            Ok(provider) => filter.provider = Some(provider),
+            Err(_) => return bad(format!("no provider '{provider}'")),
+        }
+    }
+    filter.error = query.error.clone();
+    filter.search = query.q.clone();
+    filter.saved = query.saved.unwrap_or(false);
+    let limit = query.limit.unwrap_or(50);
+    match console.ledger.page(&filter, query.after, limit).await {
+        Ok(page) => Json(json!({
+            "jobs": page.jobs.iter().map(row).collect::<Vec<_>>(),
+            "matching": page.matching,
+            "next": page.next,
+        }))
+        .into_response(),
+        Err(err) => failed(&err),
+    }
+}
+
+/// The command that settles a job in `state`, where one is needed.
+fn command(console: &Console, job: &Job) -> Option<String> {
+    let ledger = &console.ledger_shown;
+    let flag = match job.state {
+        JobState::Uncertain => "--resubmit-uncertain",
+        JobState::Expired => "--retry-failed=expired",
+        JobState::Failed => "--retry-failed",
+        _ => return None,
+    };
+    Some(format!("happyhorse batch JOBS.jsonl --ledger {ledger} {flag}"))
+}
+
+pub(crate) async fn job(State(console): State<Arc<Console>>, Path(id): Path<String>) -> Response {
+    let job = match console.ledger.job(&id).await {
+        Ok(Some(job)) => job,
+        Ok(None) => {
+            return (StatusCode::NOT_FOUND, Json(json!({"error": format!("no job '{id}'")}))).into_response()
+        }
+        Err(err) => return failed(&err),
+    };
+    let events = match console.ledger.events(&id).await {
+        Ok(events) => events,
+        Err(err) => return failed(&err),
+    };
+    let mut value = row(&job);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("request".into(), shown_body(&job.body));
+        object.insert("events".into(), json!(events));
+        object.insert("next".into(), json!(next_step(job.state)));
+        object.insert("command".into(), json!(command(&console, &job)));
+        object.insert("bytes".into(), json!(job.bytes));
+        object.insert("sha256".into(), json!(job.sha256));
+        object.insert("deliveries".into(), json!(job.deliveries));
+        object.insert("submitted_at".into(), json!(job.submitted_at));
+        object.insert("created_at".into(), json!(job.created_at));
+        object.insert("task_seconds".into(), json!(job.task_seconds));
+    }
+    Json(value).into_response()
+}
+
+/// The console's own metrics in Prometheus' text format: the ledger's jobs per state and
+/// committed video seconds, and the requests this console served.
+pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
+    let summary = match console.ledger.summary().await {
+        Ok(summary) => summary,
+        Err(err) => return failed(&err),
+    };
+    let mut text = String::new();
+    text.push_str("# HELP happyhorse_jobs Jobs in the ledger, by state.\n# TYPE happyhorse_jobs gauge\n");
+    for state in JobState::ALL {
+        text.push_str(&format!(
+            "happyhorse_jobs{{state=\"{}\"}} {}\n",
+            state.name(),
+            summary.count(state)
+        ));
+    }
+    text.push_str("# HELP happyhorse_committed_video_seconds Seconds of video the ledger's billed tasks make, by provider and resolution.\n# TYPE happyhorse_committed_video_seconds gauge\n");
+    for row in &summary.committed.rows {
+        text.push_str(&format!(
+            "happyhorse_committed_video_seconds{{provider=\"{}\",resolution=\"{}\"}} {}\n",
+            row.provider, row.resolution, row.video_seconds
+        ));
+    }
+    text.push_str(&format!(
+        "# HELP happyhorse_console_requests_total Requests this console answered.\n# TYPE happyhorse_console_requests_total counter\nhappyhorse_console_requests_total {}\n",
+        console.requests.load(std::sync::atomic::Ordering::Relaxed)
+    ));
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
