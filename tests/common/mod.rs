@@ -3,6 +3,8 @@
 
 use std::{fs, path::PathBuf};
 
+#[cfg(feature = "cli")]
+pub mod browser;
 #[cfg(feature = "postgres")]
 pub mod pg;
 #[cfg(feature = "cli")]

@@ -85,8 +85,8 @@ async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
         .filter(|s| s.is_settled())
         .map(|s| summary.count(*s))
         .sum();
-    let since = Utc::now().timestamp_millis()
-        - i64::try_from(RATE_WINDOW.as_millis()).unwrap_or(i64::MAX);
+    let since =
+        Utc::now().timestamp_millis() - i64::try_from(RATE_WINDOW.as_millis()).unwrap_or(i64::MAX);
     let recent: u64 = progress
         .iter()
         .filter(|p| p.at_ms >= since && p.state.is_settled())
@@ -131,22 +131,22 @@ pub(crate) async fn overview(State(console): State<Arc<Console>>) -> Response {
 pub(crate) async fn stream(
     State(console): State<Arc<Console>>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let updates = futures_util::stream::unfold(
-        (console, None::<i64>),
-        |(console, last)| async move {
+    let updates =
+        futures_util::stream::unfold((console, None::<i64>), |(console, last)| async move {
             loop {
                 let seq = console.ledger.event_seq().await.ok();
                 if seq.is_some() && seq != last {
                     let event = match overview_json(&console).await {
-                        Ok(value) => SseEvent::default().event("overview").data(value.to_string()),
+                        Ok(value) => SseEvent::default()
+                            .event("overview")
+                            .data(value.to_string()),
                         Err(err) => SseEvent::default().event("problem").data(err.to_string()),
                     };
                     return Some((Ok(event), (console, seq)));
                 }
                 tokio::time::sleep(STREAM_EVERY).await;
             }
-        },
-    );
+        });
     Sse::new(updates).keep_alive(KeepAlive::default())
 }
 
@@ -196,7 +196,9 @@ pub(crate) async fn jobs(
     State(console): State<Arc<Console>>,
     Query(query): Query<JobsQuery>,
 ) -> Response {
-    let bad = |message: String| (StatusCode::BAD_REQUEST, Json(json!({"error": message}))).into_response();
+    let bad = |message: String| {
+        (StatusCode::BAD_REQUEST, Json(json!({"error": message}))).into_response()
+    };
     let mut filter = JobFilter::default();
     if let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) {
         match state.parse::<JobState>() {
@@ -234,14 +236,20 @@ fn command(console: &Console, job: &Job) -> Option<String> {
         JobState::Failed => "--retry-failed",
         _ => return None,
     };
-    Some(format!("happyhorse batch JOBS.jsonl --ledger {ledger} {flag}"))
+    Some(format!(
+        "happyhorse batch JOBS.jsonl --ledger {ledger} {flag}"
+    ))
 }
 
 pub(crate) async fn job(State(console): State<Arc<Console>>, Path(id): Path<String>) -> Response {
     let job = match console.ledger.job(&id).await {
         Ok(Some(job)) => job,
         Ok(None) => {
-            return (StatusCode::NOT_FOUND, Json(json!({"error": format!("no job '{id}'")}))).into_response()
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": format!("no job '{id}'")})),
+            )
+                .into_response()
         }
         Err(err) => return failed(&err),
     };
@@ -273,7 +281,9 @@ pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
         Err(err) => return failed(&err),
     };
     let mut text = String::new();
-    text.push_str("# HELP happyhorse_jobs Jobs in the ledger, by state.\n# TYPE happyhorse_jobs gauge\n");
+    text.push_str(
+        "# HELP happyhorse_jobs Jobs in the ledger, by state.\n# TYPE happyhorse_jobs gauge\n",
+    );
     for state in JobState::ALL {
         text.push_str(&format!(
             "happyhorse_jobs{{state=\"{}\"}} {}\n",
@@ -293,7 +303,10 @@ pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
         console.requests.load(std::sync::atomic::Ordering::Relaxed)
     ));
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response()

@@ -57,9 +57,20 @@ fn not_found(what: &str) -> Response {
 /// The answer for `range` of a `total`-byte video whose bytes `body` gives.
 fn answer(total: u64, range: Option<(u64, u64)>, body: Body) -> Response {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, "video/mp4".parse().unwrap_or_else(|_| header::HeaderValue::from_static("video/mp4")));
-    headers.insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("private, max-age=3600"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        "video/mp4"
+            .parse()
+            .unwrap_or_else(|_| header::HeaderValue::from_static("video/mp4")),
+    );
+    headers.insert(
+        header::ACCEPT_RANGES,
+        header::HeaderValue::from_static("bytes"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, max-age=3600"),
+    );
     let (status, length) = match range {
         Some((first, last)) => {
             if let Ok(value) = format!("bytes {first}-{last}/{total}").parse() {
@@ -93,7 +104,11 @@ pub(crate) async fn video(
         Ok(None) => return not_found("no such job"),
         Err(err) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{err}\n")).into_response(),
     };
-    let Some(file) = job.file.clone().filter(|_| job.state == JobState::Downloaded) else {
+    let Some(file) = job
+        .file
+        .clone()
+        .filter(|_| job.state == JobState::Downloaded)
+    else {
         return not_found("this job has no video (yet)");
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
@@ -136,7 +151,10 @@ async fn local(path: PathBuf, range: Option<&str>) -> Response {
             Ok(0) => None,
             Ok(n) => {
                 buffer.truncate(n);
-                Some((Ok::<_, std::io::Error>(Bytes::from(buffer)), (handle, left.saturating_sub(n as u64))))
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from(buffer)),
+                    (handle, left.saturating_sub(n as u64)),
+                ))
             }
             Err(err) => Some((Err(err), (handle, 0))),
         }
@@ -162,8 +180,17 @@ async fn object(url: &str, range: Option<&str>) -> Response {
         Err(()) => return unsatisfiable(total),
     };
     let (first, last) = wanted.unwrap_or((0, total.saturating_sub(1)));
-    match destination.read_range(name, first..last.saturating_add(1)).await {
-        Ok(stream) => answer(total, wanted, Body::from_stream(stream.map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string()))))),
+    match destination
+        .read_range(name, first..last.saturating_add(1))
+        .await
+    {
+        Ok(stream) => answer(
+            total,
+            wanted,
+            Body::from_stream(
+                stream.map(|chunk| chunk.map_err(|e| std::io::Error::other(e.to_string()))),
+            ),
+        ),
         Err(err) => (StatusCode::BAD_GATEWAY, format!("{err}\n")).into_response(),
     }
 }

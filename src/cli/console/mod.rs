@@ -105,7 +105,10 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
         if token.is_none() {
-            eprintln!("error: --allow-remote needs a token: anyone who reaches {} would see every job", args.addr);
+            eprintln!(
+                "error: --allow-remote needs a token: anyone who reaches {} would see every job",
+                args.addr
+            );
             eprintln!("  next: export {TOKEN_ENV}=$(openssl rand -hex 32), then give it to the people who may look");
             return ExitCode::from(UNUSABLE);
         }
@@ -114,7 +117,9 @@ async fn serve(args: Args) -> ExitCode {
         Ok(ledger) => Arc::from(ledger),
         Err(err) => {
             eprintln!("error: {err}");
-            eprintln!("  next: pass the --ledger a batch wrote (a .db file, or its postgres:// URL)");
+            eprintln!(
+                "  next: pass the --ledger a batch wrote (a .db file, or its postgres:// URL)"
+            );
             return ExitCode::from(UNUSABLE);
         }
     };

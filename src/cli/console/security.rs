@@ -42,8 +42,7 @@ fn digest(text: &str) -> String {
 /// Equal strings, in a time that depends on their length only.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -88,7 +87,11 @@ impl Token {
 
 /// Adds the security headers to every answer; with a token set, refuses what does not carry
 /// it (pages go to the login form, the rest are answered 401).
-pub(crate) async fn guard(State(console): State<Arc<Console>>, request: Request, next: Next) -> Response {
+pub(crate) async fn guard(
+    State(console): State<Arc<Console>>,
+    request: Request,
+    next: Next,
+) -> Response {
     console.requests.fetch_add(1, Ordering::Relaxed);
     let path = request.uri().path().to_owned();
     let open = matches!(path.as_str(), "/login" | "/app.css");
@@ -146,7 +149,10 @@ pub(crate) struct Login {
     token: String,
 }
 
-pub(crate) async fn login(State(console): State<Arc<Console>>, Form(form): Form<Login>) -> Response {
+pub(crate) async fn login(
+    State(console): State<Arc<Console>>,
+    Form(form): Form<Login>,
+) -> Response {
     let Some(token) = &console.token else {
         return Redirect::to("/").into_response();
     };

@@ -90,10 +90,20 @@ fn clause(filter: &JobFilter) -> (String, Vec<Param>) {
         terms.push(term.replace("$?", &format!("${}", params.len())));
     }
     if let Some(state) = filter.state {
-        bind("state = $?", Param::text(state.name()), &mut terms, &mut params);
+        bind(
+            "state = $?",
+            Param::text(state.name()),
+            &mut terms,
+            &mut params,
+        );
     }
     if let Some(provider) = filter.provider {
-        bind("provider = $?", Param::text(provider.name()), &mut terms, &mut params);
+        bind(
+            "provider = $?",
+            Param::text(provider.name()),
+            &mut terms,
+            &mut params,
+        );
     }
     if let Some(error) = filter.error.as_deref().filter(|e| !e.is_empty()) {
         bind(
@@ -170,7 +180,10 @@ pub(crate) async fn page(
 }
 
 /// Transitions into each state per `bucket_ms` of the run, oldest first.
-pub(crate) async fn progress(engine: &dyn Engine, bucket_ms: i64) -> Result<Vec<ProgressPoint>, Error> {
+pub(crate) async fn progress(
+    engine: &dyn Engine,
+    bucket_ms: i64,
+) -> Result<Vec<ProgressPoint>, Error> {
     let bucket_ms = bucket_ms.max(1000);
     let rows = engine
         .read(
@@ -194,7 +207,10 @@ pub(crate) async fn progress(engine: &dyn Engine, bucket_ms: i64) -> Result<Vec<
 
 /// The jobs that need attention (failed, expired, uncertain), grouped by state and cause,
 /// largest group first (at most `limit` groups).
-pub(crate) async fn error_groups(engine: &dyn Engine, limit: usize) -> Result<Vec<ErrorGroup>, Error> {
+pub(crate) async fn error_groups(
+    engine: &dyn Engine,
+    limit: usize,
+) -> Result<Vec<ErrorGroup>, Error> {
     let sql = format!(
         "SELECT state, error, CAST(COUNT(*) AS BIGINT) AS n, MIN(id) AS example FROM jobs
          WHERE state IN ({}) GROUP BY state, error",
@@ -207,7 +223,11 @@ pub(crate) async fn error_groups(engine: &dyn Engine, limit: usize) -> Result<Ve
     let mut groups: Vec<ErrorGroup> = Vec::new();
     for row in rows.iter() {
         let state = row.state("state")?;
-        let cause = cause(row.opt_text("error")?.as_deref().unwrap_or("(no error recorded)"));
+        let cause = cause(
+            row.opt_text("error")?
+                .as_deref()
+                .unwrap_or("(no error recorded)"),
+        );
         let jobs = row.unsigned("n")?;
         let example = row.text("example")?;
         match groups
@@ -262,7 +282,10 @@ mod tests {
             cause("the output of hiapi task t-123 expired at 2026-12-03T10:00:00Z before it was saved"),
             "the output of hiapi task … expired at … before it was saved"
         );
-        assert_eq!(cause("moderation refused the prompt"), "moderation refused the prompt");
+        assert_eq!(
+            cause("moderation refused the prompt"),
+            "moderation refused the prompt"
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ function pager(params, page, target) {
 async function showJobs(params) {
   setNav("jobs");
   const page = await getJson(`/api/jobs?${apiQuery(params, { limit: 50 })}`);
-  const table = el("table", { id: "jobs" },
+  const table = el("table", { id: "jobs", "data-for": location.hash },
     el("tr", {}, el("th", {}, "id"), el("th", {}, "line"), el("th", {}, "provider"), el("th", {}, "state"), el("th", {}, "prompt"), el("th", {}, "tries"), el("th", {}, "error"), el("th", {}, "updated")),
     page.jobs.map((j) => el("tr", { "data-job-id": j.id, "data-state": j.state, "data-provider": j.provider },
       el("td", {}, el("a", { href: `#/job/${encodeURIComponent(j.id)}` }, j.id)), el("td", { class: "num" }, j.line ?? ""),
@@ -167,7 +167,7 @@ async function showJob(id) {
 async function showGallery(params) {
   setNav("gallery");
   const page = await getJson(`/api/jobs?${apiQuery(params, { saved: "true", limit: 24 })}`);
-  const grid = el("div", { class: "gallery", id: "gallery" }, page.jobs.map((j) => el("figure", { "data-job-id": j.id },
+  const grid = el("div", { class: "gallery", id: "gallery", "data-for": location.hash }, page.jobs.map((j) => el("figure", { "data-job-id": j.id },
     el("video", { src: j.video, controls: true, preload: "metadata", muted: true, playsinline: true }),
     el("figcaption", {}, el("a", { href: `#/job/${encodeURIComponent(j.id)}` }, j.id), " · ", j.provider, " · ",
       `${j.parameters.resolution}, ${j.parameters.video_seconds} s`, el("div", {}, j.prompt ?? "")))));
