@@ -71,7 +71,13 @@ fn failed(err: &happyhorse::Error) -> Response {
 /// The overview as JSON.
 async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
     let ledger = &console.ledger;
+    console.read(5);
     let event_seq = ledger.event_seq().await?;
+    let latest_event_at = ledger
+        .events_after(event_seq.saturating_sub(1), 1, None)
+        .await?
+        .first()
+        .map(|event| event.at);
     let summary = ledger.summary().await?;
     let errors = ledger.error_groups(20).await?;
     let progress = ledger.progress(Duration::from_secs(60)).await?;
@@ -107,6 +113,7 @@ async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
     Ok(json!({
         "ledger": console.ledger_shown,
         "event_seq": event_seq,
+        "latest_event_at": latest_event_at,
         "total": total,
         "settled": settled,
         "states": states,
@@ -134,6 +141,7 @@ pub(crate) async fn stream(
     let updates =
         futures_util::stream::unfold((console, None::<i64>), |(console, last)| async move {
             loop {
+                console.read(1);
                 let seq = console.ledger.event_seq().await.ok();
                 if seq.is_some() && seq != last {
                     let event = match overview_json(&console).await {
@@ -216,6 +224,7 @@ pub(crate) async fn jobs(
     filter.search = query.q.clone();
     filter.saved = query.saved.unwrap_or(false);
     let limit = query.limit.unwrap_or(50);
+    console.read(1);
     match console.ledger.page(&filter, query.after, limit).await {
         Ok(page) => Json(json!({
             "jobs": page.jobs.iter().map(row).collect::<Vec<_>>(),
@@ -242,6 +251,7 @@ fn command(console: &Console, job: &Job) -> Option<String> {
 }
 
 pub(crate) async fn job(State(console): State<Arc<Console>>, Path(id): Path<String>) -> Response {
+    console.read(2);
     let job = match console.ledger.job(&id).await {
         Ok(Some(job)) => job,
         Ok(None) => {
@@ -276,6 +286,7 @@ pub(crate) async fn job(State(console): State<Arc<Console>>, Path(id): Path<Stri
 /// The console's own metrics in Prometheus' text format: the ledger's jobs per state and
 /// committed video seconds, and the requests this console served.
 pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
+    console.read(1);
     let summary = match console.ledger.summary().await {
         Ok(summary) => summary,
         Err(err) => return failed(&err),
@@ -298,6 +309,10 @@ pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
             row.provider, row.resolution, row.video_seconds
         ));
     }
+    text.push_str(&format!(
+        "# HELP happyhorse_console_ledger_reads_total Ledger reads this console made (each one to four statements).\n# TYPE happyhorse_console_ledger_reads_total counter\nhappyhorse_console_ledger_reads_total {}\n",
+        console.reads.load(std::sync::atomic::Ordering::Relaxed)
+    ));
     text.push_str(&format!(
         "# HELP happyhorse_console_requests_total Requests this console answered.\n# TYPE happyhorse_console_requests_total counter\nhappyhorse_console_requests_total {}\n",
         console.requests.load(std::sync::atomic::Ordering::Relaxed)

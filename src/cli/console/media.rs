@@ -99,6 +99,7 @@ pub(crate) async fn video(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
+    console.read(1);
     let job = match console.ledger.job(&id).await {
         Ok(Some(job)) => job,
         Ok(None) => return not_found("no such job"),

@@ -60,6 +60,17 @@ pub(crate) struct Console {
     pub token: Option<security::Token>,
     /// Requests served, for `/metrics`.
     pub requests: AtomicU64,
+    /// Ledger reads made (each a method of [`Ledger`]: one to four statements), for
+    /// `/metrics`: the console's load on the ledger.
+    pub reads: AtomicU64,
+}
+
+impl Console {
+    /// Counts `n` ledger reads.
+    pub(crate) fn read(&self, n: u64) {
+        self.reads
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The console's routes over `console`.
@@ -135,6 +146,7 @@ async fn serve(args: Args) -> ExitCode {
         ledger_shown: ledger::shown(&args.ledger),
         token,
         requests: AtomicU64::new(0),
+        reads: AtomicU64::new(0),
     });
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
