@@ -181,6 +181,9 @@ pub(crate) struct Checked {
 
 /// A distinct local file, read and checked: its bytes kept while [`KEEP_BYTES`] allows.
 struct Read {
+    /// The paths the lines name it by (`a.png`, `./a.png`, `file:///dir/a.png`).
+    paths: Vec<PathBuf>,
+    /// The path it was read from.
     path: PathBuf,
     sha256: String,
     extension: &'static str,
@@ -421,19 +424,29 @@ fn largest_image() -> u64 {
 /// it against every use's limits, and notes the problems and the files to stage in `checked`.
 async fn read_files(uses: BTreeMap<PathBuf, Vec<Use>>, shown: &str, checked: &mut Checked) {
     let max_bytes = largest_image();
-    checked.files_read = uses.len();
-    let reads = futures_util::stream::iter(uses)
-        .map(|(path, uses)| async move {
+    // One read per file, however the lines write its path.
+    let mut files: BTreeMap<PathBuf, (Vec<PathBuf>, Vec<Use>)> = BTreeMap::new();
+    for (path, uses) in uses {
+        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+        let entry = files.entry(key).or_default();
+        entry.0.push(path);
+        entry.1.extend(uses);
+    }
+    checked.files_read = files.len();
+    let reads = futures_util::stream::iter(files.into_values())
+        .map(|(mut paths, uses)| async move {
+            let path = paths.swap_remove(0);
+            paths.push(path.clone());
             let read_path = path.clone();
             let read = tokio::task::spawn_blocking(move || LocalFile::read(&read_path, max_bytes))
                 .await
                 .unwrap_or_else(|err| Err(format!("cannot read {}: {err}", path.display())));
-            (read, uses)
+            (read, paths, uses)
         })
         .buffered(FILES_AT_ONCE);
     futures_util::pin_mut!(reads);
     let mut kept = 0usize;
-    while let Some((read, uses)) = reads.next().await {
+    while let Some((read, paths, uses)) = reads.next().await {
         let file = match read {
             Ok(file) => file,
             Err(problem) => {
@@ -478,6 +491,7 @@ async fn read_files(uses: BTreeMap<PathBuf, Vec<Use>>, shown: &str, checked: &mu
             sha256: file.sha256.clone(),
             bytes: keep.then(|| file.bytes.clone()),
             path: file.path,
+            paths,
         });
     }
 }
@@ -503,17 +517,31 @@ pub(crate) async fn stage_batch(
         eprintln!("error: local images need --stage; nothing was staged or submitted");
         return Err(ExitCode::from(UNUSABLE));
     };
+    // Copies of one image under other names are one object, staged once.
+    let mut distinct: BTreeMap<(String, &'static str), Read> = BTreeMap::new();
+    for read in checked.files {
+        match distinct.entry((read.sha256.clone(), read.extension)) {
+            std::collections::btree_map::Entry::Occupied(mut same) => {
+                same.get_mut().paths.extend(read.paths);
+            }
+            std::collections::btree_map::Entry::Vacant(new) => {
+                new.insert(read);
+            }
+        }
+    }
     if dry_run {
-        for read in &checked.files {
+        for read in distinct.values() {
             let name = staged_name(&read.sha256, read.extension);
-            staging
-                .urls
-                .insert(read.path.clone(), format!("https://staged.invalid/{name}"));
+            for path in &read.paths {
+                staging
+                    .urls
+                    .insert(path.clone(), format!("https://staged.invalid/{name}"));
+            }
         }
         eprintln!(
             "dry run: {} local image{} would be staged in {stage_url} (each under its SHA-256, once)",
-            checked.files.len(),
-            if checked.files.len() == 1 { "" } else { "s" }
+            distinct.len(),
+            if distinct.len() == 1 { "" } else { "s" }
         );
         return Ok(staging);
     }
@@ -522,8 +550,8 @@ pub(crate) async fn stage_batch(
         ExitCode::from(UNUSABLE)
     })?;
     let started = std::time::Instant::now();
-    let count = checked.files.len();
-    let staged = futures_util::stream::iter(checked.files)
+    let count = distinct.len();
+    let staged = futures_util::stream::iter(distinct.into_values())
         .map(|read| {
             let destination = &destination;
             async move { stage_one(destination, read, ttl).await }
@@ -532,9 +560,11 @@ pub(crate) async fn stage_batch(
     futures_util::pin_mut!(staged);
     let mut uploaded = 0usize;
     while let Some(result) = staged.next().await {
-        let (path, url, was_uploaded) = result?;
+        let (paths, url, was_uploaded) = result?;
         uploaded = uploaded.saturating_add(usize::from(was_uploaded));
-        staging.urls.insert(path, url);
+        for path in paths {
+            staging.urls.insert(path, url.clone());
+        }
     }
     eprintln!(
         "staged {count} local image{} in {stage_url}: {uploaded} uploaded, {} already there (presigned URLs for {} s) in {} ms",
@@ -546,12 +576,12 @@ pub(crate) async fn stage_batch(
     Ok(staging)
 }
 
-/// Stages one checked file: its path, the URL to send, and whether it was uploaded now.
+/// Stages one checked file: the paths it goes by, the URL to send, and whether it was uploaded now.
 async fn stage_one(
     destination: &Destination,
     read: Read,
     ttl: Duration,
-) -> Result<(PathBuf, String, bool), ExitCode> {
+) -> Result<(Vec<PathBuf>, String, bool), ExitCode> {
     let shown = read.path.display().to_string();
     let bytes = match read.bytes {
         Some(bytes) => std::sync::Arc::unwrap_or_clone(bytes),
@@ -594,5 +624,5 @@ async fn stage_one(
         );
         return Err(ExitCode::from(FAILED));
     }
-    Ok((read.path, staged.url, staged.uploaded))
+    Ok((read.paths, staged.url, staged.uploaded))
 }
