@@ -253,10 +253,87 @@ fn local_images_are_checked_by_line_then_staged_once_each_and_fetched() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("images checked: 0 local files read"),
-        "{stderr}"
+        !stderr.contains("images checked"),
+        "nothing read or fetched: {stderr}"
     );
     assert_eq!(sandbox.stats().submits.total(), stats.submits.total());
     assert_eq!(objects(&server, "inputs"), want);
+    runtime.block_on(sandbox.shutdown());
+}
+
+/// A job recorded but never submitted keeps the URL it was recorded with (the body under its
+/// idempotency key never changes): a rerun refuses it, by line and before any submit, when
+/// that URL has expired, instead of signing it again or sending it.
+#[test]
+fn a_recorded_job_whose_staged_url_expired_is_refused_before_any_submit() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .expect("the sandbox starts");
+    let dir = tempfile::tempdir().expect("a directory");
+    std::fs::write(dir.path().join("horse.png"), Sandbox::sample_png(640, 480)).expect("png");
+    let line = serde_json::json!({"id": "late", "prompt": "[Image 1] gallops", "references": ["horse.png"], "duration": 3});
+    std::fs::write(dir.path().join("jobs.jsonl"), format!("{line}\n")).expect("jobs.jsonl");
+    // As an earlier run recorded it: staged, signed for 60 s two days ago, queued.
+    let expired = format!(
+        "{}/{BUCKET}/inputs/abc.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k&X-Amz-Date={}&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
+        server.endpoint,
+        (chrono::Utc::now() - chrono::TimeDelta::days(2)).format("%Y%m%dT%H%M%SZ")
+    );
+    let job = happyhorse::batch::JobsReader::new(
+        std::io::Cursor::new(format!("{line}\n")),
+        happyhorse::Provider::HiApi,
+    )
+    .with_local_images(dir.path())
+    .next()
+    .expect("a job")
+    .expect("a valid line")
+    .with_images(|_| Some(expired.clone()))
+    .expect("its image");
+    runtime.block_on(async {
+        let ledger = SqliteLedger::open(dir.path().join("hh.db"))
+            .await
+            .expect("the ledger");
+        let enqueued = ledger.enqueue(&[job.to_new_job()]).await.expect("enqueued");
+        assert_eq!(enqueued.inserted, 1);
+    });
+    let out = format!("s3://{BUCKET}/videos");
+    let stage = format!("s3://{BUCKET}/inputs");
+    let refused = happyhorse(
+        &[
+            "batch",
+            "jobs.jsonl",
+            "--stage",
+            &stage,
+            "--out",
+            &out,
+            "--ledger",
+            "hh.db",
+            "--no-preflight",
+        ],
+        dir.path(),
+        &sandbox,
+        &server,
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    let found = stderr
+        .lines()
+        .find(|l| l.starts_with("jobs.jsonl:line 1: error: "))
+        .unwrap_or_else(|| panic!("no error for line 1: {stderr}"));
+    assert!(found.contains("expired at"), "{found}");
+    assert!(found.contains("new \"id\""), "{found}");
+    assert!(!stderr.contains("X-Amz-Signature"), "{stderr}");
+    assert_eq!(sandbox.stats().submits.total(), 0);
+    assert_eq!(
+        objects(&server, "inputs"),
+        Vec::<String>::new(),
+        "nothing staged"
+    );
     runtime.block_on(sandbox.shutdown());
 }

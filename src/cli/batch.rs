@@ -716,14 +716,16 @@ async fn check_images(args: &Args, ledger: &Arc<dyn Ledger>) -> Result<Staging, 
         Ok(checked) => checked,
         Err(err) => return Err(fail(&err, args.json, &args.out)),
     };
-    eprintln!(
-        "images checked: {} local file{} read, {} URL{} fetched, in {} ms",
-        checked.files_read,
-        if checked.files_read == 1 { "" } else { "s" },
-        checked.urls_fetched,
-        if checked.urls_fetched == 1 { "" } else { "s" },
-        started.elapsed().as_millis()
-    );
+    if checked.files_read > 0 || checked.urls_fetched > 0 {
+        eprintln!(
+            "images checked: {} local file{} read, {} URL{} fetched, in {} ms",
+            checked.files_read,
+            if checked.files_read == 1 { "" } else { "s" },
+            checked.urls_fetched,
+            if checked.urls_fetched == 1 { "" } else { "s" },
+            started.elapsed().as_millis()
+        );
+    }
     if checked.errors.is_empty() {
         let ttl = Duration::from_secs(args.stage_ttl);
         return stage::stage_batch(checked, args.stage.as_deref(), ttl, args.dry_run).await;

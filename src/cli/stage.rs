@@ -257,7 +257,9 @@ fn expires_at(url: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let mut date = None;
     let mut seconds = None;
     for pair in query.split('&') {
-        let (key, value) = pair.split_once('=')?;
+        let Some((key, value)) = pair.split_once('=') else {
+            continue;
+        };
         match key {
             "X-Amz-Date" | "X-Goog-Date" => date = Some(value),
             "X-Amz-Expires" | "X-Goog-Expires" => seconds = value.parse::<i64>().ok(),
@@ -318,10 +320,23 @@ pub(crate) async fn check_batch(
                         return Ok(Some(found));
                     }
                     found.body = Some((job.id.clone(), held.body.clone()));
+                    let now = chrono::Utc::now();
+                    if matches!(held.state, JobState::Failed | JobState::Expired) {
+                        // --retry-failed sends the recorded body again.
+                        for url in &staged {
+                            if let Some(at) = expires_at(url).filter(|at| *at <= now) {
+                                found.warnings.push(format!(
+                                    "job {} is {}; its image staged as {} has a presigned URL that expired at {at}: a retry sends the body it was recorded with, and its task would fail (give the line a new \"id\" to stage it again)",
+                                    job.id,
+                                    held.state,
+                                    shown_url(url),
+                                ));
+                            }
+                        }
+                    }
                     if held.state != JobState::Queued {
                         return Ok(Some(found));
                     }
-                    let now = chrono::Utc::now();
                     for url in staged {
                         if let Some(at) = expires_at(url).filter(|at| *at - now < MIN_LEFT) {
                             found.errors.push(format!(
@@ -625,4 +640,37 @@ async fn stage_one(
         return Err(ExitCode::from(FAILED));
     }
     Ok((read.paths, staged.url, staged.uploaded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_presigned_url_says_when_it_expires() {
+        let s3 = "http://127.0.0.1:9000/b/k.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=20261203T120000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
+        assert_eq!(
+            expires_at(s3).map(|at| at.to_rfc3339()),
+            Some("2026-12-04T12:00:00+00:00".to_owned())
+        );
+        let azure = "https://a.blob.core.windows.net/c/k.png?sv=2021-08-06&se=2026-12-04T12%3A00%3A00Z&sig=x";
+        assert_eq!(
+            expires_at(azure).map(|at| at.to_rfc3339()),
+            Some("2026-12-04T12:00:00+00:00".to_owned())
+        );
+        assert_eq!(expires_at("https://cdn.example.com/a.png"), None);
+        assert_eq!(shown_url(s3), "http://127.0.0.1:9000/b/k.png");
+    }
+
+    #[test]
+    fn a_recorded_body_matches_but_for_the_staged_urls() {
+        let stand_in = happyhorse::media::local_placeholder("/jobs/a.png");
+        let ours = serde_json::json!({"input": {"prompt": "p", "reference_image": [stand_in, "https://x/b.png"]}});
+        let held = serde_json::json!({"input": {"prompt": "p", "reference_image": ["https://s3/a.png?sig", "https://x/b.png"]}});
+        let mut staged = Vec::new();
+        assert!(same_but_images(&ours, &held, &mut staged));
+        assert_eq!(staged, ["https://s3/a.png?sig"]);
+        let changed = serde_json::json!({"input": {"prompt": "q", "reference_image": ["https://s3/a.png?sig", "https://x/b.png"]}});
+        assert!(!same_but_images(&ours, &changed, &mut Vec::new()));
+    }
 }
