@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::{
     issue::type_name,
     media::{is_local, local_placeholder},
-    values::text::quoted,
+    values::text::{is_invisible, quoted},
     values::HttpUrl,
 };
 
@@ -54,6 +54,9 @@ pub(super) fn url(text: &str, field: &str) -> Result<HttpUrl, String> {
     HttpUrl::from_str(text).map_err(|err| format!("{field}: {}", err.rule))
 }
 
+/// The longest local image path a line may give, in bytes (Linux's `PATH_MAX`).
+const MAX_PATH_BYTES: usize = 4096;
+
 /// `text`, an image of `field`, as its URL: with `local` (the directory relative paths are
 /// taken from), a local path (or `file://` URL) becomes a
 /// [`local_placeholder`](crate::media::local_placeholder) of the file's path, to be staged;
@@ -62,6 +65,19 @@ pub(super) fn image_url(text: &str, field: &str, local: Option<&Path>) -> Result
     match local {
         Some(dir) if is_local(text) => {
             let written = text.strip_prefix("file://").unwrap_or(text);
+            if written.len() > MAX_PATH_BYTES {
+                return Err(format!(
+                    "{field}: \"{}\" is not an http(s) URL, and at {} bytes too long for a local file's path (the most is {MAX_PATH_BYTES})",
+                    quoted(text),
+                    written.len()
+                ));
+            }
+            if written.chars().any(|c| c.is_control() || is_invisible(c)) {
+                return Err(format!(
+                    "{field}: the local path \"{}\" holds a control or invisible character; rename the file",
+                    quoted(text)
+                ));
+            }
             let path = dir.join(written);
             let Some(path) = path.to_str() else {
                 return Err(format!("{field}: the path {} is not UTF-8", path.display()));

@@ -162,6 +162,23 @@ fn local_images_are_taken_only_when_asked_and_keep_the_lines_id() {
         "{body}"
     );
     assert!(body.contains("https://cdn.example.com/b.png"), "{body}");
+    // A path too long, or with an invisible character, is refused by the line.
+    let odd = format!(
+        "{{\"image\": \"{}.png\"}}\n{{\"image\": \"clip\\u202egnp.png\"}}\n",
+        "x".repeat(5000)
+    );
+    let problems: Vec<String> = JobsReader::new(odd.as_bytes(), Provider::HiApi)
+        .with_local_images("/jobs")
+        .filter_map(|item| item.err().map(|err| err.to_string()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("too long for a local file's path"),
+        "{}",
+        problems[0]
+    );
+    assert!(problems[1].contains("invisible"), "{}", problems[1]);
+    assert!(!problems[1].contains('\u{202e}'), "{}", problems[1]);
     // A path with no URL is named.
     let missing = jobs[1].clone().with_images(|_| None).unwrap_err();
     assert_eq!(missing, std::path::Path::new("/abs/c.png"));
