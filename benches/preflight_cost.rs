@@ -1,7 +1,7 @@
 //! What checking and staging a batch's images costs before anything is paid for: 1,000 jobs,
 //! each naming one of 100 distinct local images and one of 100 distinct remote URLs.
 //!
-//! `cargo bench --bench preflight_cost --features store` (env: `RUNS`, default 5;
+//! `cargo bench --bench preflight_cost` (env: `RUNS`, default 5;
 //! `HAPPYHORSE_S3S_FS`, the `s3s-fs` binary, else found on `PATH` or in `~/.cargo/bin`).
 //!
 //! The remote images come from a loopback HTTP server in this process that counts the
