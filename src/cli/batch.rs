@@ -202,10 +202,8 @@ fn reader(
     file: std::fs::File,
     provider: Provider,
 ) -> JobsReader<std::io::BufReader<std::fs::File>> {
-    let dir = path
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    // `jobs.jsonl`'s is the empty path: `a.png` stays `a.png`, read from the current directory.
+    let dir = path.parent().unwrap_or(Path::new(""));
     JobsReader::new(std::io::BufReader::new(file), provider).with_local_images(dir)
 }
 

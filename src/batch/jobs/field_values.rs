@@ -78,7 +78,8 @@ pub(super) fn image_url(text: &str, field: &str, local: Option<&Path>) -> Result
                     quoted(text)
                 ));
             }
-            let path = dir.join(written);
+            // `dir/./a.png` as `dir/a.png` (components drop the inner `.`).
+            let path: std::path::PathBuf = dir.join(written).components().collect();
             let Some(path) = path.to_str() else {
                 return Err(format!("{field}: the path {} is not UTF-8", path.display()));
             };
