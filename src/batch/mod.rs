@@ -63,7 +63,7 @@ use tokio_util::sync::CancellationToken;
 pub use budget::Budget;
 pub use jobs::{
     parse_job_line, parse_jobs, BatchJob, DuplicateCheck, JobsReadError, JobsReader, LineProblem,
-    LINE_FIELDS, MAX_ID_LEN, MAX_LINE_BYTES,
+    LocalImageRef, LINE_FIELDS, MAX_ID_LEN, MAX_LINE_BYTES,
 };
 pub use polls::{PollStrategy, HISTORY_PER_KIND, MIN_HISTORY};
 pub use results::{results_rows, write_results, ResultRow, RESULTS_FILE};

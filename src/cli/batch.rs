@@ -25,6 +25,7 @@ use serde_json::json;
 use super::{
     preflight,
     session::{self, Context, FAILED, INTERRUPTED, UNUSABLE},
+    stage::{self, Staging},
 };
 use happyhorse::store::Destination;
 
@@ -111,9 +112,22 @@ pub struct Args {
     /// Send the images without fetching them first. By default, before anything is sent,
     /// every image of every job still to be submitted is fetched (its first bytes, once per
     /// URL) and checked against its provider's limits, and every problem is reported with its
-    /// line number.
+    /// line number. Local images are read and checked either way.
     #[arg(long)]
     no_preflight: bool,
+    /// Where the jobs' local images (`image`, `references` naming a file, relative to the jobs
+    /// file's directory, or file://) are staged for the providers to fetch: s3://BUCKET/PREFIX
+    /// (any S3-compatible store, with AWS_ENDPOINT_URL), gs://BUCKET/PREFIX or
+    /// az://CONTAINER/PREFIX. Every image is checked first; each distinct file is stored once
+    /// under its SHA-256 and sent as a presigned URL. Credentials come from the cloud's usual
+    /// environment, never from a flag.
+    #[arg(long, value_name = "URL", env = "HAPPYHORSE_STAGE")]
+    stage: Option<String>,
+    /// How long a staged image's presigned URL lasts, in seconds: 60 to 604800 (7 days, the
+    /// most S3 signs). A job recorded but not submitted keeps the URL it was recorded with: a
+    /// rerun refuses one that expires within 10 minutes (see the README).
+    #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=604_800))]
+    stage_ttl: u64,
 }
 
 pub(crate) fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
@@ -135,7 +149,7 @@ pub fn run(args: Args) -> ExitCode {
     // A line at a time: the file is never held whole, nor is a line past MAX_LINE_BYTES, nor
     // are its jobs (the plan reads the file again, a chunk at a time, once it is all valid).
     let mut problems = Vec::new();
-    for item in JobsReader::new(std::io::BufReader::new(file), args.provider) {
+    for item in reader(&args.jobs, file, args.provider) {
         match item {
             Ok(_) => {}
             Err(JobsReadError::Line(found)) => {
@@ -182,9 +196,25 @@ pub fn run(args: Args) -> ExitCode {
     runtime.block_on(batch(&args))
 }
 
-/// The jobs of `path`, read again for the plan (which reads them twice), after the whole file
-/// was found valid: a line that is no longer valid means the file changed meanwhile.
-fn reread(path: &Path, provider: Provider) -> Box<dyn Iterator<Item = Result<BatchJob, Error>>> {
+/// The jobs of `file`, the jobs file at `path`, local images taken relative to its directory.
+fn reader(
+    path: &Path,
+    file: std::fs::File,
+    provider: Provider,
+) -> JobsReader<std::io::BufReader<std::fs::File>> {
+    // `jobs.jsonl`'s is the empty path: `a.png` stays `a.png`, read from the current directory.
+    let dir = path.parent().unwrap_or(Path::new(""));
+    JobsReader::new(std::io::BufReader::new(file), provider).with_local_images(dir)
+}
+
+/// The jobs of `path`, read again for the checks and the plan (which reads them twice), after
+/// the whole file was found valid: a line that is no longer valid means the file changed
+/// meanwhile. Local images are as `staging` says (none yet: stand-ins).
+fn reread(
+    path: &Path,
+    provider: Provider,
+    staging: Option<Arc<Staging>>,
+) -> Box<dyn Iterator<Item = Result<BatchJob, Error>>> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(source) => {
@@ -194,23 +224,26 @@ fn reread(path: &Path, provider: Provider) -> Box<dyn Iterator<Item = Result<Bat
             })))
         }
     };
-    let path = path.to_path_buf();
-    Box::new(
-        JobsReader::new(std::io::BufReader::new(file), provider).map(move |item| {
-            item.map_err(|err| match err {
-                JobsReadError::Read { source, .. } => Error::Io {
-                    path: path.clone(),
-                    source,
-                },
-                other => Error::Config {
-                    message: format!(
-                        "{} changed while the batch was planned ({other}); nothing was submitted: run the command again",
-                        path.display()
-                    ),
-                },
-            })
-        }),
-    )
+    let path_buf = path.to_path_buf();
+    let path = path_buf.clone();
+    Box::new(reader(&path_buf, file, provider).map(move |item| {
+        item.map_err(|err| match err {
+            JobsReadError::Read { source, .. } => Error::Io {
+                path: path.clone(),
+                source,
+            },
+            other => Error::Config {
+                message: format!(
+                    "{} changed while the batch was planned ({other}); nothing was submitted: run the command again",
+                    path.display()
+                ),
+            },
+        })
+        .and_then(|job| match &staging {
+            Some(staging) => staging.apply(job),
+            None => Ok(job),
+        })
+    }))
 }
 
 /// Where the clients point: the environment, or a sandbox started here.
@@ -562,9 +595,10 @@ async fn batch(args: &Args) -> ExitCode {
         },
         ..BatchOptions::default()
     };
-    if let Err(code) = check_images(args, &ledger).await {
-        return code;
-    }
+    let staging = match check_images(args, &ledger).await {
+        Ok(staging) => Arc::new(staging),
+        Err(code) => return code,
+    };
     let interrupted = tokio_util::sync::CancellationToken::new();
     let mut batch = Batch::with_shared_ledger(ledger.clone(), &out_dir)
         .with_options(options)
@@ -577,14 +611,17 @@ async fn batch(args: &Args) -> ExitCode {
     }
     if args.dry_run {
         return match batch
-            .dry_run_each(|| reread(&args.jobs, args.provider))
+            .dry_run_each(|| reread(&args.jobs, args.provider, Some(staging.clone())))
             .await
         {
             Ok(plan) => dry_run(&plan, args.json),
             Err(err) => fail(&err, args.json, &args.out),
         };
     }
-    let plan = match batch.plan_each(|| reread(&args.jobs, args.provider)).await {
+    let plan = match batch
+        .plan_each(|| reread(&args.jobs, args.provider, Some(staging.clone())))
+        .await
+    {
         Ok(plan) => plan,
         Err(err) => return fail(&err, args.json, &args.out),
     };
@@ -660,36 +697,52 @@ async fn results_beside_the_videos(store: &Destination, path: PathBuf) -> Result
     Ok(path)
 }
 
-/// The images of the jobs still to be submitted, checked before anything is sent (unless
-/// `--no-preflight`): every problem of every line reported, then the exit code to stop with.
-async fn check_images(args: &Args, ledger: &Arc<dyn Ledger>) -> Result<(), ExitCode> {
-    if args.no_preflight {
-        return Ok(());
-    }
-    let checked = match preflight::preflight(false) {
+/// The images of the jobs still to be submitted, checked before anything is staged or sent
+/// (remote URLs fetched unless `--no-preflight`; local files read either way): every problem
+/// of every line reported, then the exit code to stop with. Then the local images staged
+/// (each distinct file once; none on a dry run), and what each job's images are sent as.
+async fn check_images(args: &Args, ledger: &Arc<dyn Ledger>) -> Result<Staging, ExitCode> {
+    let started = std::time::Instant::now();
+    let checked = match preflight::preflight(args.no_preflight) {
         Ok(preflight) => {
-            let jobs = reread(&args.jobs, args.provider);
-            preflight::check_jobs(&preflight, jobs, ledger, &args.jobs).await
+            let jobs = reread(&args.jobs, args.provider, None);
+            stage::check_batch(&preflight, jobs, ledger, &args.jobs, args.stage.as_deref()).await
         }
         Err(err) => Err(err),
     };
-    let problems = match checked {
-        Ok(problems) => problems,
+    let checked = match checked {
+        Ok(checked) => checked,
         Err(err) => return Err(fail(&err, args.json, &args.out)),
     };
-    if problems.is_empty() {
-        return Ok(());
+    if checked.files_read > 0 || checked.urls_fetched > 0 {
+        eprintln!(
+            "images checked: {} local file{} read, {} URL{} fetched, in {} ms",
+            checked.files_read,
+            if checked.files_read == 1 { "" } else { "s" },
+            checked.urls_fetched,
+            if checked.urls_fetched == 1 { "" } else { "s" },
+            started.elapsed().as_millis()
+        );
     }
+    if checked.errors.is_empty() {
+        let ttl = Duration::from_secs(args.stage_ttl);
+        return stage::stage_batch(checked, args.stage.as_deref(), ttl, args.dry_run).await;
+    }
+    let problems: Vec<&String> = checked.errors.iter().map(|(_, text)| text).collect();
     for problem in &problems {
         eprintln!("{problem}");
     }
     eprintln!(
-        "error: {} image problem{} in {}; nothing was submitted",
+        "error: {} image problem{} in {}; nothing was staged or submitted",
         problems.len(),
         if problems.len() == 1 { "" } else { "s" },
         args.jobs.display()
     );
-    eprintln!("  {}", preflight::NEXT);
+    if checked.needs_stage {
+        eprintln!("  next: pass --stage s3://BUCKET/PREFIX (or gs://, az://; or set HAPPYHORSE_STAGE) to stage the local images there and send presigned URLs, or upload them yourself and give their URLs");
+    } else {
+        eprintln!("  {}", preflight::NEXT);
+    }
     if args.json {
         println!("{}", json!({"ok": false, "image_problems": problems}));
     }

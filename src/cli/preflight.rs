@@ -1,12 +1,9 @@
 //! The images of what is about to be submitted, checked first (`generate`, `batch`), and the
 //! `--no-preflight` way around it.
 
-use std::{path::Path, process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
-use futures_util::StreamExt;
 use happyhorse::{
-    batch::BatchJob,
-    ledger::{JobState, Ledger},
     media::{ImageProblem, Preflight, PreflightOptions},
     Error,
 };
@@ -14,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::session::UNUSABLE;
 
-/// Images checked at once in a batch.
-const AT_ONCE: usize = 16;
+/// Jobs whose images are checked at once in a batch.
+pub(crate) const AT_ONCE: usize = 16;
 
 /// What to run next after a refusal.
 pub(crate) const NEXT: &str = "next: replace or fix the image (JPEG, PNG or WEBP, within the limits named), or pass --no-preflight to send it unchecked (a task that fails on it may still be billed)";
@@ -52,51 +49,4 @@ pub(crate) fn report(problems: &[ImageProblem], json: bool, prefix: &str) -> Res
         println!("{}", json!({"ok": false, "image_problems": list}));
     }
     Err(ExitCode::from(UNUSABLE))
-}
-
-/// Every image problem of the jobs still to be submitted (those the ledger holds as queued
-/// or does not hold yet), each line's with its number; a job already submitted is not looked
-/// at again (its images may be gone, and were checked before it was sent).
-pub(crate) async fn check_jobs(
-    preflight: &Preflight,
-    jobs: impl Iterator<Item = Result<BatchJob, Error>>,
-    ledger: &Arc<dyn Ledger>,
-    file: &Path,
-) -> Result<Vec<String>, Error> {
-    let checks = futures_util::stream::iter(jobs)
-        .map(|job| async move {
-            let job = job?;
-            if !preflight.names_images(job.provider, &job.body) {
-                return Ok(Vec::new());
-            }
-            let held = ledger.job(&job.id).await?;
-            if held.is_some_and(|held| held.state != JobState::Queued) {
-                return Ok(Vec::new());
-            }
-            let problems = preflight.check(job.provider, &job.body).await;
-            Ok::<_, Error>(
-                problems
-                    .into_iter()
-                    .map(|p| (job.line, p))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .buffered(AT_ONCE);
-    futures_util::pin_mut!(checks);
-    let mut lines = Vec::new();
-    while let Some(found) = checks.next().await {
-        for (line, problem) in found? {
-            let level = if problem.advisory { "warning" } else { "error" };
-            lines.push((
-                problem.advisory,
-                format!("{}:line {line}: {level}: {problem}", file.display()),
-            ));
-        }
-    }
-    let (warnings, errors): (Vec<_>, Vec<_>) =
-        lines.into_iter().partition(|(advisory, _)| *advisory);
-    for (_, warning) in warnings {
-        eprintln!("{warning}");
-    }
-    Ok(errors.into_iter().map(|(_, e)| e).collect())
 }

@@ -37,5 +37,5 @@ mod preflight;
 #[cfg(feature = "sandbox")]
 pub(crate) use fetch::fetch_head;
 pub use header::{sniff, ImageFormat, ImageInfo, SniffError};
-pub use local::{read_local, LocalImage};
+pub use local::{is_local, local_placeholder, placeholder_path, read_local, LocalFile, LocalImage};
 pub use preflight::{ImageProblem, Preflight, PreflightOptions};

@@ -133,6 +133,10 @@ impl Preflight {
         let mut problems = Vec::new();
         for input in image_inputs(provider) {
             for (i, url) in input.urls(body).into_iter().enumerate() {
+                // A local file's stand-in: the file is checked where it is read.
+                if super::placeholder_path(url).is_some() {
+                    continue;
+                }
                 let problem = |message: String| ImageProblem {
                     field: input.pointer.clone(),
                     position: i.saturating_add(1),
@@ -168,6 +172,11 @@ impl Preflight {
             }
         }
         problems
+    }
+
+    /// How many distinct URLs this preflight (and its clones) fetched so far.
+    pub fn urls_fetched(&self) -> usize {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// What `url` answered, fetched once.

@@ -1,13 +1,19 @@
 //! A valid line as a job: [`BatchJob`], the request for its provider with its id and file
 //! name, and what it bills and the key it submits with.
 
-use std::str::FromStr;
+use std::{path::PathBuf, str::FromStr};
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::fields::check_id;
-use crate::{ledger::NewJob, values::Resolution, Provider, VideoRequest};
+use crate::{
+    contract::images::{image_inputs, ImageInput},
+    ledger::NewJob,
+    media::placeholder_path,
+    values::Resolution,
+    Provider, VideoRequest,
+};
 
 /// One valid line: the request, for its provider, with its id and file name.
 #[derive(Clone, Debug)]
@@ -61,6 +67,54 @@ impl BatchJob {
         })
     }
 
+    /// The local images its body names (read with
+    /// [`JobsReader::with_local_images`](super::JobsReader::with_local_images)), in the order
+    /// of the body's fields and images, each with the limits of the field it goes in. Until
+    /// [`BatchJob::with_images`] puts their URLs in, the body holds stand-ins and must not
+    /// be sent.
+    pub fn local_images(&self) -> Vec<LocalImageRef> {
+        let mut found = Vec::new();
+        for input in image_inputs(self.provider) {
+            for (i, url) in input.urls(&self.body).into_iter().enumerate() {
+                if let Some(path) = placeholder_path(url) {
+                    let field = if input.mode == "image-to-video" {
+                        "image".to_owned()
+                    } else {
+                        format!("references[{i}]")
+                    };
+                    found.push(LocalImageRef { field, path, input });
+                }
+            }
+        }
+        found
+    }
+
+    /// The job with each local image's stand-in replaced by the URL `url_of` gives for its
+    /// path; `Err` names the first path it has no URL for. The id stays: it never depends on
+    /// the URL. (`request` keeps the stand-ins; `body` is what is recorded and sent.)
+    pub fn with_images(
+        mut self,
+        url_of: impl Fn(&std::path::Path) -> Option<String>,
+    ) -> Result<BatchJob, PathBuf> {
+        for input in image_inputs(self.provider) {
+            let Some(items) = self
+                .body
+                .pointer_mut(&input.pointer)
+                .and_then(Value::as_array_mut)
+            else {
+                continue;
+            };
+            for item in items.iter_mut() {
+                let Some(path) = item.as_str().and_then(placeholder_path) else {
+                    continue;
+                };
+                let url = url_of(&path).ok_or_else(|| path.clone())?;
+                *item = Value::String(url);
+            }
+        }
+        Ok(self)
+    }
+
     /// The ledger record.
     pub fn to_new_job(&self) -> NewJob {
         NewJob {
@@ -75,6 +129,18 @@ impl BatchJob {
             output_name: self.output.clone(),
         }
     }
+}
+
+/// A local image a job's line names ([`BatchJob::local_images`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LocalImageRef {
+    /// The line's field: `image` or `references[i]`.
+    pub field: String,
+    /// The file (relative paths joined to the jobs file's directory).
+    pub path: PathBuf,
+    /// The limits of the body's field it goes in.
+    pub input: &'static ImageInput,
 }
 
 /// `bytes` in lowercase hexadecimal.

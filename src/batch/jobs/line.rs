@@ -2,7 +2,7 @@
 //! field names, its provider, request, id and output file, into a [`BatchJob`]; or every
 //! problem with it, as [`LineProblem`]s.
 
-use std::{fmt, str::FromStr};
+use std::{fmt, path::Path, str::FromStr};
 
 use serde_json::{Map, Value};
 
@@ -56,7 +56,17 @@ pub fn parse_job_line(
     text: &str,
     default_provider: Provider,
 ) -> Result<BatchJob, Vec<LineProblem>> {
-    parse_line(line, text, default_provider).map_err(|messages| {
+    parse_line_in(line, text, default_provider, None)
+}
+
+/// [`parse_job_line`], with local images taken (relative to `local`) when `local` is given.
+pub(super) fn parse_line_in(
+    line: u64,
+    text: &str,
+    default_provider: Provider,
+    local: Option<&Path>,
+) -> Result<BatchJob, Vec<LineProblem>> {
+    parse_line(line, text, default_provider, local).map_err(|messages| {
         messages
             .into_iter()
             .map(|message| LineProblem { line, message })
@@ -69,12 +79,13 @@ fn parse_line(
     number: u64,
     text: &str,
     default_provider: Provider,
+    local: Option<&Path>,
 ) -> Result<BatchJob, Vec<String>> {
     let object = object_of(text).map_err(|message| vec![message])?;
     let mut problems = Vec::new();
 
     let provider = provider_of(&object, default_provider, &mut problems);
-    let request = request_of(&object, &mut problems);
+    let request = request_of(&object, local, &mut problems);
     let id = checked_name(&object, "id", check_id, &mut problems);
     let output = checked_name(&object, "output", check_output, &mut problems);
     let (Some(request), true, Ok(id), Ok(output)) = (request, problems.is_empty(), id, output)

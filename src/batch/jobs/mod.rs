@@ -23,7 +23,7 @@ mod request;
 
 pub use duplicates::DuplicateCheck;
 pub use fields::{LINE_FIELDS, MAX_ID_LEN, MAX_LINE_BYTES};
-pub use job::BatchJob;
+pub use job::{BatchJob, LocalImageRef};
 pub use line::{parse_job_line, LineProblem};
 pub use reader::{parse_jobs, JobsReadError, JobsReader};
 

@@ -5,7 +5,7 @@ use super::{
     duplicates::DuplicateCheck,
     fields::{too_long, MAX_LINE_BYTES},
     job::BatchJob,
-    line::{parse_job_line, LineProblem},
+    line::{parse_line_in, LineProblem},
 };
 use crate::Provider;
 
@@ -65,6 +65,8 @@ pub struct JobsReader<R> {
     buffer: Vec<u8>,
     duplicates: DuplicateCheck,
     done: bool,
+    /// Where relative local image paths are taken from, when local images are taken.
+    local: Option<std::path::PathBuf>,
 }
 
 /// A line as read: its bytes are in the buffer, or it was too long to keep.
@@ -86,7 +88,21 @@ impl<R: std::io::BufRead> JobsReader<R> {
             buffer: Vec::new(),
             duplicates: DuplicateCheck::new(),
             done: false,
+            local: None,
         }
+    }
+
+    /// Takes local files as `image` and `references[i]` (a path, relative to `dir` unless
+    /// absolute, or a `file://` URL): each becomes a
+    /// [`local_placeholder`](crate::media::local_placeholder) in the job's body, for the
+    /// caller to check, stage and replace with the staged image's URL
+    /// ([`BatchJob::local_images`](super::BatchJob::local_images),
+    /// [`BatchJob::with_images`](super::BatchJob::with_images)); the job's derived id is
+    /// the line's as written, whatever URL the image gets. Without this, a local path is
+    /// refused as a URL would be.
+    pub fn with_local_images(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.local = Some(dir.into());
+        self
     }
 
     /// The number of the last line read (0 before the first), blank lines included.
@@ -196,7 +212,7 @@ impl<R: std::io::BufRead> JobsReader<R> {
             return None;
         }
         Some(
-            parse_job_line(number, text, self.default_provider)
+            parse_line_in(number, text, self.default_provider, self.local.as_deref())
                 .map_err(JobsReadError::Line)
                 .and_then(|job| match self.duplicates.check(&job) {
                     Ok(()) => Ok(job),

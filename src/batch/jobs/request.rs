@@ -2,11 +2,11 @@
 //! from `prompt`, `image` and `references`), then its options (`resolution`, `aspect_ratio`,
 //! `duration`, `seed`, `callback_url`).
 
-use std::str::FromStr;
+use std::{path::Path, str::FromStr};
 
 use serde_json::{Map, Value};
 
-use super::field_values::{string_field, url, whole, wrong_type};
+use super::field_values::{image_url, string_field, url, whole, wrong_type};
 use crate::{
     values::{AspectRatio, HttpUrl, References, Resolution, Seed, VideoDuration},
     Prompt, VideoRequest,
@@ -21,14 +21,16 @@ type Apply = Result<Box<dyn FnOnce(VideoRequest) -> VideoRequest>, String>;
 
 /// The request a line's fields make, or `None` when they make none; every problem is noted in
 /// `problems`, in the order of the fields: `prompt`, `image`, `references`, their combination,
-/// then the options.
+/// then the options. With `local`, `image` and `references` may name local files, relative
+/// to `local` ([`image_url`]).
 pub(super) fn request_of(
     object: &Map<String, Value>,
+    local: Option<&Path>,
     problems: &mut Vec<String>,
 ) -> Option<VideoRequest> {
     let prompt = prompt_of(object, problems);
-    let image = image_of(object, problems);
-    let references = references_of(object, problems);
+    let image = image_of(object, local, problems);
+    let references = references_of(object, local, problems);
     let request = kind_of(image, references, prompt, problems);
     with_options(object, request, problems)
 }
@@ -43,20 +45,28 @@ fn prompt_of(object: &Map<String, Value>, problems: &mut Vec<String>) -> Field<P
 }
 
 /// The line's `image`.
-fn image_of(object: &Map<String, Value>, problems: &mut Vec<String>) -> Field<HttpUrl> {
+fn image_of(
+    object: &Map<String, Value>,
+    local: Option<&Path>,
+    problems: &mut Vec<String>,
+) -> Field<HttpUrl> {
     string_field(object, "image", problems).and_then(|text| {
-        text.map(|u| url(u, "image"))
+        text.map(|u| image_url(u, "image", local))
             .transpose()
             .map_err(|message| problems.push(message))
     })
 }
 
 /// The line's `references`: an array of URLs, each checked.
-fn references_of(object: &Map<String, Value>, problems: &mut Vec<String>) -> Field<References> {
+fn references_of(
+    object: &Map<String, Value>,
+    local: Option<&Path>,
+    problems: &mut Vec<String>,
+) -> Field<References> {
     match object.get("references") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Array(items)) => {
-            let urls = reference_urls(items, problems)?;
+            let urls = reference_urls(items, local, problems)?;
             References::new(urls)
                 .map(Some)
                 .map_err(|e| problems.push(format!("references: {}", e.rule)))
@@ -70,13 +80,17 @@ fn references_of(object: &Map<String, Value>, problems: &mut Vec<String>) -> Fie
 
 /// Each item of `references` as a URL; `Err(())` when any is not one (every such problem
 /// noted).
-fn reference_urls(items: &[Value], problems: &mut Vec<String>) -> Result<Vec<HttpUrl>, ()> {
+fn reference_urls(
+    items: &[Value],
+    local: Option<&Path>,
+    problems: &mut Vec<String>,
+) -> Result<Vec<HttpUrl>, ()> {
     let mut urls = Vec::new();
     let mut bad = false;
     for (i, item) in items.iter().enumerate() {
         let field = format!("references[{i}]");
         match item {
-            Value::String(text) => match url(text, &field) {
+            Value::String(text) => match image_url(text, &field, local) {
                 Ok(u) => urls.push(u),
                 Err(message) => {
                     problems.push(message);

@@ -128,3 +128,58 @@ fn jobs_built_in_code_are_checked_as_lines_are() {
     let no_length = BatchJob::new("clip-2", Provider::Apiframe, request).unwrap_err();
     assert!(no_length.contains("no default length"), "{no_length}");
 }
+
+#[test]
+fn local_images_are_taken_only_when_asked_and_keep_the_lines_id() {
+    let text = "{\"prompt\": \"[Image 1] and [Image 2]\", \"references\": [\"a.png\", \"https://cdn.example.com/b.png\"]}\n{\"image\": \"file:///abs/c.png\"}\n";
+    // Not asked: a path is not a URL.
+    let refused: Vec<_> = JobsReader::new(text.as_bytes(), Provider::HiApi).collect();
+    assert!(refused.iter().all(Result::is_err));
+    let jobs: Vec<BatchJob> = JobsReader::new(text.as_bytes(), Provider::HiApi)
+        .with_local_images("/jobs")
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let images = jobs[0].local_images();
+    assert_eq!(images.len(), 1);
+    assert_eq!(images[0].field, "references[0]");
+    assert_eq!(images[0].path, std::path::Path::new("/jobs/a.png"));
+    let first = jobs[1].local_images();
+    assert_eq!(
+        (first[0].field.as_str(), first[0].path.to_str()),
+        ("image", Some("/abs/c.png"))
+    );
+    // The id is the line's as written, whatever URL the image is sent as.
+    let id = jobs[0].id.clone();
+    let sent = jobs[0]
+        .clone()
+        .with_images(|path| Some(format!("https://s3.example.com/x/{}?sig=1", path.display())))
+        .unwrap();
+    assert_eq!(sent.id, id);
+    assert!(sent.local_images().is_empty());
+    let body = sent.body.to_string();
+    assert!(
+        body.contains("https://s3.example.com/x//jobs/a.png?sig=1"),
+        "{body}"
+    );
+    assert!(body.contains("https://cdn.example.com/b.png"), "{body}");
+    // A path too long, or with an invisible character, is refused by the line.
+    let odd = format!(
+        "{{\"image\": \"{}.png\"}}\n{{\"image\": \"clip\\u202egnp.png\"}}\n",
+        "x".repeat(5000)
+    );
+    let problems: Vec<String> = JobsReader::new(odd.as_bytes(), Provider::HiApi)
+        .with_local_images("/jobs")
+        .filter_map(|item| item.err().map(|err| err.to_string()))
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].contains("too long for a local file's path"),
+        "{}",
+        problems[0]
+    );
+    assert!(problems[1].contains("invisible"), "{}", problems[1]);
+    assert!(!problems[1].contains('\u{202e}'), "{}", problems[1]);
+    // A path with no URL is named.
+    let missing = jobs[1].clone().with_images(|_| None).unwrap_err();
+    assert_eq!(missing, std::path::Path::new("/abs/c.png"));
+}
