@@ -279,7 +279,14 @@ impl Moto {
             .expect("port")
             .port();
         let child = std::process::Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .env("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", "1048576")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
