@@ -84,7 +84,13 @@ impl Console {
             .expect("port")
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_happyhorse"))
-            .args(["console", "--ledger", ledger, "--addr", &format!("127.0.0.1:{port}")])
+            .args([
+                "console",
+                "--ledger",
+                ledger,
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+            ])
             .current_dir(dir)
             .env_remove("HAPPYHORSE_CONSOLE_TOKEN")
             .stdout(Stdio::null())
@@ -118,7 +124,10 @@ async fn measure(engine: &str, location: &str, dir: &Path, n: usize, requests: u
     let probe = n / 2 + 7;
     let pages = [
         ("overview", "/api/overview".to_owned()),
-        ("failed jobs, first page", "/api/jobs?state=failed".to_owned()),
+        (
+            "failed jobs, first page",
+            "/api/jobs?state=failed".to_owned(),
+        ),
         (
             "search by prompt",
             format!("/api/jobs?q=console%20{probe}%3A"),
@@ -167,9 +176,15 @@ async fn reads(http: &reqwest::Client, url: &str) -> f64 {
 }
 
 async fn live() {
-    let sandbox = Sandbox::start(SandboxConfig::default().with_task_seconds("2±1".parse::<happyhorse::sandbox::TaskSeconds>().expect("seconds")))
-        .await
-        .expect("sandbox");
+    let sandbox = Sandbox::start(
+        SandboxConfig::default().with_task_seconds(
+            "2±1"
+                .parse::<happyhorse::sandbox::TaskSeconds>()
+                .expect("seconds"),
+        ),
+    )
+    .await
+    .expect("sandbox");
     let dir = tempfile::tempdir().expect("tempdir");
     let providers = [Provider::HiApi, Provider::Apiframe];
     let jobs_file = dir.path().join("jobs.jsonl");
@@ -186,11 +201,26 @@ async fn live() {
         .await
         .expect("stream");
     let mut body = stream.bytes_stream();
-    let mut batch = common::batch_command(&jobs_file, &dir.path().join("out"), 64, &providers, &sandbox);
-    batch.arg("--ledger").arg(&ledger_path);
+    let mut batch = common::batch_command(
+        &jobs_file,
+        &dir.path().join("out"),
+        64,
+        &providers,
+        &sandbox,
+    );
+    batch
+        .arg("--ledger")
+        .arg(&ledger_path)
+        .stderr(Stdio::piped());
     let reads_before = reads(&http, &console.url).await;
     let started = Instant::now();
     let mut child = batch.spawn().expect("batch");
+    let mut stderr = child.stderr.take().expect("the batch's stderr");
+    let said = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        text
+    });
     let mut latencies = Vec::new();
     let mut buffer = String::new();
     let mut updates = 0u64;
@@ -221,6 +251,9 @@ async fn live() {
         }
     }
     let wall = started.elapsed().as_secs_f64();
+    let status = child.wait().expect("the batch");
+    let said = said.join().unwrap_or_default();
+    assert!(status.success(), "the batch: {said}");
     let reads_after = reads(&http, &console.url).await;
     let sorted = common::sorted(latencies);
     println!("a batch of 1,000 jobs (tasks 2±1 s, --concurrency 64) with the console open and one live client, {wall:.1} s:");
@@ -248,6 +281,10 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
+        if n == 0 {
+            live().await;
+            return;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hh.db");
         let started = Instant::now();
@@ -262,14 +299,26 @@ fn main() {
             sqlx::query(*statement).execute(&pool).await.expect("shape");
         }
         pool.close().await;
-        println!("(SQLite ledger of {n} jobs made in {:.1} s)", started.elapsed().as_secs_f64());
-        measure("SQLite", &path.display().to_string(), dir.path(), n, requests).await;
+        println!(
+            "(SQLite ledger of {n} jobs made in {:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
+        measure(
+            "SQLite",
+            &path.display().to_string(),
+            dir.path(),
+            n,
+            requests,
+        )
+        .await;
 
         match pg::Cluster::start() {
             Some(cluster) => {
                 let url = cluster.database("console").await;
                 {
-                    let ledger = happyhorse::ledger::PgLedger::connect(&url).await.expect("ledger");
+                    let ledger = happyhorse::ledger::PgLedger::connect(&url)
+                        .await
+                        .expect("ledger");
                     fill(&ledger, n).await;
                 }
                 for statement in SHAPE {

@@ -90,6 +90,17 @@ pub async fn open(location: &str) -> Result<Box<dyn Ledger>, Error> {
     Ok(Box::new(SqliteLedger::open(path).await?))
 }
 
+/// Opens the ledger at `location` to read only, for a reader that stays open while workers
+/// write (the console): see [`SqliteLedger::open_watching`]; PostgreSQL as
+/// [`open_read_only`]. The ledger must exist.
+pub async fn open_watching(location: &str) -> Result<Box<dyn Ledger>, Error> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return open_read_only(location).await;
+    }
+    let path = location.strip_prefix("sqlite://").unwrap_or(location);
+    Ok(Box::new(SqliteLedger::open_watching(path).await?))
+}
+
 /// Opens the ledger at `location` to read only, creating, upgrading and writing nothing: see
 /// [`SqliteLedger::open_read_only`] and (feature `postgres`) `PgLedger::connect_read_only`. A
 /// ledger that does not exist yet reads as an empty one. Writes to it fail.

@@ -95,7 +95,29 @@ impl SqliteLedger {
     /// refused as [`open`](Self::open) refuses it, and so is a ledger whose schema this build
     /// would upgrade (a real run does that first).
     pub async fn open_read_only(path: impl AsRef<Path>) -> Result<SqliteLedger, Error> {
-        let path = path.as_ref().to_path_buf();
+        Self::reader(path.as_ref(), false).await
+    }
+
+    /// [`open_read_only`](Self::open_read_only) for a reader that stays open while workers
+    /// write (the console): it reads through the WAL even when there was none at the start
+    /// (it may then create the shared-memory file beside the ledger, as SQLite does for a
+    /// reader of a WAL database). A missing file is refused: there is nothing to watch yet.
+    pub async fn open_watching(path: impl AsRef<Path>) -> Result<SqliteLedger, Error> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no ledger here yet (a batch creates it)",
+                ),
+            });
+        }
+        Self::reader(path, true).await
+    }
+
+    async fn reader(path: &Path, watching: bool) -> Result<SqliteLedger, Error> {
+        let path = path.to_path_buf();
         let len = match std::fs::metadata(&path) {
             Ok(meta) => meta.len(),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => 0,
@@ -125,7 +147,7 @@ impl SqliteLedger {
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .read_only(true)
-            .immutable(!Path::new(&wal).exists())
+            .immutable(!watching && !Path::new(&wal).exists())
             .busy_timeout(Duration::from_secs(30));
         let pool = single_connection(options)
             .await

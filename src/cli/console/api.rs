@@ -68,11 +68,39 @@ fn failed(err: &happyhorse::Error) -> Response {
         .into_response()
 }
 
-/// The overview as JSON.
+/// How often at most the overview is made again while the ledger keeps changing.
+const OVERVIEW_EVERY: Duration = Duration::from_secs(1);
+
+/// An overview made, with the history's newest event number then and when it was made.
+pub(crate) struct Cached {
+    seq: i64,
+    made: std::time::Instant,
+    value: Value,
+}
+
+/// The overview as JSON: made again only when the ledger's history moved, and then at most
+/// once per [`OVERVIEW_EVERY`] (clients share it).
 async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
+    console.read(1);
+    let seq = console.ledger.event_seq().await?;
+    let mut cache = console.overview.lock().await;
+    if let Some(cached) = cache.as_ref() {
+        if cached.seq == seq || cached.made.elapsed() < OVERVIEW_EVERY {
+            return Ok(cached.value.clone());
+        }
+    }
+    let value = make_overview(console, seq).await?;
+    *cache = Some(Cached {
+        seq,
+        made: std::time::Instant::now(),
+        value: value.clone(),
+    });
+    Ok(value)
+}
+
+async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happyhorse::Error> {
     let ledger = &console.ledger;
-    console.read(5);
-    let event_seq = ledger.event_seq().await?;
+    console.read(4);
     let latest_event_at = ledger
         .events_after(event_seq.saturating_sub(1), 1, None)
         .await?

@@ -63,6 +63,9 @@ pub(crate) struct Console {
     /// Ledger reads made (each a method of [`Ledger`]: one to four statements), for
     /// `/metrics`: the console's load on the ledger.
     pub reads: AtomicU64,
+    /// The last overview, with the history's newest event number it was made at and when:
+    /// every client shares it, so the console's load on the ledger does not grow with them.
+    pub overview: tokio::sync::Mutex<Option<api::Cached>>,
 }
 
 impl Console {
@@ -124,7 +127,7 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
     }
-    let ledger: Arc<dyn Ledger> = match ledger::open_read_only(&args.ledger).await {
+    let ledger: Arc<dyn Ledger> = match ledger::open_watching(&args.ledger).await {
         Ok(ledger) => Arc::from(ledger),
         Err(err) => {
             eprintln!("error: {err}");
@@ -147,6 +150,7 @@ async fn serve(args: Args) -> ExitCode {
         token,
         requests: AtomicU64::new(0),
         reads: AtomicU64::new(0),
+        overview: tokio::sync::Mutex::new(None),
     });
     let listener = match tokio::net::TcpListener::bind(args.addr).await {
         Ok(listener) => listener,
