@@ -9,7 +9,8 @@
 //!    about five history events each), on SQLite and on PostgreSQL. `happyhorse console`
 //!    (the release binary) serves it; one client asks each page in turn: the overview, a
 //!    filtered page (failed jobs), a search by prompt, and a job's detail. Median and p99 of
-//!    each, and the console's peak RSS.
+//!    each, the first answer's time (the overview is made then; later ones are shared until
+//!    the ledger's history moves), and the console's peak RSS.
 //! 2. A batch of 1,000 jobs running on the emulator into a SQLite ledger while the console is
 //!    open with one live client: the console's ledger reads per second (its own counter), and
 //!    the update latency (from the newest event's time in the ledger to the live client
@@ -137,9 +138,11 @@ async fn measure(engine: &str, location: &str, dir: &Path, n: usize, requests: u
     println!("{engine}, {n} jobs:");
     for (name, path) in &pages {
         let url = format!("{}{path}", console.url);
+        let started = Instant::now();
         let first = http.get(&url).send().await.expect("answer");
         assert!(first.status().is_success(), "{name}: {}", first.status());
         let body = first.text().await.expect("body");
+        let first_ms = started.elapsed().as_secs_f64() * 1000.0;
         assert!(body.len() > 2, "{name}: {body}");
         let mut times = Vec::with_capacity(requests);
         for _ in 0..requests {
@@ -150,7 +153,7 @@ async fn measure(engine: &str, location: &str, dir: &Path, n: usize, requests: u
         }
         let sorted = common::sorted(times);
         println!(
-            "  {name:<26} median {:7.1} ms  p99 {:7.1} ms  ({} bytes)",
+            "  {name:<26} median {:7.1} ms  p99 {:7.1} ms  first {first_ms:7.1} ms  ({} bytes)",
             common::quantile(&sorted, 0.5),
             common::quantile(&sorted, 0.99),
             body.len()
