@@ -467,6 +467,14 @@ pub fn saved_line(path: &Path, bytes: u64, id: &str) -> String {
     )
 }
 
+/// Runs `work` on a runtime of its own (the command's), or says why none could be made.
+pub fn block_on(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match runtime() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(code) => code,
+    }
+}
+
 /// A multi-thread runtime for one command, or the exit status for failing to make one.
 pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Runtime::new().map_err(|err| {

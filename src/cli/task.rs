@@ -82,15 +82,8 @@ fn print(snapshot: &TaskSnapshot, json: bool) {
     }
 }
 
-fn block_on(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
-    match session::runtime() {
-        Ok(runtime) => runtime.block_on(work),
-        Err(code) => code,
-    }
-}
-
 pub fn status(args: StatusArgs) -> ExitCode {
-    block_on(async move {
+    session::block_on(async move {
         let json = args.common.json;
         let context = Context::for_task(args.common.provider, &args.id);
         let session = match Session::open(&args.common, false).await {
@@ -112,7 +105,7 @@ pub fn status(args: StatusArgs) -> ExitCode {
 }
 
 pub fn wait(args: WaitArgs) -> ExitCode {
-    block_on(async move {
+    session::block_on(async move {
         let json = args.common.json;
         let mut context = Context {
             path: args.output.clone(),
@@ -208,7 +201,7 @@ async fn save(
 }
 
 pub fn download(args: DownloadArgs) -> ExitCode {
-    block_on(async move {
+    session::block_on(async move {
         let json = args.common.json;
         let mut context = Context::for_task(args.common.provider, &args.id);
         let session = match Session::open(&args.common, false).await {

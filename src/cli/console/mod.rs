@@ -97,11 +97,7 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
 }
 
 pub fn run(args: Args) -> ExitCode {
-    let runtime = match session::runtime() {
-        Ok(runtime) => runtime,
-        Err(code) => return code,
-    };
-    runtime.block_on(serve(args))
+    session::block_on(serve(args))
 }
 
 async fn serve(args: Args) -> ExitCode {
