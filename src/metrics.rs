@@ -50,6 +50,9 @@ const FILE_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0,
 ];
 
+/// Jobs per state, as the ledger's summary gives them.
+type States = Vec<(JobState, u64)>;
+
 /// Labels of one series, in order: (name, value).
 type Labels = Vec<(&'static str, String)>;
 
@@ -72,7 +75,7 @@ struct Inner {
     clients: Mutex<Vec<Client>>,
     ledger: std::sync::OnceLock<Arc<dyn Ledger>>,
     /// The last jobs per state read, and when.
-    summary: tokio::sync::Mutex<Option<(Instant, Vec<(JobState, u64)>)>>,
+    summary: tokio::sync::Mutex<Option<(Instant, States)>>,
 }
 
 struct Histogram {
@@ -323,7 +326,7 @@ impl Metrics {
     }
 
     /// The ledger's jobs per state, read again when the last read is a second old.
-    async fn states(&self) -> Option<Vec<(JobState, u64)>> {
+    async fn states(&self) -> Option<States> {
         let ledger = self.inner.ledger.get()?;
         let mut cached = self.inner.summary.lock().await;
         if let Some((at, states)) = cached.as_ref() {
