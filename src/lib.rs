@@ -16,6 +16,8 @@
 //! - [`webhook`]: callback and webhook signatures, computed and verified.
 //! - `ledger` and `batch` (feature `ledger`, on by default): a durable job ledger, and batches
 //!   over it that survive being killed at any moment.
+//! - `metrics` (feature `ledger`): Prometheus metrics of a batch and a receiver, in the text
+//!   exposition format.
 //! - `receiver` (feature `receiver`, with the CLI): a webhook receiver that records verified
 //!   callbacks in a ledger before it answers.
 //! - `conformance` (feature `conformance`, with the CLI): each operation's documented answers
@@ -122,6 +124,8 @@ mod issue;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod media;
+#[cfg(feature = "ledger")]
+pub mod metrics;
 mod net;
 pub mod provider;
 #[cfg(feature = "receiver")]

@@ -113,7 +113,7 @@ use axum::{
     extract::{DefaultBodyLimit, State},
     http::{header, HeaderMap, HeaderValue, Request, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
 use hyper::{body::Incoming, server::conn::http1, service::Service as _};
@@ -148,6 +148,7 @@ pub struct Receiver {
     apiframe: Option<CallbackInbox>,
     on_applied: Option<OnApplied>,
     counts: Counts,
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl fmt::Debug for Receiver {
@@ -250,6 +251,7 @@ impl Receiver {
             apiframe: None,
             on_applied: None,
             counts: Counts::default(),
+            metrics: None,
         }
     }
 
@@ -296,6 +298,13 @@ impl Receiver {
         self
     }
 
+    /// Counts deliveries into `metrics` (`happyhorse_callbacks_total{provider,outcome,reason}`),
+    /// and serves them at `GET /metrics` beside the delivery routes (see [`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Receiver {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// The providers this receiver takes deliveries from.
     pub fn providers(&self) -> Vec<Provider> {
         [
@@ -331,6 +340,9 @@ impl Receiver {
             Received::NotConfigured(_) | Received::LedgerFailed(_) => &self.counts.failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(metrics) = &self.metrics {
+            count(metrics, provider, &received);
+        }
         log(provider, &received);
         received
     }
@@ -378,9 +390,13 @@ impl Receiver {
     }
 
     fn routes(self: Arc<Self>, max_body: usize) -> Router {
-        Router::new()
+        let mut router = Router::new()
             .route("/hiapi", post(hiapi))
-            .route("/apiframe", post(apiframe))
+            .route("/apiframe", post(apiframe));
+        if self.metrics.is_some() {
+            router = router.route("/metrics", get(scrape));
+        }
+        router
             .with_state(self)
             .layer(DefaultBodyLimit::max(max_body))
     }
@@ -1094,6 +1110,61 @@ fn is_connection_error(err: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// Counts one delivery in `metrics`: its outcome, and a refusal's reason (never a value from
+/// the delivery).
+fn count(metrics: &crate::metrics::Metrics, provider: Provider, received: &Received) {
+    let outcome = match received {
+        Received::Applied(_) => "accepted",
+        other => other.kind(),
+    };
+    let reason = match received {
+        Received::Refused(CallbackError::Signature(SignatureError::MissingHeader(_))) => {
+            Some("signature_missing")
+        }
+        Received::Refused(CallbackError::Signature(SignatureError::Malformed(_))) => {
+            Some("signature_malformed")
+        }
+        Received::Refused(CallbackError::Signature(SignatureError::Stale { .. })) => {
+            Some("signature_stale")
+        }
+        Received::Refused(CallbackError::Signature(SignatureError::Mismatch)) => {
+            Some("signature_mismatch")
+        }
+        Received::Refused(CallbackError::Body { .. }) => Some("body"),
+        _ => None,
+    };
+    let name = "happyhorse_callbacks_total";
+    let provider = provider.name();
+    match reason {
+        Some(reason) => metrics.count(
+            name,
+            &[
+                ("provider", provider),
+                ("outcome", outcome),
+                ("reason", reason),
+            ],
+            1,
+        ),
+        None => metrics.count(name, &[("provider", provider), ("outcome", outcome)], 1),
+    }
+}
+
+/// `GET /metrics`: the receiver's metrics in the Prometheus text format.
+async fn scrape(State(receiver): State<Arc<Receiver>>) -> Response {
+    let text = match &receiver.metrics {
+        Some(metrics) => metrics.encode().await,
+        None => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn hiapi(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> Response {

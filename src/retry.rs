@@ -46,6 +46,8 @@ pub(crate) struct Retry {
     pub reason: String,
     /// The `Retry-After` the answer carried.
     pub after: Option<Duration>,
+    /// The reason as one word, for metrics (`rate_limited`, `unavailable`, `network`, ...).
+    pub kind: &'static str,
 }
 
 impl Retry {
@@ -53,8 +55,33 @@ impl Retry {
         Retry {
             reason: reason.to_string(),
             after,
+            kind: "other",
         }
     }
+
+    /// Sets [`Retry::kind`].
+    pub(crate) fn kind(mut self, kind: &'static str) -> Retry {
+        self.kind = kind;
+        self
+    }
+}
+
+/// Retries taken in this process, by operation and kind of reason: what
+/// `happyhorse_retries_total` reports (the clients a batch uses are not told of its metrics).
+static RETRIES: std::sync::Mutex<std::collections::BTreeMap<(&'static str, &'static str), u64>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+fn note_retry(operation: &'static str, kind: &'static str) {
+    let mut retries = RETRIES.lock().unwrap_or_else(|p| p.into_inner());
+    let n = retries.entry((operation, kind)).or_insert(0);
+    *n = n.saturating_add(1);
+}
+
+/// The retries taken in this process so far, by (operation, kind of reason).
+#[cfg(feature = "ledger")]
+pub(crate) fn counted() -> Vec<((&'static str, &'static str), u64)> {
+    let retries = RETRIES.lock().unwrap_or_else(|p| p.into_inner());
+    retries.iter().map(|(k, n)| (*k, *n)).collect()
 }
 
 impl RetryPolicy {
@@ -164,6 +191,7 @@ impl Attempts<'_> {
             delay_ms = delay.as_millis() as u64,
             "retrying"
         );
+        note_retry(operation, retry.kind);
         tokio::time::sleep(delay).await;
         self.number = attempt.saturating_add(1);
         true

@@ -180,6 +180,8 @@ pub struct Batch {
     /// Where videos go instead of `out_dir`, when set.
     #[cfg(feature = "store")]
     store: Option<crate::store::Destination>,
+    /// Where the run's counts and timings go, when set.
+    metrics: Option<crate::metrics::Metrics>,
 }
 
 impl fmt::Debug for Batch {
@@ -274,6 +276,7 @@ impl Batch {
             #[cfg(feature = "store")]
             store: None,
             cancel: CancellationToken::new(),
+            metrics: None,
         }
     }
 
@@ -291,6 +294,14 @@ impl Batch {
     #[cfg(feature = "store")]
     pub fn with_store(mut self, destination: crate::store::Destination) -> Batch {
         self.store = Some(destination);
+        self
+    }
+
+    /// Counts the run's submits, polls, downloads and retries, and times its tasks and their
+    /// saves, into `metrics` (see [`crate::metrics`]); its clients' submit pace is reported
+    /// too. Serve them with [`crate::metrics::Metrics::encode`].
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Batch {
+        self.metrics = Some(metrics);
         self
     }
 

@@ -128,6 +128,12 @@ pub struct Args {
     /// rerun refuses one that expires within 10 minutes (see the README).
     #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=604_800))]
     stage_ttl: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics while the batch runs (e.g.
+    /// 127.0.0.1:9464; port 0 picks a free one, said on stderr): submits, polls, downloads,
+    /// retries, the submit pace, jobs per state, task and save times. Not for the internet:
+    /// keep it on loopback or a private network.
+    #[arg(long, value_name = "ADDR", env = "HAPPYHORSE_METRICS_ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 pub(crate) fn ledger_location(ledger: Option<&str>, out: Option<&Path>) -> String {
@@ -608,6 +614,16 @@ async fn batch(args: &Args) -> ExitCode {
     }
     if let Some(store) = &store {
         batch = batch.with_store(store.clone());
+    }
+    let metrics = match (&args.metrics_addr, args.dry_run) {
+        (Some(addr), false) => match super::serve::metrics_endpoint(*addr, ledger.clone()).await {
+            Ok(metrics) => Some(metrics),
+            Err(code) => return code,
+        },
+        _ => None,
+    };
+    if let Some(metrics) = &metrics {
+        batch = batch.with_metrics(metrics.clone());
     }
     if args.dry_run {
         return match batch

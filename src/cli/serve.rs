@@ -5,6 +5,7 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use happyhorse::{
     ledger::{self, Ledger},
+    metrics::Metrics,
     receiver::{self, Receiver, ServeLimits, HIAPI_SECRET_ENV},
     Provider,
 };
@@ -134,7 +135,8 @@ async fn serve(args: Args) -> ExitCode {
             return ExitCode::from(UNUSABLE);
         }
     };
-    let mut receiver = Receiver::new(ledger).with_env();
+    let metrics = Metrics::new().with_ledger(ledger.clone());
+    let mut receiver = Receiver::new(ledger).with_env().with_metrics(metrics);
     let unsigned = args.hiapi_unsigned && !receiver.providers().contains(&Provider::HiApi);
     if unsigned {
         receiver = receiver.with_hiapi_unsigned();
@@ -175,7 +177,7 @@ async fn serve(args: Args) -> ExitCode {
     let receiver = Arc::new(receiver);
     let paths: Vec<String> = providers.iter().map(|p| format!("/{p}")).collect();
     eprintln!(
-        "receiving on http://{addr} ({}) into {shown}; Ctrl-C to stop",
+        "receiving on http://{addr} ({}) into {shown}; metrics at http://{addr}/metrics; Ctrl-C to stop",
         paths.join(", ")
     );
     let files = open_files.map_or(String::new(), |n| format!(" (open files: {n})"));
@@ -254,4 +256,46 @@ async fn summarise(receiver: Arc<Receiver>, every: Duration) {
         }
         last = now;
     }
+}
+
+/// `batch --metrics-addr`: `GET /metrics` on `addr` for as long as the process runs, with the
+/// jobs per state of `ledger`; the metrics to give the batch. `Err`: the exit code, after
+/// saying why the address cannot be listened on.
+pub(crate) async fn metrics_endpoint(
+    addr: SocketAddr,
+    ledger: Arc<dyn Ledger>,
+) -> Result<Metrics, ExitCode> {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: cannot listen on {addr} for metrics: {err}");
+            eprintln!("hint: pass another address with --metrics-addr HOST:PORT (port 0 picks a free one)");
+            return Err(ExitCode::from(UNUSABLE));
+        }
+    };
+    let shown = listener.local_addr().unwrap_or(addr);
+    let metrics = Metrics::new().with_ledger(ledger);
+    let scraped = metrics.clone();
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = scraped.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        happyhorse::metrics::CONTENT_TYPE,
+                    )],
+                    metrics.encode().await,
+                )
+            }
+        }),
+    );
+    eprintln!("metrics at http://{shown}/metrics");
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, app).await {
+            tracing::warn!(error = %err, "the metrics endpoint stopped");
+        }
+    });
+    Ok(metrics)
 }

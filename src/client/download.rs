@@ -150,10 +150,13 @@ impl<'a> Download<'a> {
             .clone()
             .with_max_retries(max_attempts.saturating_sub(1));
         let classify = |err: &Error| match err {
-            Error::Incomplete { expected, received } => Some(Retry::because(
-                format!("body ended at {received} of {expected} bytes"),
-                None,
-            )),
+            Error::Incomplete { expected, received } => Some(
+                Retry::because(
+                    format!("body ended at {received} of {expected} bytes"),
+                    None,
+                )
+                .kind("incomplete_body"),
+            ),
             other => other.retry(),
         };
         let mut attempts = policy.attempts("download");

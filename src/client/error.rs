@@ -426,24 +426,29 @@ impl Error {
         use crate::retry::Retry;
         match self {
             Error::RateLimited { retry_after, .. } => {
-                Some(Retry::because("429 rate limited", *retry_after))
+                Some(Retry::because("429 rate limited", *retry_after).kind("rate_limited"))
             }
             Error::Unavailable {
                 status,
                 code,
                 retry_after,
                 ..
-            } => Some(Retry::because(
-                format!(
-                    "{} unavailable{}",
-                    status.as_u16(),
-                    code.as_deref()
-                        .map(|c| format!(" ({c})"))
-                        .unwrap_or_default()
-                ),
-                *retry_after,
-            )),
-            Error::Network { source, .. } => Some(Retry::because(chain(source), None)),
+            } => Some(
+                Retry::because(
+                    format!(
+                        "{} unavailable{}",
+                        status.as_u16(),
+                        code.as_deref()
+                            .map(|c| format!(" ({c})"))
+                            .unwrap_or_default()
+                    ),
+                    *retry_after,
+                )
+                .kind("unavailable"),
+            ),
+            Error::Network { source, .. } => {
+                Some(Retry::because(chain(source), None).kind("network"))
+            }
             _ => None,
         }
     }

@@ -167,7 +167,6 @@ impl SubmitLimiter {
     }
 
     /// Submits per second allowed now (`None`: no limit learnt).
-    #[cfg(test)]
     pub fn rate(&self) -> Option<f64> {
         self.lock().rate
     }

@@ -213,6 +213,12 @@ impl Client {
         self.config.provider()
     }
 
+    /// The submit pace this client (and its clones) keeps, in submits per second: learnt
+    /// from the provider's 429s; `None` until the provider pushed back (no pace is kept).
+    pub fn submit_pace(&self) -> Option<f64> {
+        self.limiter.rate()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &ClientConfig {
         &self.config

@@ -57,6 +57,10 @@ pub(super) struct Run {
     stop: Stop,
     leases: Leases,
     tally: Tally,
+    /// Where counts and timings go (a private one when the batch was given none).
+    metrics: crate::metrics::Metrics,
+    /// When this run saw each job's task succeed (by a poll), for the time to its file.
+    ended: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// Why the run stopped submitting, or failed.
@@ -185,7 +189,10 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         stop: Stop::default(),
         leases: Leases::default(),
         tally: Tally::default(),
+        metrics: batch.metrics.clone().unwrap_or_default(),
+        ended: Mutex::new(HashMap::new()),
     });
+    run.metrics.watch_clients(batch.clients.values().cloned());
     claims::work(&run).await?;
     let deferred = std::mem::take(&mut *lock(&run.leases.deferred));
     let stopped = lock(&run.stop.why).clone();
@@ -200,6 +207,39 @@ pub(super) async fn run(batch: &Batch) -> Result<BatchReport, Error> {
         heard: count(&run.tally.heard),
         reconciled: count(&run.tally.reconciled),
     })
+}
+
+impl Run {
+    /// Counts a retry the batch itself makes of a job's step (`job_submit`, `job_download`).
+    fn retried(&self, operation: &'static str, reason: &str) {
+        self.metrics.count(
+            "happyhorse_retries_total",
+            &[("operation", operation), ("reason", reason)],
+            1,
+        );
+    }
+
+    /// Counts a video saved (`bytes` long) and times it from its task's end: the poll this run
+    /// saw it succeed with, else the callback's record.
+    fn saved(&self, job: &Job, bytes: u64) {
+        self.tally.downloads.fetch_add(1, Ordering::Relaxed);
+        self.metrics.count("happyhorse_downloads_total", &[], 1);
+        self.metrics
+            .count("happyhorse_download_bytes_total", &[], bytes);
+        let polled = lock(&self.ended).remove(&job.id);
+        let seconds = match (polled, job.heard_at) {
+            (Some(at), _) => Some(at.elapsed().as_secs_f64()),
+            (None, Some(heard)) => Utc::now()
+                .signed_duration_since(heard)
+                .to_std()
+                .ok()
+                .map(|d| d.as_secs_f64()),
+            (None, None) => None,
+        };
+        if let Some(seconds) = seconds {
+            self.metrics.completion_to_file(seconds);
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -36,6 +36,11 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
         };
     }
     run.tally.polls.fetch_add(1, Ordering::Relaxed);
+    run.metrics.count(
+        "happyhorse_polls_total",
+        &[("provider", job.provider.name())],
+        1,
+    );
     let snapshot = match client.status(TaskHandle::new(job.provider, task_id)).await {
         Ok(snapshot) => snapshot,
         Err(err) => return failed_poll(run, lease, job, kept, err).await,
@@ -130,9 +135,11 @@ async fn succeeded(
     let took = if unknown {
         f64::NAN
     } else {
+        run.metrics.task_duration(took);
         run.learn(&job, took).await;
         took
     };
+    super::lock(&run.ended).insert(job.id.clone(), std::time::Instant::now());
     let change = Transition::Succeeded {
         output,
         task_seconds: took,

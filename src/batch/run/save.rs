@@ -73,7 +73,7 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
                         version: None,
                     };
                     run.apply(lease, &job, change).await?;
-                    run.tally.downloads.fetch_add(1, Ordering::Relaxed);
+                    run.saved(&job, bytes);
                     return Ok(());
                 }
                 Err(why) => why,
@@ -128,15 +128,16 @@ async fn to_store(
     if let Some(sent) = kept.sent.take() {
         match already_stored(destination, name, &sent).await {
             Ok(Some(info)) => {
+                let bytes = sent.bytes;
                 let change = Transition::Downloaded {
                     file: std::path::PathBuf::from(destination.shown(name)),
-                    bytes: sent.bytes,
+                    bytes,
                     sha256: sent.sha256,
                     e_tag: info.e_tag,
                     version: info.version,
                 };
                 run.apply(lease, job, change).await?;
-                run.tally.downloads.fetch_add(1, Ordering::Relaxed);
+                run.saved(job, bytes);
                 return Ok(Ok(()));
             }
             Ok(None) => {}
@@ -185,15 +186,16 @@ async fn to_store(
         Ok(stored) => stored,
         Err(err) => return Ok(Err(err)),
     };
+    let bytes = stored.bytes;
     let change = Transition::Downloaded {
         file: std::path::PathBuf::from(stored.url),
-        bytes: stored.bytes,
+        bytes,
         sha256: stored.sha256,
         e_tag: stored.e_tag,
         version: stored.version,
     };
     run.apply(lease, &job, change).await?;
-    run.tally.downloads.fetch_add(1, Ordering::Relaxed);
+    run.saved(&job, bytes);
     Ok(Ok(()))
 }
 
@@ -258,6 +260,7 @@ async fn again(run: &Run, lease: &Lease, job: &Job, error: String) -> Result<(),
         let why = format!("download kept failing ({error}); rerun to resume it");
         return run.defer(lease, &job, why).await;
     }
+    run.retried("job_download", "download_failed");
     let delay = policy.delay(kept.failures, None);
     let after = After::until(Run::due_in(delay)).with_step_state(kept.json());
     run.record(lease, job, note, after).await?;
@@ -283,6 +286,7 @@ async fn heard_end(run: &Run, lease: &Lease, job: Job) -> Result<Job, Error> {
         .to_std()
         .unwrap_or_default();
     let took = real.as_secs_f64() * run.scale();
+    run.metrics.task_duration(took);
     run.learn(&job, took).await;
     let change = Transition::Succeeded {
         output,

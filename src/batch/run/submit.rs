@@ -64,9 +64,19 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
             .clone()
             .map_or(IdempotencyKey::None, IdempotencyKey::Custom),
     };
+    let provider = job.provider.name();
     match client.submit_body(body, &options).await {
-        Ok(submission) => answered(run, lease, job, submission).await,
-        Err(err) => refused(run, lease, job, err).await,
+        Ok(submission) => {
+            let outcome = [("provider", provider), ("outcome", "accepted")];
+            run.metrics.count("happyhorse_submits_total", &outcome, 1);
+            answered(run, lease, job, submission).await
+        }
+        Err(err) => {
+            let outcome = crate::metrics::submit_outcome(&err);
+            let labels = [("provider", provider), ("outcome", outcome)];
+            run.metrics.count("happyhorse_submits_total", &labels, 1);
+            refused(run, lease, job, err).await
+        }
     }
 }
 
@@ -159,6 +169,7 @@ async fn answered(
 /// Records a submit the provider did not answer with a task.
 async fn refused(run: &Run, lease: &Lease, job: Job, err: Error) -> Result<(), Error> {
     let http = err.http_status();
+    let reason = crate::metrics::submit_outcome(&err);
     let (change, retry_after) = match err {
         Error::SubmitUncertain { .. } if job.idempotency_key.is_none() => {
             let error = err.to_string();
@@ -212,7 +223,7 @@ async fn refused(run: &Run, lease: &Lease, job: Job, err: Error) -> Result<(), E
             return Ok(());
         }
     };
-    again(run, lease, &job, change, retry_after, http).await
+    again(run, lease, &job, change, retry_after, http, reason).await
 }
 
 /// Records `change` and lets the job go until its next try, or leaves it for a later run
@@ -224,6 +235,7 @@ async fn again(
     change: Transition,
     retry_after: Option<std::time::Duration>,
     http: Option<u16>,
+    reason: &str,
 ) -> Result<(), Error> {
     let mut kept = Kept::of(job);
     kept.failures = kept.failures.saturating_add(1);
@@ -239,6 +251,7 @@ async fn again(
         let job = run.record(lease, job, change, after).await?;
         return run.defer(lease, &job, why).await;
     }
+    run.retried("job_submit", reason);
     let delay = policy.delay(kept.failures, retry_after);
     let after = After::until(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default())
         .with_step_state(kept.json())
