@@ -378,6 +378,30 @@ async fn the_console_keeps_to_loopback_unless_a_token_guards_it() {
     assert_eq!(headers["x-frame-options"], "DENY");
     let body = served.text().await.unwrap();
     assert!(!body.contains(token));
+    let metrics = http
+        .get(format!("{url}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("happyhorse_jobs{state=\"downloaded\"} 3"),
+        "{metrics}"
+    );
+    if let Some(families) = common::prometheus::parsed_by_prometheus_client(&metrics) {
+        for family in [
+            "happyhorse_jobs gauge",
+            "happyhorse_console_requests counter",
+        ] {
+            assert!(
+                families.iter().any(|f| f.starts_with(family)),
+                "{family} in {families:?}"
+            );
+        }
+    }
     let wrong = http
         .get(format!("{url}/api/jobs"))
         .bearer_auth("not-the-token-at-all")

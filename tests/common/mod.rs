@@ -9,6 +9,7 @@ pub mod browser;
 pub mod pg;
 #[cfg(feature = "cli")]
 pub mod process;
+pub mod prometheus;
 #[cfg(feature = "store")]
 pub mod s3;
 pub mod smallfs;

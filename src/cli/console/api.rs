@@ -311,27 +311,18 @@ pub(crate) async fn job(State(console): State<Arc<Console>>, Path(id): Path<Stri
     Json(value).into_response()
 }
 
-/// The console's own metrics in Prometheus' text format: the ledger's jobs per state and
-/// committed video seconds, and the requests this console served.
+/// The console's metrics in Prometheus' text format: the ledger's jobs per state (as every
+/// process gives them), its committed video seconds, and the requests and ledger reads of
+/// this console.
 pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
-    console.read(1);
-    let summary = match console.ledger.summary().await {
-        Ok(summary) => summary,
+    console.read(2);
+    let mut text = console.metrics.encode().await;
+    let committed = match console.ledger.summary().await {
+        Ok(summary) => summary.committed,
         Err(err) => return failed(&err),
     };
-    let mut text = String::new();
-    text.push_str(
-        "# HELP happyhorse_jobs Jobs in the ledger, by state.\n# TYPE happyhorse_jobs gauge\n",
-    );
-    for state in JobState::ALL {
-        text.push_str(&format!(
-            "happyhorse_jobs{{state=\"{}\"}} {}\n",
-            state.name(),
-            summary.count(state)
-        ));
-    }
     text.push_str("# HELP happyhorse_committed_video_seconds Seconds of video the ledger's billed tasks make, by provider and resolution.\n# TYPE happyhorse_committed_video_seconds gauge\n");
-    for row in &summary.committed.rows {
+    for row in &committed.rows {
         text.push_str(&format!(
             "happyhorse_committed_video_seconds{{provider=\"{}\",resolution=\"{}\"}} {}\n",
             row.provider, row.resolution, row.video_seconds
@@ -346,10 +337,7 @@ pub(crate) async fn metrics(State(console): State<Arc<Console>>) -> Response {
         console.requests.load(std::sync::atomic::Ordering::Relaxed)
     ));
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [(header::CONTENT_TYPE, happyhorse::metrics::CONTENT_TYPE)],
         text,
     )
         .into_response()

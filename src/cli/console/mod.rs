@@ -66,6 +66,8 @@ pub(crate) struct Console {
     /// The last overview, with the history's newest event number it was made at and when:
     /// every client shares it, so the console's load on the ledger does not grow with them.
     pub overview: tokio::sync::Mutex<Option<api::Cached>>,
+    /// The ledger's jobs per state in Prometheus' text, as every process gives them.
+    pub metrics: happyhorse::metrics::Metrics,
 }
 
 impl Console {
@@ -140,6 +142,7 @@ async fn serve(args: Args) -> ExitCode {
             .unwrap_or_default()
     });
     let console = Arc::new(Console {
+        metrics: happyhorse::metrics::Metrics::new().with_ledger(ledger.clone()),
         ledger,
         out_dir,
         ledger_shown: ledger::shown(&args.ledger),
