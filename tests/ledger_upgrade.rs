@@ -98,7 +98,7 @@ async fn sqlite_ledgers_of_earlier_releases_upgrade_in_place() {
         carries_on(std::sync::Arc::new(ledger), version).await;
         assert_eq!(
             sqlite_versions(&path).await,
-            vec![1, 2, 3, 4, 5, 6, 7],
+            vec![1, 2, 3, 4, 5, 6, 7, 8],
             "{version}"
         );
     }
@@ -122,7 +122,7 @@ async fn postgres_ledgers_of_earlier_releases_upgrade_in_place() {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7], "{version}");
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8], "{version}");
     }
 }
 

@@ -57,6 +57,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     5 "0005_steps_and_events.sql",
     6 "0006_due_index.sql",
     7 "0007_stored_objects.sql",
+    8 "0008_polls.sql",
 );
 
 /// PostgreSQL's migrations: the same schema in its types.
@@ -68,6 +69,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     5 "0005_steps_and_events.sql",
     6 "0006_due_index.sql",
     7 "0007_stored_objects.sql",
+    8 "0008_polls.sql",
 );
 
 /// The application id a SQLite ledger's header carries (migration 3): "HHLG".

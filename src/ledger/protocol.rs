@@ -245,6 +245,11 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
         Box::pin(browse::progress(self.engine(), bucket_ms))
     }
 
+    /// Polls made of the jobs' current tasks, and how many jobs have a task: polls per job.
+    fn polls<'a>(&'a self) -> LedgerFuture<'a, (u64, u64)> {
+        Box::pin(browse::polls(self.engine()))
+    }
+
     /// The jobs that need attention grouped by state and cause, largest first (at most
     /// `limit` groups).
     fn error_groups<'a>(&'a self, limit: usize) -> LedgerFuture<'a, Vec<ErrorGroup>> {

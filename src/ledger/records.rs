@@ -87,6 +87,8 @@ pub struct Job {
     pub sha256: Option<String>,
     /// The ETag the object store gave it (a video saved into a store).
     pub e_tag: Option<String>,
+    /// Polls of its current task so far (status requests, answered or not).
+    pub polls: u64,
     /// The version the object store gave it, where the bucket keeps versions.
     pub object_version: Option<String>,
     /// The last error, in the library's words.
@@ -380,6 +382,8 @@ pub struct After {
     pub step_state: Option<String>,
     /// The HTTP status of the answer behind the change, for the history.
     pub http_status: Option<u16>,
+    /// The change records a poll of the job's task (its count goes up by one).
+    pub polled: bool,
 }
 
 impl After {
@@ -411,6 +415,12 @@ impl After {
     /// With the HTTP status behind the change.
     pub fn with_http_status(mut self, status: Option<u16>) -> After {
         self.http_status = status;
+        self
+    }
+
+    /// Counting a poll of the job's task ([`Job::polls`]).
+    pub fn polled(mut self) -> After {
+        self.polled = true;
         self
     }
 }

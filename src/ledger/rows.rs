@@ -149,6 +149,7 @@ pub(super) fn job_from_row(row: &Row<'_>) -> Result<Job, Error> {
         bytes: row.opt_unsigned("bytes")?,
         sha256: row.opt_text("sha256")?,
         e_tag: row.opt_text("e_tag")?,
+        polls: row.unsigned("polls")?,
         object_version: row.opt_text("object_version")?,
         error: row.opt_text("error")?,
         created_at: from_millis(row.int("created_at")?),

@@ -91,8 +91,9 @@ async fn running(
     kept.poller = poller.state();
     kept.last_poll = Some(now);
     kept.failures = 0;
-    let after =
-        After::until(Run::due_in(run.real(delay.as_secs_f64()))).with_step_state(kept.json());
+    let after = After::until(Run::due_in(run.real(delay.as_secs_f64())))
+        .with_step_state(kept.json())
+        .polled();
     let change = Transition::Status {
         status: snapshot.status,
     };
@@ -144,7 +145,9 @@ async fn succeeded(
         output,
         task_seconds: took,
     };
-    let after = After::hold().with_step_state(super::Kept::default().json());
+    let after = After::hold()
+        .with_step_state(super::Kept::default().json())
+        .polled();
     let job = match run.record(lease, &job, change, after).await {
         Ok(job) => job,
         Err(Error::NotAllowed { .. }) => return settled_meanwhile(run, client, lease, &job).await,
@@ -165,7 +168,7 @@ async fn still_submitted(
     job: &Job,
     change: Transition,
 ) -> Result<Option<Job>, Error> {
-    match run.apply(lease, job, change).await {
+    match run.record(lease, job, change, After::hold().polled()).await {
         Ok(job) => Ok(Some(job)),
         Err(Error::NotAllowed { .. }) => {
             settled_meanwhile(run, client, lease, job).await?;
@@ -206,8 +209,8 @@ async fn failed_poll(
         let change = Transition::Failed {
             error: err.to_string(),
         };
-        run.record(lease, &job, change, After::hold().with_http_status(http))
-            .await?;
+        let after = After::hold().with_http_status(http).polled();
+        run.record(lease, &job, change, after).await?;
         return Ok(());
     }
     kept.failures = kept.failures.saturating_add(1);
@@ -221,7 +224,8 @@ async fn failed_poll(
     kept.poller = poller.state();
     let after = After::until(Run::due_in(run.real(delay.as_secs_f64())))
         .with_step_state(kept.json())
-        .with_http_status(http);
+        .with_http_status(http)
+        .polled();
     match run.record(lease, &job, Transition::Wait, after).await {
         Ok(_) => Ok(()),
         Err(Error::NotAllowed { .. }) => run.release(lease).await,

@@ -100,7 +100,7 @@ async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
 
 async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happyhorse::Error> {
     let ledger = &console.ledger;
-    console.read(4);
+    console.read(5);
     let latest_event_at = ledger
         .events_after(event_seq.saturating_sub(1), 1, None)
         .await?
@@ -109,6 +109,7 @@ async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happy
     let summary = ledger.summary().await?;
     let errors = ledger.error_groups(20).await?;
     let progress = ledger.progress(Duration::from_secs(60)).await?;
+    let (polls, tasks) = ledger.polls().await?;
     let total = summary.total();
     let states: Vec<Value> = JobState::ALL
         .iter()
@@ -150,6 +151,8 @@ async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happy
         "errors": errors,
         "progress": progress,
         "per_minute": per_minute,
+        "polls": polls,
+        "tasks": tasks,
         "eta_seconds": eta_seconds,
         "at": Utc::now(),
     }))
@@ -221,7 +224,7 @@ fn row(job: &Job) -> Value {
         "id": job.id, "seq": job.seq, "line": job.line, "provider": job.provider,
         "state": job.state, "prompt": prompt(job), "resolution": job.resolution,
         "video_seconds": job.video_seconds, "attempts": job.attempts, "task_id": job.task_id,
-        "error": job.error, "updated_at": job.updated_at,
+        "error": job.error, "updated_at": job.updated_at, "polls": job.polls,
         "video": (job.state == JobState::Downloaded && job.file.is_some())
             .then(|| format!("/media/{}", job.id)),
         "parameters": parameters(job),

@@ -151,6 +151,9 @@ impl Rule {
         if after.step_state.is_some() {
             sets.push(format!("step_state = ${next}"));
         }
+        if after.polled {
+            sets.push("polls = polls + 1".to_owned());
+        }
         if let Some(to) = self.to {
             sets.push(format!("state = '{}'", to.name()));
         }

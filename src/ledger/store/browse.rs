@@ -179,6 +179,22 @@ pub(crate) async fn page(
     })
 }
 
+/// Polls made of the jobs' current tasks, and how many jobs have a task.
+pub(crate) async fn polls(engine: &dyn Engine) -> Result<(u64, u64), Error> {
+    let rows = engine
+        .read(
+            "SELECT CAST(COALESCE(SUM(polls), 0) AS BIGINT) AS polls,
+                CAST(COUNT(*) AS BIGINT) AS tasks FROM jobs WHERE task_id IS NOT NULL",
+            &[],
+        )
+        .await
+        .map_err(|e| db_error("counting polls", e))?;
+    match rows.first() {
+        Some(row) => Ok((row.unsigned("polls")?, row.unsigned("tasks")?)),
+        None => Ok((0, 0)),
+    }
+}
+
 /// Transitions into each state per `bucket_ms` of the run, oldest first.
 pub(crate) async fn progress(
     engine: &dyn Engine,

@@ -64,7 +64,7 @@ const RETRY_SUBMIT_SQL: &str = "UPDATE jobs SET state = 'queued',
         output_expired = FALSE, file = NULL, bytes = NULL, sha256 = NULL, e_tag = NULL,
         object_version = NULL, submitting_at = NULL,
         submitted_at = NULL, finished_at = NULL, task_seconds = NULL, callback_url = NULL,
-        heard_at = NULL, progress = NULL, deliveries = 0, step_state = NULL, next_at = 0,
+        heard_at = NULL, progress = NULL, deliveries = 0, polls = 0, step_state = NULL, next_at = 0,
         idempotency_key = $6, error = $5, updated_at = $4
      WHERE id = $1 AND state = $2 AND attempts = $3 AND lease_owner IS NULL RETURNING *";
 

@@ -73,6 +73,9 @@ function drawOverview(o) {
   for (const bar of bars.children) bar.style.height = `${bar.dataset.height}%`;
   const committed = el("table", {}, el("tr", {}, el("th", {}, "provider"), el("th", {}, "resolution"), el("th", {}, "jobs"), el("th", {}, "video seconds"), el("th", {}, "credits")),
     o.committed.map((r) => el("tr", {}, el("td", {}, r.provider), el("td", {}, r.resolution), el("td", { class: "num" }, r.jobs), el("td", { class: "num" }, r.video_seconds), el("td", { class: "num" }, r.credits ?? "not documented"))));
+  const polling = el("p", { id: "polls" }, o.tasks > 0
+    ? `${(o.polls / o.tasks).toFixed(1)} polls per job (${o.polls} polls of ${o.tasks} tasks)`
+    : "No task yet.");
   const cb = o.callbacks;
   const callbacks = cb.jobs > 0
     ? el("p", {}, `${cb.jobs} jobs submitted with a callback: ${cb.heard} ended by a callback heard, ${cb.reconciled} by a reconciling poll (callback dropped or late).`)
@@ -82,7 +85,7 @@ function drawOverview(o) {
       o.errors.map((g) => el("tr", {}, el("td", {}, stateBadge(g.state)), el("td", {}, g.cause), el("td", { class: "num" }, el("a", { href: `#/jobs?state=${g.state}` }, g.jobs)),
         el("td", {}, el("a", { href: `#/job/${encodeURIComponent(g.example)}` }, g.example)))));
   view().replaceChildren(el("h1", {}, "Overview"), cards, pace, el("h2", {}, "Saved per minute"), bars,
-    el("h2", {}, "Committed"), committed, el("h2", {}, "Callbacks"), callbacks, el("h2", {}, "Needs a hand"), errors);
+    el("h2", {}, "Committed"), committed, el("h2", {}, "Polls and callbacks"), polling, callbacks, el("h2", {}, "Needs a hand"), errors);
 }
 
 async function showOverview() {
@@ -148,7 +151,7 @@ async function showJob(id) {
   const j = await getJson(`/api/jobs/${encodeURIComponent(id)}`);
   const facts = el("table", {}, [
     ["state", stateBadge(j.state)], ["provider", j.provider], ["line", j.line ?? ""], ["task", j.task_id ?? "none yet"],
-    ["submits", j.attempts], ["callback deliveries", j.deliveries], ["task took", j.task_seconds ? `${j.task_seconds.toFixed(1)} s` : "–"],
+    ["submits", j.attempts], ["polls", j.polls], ["callback deliveries", j.deliveries], ["task took", j.task_seconds ? `${j.task_seconds.toFixed(1)} s` : "–"],
     ["saved", j.sha256 ? `${j.bytes} bytes, sha256 ${j.sha256}` : "–"],
   ].map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
   const advice = j.error ? [el("h2", {}, "What went wrong"), el("p", { class: "error", id: "job-error" }, j.error),
