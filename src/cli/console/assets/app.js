@@ -65,12 +65,24 @@ function drawOverview(o) {
   const pace = el("p", {}, `${done} of ${o.total} settled; `,
     el("span", { "data-rate": "" }, `${rate.toFixed(1)} jobs/min`), " over the last 5 minutes; ",
     o.eta_seconds ? `about ${duration(o.eta_seconds)} left` : (done >= o.total ? "finished" : "no pace yet"));
-  // Transitions into downloaded per minute, the run's shape.
-  const minutes = o.progress.filter((p) => p.state === "downloaded");
-  const peak = Math.max(1, ...minutes.map((p) => p.jobs));
-  const bars = el("div", { class: "bars", title: "videos saved per minute" },
-    minutes.map((p) => el("span", { style: null, title: `${new Date(p.at_ms).toLocaleTimeString()}: ${p.jobs}`, "data-height": Math.round((p.jobs / peak) * 100) })));
-  for (const bar of bars.children) bar.style.height = `${bar.dataset.height}%`;
+  // Jobs settling per minute over the run: saved (and, stacked on top, failed or expired).
+  const minutes = new Map();
+  for (const p of o.progress) {
+    if (!["downloaded", "failed", "expired"].includes(p.state)) continue;
+    const m = minutes.get(p.at_ms) || { saved: 0, lost: 0 };
+    if (p.state === "downloaded") m.saved += p.jobs; else m.lost += p.jobs;
+    minutes.set(p.at_ms, m);
+  }
+  const peak = Math.max(1, ...[...minutes.values()].map((m) => m.saved + m.lost));
+  const bars = el("div", { class: "bars", title: "jobs settled per minute" },
+    [...minutes.entries()].sort((a, b) => a[0] - b[0]).map(([at, m]) => {
+      const column = el("span", { class: "column", title: `${new Date(at).toLocaleTimeString()}: ${m.saved} saved, ${m.lost} failed or expired` },
+        el("i", { class: "lost" }), el("i", { class: "saved" }));
+      column.style.height = `${Math.round(((m.saved + m.lost) / peak) * 100)}%`;
+      column.children[0].style.height = `${Math.round((m.lost / Math.max(1, m.saved + m.lost)) * 100)}%`;
+      column.children[1].style.height = `${Math.round((m.saved / Math.max(1, m.saved + m.lost)) * 100)}%`;
+      return column;
+    }));
   const committed = el("table", {}, el("tr", {}, el("th", {}, "provider"), el("th", {}, "resolution"), el("th", {}, "jobs"), el("th", {}, "video seconds"), el("th", {}, "credits")),
     o.committed.map((r) => el("tr", {}, el("td", {}, r.provider), el("td", {}, r.resolution), el("td", { class: "num" }, r.jobs), el("td", { class: "num" }, r.video_seconds), el("td", { class: "num" }, r.credits ?? "not documented"))));
   const polling = el("p", { id: "polls" }, o.tasks > 0
@@ -84,7 +96,7 @@ function drawOverview(o) {
     : el("table", { id: "errors" }, el("tr", {}, el("th", {}, "state"), el("th", {}, "cause"), el("th", {}, "jobs"), el("th", {}, "e.g.")),
       o.errors.map((g) => el("tr", {}, el("td", {}, stateBadge(g.state)), el("td", {}, g.cause), el("td", { class: "num" }, el("a", { href: `#/jobs?state=${g.state}` }, g.jobs)),
         el("td", {}, el("a", { href: `#/job/${encodeURIComponent(g.example)}` }, g.example)))));
-  view().replaceChildren(el("h1", {}, "Overview"), cards, pace, el("h2", {}, "Saved per minute"), bars,
+  view().replaceChildren(el("h1", {}, "Overview"), cards, pace, el("h2", {}, "Settled per minute: saved, and failed or expired (red)"), bars,
     el("h2", {}, "Committed"), committed, el("h2", {}, "Polls and callbacks"), polling, callbacks, el("h2", {}, "Needs a hand"), errors);
 }
 
