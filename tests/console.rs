@@ -220,6 +220,19 @@ async fn a_team_watches_a_batch_finds_what_failed_and_plays_its_videos() {
         command.as_str().unwrap_or("").contains("--retry-failed"),
         "{command}"
     );
+    let text = browser
+        .run(
+            "return document.getElementById('view').innerText",
+            json!([]),
+        )
+        .await;
+    let text = text.as_str().unwrap();
+    assert!(
+        !text
+            .split_whitespace()
+            .any(|w| w == "null" || w == "undefined"),
+        "a missing value shown as such: {text}"
+    );
     browser.screenshot(&shots().join("job-failed.png")).await;
 
     // The gallery: a video plays.

@@ -30,6 +30,10 @@ async function getJson(url) {
   return body;
 }
 
+// Replaces the view's content with `nodes` (nested lists flattened, empty places left out).
+function draw(...nodes) {
+  view().replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+}
 function stateBadge(state) { return el("span", { class: `state ${state}` }, state); }
 function when(text) { return text ? new Date(text).toLocaleString() : ""; }
 function duration(seconds) {
@@ -49,7 +53,7 @@ function route() {
 function setNav(name) {
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.view === name);
 }
-function failedView(err) { view().replaceChildren(el("p", { class: "error" }, `The console could not read the ledger: ${err.message}`)); }
+function failedView(err) { draw(el("p", { class: "error" }, `The console could not read the ledger: ${err.message}`)); }
 
 // Overview ---------------------------------------------------------------------------------
 
@@ -96,7 +100,7 @@ function drawOverview(o) {
     : el("table", { id: "errors" }, el("tr", {}, el("th", {}, "state"), el("th", {}, "cause"), el("th", {}, "jobs"), el("th", {}, "e.g.")),
       o.errors.map((g) => el("tr", {}, el("td", {}, stateBadge(g.state)), el("td", {}, g.cause), el("td", { class: "num" }, el("a", { href: `#/jobs?state=${g.state}` }, g.jobs)),
         el("td", {}, el("a", { href: `#/job/${encodeURIComponent(g.example)}` }, g.example)))));
-  view().replaceChildren(el("h1", {}, "Overview"), cards, pace, el("h2", {}, "Settled per minute: saved, and failed or expired (red)"), bars,
+  draw(el("h1", {}, "Overview"), cards, pace, el("h2", {}, "Settled per minute: saved, and failed or expired (red)"), bars,
     el("h2", {}, "Committed"), committed, el("h2", {}, "Polls and callbacks"), polling, callbacks, el("h2", {}, "Needs a hand"), errors);
 }
 
@@ -153,7 +157,7 @@ async function showJobs(params) {
       el("td", {}, el("a", { href: `#/job/${encodeURIComponent(j.id)}` }, j.id)), el("td", { class: "num" }, j.line ?? ""),
       el("td", {}, j.provider), el("td", {}, stateBadge(j.state)), el("td", {}, j.prompt ?? ""),
       el("td", { class: "num" }, j.attempts), el("td", { class: "error" }, j.error ?? ""), el("td", { class: "muted" }, when(j.updated_at)))));
-  view().replaceChildren(el("h1", {}, "Jobs"), filterForm(params, "jobs", true), table, pager(params, page, "jobs"));
+  draw(el("h1", {}, "Jobs"), filterForm(params, "jobs", true), table, pager(params, page, "jobs"));
 }
 
 // A job ------------------------------------------------------------------------------------
@@ -173,7 +177,7 @@ async function showJob(id) {
     e.from && e.from !== e.to ? ` ${e.from} → ${e.to}` : "", e.status ? ` · status ${e.status}` : "", e.http_status ? ` · HTTP ${e.http_status}` : "",
     e.deliveries ? ` · ${e.deliveries} deliveries` : "", e.error ? el("div", { class: "error" }, e.error) : null)));
   const video = j.video ? el("video", { src: j.video, controls: true, preload: "metadata", id: "job-video" }) : null;
-  view().replaceChildren(el("h1", {}, `Job ${j.id}`), j.prompt ? el("p", {}, j.prompt) : null, video, facts, ...advice,
+  draw(el("h1", {}, `Job ${j.id}`), j.prompt ? el("p", {}, j.prompt) : null, video, facts, ...advice,
     el("h2", {}, "Timeline"), timeline, el("h2", {}, "Request (wire body; URLs without their queries)"), el("pre", { id: "request" }, JSON.stringify(j.request, null, 2)));
 }
 
@@ -186,7 +190,7 @@ async function showGallery(params) {
     el("video", { src: j.video, controls: true, preload: "metadata", muted: true, playsinline: true }),
     el("figcaption", {}, el("a", { href: `#/job/${encodeURIComponent(j.id)}` }, j.id), " · ", j.provider, " · ",
       `${j.parameters.resolution}, ${j.parameters.video_seconds} s`, el("div", {}, j.prompt ?? "")))));
-  view().replaceChildren(el("h1", {}, "Gallery"), filterForm(params, "gallery", false),
+  draw(el("h1", {}, "Gallery"), filterForm(params, "gallery", false),
     page.jobs.length ? grid : el("p", { class: "muted" }, "No video saved yet."), pager(params, page, "gallery"));
 }
 
