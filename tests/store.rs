@@ -339,6 +339,57 @@ fn batch_saves_its_videos_into_the_bucket() {
         let file = job.file.as_ref().unwrap().to_string_lossy().into_owned();
         assert_eq!(file, format!("{out}/{}.mp4", job.id));
     }
+
+    // The console plays them from the bucket: byte ranges, streamed through it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut console = happyhorse(
+        &["console", "--ledger", "hh.db", "--addr", &addr],
+        dir.path(),
+        &sandbox,
+        &server.endpoint,
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the console did not listen"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    runtime.block_on(async {
+        happyhorse::install_crypto_provider();
+        let http = reqwest::Client::new();
+        let part = http
+            .get(format!("http://{addr}/media/v1"))
+            .header("Range", "bytes=100-199")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(part.status(), 206);
+        assert_eq!(
+            part.headers()["content-range"],
+            format!("bytes 100-199/{}", SAMPLE_MP4.len()).as_str()
+        );
+        assert_eq!(part.bytes().await.unwrap().as_ref(), &SAMPLE_MP4[100..200]);
+        let whole = http
+            .get(format!("http://{addr}/media/v2"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(whole.status(), 200);
+        assert_eq!(whole.bytes().await.unwrap().as_ref(), SAMPLE_MP4);
+    });
+    let _ = console.kill();
+    let _ = console.wait();
     runtime.block_on(sandbox.shutdown());
 }
 
