@@ -53,12 +53,7 @@ struct Console {
 
 impl Console {
     fn start(dir: &Path, sandbox: &Sandbox) -> Console {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = common::process::free_addr();
         let child = happyhorse(
             &[
                 "console", "--ledger", "hh.db", "--out", "out", "--addr", &addr,
@@ -70,14 +65,7 @@ impl Console {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the console did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        common::process::wait_listening(&addr, "the console");
         Console {
             child,
             url: format!("http://{addr}"),
@@ -90,6 +78,18 @@ impl Drop for Console {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Opens the overview and waits until it is drawn.
+async fn open_overview(browser: &Browser, console: &Console) {
+    browser.goto(&format!("{}/", console.url)).await;
+    browser
+        .wait_for(
+            "the overview",
+            "return document.querySelector('[data-total]')?.textContent",
+            Duration::from_secs(20),
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,14 +127,7 @@ async fn a_team_watches_a_batch_finds_what_failed_and_plays_its_videos() {
 
     let console = Console::start(dir.path(), &sandbox);
     // The overview: every count the ledger's.
-    browser.goto(&format!("{}/", console.url)).await;
-    browser
-        .wait_for(
-            "the overview",
-            "return document.querySelector('[data-total]')?.textContent",
-            Duration::from_secs(20),
-        )
-        .await;
+    open_overview(&browser, &console).await;
     let counts = browser
         .run(
             "const out = {}; for (const n of document.querySelectorAll('[data-state-count]')) out[n.dataset.stateCount] = Number(n.textContent); out.total = Number(document.querySelector('[data-total]').textContent); return out;",
@@ -267,14 +260,7 @@ async fn a_team_watches_a_batch_finds_what_failed_and_plays_its_videos() {
     browser.screenshot(&shots().join("gallery.png")).await;
 
     // Live: the overview follows a second batch without reloading.
-    browser.goto(&format!("{}/", console.url)).await;
-    browser
-        .wait_for(
-            "the overview",
-            "return document.querySelector('[data-total]')?.textContent",
-            Duration::from_secs(20),
-        )
-        .await;
+    open_overview(&browser, &console).await;
     browser
         .run("window.notReloaded = true; return true;", json!([]))
         .await;

@@ -341,12 +341,7 @@ fn batch_saves_its_videos_into_the_bucket() {
     }
 
     // The console plays them from the bucket: byte ranges, streamed through it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = common::process::free_addr();
     let mut console = happyhorse(
         &["console", "--ledger", "hh.db", "--addr", &addr],
         dir.path(),
@@ -357,14 +352,7 @@ fn batch_saves_its_videos_into_the_bucket() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the console did not listen"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    common::process::wait_listening(&addr, "the console");
     runtime.block_on(async {
         happyhorse::install_crypto_provider();
         let http = reqwest::Client::new();

@@ -177,3 +177,24 @@ pub fn serve(ledger: &str, env: &[(&str, &str)], patience: Duration) -> (Running
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A free loopback address for a child to listen on (`127.0.0.1:PORT`).
+pub fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// Waits until something listens on `addr` (a child just started), at most 20 s.
+pub fn wait_listening(addr: &str, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen on {addr} within 20 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
