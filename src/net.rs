@@ -33,6 +33,34 @@ pub(crate) fn redacted(url: &str) -> String {
     }
 }
 
+/// `body` with every URL in it [`redacted`] (a callback's token, a presigned image URL): what a
+/// wire body may show in `Debug`, pages and messages. Strings that are not a URL as a whole
+/// (a prompt that mentions one) are kept.
+pub(crate) fn redacted_json(body: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match body {
+        Value::String(text) if text.contains("://") && reqwest::Url::parse(text).is_ok() => {
+            Value::String(redacted(text))
+        }
+        Value::Array(items) => items.iter().map(redacted_json).collect(),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| (k.clone(), redacted_json(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => other.clone(),
+    }
+}
+
+/// Shows a wire body in `Debug` as [`redacted_json`] does.
+pub(crate) struct RedactedJson<'a>(pub &'a serde_json::Value);
+
+impl std::fmt::Debug for RedactedJson<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", redacted_json(self.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +75,26 @@ mod tests {
         assert!(!loopback("http://127.0.0.1.example.com/"));
         assert!(!loopback("http://10.0.0.1/"));
         assert!(!loopback("http://[::2]/"));
+    }
+
+    #[test]
+    fn bodies_show_their_urls_without_queries_and_keep_prompts() {
+        let body = serde_json::json!({
+            "prompt": "a horse, see https://example.com/ref?x=1 for the look",
+            "images": ["https://bucket.example/in/a.png?X-Amz-Signature=s3cr3t"],
+            "callback_url": "https://hooks.example/hh?token=t0k3n",
+            "duration": 5
+        });
+        let shown = redacted_json(&body);
+        assert_eq!(shown["prompt"], body["prompt"]);
+        assert_eq!(shown["images"][0], "https://bucket.example/in/a.png?…");
+        assert_eq!(shown["callback_url"], "https://hooks.example/hh?…");
+        assert_eq!(shown["duration"], 5);
+        let debug = format!("{:?}", RedactedJson(&body));
+        assert!(
+            !debug.contains("s3cr3t") && !debug.contains("t0k3n"),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -388,8 +388,9 @@ pub(crate) fn callback_of(provider: Provider, body: &Value) -> Option<&str> {
     .and_then(Value::as_str)
 }
 
-/// A provider's body, as the generated transport types hold it.
-#[derive(Clone, Debug, PartialEq)]
+/// A provider's body, as the generated transport types hold it. `Debug` shows it as JSON with
+/// the query of every URL left out (a presigned image URL, a callback's token).
+#[derive(Clone, PartialEq)]
 pub enum WireBody {
     /// `POST /v1/tasks`.
     HiApi(hiapi::types::CreateTaskRequest),
@@ -397,6 +398,19 @@ pub enum WireBody {
     Reapi(reapi::types::GenerationRequest),
     /// `POST /v2/videos/generate`.
     Apiframe(apiframe::types::GenerateVideoRequest),
+}
+
+impl std::fmt::Debug for WireBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let variant = match self {
+            WireBody::HiApi(_) => "HiApi",
+            WireBody::Reapi(_) => "Reapi",
+            WireBody::Apiframe(_) => "Apiframe",
+        };
+        f.debug_tuple(variant)
+            .field(&crate::net::RedactedJson(&self.to_json()))
+            .finish()
+    }
 }
 
 impl WireBody {

@@ -231,6 +231,19 @@ fn local_images_are_checked_by_line_then_staged_once_each_and_fetched() {
         body_of("b")
     );
     assert!(body_of("b").contains(&format!("/{BUCKET}/inputs/{field}.png?")));
+    // A job printed with `{:?}` (a user's log line) names the objects, not their signatures.
+    for job in &jobs {
+        let debug = format!("{job:?}");
+        assert!(
+            !debug.contains("X-Amz-Signature") && !debug.contains("X-Amz-Credential"),
+            "a presigned query in Debug: {debug}"
+        );
+    }
+    let shown = format!("{:?}", jobs.iter().find(|j| j.id == "b").unwrap());
+    assert!(
+        shown.contains(&format!("/{BUCKET}/inputs/{horse}.png?…")),
+        "{shown}"
+    );
     assert!(!body_of("c").contains("local-image.invalid"));
 
     // A rerun finds the same jobs (the line without an id too), though every signing gives

@@ -193,7 +193,7 @@ fn job_json(job: &Job) -> serde_json::Value {
         "resolution": job.resolution,
         "video_seconds": job.video_seconds,
         "credits": job.credits,
-        "request": shown_body(&job.body),
+        "request": job.redacted_body(),
         "attempts": job.attempts,
         "task_id": job.task_id,
         "status": job.status,
@@ -226,7 +226,7 @@ fn job_lines(job: &Job) -> Vec<String> {
             .map(|t| format!(", task {t}"))
             .unwrap_or_default()
     )];
-    lines.push(format!("request: {}", shown_body(&job.body)));
+    lines.push(format!("request: {}", job.redacted_body()));
     if let Some(file) = &job.file {
         lines.push(format!("file: {}", file.display()));
     }
@@ -273,22 +273,4 @@ fn event_line(event: &Event) -> String {
         line.push_str(&format!("  error: {error}"));
     }
     line
-}
-
-/// The wire body with the query of every URL in it left out (a callback's token, a signed
-/// image URL).
-pub(crate) fn shown_body(body: &serde_json::Value) -> serde_json::Value {
-    match body {
-        serde_json::Value::String(text) if text.contains("://") => match text.split_once('?') {
-            Some((head, _)) => serde_json::Value::String(format!("{head}?…")),
-            None => body.clone(),
-        },
-        serde_json::Value::Array(items) => items.iter().map(shown_body).collect(),
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| (k.clone(), shown_body(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        other => other.clone(),
-    }
 }

@@ -12,7 +12,9 @@ use super::JobState;
 use crate::{client::Output, Provider};
 
 /// A job to record: a validated request for one provider, with everything a later run needs.
-#[derive(Clone, Debug, PartialEq)]
+/// `Debug` shows the body's URLs without their queries (a presigned image URL, a callback's
+/// token).
+#[derive(Clone, PartialEq)]
 pub struct NewJob {
     /// The stable job id (file-name safe).
     pub id: String,
@@ -34,6 +36,22 @@ pub struct NewJob {
     pub output_name: String,
 }
 
+impl fmt::Debug for NewJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewJob")
+            .field("id", &self.id)
+            .field("line", &self.line)
+            .field("provider", &self.provider)
+            .field("body", &crate::net::RedactedJson(&self.body))
+            .field("idempotency_key", &self.idempotency_key)
+            .field("resolution", &self.resolution)
+            .field("video_seconds", &self.video_seconds)
+            .field("credits", &self.credits)
+            .field("output_name", &self.output_name)
+            .finish()
+    }
+}
+
 /// A lease on a job: who holds it and the fencing number of the claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
@@ -45,8 +63,9 @@ pub struct Lease {
     pub fence: i64,
 }
 
-/// One job as recorded. `Debug` leaves out the output URL's query (a signed URL).
-#[derive(Clone, Debug, PartialEq)]
+/// One job as recorded. `Debug` leaves out the query of every URL, in the body and the
+/// output (signed URLs, a callback's token).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Job {
     /// The stable job id.
@@ -124,6 +143,56 @@ pub struct Job {
     pub due_at: DateTime<Utc>,
     /// What its current step keeps between looks (its poll plan), as JSON.
     pub(crate) step_state: Option<String>,
+}
+
+impl Job {
+    /// The wire body with the query of every URL in it left out (a presigned image URL, a
+    /// callback's token): what a page, a log or a message may show.
+    pub fn redacted_body(&self) -> Value {
+        crate::net::redacted_json(&self.body)
+    }
+}
+
+impl fmt::Debug for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("seq", &self.seq)
+            .field("line", &self.line)
+            .field("provider", &self.provider)
+            .field("body", &crate::net::RedactedJson(&self.body))
+            .field("idempotency_key", &self.idempotency_key)
+            .field("resolution", &self.resolution)
+            .field("video_seconds", &self.video_seconds)
+            .field("credits", &self.credits)
+            .field("output_name", &self.output_name)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("task_id", &self.task_id)
+            .field("status", &self.status)
+            .field("output", &self.output)
+            .field("file", &self.file)
+            .field("bytes", &self.bytes)
+            .field("sha256", &self.sha256)
+            .field("e_tag", &self.e_tag)
+            .field("polls", &self.polls)
+            .field("object_version", &self.object_version)
+            .field("error", &self.error)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .field("submitted_at", &self.submitted_at)
+            .field("task_seconds", &self.task_seconds)
+            .field("lease", &self.lease)
+            .field("callback_url", &self.callback_url)
+            .field("heard_at", &self.heard_at)
+            .field("progress", &self.progress)
+            .field("deliveries", &self.deliveries)
+            .field("refused", &self.refused)
+            .field("earlier_tasks", &self.earlier_tasks)
+            .field("due_at", &self.due_at)
+            .field("step_state", &self.step_state)
+            .finish()
+    }
 }
 
 /// A callback URL. `Debug` and `Display` leave out its query, which may carry a token.

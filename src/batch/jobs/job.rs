@@ -15,8 +15,9 @@ use crate::{
     Provider, VideoRequest,
 };
 
-/// One valid line: the request, for its provider, with its id and file name.
-#[derive(Clone, Debug)]
+/// One valid line: the request, for its provider, with its id and file name. `Debug` shows
+/// the body's URLs without their queries (a presigned image URL).
+#[derive(Clone)]
 pub struct BatchJob {
     /// 1-based line number (0 for jobs built in code).
     pub line: u64,
@@ -35,6 +36,21 @@ pub struct BatchJob {
     /// Seconds of video billed: the request's, or the provider's documented default (a job
     /// for a provider that documents none, Apiframe, must say).
     pub video_seconds: u32,
+}
+
+impl std::fmt::Debug for BatchJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchJob")
+            .field("line", &self.line)
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("request", &self.request)
+            .field("output", &self.output)
+            .field("body", &crate::net::RedactedJson(&self.body))
+            .field("resolution", &self.resolution)
+            .field("video_seconds", &self.video_seconds)
+            .finish()
+    }
 }
 
 impl BatchJob {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::Console;
-use crate::cli::jobs::{next_step, shown_body};
+use crate::cli::jobs::next_step;
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
@@ -215,7 +215,7 @@ fn parameters(job: &Job) -> Value {
         "resolution": job.resolution,
         "video_seconds": job.video_seconds,
         "credits": job.credits,
-        "request": shown_body(&job.body),
+        "request": job.redacted_body(),
     })
 }
 
@@ -300,7 +300,7 @@ pub(crate) async fn job(State(console): State<Arc<Console>>, Path(id): Path<Stri
     };
     let mut value = row(&job);
     if let Some(object) = value.as_object_mut() {
-        object.insert("request".into(), shown_body(&job.body));
+        object.insert("request".into(), job.redacted_body());
         object.insert("events".into(), json!(events));
         object.insert("next".into(), json!(next_step(job.state)));
         object.insert("command".into(), json!(command(&console, &job)));
