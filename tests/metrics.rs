@@ -216,6 +216,101 @@ fn a_running_batch_serves_its_metrics() {
     assert_eq!(fs::read(out.join("m3.mp4")).unwrap(), SAMPLE_MP4);
 }
 
+/// A batch the provider pushes back: the sandbox allows 2 submits a second and 12 jobs start
+/// at once. Once every job is submitted, a scrape counts one retry (the client's own,
+/// `operation="submit"`, or the batch's later try, `operation="job_submit"`) with the reason
+/// `rate_limited` for each 429 the sandbox answered, and shows the submit pace the client
+/// learnt from them (below the burst it first tried; at most what the provider allows plus
+/// what Retry-After rounding lets through).
+#[test]
+fn a_pushed_back_batch_counts_its_retries_and_shows_its_pace() {
+    let runtime = runtime();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default()
+                .with_task_seconds(5.0)
+                .with_rate_limit(2.0),
+        ))
+        .unwrap();
+    let env = sandbox_env(&sandbox);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let jobs = jobs_file(tmp.path(), 12);
+    let running = Running::spawn(command(
+        &[
+            "batch",
+            &jobs,
+            "--out",
+            out.to_str().unwrap(),
+            "--max-in-flight",
+            "12",
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+        &pairs(&env),
+    ));
+    let started = Instant::now();
+    let url = loop {
+        let text = running.stderr();
+        if let Some(at) = text.find("metrics at http://") {
+            let rest = &text[at + "metrics at ".len()..];
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(started.elapsed() < PATIENCE, "no metrics address: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let accepted = r#"happyhorse_submits_total{provider="hiapi",outcome="accepted"}"#;
+    let text = loop {
+        if let Some((_, text)) = scrape(&url) {
+            if value(&samples(&text), accepted) >= 12.0 {
+                break text;
+            }
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "twelve submits never showed: {}",
+            running.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let now = samples(&text);
+    let pushed_back = sandbox.stats().rate_limited.get(Provider::HiApi);
+    assert!(
+        pushed_back > 0,
+        "12 submits at once, 2 allowed a second: no 429"
+    );
+    let retried: f64 = ["submit", "job_submit"]
+        .iter()
+        .map(|operation| {
+            value(
+                &now,
+                &format!(
+                    r#"happyhorse_retries_total{{operation="{operation}",reason="rate_limited"}}"#
+                ),
+            )
+        })
+        .sum();
+    assert_eq!(retried, pushed_back as f64, "{text}");
+    let pace = value(
+        &now,
+        r#"happyhorse_submit_pace_per_second{provider="hiapi"}"#,
+    );
+    assert!(pace > 0.0 && pace < 12.0, "pace {pace}: {text}");
+    if let Some(parsed) = parsed_by_prometheus_client(&text) {
+        assert_families(
+            &parsed,
+            &[
+                ("happyhorse_retries", "counter"),
+                ("happyhorse_submit_pace_per_second", "gauge"),
+            ],
+        );
+    }
+    let exit = running.exit(PATIENCE);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    assert_eq!(fs::read(out.join("m11.mp4")).unwrap(), SAMPLE_MP4);
+    assert_eq!(sandbox.stats().tasks_created.get(Provider::HiApi), 12);
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
