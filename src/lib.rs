@@ -127,6 +127,7 @@ pub mod media;
 #[cfg(feature = "ledger")]
 pub mod metrics;
 mod net;
+pub mod presigned;
 pub mod provider;
 #[cfg(feature = "receiver")]
 pub mod receiver;

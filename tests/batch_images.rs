@@ -274,11 +274,13 @@ fn local_images_are_checked_by_line_then_staged_once_each_and_fetched() {
     runtime.block_on(sandbox.shutdown());
 }
 
-/// A job recorded but never submitted keeps the URL it was recorded with (the body under its
-/// idempotency key never changes): a rerun refuses it, by line and before any submit, when
-/// that URL has expired, instead of signing it again or sending it.
+/// A job recorded but never submitted whose staged image's presigned URL expired (its batch
+/// stopped for longer than `--stage-ttl`): while the object is gone from the store, a rerun
+/// refuses the line before any submit; once the store holds it (under its SHA-256), a rerun
+/// signs it again, records the new body (the key was never sent), and the job is sent, the
+/// provider fetches the image, and the video is saved.
 #[test]
-fn a_recorded_job_whose_staged_url_expired_is_refused_before_any_submit() {
+fn a_recorded_job_whose_staged_url_expired_is_signed_again_or_refused() {
     let Some(server) = S3Server::start() else {
         return;
     };
@@ -289,13 +291,15 @@ fn a_recorded_job_whose_staged_url_expired_is_refused_before_any_submit() {
         ))
         .expect("the sandbox starts");
     let dir = tempfile::tempdir().expect("a directory");
-    std::fs::write(dir.path().join("horse.png"), Sandbox::sample_png(640, 480)).expect("png");
+    let png = Sandbox::sample_png(640, 480);
+    std::fs::write(dir.path().join("horse.png"), &png).expect("png");
     let line = serde_json::json!({"id": "late", "prompt": "[Image 1] gallops", "references": ["horse.png"], "duration": 3});
     std::fs::write(dir.path().join("jobs.jsonl"), format!("{line}\n")).expect("jobs.jsonl");
     // As an earlier run recorded it: staged, signed for 60 s two days ago, queued.
+    let name = format!("{}.png", common::sha256_hex(&png));
+    let object = format!("{}/{BUCKET}/inputs/{name}", server.endpoint);
     let expired = format!(
-        "{}/{BUCKET}/inputs/abc.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k&X-Amz-Date={}&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
-        server.endpoint,
+        "{object}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k&X-Amz-Date={}&X-Amz-Expires=60&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
         (chrono::Utc::now() - chrono::TimeDelta::days(2)).format("%Y%m%dT%H%M%SZ")
     );
     let job = happyhorse::batch::JobsReader::new(
@@ -317,14 +321,129 @@ fn a_recorded_job_whose_staged_url_expired_is_refused_before_any_submit() {
     });
     let out = format!("s3://{BUCKET}/videos");
     let stage = format!("s3://{BUCKET}/inputs");
-    let refused = happyhorse(
+    let rerun = || {
+        happyhorse(
+            &[
+                "batch",
+                "jobs.jsonl",
+                "--stage",
+                &stage,
+                "--out",
+                &out,
+                "--ledger",
+                "hh.db",
+            ],
+            dir.path(),
+            &sandbox,
+            &server,
+        )
+    };
+
+    // The object is not in the store (a lifecycle rule took it): refused by line.
+    let refused = rerun();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    let found = stderr
+        .lines()
+        .find(|l| l.starts_with("jobs.jsonl:line 1: error: "))
+        .unwrap_or_else(|| panic!("no error for line 1: {stderr}"));
+    assert!(found.contains("expired at"), "{found}");
+    assert!(
+        found.contains(&format!(
+            "cannot be signed again: {name} is no longer in {stage}"
+        )),
+        "{found}"
+    );
+    assert!(found.contains("new \"id\""), "{found}");
+    assert!(!stderr.contains("X-Amz-Signature"), "{stderr}");
+    assert_eq!(sandbox.stats().submits.total(), 0);
+    assert_eq!(objects(&server, "inputs"), Vec::<String>::new());
+
+    // The store holds it again: signed again, recorded, sent, fetched, saved.
+    runtime.block_on(async {
+        let destination =
+            happyhorse::store::Destination::from_url_with(&stage, &server.options(SECRET_KEY))
+                .expect("the stage");
+        destination
+            .stage(
+                png.clone().into(),
+                "png",
+                std::time::Duration::from_secs(60),
+            )
+            .await
+            .expect("staged");
+    });
+    let done = rerun();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("signed again the staged images of 1 queued job:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("X-Amz-Signature"), "{stderr}");
+    assert_eq!(sandbox.stats().tasks_created.total(), 1);
+    let jobs = jobs_in(dir.path(), "hh.db");
+    assert_eq!(jobs[0].state, JobState::Downloaded, "{:?}", jobs[0]);
+    let sent = jobs[0].body["input"]["reference_image"][0]
+        .as_str()
+        .expect("the URL sent")
+        .to_owned();
+    assert!(
+        sent.starts_with(&format!("{object}?")),
+        "{}",
+        jobs[0].redacted_body()
+    );
+    let lasts =
+        happyhorse::presigned::expires_at(&sent).expect("a presigned URL") - chrono::Utc::now();
+    assert!(
+        lasts > chrono::TimeDelta::hours(23),
+        "signed for --stage-ttl (a day): {lasts}"
+    );
+    let events = runtime.block_on(async {
+        SqliteLedger::open(dir.path().join("hh.db"))
+            .await
+            .expect("the ledger")
+            .events("late")
+            .await
+            .expect("its history")
+    });
+    let names: Vec<&str> = events.iter().map(|e| e.event.as_str()).collect();
+    let replaced = names.iter().position(|e| *e == "body replaced");
+    let submitting = names.iter().position(|e| *e == "submitting");
+    assert!(
+        replaced.is_some() && replaced < submitting,
+        "signed again before the first submit: {names:?}"
+    );
+    runtime.block_on(sandbox.shutdown());
+}
+
+/// A presigned image URL that will not last until the provider fetches it (a user's own, good
+/// for 5 more minutes): the batch does not send the job, and says why; nothing is billed.
+#[test]
+fn a_presigned_image_url_about_to_expire_is_not_sent() {
+    let Some(server) = S3Server::start() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .expect("the sandbox starts");
+    let dir = tempfile::tempdir().expect("a directory");
+    let url = format!(
+        "{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k&X-Amz-Date={}&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=0badc0de",
+        sandbox.sample_image_url(640, 640),
+        (chrono::Utc::now() - chrono::TimeDelta::minutes(55)).format("%Y%m%dT%H%M%SZ")
+    );
+    let line = serde_json::json!({"id": "soon", "prompt": "[Image 1] trots", "references": [url], "duration": 3});
+    std::fs::write(dir.path().join("jobs.jsonl"), format!("{line}\n")).expect("jobs.jsonl");
+    let run = happyhorse(
         &[
             "batch",
             "jobs.jsonl",
-            "--stage",
-            &stage,
             "--out",
-            &out,
+            "out",
             "--ledger",
             "hh.db",
             "--no-preflight",
@@ -333,20 +452,17 @@ fn a_recorded_job_whose_staged_url_expired_is_refused_before_any_submit() {
         &sandbox,
         &server,
     );
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(2), "{stderr}");
-    let found = stderr
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let left = stderr
         .lines()
-        .find(|l| l.starts_with("jobs.jsonl:line 1: error: "))
-        .unwrap_or_else(|| panic!("no error for line 1: {stderr}"));
-    assert!(found.contains("expired at"), "{found}");
-    assert!(found.contains("new \"id\""), "{found}");
-    assert!(!stderr.contains("X-Amz-Signature"), "{stderr}");
-    assert_eq!(sandbox.stats().submits.total(), 0);
-    assert_eq!(
-        objects(&server, "inputs"),
-        Vec::<String>::new(),
-        "nothing staged"
-    );
+        .find(|l| l.starts_with("left for a later run: soon: not submitted: the image URL"))
+        .unwrap_or_else(|| panic!("not left: {stderr}"));
+    assert!(left.contains("less than 10 minutes from now"), "{left}");
+    assert!(!stderr.contains("0badc0de"), "a signature shown: {stderr}");
+    assert_eq!(sandbox.stats().submits.total(), 0, "nothing sent");
+    let jobs = jobs_in(dir.path(), "hh.db");
+    assert_eq!(jobs[0].state, JobState::Queued);
+    assert_eq!(jobs[0].attempts, 0);
     runtime.block_on(sandbox.shutdown());
 }

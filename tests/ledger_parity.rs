@@ -711,3 +711,100 @@ async fn retries_keep_counting_billed_tasks_and_read_only_ledgers_refuse_writes(
         );
     }
 }
+
+/// A job's body is replaced only while no submit has carried its key: not when it is not the
+/// body planned from, not while a worker holds the job, never after the intent (even when a
+/// 429 put it back in the queue: the provider has seen the key), and again once a retry gives
+/// it a new key. Each replacement is in the job's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_changes_only_while_its_key_is_unsent() {
+    use happyhorse::ledger::{Again, Retry};
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_body").await {
+        let jobs = [job(0, Provider::HiApi), job(1, Provider::HiApi)];
+        ledger.enqueue(&jobs).await.unwrap();
+        let was = jobs[0].body.clone();
+        let signed = json!({"model": "m", "prompt": "prompt 0", "image": "https://s3.example/b/a.png?sig=2"});
+
+        let not_planned = ledger
+            .replace_unsent_body("job-0000", &signed, &signed, "again")
+            .await
+            .unwrap();
+        assert!(not_planned.is_none(), "{name}: replaced another body");
+
+        let held = ledger
+            .claim("w", Duration::from_secs(60), 1)
+            .await
+            .unwrap()
+            .remove(0);
+        assert_eq!(held.id, "job-0000");
+        let lease = held.lease.unwrap();
+        let while_held = ledger
+            .replace_unsent_body("job-0000", &was, &signed, "again")
+            .await
+            .unwrap();
+        assert!(while_held.is_none(), "{name}: replaced under a lease");
+        ledger.release(&lease).await.unwrap();
+
+        let replaced = ledger
+            .replace_unsent_body("job-0000", &was, &signed, "1 URL signed again")
+            .await
+            .unwrap()
+            .expect("an unsent, free job's body is replaced");
+        assert_eq!(replaced.body, signed, "{name}");
+        assert_eq!(replaced.state, JobState::Queued, "{name}");
+        let stored = ledger.job("job-0000").await.unwrap().unwrap();
+        assert_eq!(stored.body, signed, "{name}");
+        let events = ledger.events("job-0000").await.unwrap();
+        let last = events.last().unwrap();
+        assert_eq!(last.event, "body replaced", "{name}");
+        assert_eq!(last.error.as_deref(), Some("1 URL signed again"), "{name}");
+
+        // The intent sent the key: back in the queue after a 429, the body stays.
+        let claimed = ledger.claim("w", Duration::from_secs(60), 2).await.unwrap();
+        for job in &claimed {
+            let lease = job.lease.clone().unwrap();
+            ledger
+                .apply(&lease, Transition::submitting(None))
+                .await
+                .unwrap();
+            let error = "429 rate limited".to_owned();
+            let change = if job.id == "job-0000" {
+                Transition::Requeue { error }
+            } else {
+                Transition::Refused { error }
+            };
+            ledger.apply(&lease, change).await.unwrap();
+            ledger.release(&lease).await.unwrap();
+        }
+        let requeued = ledger.job("job-0000").await.unwrap().unwrap();
+        assert_eq!(requeued.state, JobState::Queued, "{name}");
+        let after_intent = ledger
+            .replace_unsent_body("job-0000", &signed, &was, "again")
+            .await
+            .unwrap();
+        assert!(after_intent.is_none(), "{name}: replaced under a sent key");
+        assert_eq!(ledger.job("job-0000").await.unwrap().unwrap().body, signed);
+
+        // A retry's new key has not been sent: its body may change.
+        let refused = ledger.job("job-0001").await.unwrap().unwrap();
+        assert_eq!(refused.state, JobState::Failed, "{name}");
+        let retry = Retry {
+            id: "job-0001".into(),
+            state: JobState::Failed,
+            attempts: refused.attempts,
+            again: Again::Submit {
+                idempotency_key: Some("job-0001-try2".into()),
+            },
+            note: "again".into(),
+        };
+        assert_eq!(ledger.retry(&[retry]).await.unwrap(), 1, "{name}");
+        let other = json!({"model": "m", "prompt": "prompt 1", "image": "https://s3.example/b/c.png?sig=2"});
+        let again = ledger
+            .replace_unsent_body("job-0001", &jobs[1].body, &other, "again")
+            .await
+            .unwrap();
+        assert_eq!(again.map(|job| job.body), Some(other), "{name}");
+    }
+}

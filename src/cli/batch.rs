@@ -25,7 +25,7 @@ use serde_json::json;
 use super::{
     preflight,
     session::{self, Context, FAILED, INTERRUPTED, UNUSABLE},
-    stage::{self, Staging},
+    stage::{self, Stage, Staging},
 };
 use happyhorse::store::Destination;
 
@@ -722,7 +722,12 @@ async fn check_images(args: &Args, ledger: &Arc<dyn Ledger>) -> Result<Staging, 
     let checked = match preflight::preflight(args.no_preflight) {
         Ok(preflight) => {
             let jobs = reread(&args.jobs, args.provider, None);
-            stage::check_batch(&preflight, jobs, ledger, &args.jobs, args.stage.as_deref()).await
+            let stage = Stage {
+                url: args.stage.as_deref(),
+                ttl: Duration::from_secs(args.stage_ttl),
+                dry_run: args.dry_run,
+            };
+            stage::check_batch(&preflight, jobs, ledger, &args.jobs, &stage).await
         }
         Err(err) => Err(err),
     };
@@ -738,6 +743,14 @@ async fn check_images(args: &Args, ledger: &Arc<dyn Ledger>) -> Result<Staging, 
             checked.urls_fetched,
             if checked.urls_fetched == 1 { "" } else { "s" },
             started.elapsed().as_millis()
+        );
+    }
+    if checked.signed_again > 0 {
+        eprintln!(
+            "{} the staged images of {} queued job{}: their presigned URLs expire within half of --stage-ttl",
+            if args.dry_run { "would sign again" } else { "signed again" },
+            checked.signed_again,
+            if checked.signed_again == 1 { "" } else { "s" },
         );
     }
     if checked.errors.is_empty() {

@@ -10,12 +10,14 @@ use std::{
     time::Duration,
 };
 
+use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::StreamExt;
 use happyhorse::{
     batch::BatchJob,
     contract::images::image_input,
-    ledger::{JobState, Ledger},
+    ledger::{Job, JobState, Ledger},
     media::{is_local, placeholder_path, read_local, LocalFile, Preflight},
+    presigned,
     store::{staged_name, Destination},
     values::HttpUrl,
     Error, Provider,
@@ -151,10 +153,6 @@ const FILES_AT_ONCE: usize = 8;
 /// file is read again to be staged (and refused if it changed since it was checked).
 const KEEP_BYTES: usize = 256 * 1024 * 1024;
 
-/// How long a presigned URL recorded for a queued job must still last when a rerun is about
-/// to submit it: the provider fetches the image when it creates the task.
-const MIN_LEFT: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
-
 /// One use of a local file by a job still to be recorded: where, and with which limits.
 struct Use {
     line: u64,
@@ -177,6 +175,8 @@ pub(crate) struct Checked {
     pub files_read: usize,
     /// The jobs with local images already recorded.
     recorded: Recorded,
+    /// Queued jobs whose staged images' URLs were signed again.
+    pub signed_again: usize,
 }
 
 /// A distinct local file, read and checked: its bytes kept while [`KEEP_BYTES`] allows.
@@ -250,34 +250,6 @@ fn same_but_images<'a>(ours: &Value, held: &'a Value, staged: &mut Vec<&'a str>)
     }
 }
 
-/// When a presigned URL stops working, from its query: S3's and Google's (`X-Amz-Date` or
-/// `X-Goog-Date` and `-Expires`), Azure's (`se`); `None` when it says nothing we read.
-fn expires_at(url: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    let query = url.split_once('?')?.1;
-    let mut date = None;
-    let mut seconds = None;
-    for pair in query.split('&') {
-        let Some((key, value)) = pair.split_once('=') else {
-            continue;
-        };
-        match key {
-            "X-Amz-Date" | "X-Goog-Date" => date = Some(value),
-            "X-Amz-Expires" | "X-Goog-Expires" => seconds = value.parse::<i64>().ok(),
-            "se" => {
-                let text = value.replace("%3A", ":").replace("%3a", ":");
-                return chrono::DateTime::parse_from_rfc3339(&text)
-                    .ok()
-                    .map(|at| at.to_utc());
-            }
-            _ => {}
-        }
-    }
-    let signed = chrono::NaiveDateTime::parse_from_str(date?, "%Y%m%dT%H%M%SZ")
-        .ok()?
-        .and_utc();
-    signed.checked_add_signed(chrono::TimeDelta::try_seconds(seconds?)?)
-}
-
 /// `url` as shown: the object, without the query (a credential).
 fn shown_url(url: &str) -> &str {
     url.split_once('?').map_or(url, |(head, _)| head)
@@ -287,17 +259,28 @@ fn shown_url(url: &str) -> &str {
 /// remote URLs by `preflight` (once per URL), local files read once each and checked
 /// against the limits of every line that uses them. Jobs the ledger holds past `queued` are
 /// not looked at (their images may be gone, and were checked before they were sent); jobs it
-/// holds as `queued` are checked as recorded (their staged images' URLs fetched, and refused
-/// when about to expire). Without `stage_url`, every local image of a job still to be
-/// recorded is refused, naming `--stage`.
+/// holds as `queued` are checked as recorded (their staged images' URLs fetched). A queued
+/// job never sent under its key whose staged URLs expire within half of `stage.ttl` has them
+/// signed again (the ledger's body replaced); one that cannot be and whose URL expires
+/// within [`presigned::MIN_LEFT`] is refused. Without `stage.url`, every local image of a
+/// job still to be recorded is refused, naming `--stage`.
 pub(crate) async fn check_batch(
     preflight: &Preflight,
     jobs: impl Iterator<Item = Result<BatchJob, Error>>,
     ledger: &Arc<dyn Ledger>,
     file: &Path,
-    stage_url: Option<&str>,
+    stage: &Stage<'_>,
 ) -> Result<Checked, Error> {
     let shown = file.display().to_string();
+    // Built once, for signing recorded images again; a --stage it cannot use is reported
+    // when staging.
+    let destination = stage.url.and_then(|url| Destination::from_url(url).ok());
+    let signer = Signer {
+        destination: destination.as_ref(),
+        stage,
+        ledger,
+    };
+    let signer = &signer;
     let checks = futures_util::stream::iter(jobs)
         .map(|job| async move {
             let job = job?;
@@ -310,7 +293,7 @@ pub(crate) async fn check_batch(
                 line: job.line,
                 ..JobCheck::default()
             };
-            let body = match &held {
+            let body = match held {
                 Some(held) if !locals.is_empty() => {
                     let mut staged = Vec::new();
                     if held.provider != job.provider
@@ -319,14 +302,14 @@ pub(crate) async fn check_batch(
                         found.changed = Some(job.id.clone());
                         return Ok(Some(found));
                     }
-                    found.body = Some((job.id.clone(), held.body.clone()));
+                    let staged: Vec<String> = staged.into_iter().map(str::to_owned).collect();
                     let now = chrono::Utc::now();
                     if matches!(held.state, JobState::Failed | JobState::Expired) {
-                        // --retry-failed sends the recorded body again.
+                        // --retry-failed queues it with its recorded body, under a new key.
                         for url in &staged {
-                            if let Some(at) = expires_at(url).filter(|at| *at <= now) {
+                            if let Some(at) = presigned::expires_at(url).filter(|at| *at <= now) {
                                 found.warnings.push(format!(
-                                    "job {} is {}; its image staged as {} has a presigned URL that expired at {at}: a retry sends the body it was recorded with, and its task would fail (give the line a new \"id\" to stage it again)",
+                                    "job {} is {}; its image staged as {} has a presigned URL that expired at {at}: a retry is not sent with it (the run leaves the job for a later run, which signs it again)",
                                     job.id,
                                     held.state,
                                     shown_url(url),
@@ -335,27 +318,20 @@ pub(crate) async fn check_batch(
                         }
                     }
                     if held.state != JobState::Queued {
+                        found.body = Some((job.id.clone(), held.body.clone()));
                         return Ok(Some(found));
                     }
-                    for url in staged {
-                        if let Some(at) = expires_at(url).filter(|at| *at - now < MIN_LEFT) {
-                            found.errors.push(format!(
-                                "job {} was recorded (not yet submitted) with its image staged as {}, whose presigned URL expire{} at {at}; the ledger keeps the body a job was first recorded with (a resubmit sends the same body under the same key), so it is not signed again: give the line a new \"id\" (a new job), or run with a new ledger",
-                                job.id,
-                                shown_url(url),
-                                if at <= now { "d" } else { "s" },
-                            ));
-                        }
-                    }
-                    &held.body
+                    let body = signer.renew(&held, &staged, &mut found).await?;
+                    found.body = Some((job.id.clone(), body.clone()));
+                    body
                 }
                 Some(held) if held.state != JobState::Queued => return Ok(None),
                 _ => {
                     found.uses = locals;
-                    &job.body
+                    job.body.clone()
                 }
             };
-            for problem in preflight.check(job.provider, body).await {
+            for problem in preflight.check(job.provider, &body).await {
                 let text = problem.to_string();
                 if problem.advisory {
                     found.warnings.push(text);
@@ -386,8 +362,11 @@ pub(crate) async fn check_batch(
         if let Some(id) = found.changed {
             checked.recorded.changed.insert(id);
         }
+        checked.signed_again = checked
+            .signed_again
+            .saturating_add(usize::from(found.signed_again));
         for image in found.uses {
-            if stage_url.is_none() {
+            if stage.url.is_none() {
                 checked.needs_stage = true;
                 checked.errors.push((
                     line,
@@ -411,6 +390,124 @@ pub(crate) async fn check_batch(
     Ok(checked)
 }
 
+/// Signs the staged images of queued jobs again before their URLs expire.
+struct Signer<'a> {
+    destination: Option<&'a Destination>,
+    stage: &'a Stage<'a>,
+    ledger: &'a Arc<dyn Ledger>,
+}
+
+impl Signer<'_> {
+    /// The body to check and send for `held`, a queued job whose staged images' URLs are
+    /// `staged`: as recorded, or with those expiring within half the TTL signed again (and
+    /// recorded, unless a dry run). One that cannot be signed again and expires within
+    /// [`presigned::MIN_LEFT`] is refused in `found`.
+    async fn renew(
+        &self,
+        held: &Job,
+        staged: &[String],
+        found: &mut JobCheck,
+    ) -> Result<Value, Error> {
+        let now = Utc::now();
+        let half = TimeDelta::from_std(self.stage.ttl / 2).unwrap_or(presigned::MIN_LEFT);
+        let renew_before = now + half.max(presigned::MIN_LEFT);
+        let soon: Vec<(&String, DateTime<Utc>)> = staged
+            .iter()
+            .filter_map(|url| {
+                presigned::expires_at(url)
+                    .filter(|at| *at < renew_before)
+                    .map(|at| (url, at))
+            })
+            .collect();
+        if soon.is_empty() {
+            return Ok(held.body.clone());
+        }
+        let why_not = match self.signed_again(held, &soon).await? {
+            Ok(body) => {
+                found.signed_again = true;
+                return Ok(body);
+            }
+            Err(why) => why,
+        };
+        for (url, at) in soon {
+            if at - now < presigned::MIN_LEFT {
+                found.errors.push(format!(
+                    "job {} was recorded (not yet submitted) with its image staged as {}, whose presigned URL expire{} at {at}, and it cannot be signed again: {why_not}; give the line a new \"id\" (a new job), or run with a new ledger",
+                    held.id,
+                    shown_url(url),
+                    if at <= now { "d" } else { "s" },
+                ));
+            }
+        }
+        Ok(held.body.clone())
+    }
+
+    /// `held`'s body with the URLs of `soon` signed again (recorded in the ledger unless a
+    /// dry run), or why that cannot be.
+    async fn signed_again(
+        &self,
+        held: &Job,
+        soon: &[(&String, DateTime<Utc>)],
+    ) -> Result<Result<Value, String>, Error> {
+        let Some(stage_url) = self.stage.url else {
+            return Ok(Err("--stage was not given".into()));
+        };
+        let Some(destination) = self.destination else {
+            return Ok(Err(format!(
+                "--stage {stage_url} is not a store it can use"
+            )));
+        };
+        let mut urls = HashMap::new();
+        for (url, _) in soon {
+            let object = shown_url(url);
+            let name = object.rsplit('/').next().unwrap_or_default();
+            if !is_staged_name(name) {
+                return Ok(Err(format!("{object} is not an image this tool staged")));
+            }
+            // Staged under its SHA-256: the object of that name in --stage holds the same
+            // bytes, wherever the recorded URL pointed.
+            match destination.presign(name, self.stage.ttl).await? {
+                Some(new) => urls.insert((*url).clone(), new),
+                None => return Ok(Err(format!("{name} is no longer in {stage_url}"))),
+            };
+        }
+        let mut body = held.body.clone();
+        presigned::replace_urls(&mut body, &urls);
+        if self.stage.dry_run {
+            return Ok(Ok(body));
+        }
+        let note = format!(
+            "{} staged image URL{} signed again before {} expired (valid {} s)",
+            urls.len(),
+            if urls.len() == 1 { "" } else { "s" },
+            if urls.len() == 1 { "it" } else { "they" },
+            self.stage.ttl.as_secs()
+        );
+        match self
+            .ledger
+            .replace_unsent_body(&held.id, &held.body, &body, &note)
+            .await?
+        {
+            Some(job) => Ok(Ok(job.body)),
+            None => Ok(Err(
+                "a submit began under its key meanwhile, or a worker holds it".into(),
+            )),
+        }
+    }
+}
+
+/// Whether `name` is one [`staged_name`] gives: 64 lower-case hex digits and an extension.
+fn is_staged_name(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(hash, extension)| {
+        hash.len() == 64
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            && !extension.is_empty()
+            && extension.bytes().all(|b| b.is_ascii_lowercase())
+    })
+}
+
 /// What one job's images found.
 #[derive(Default)]
 struct JobCheck {
@@ -423,6 +520,8 @@ struct JobCheck {
     body: Option<(String, Value)>,
     /// Its id, when the ledger holds it with another request.
     changed: Option<String>,
+    /// Its staged images' URLs were signed again (recorded unless a dry run).
+    signed_again: bool,
 }
 
 /// The largest image any provider's document takes: a file past it is not read.
@@ -645,22 +744,6 @@ async fn stage_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_presigned_url_says_when_it_expires() {
-        let s3 = "http://127.0.0.1:9000/b/k.png?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=a&X-Amz-Date=20261203T120000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=00";
-        assert_eq!(
-            expires_at(s3).map(|at| at.to_rfc3339()),
-            Some("2026-12-04T12:00:00+00:00".to_owned())
-        );
-        let azure = "https://a.blob.core.windows.net/c/k.png?sv=2021-08-06&se=2026-12-04T12%3A00%3A00Z&sig=x";
-        assert_eq!(
-            expires_at(azure).map(|at| at.to_rfc3339()),
-            Some("2026-12-04T12:00:00+00:00".to_owned())
-        );
-        assert_eq!(expires_at("https://cdn.example.com/a.png"), None);
-        assert_eq!(shown_url(s3), "http://127.0.0.1:9000/b/k.png");
-    }
 
     #[test]
     fn a_recorded_body_matches_but_for_the_staged_urls() {

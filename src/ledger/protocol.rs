@@ -128,6 +128,29 @@ pub trait Ledger: sealed::Sealed + Send + Sync + fmt::Debug {
         Box::pin(bulk::retry(self.engine(), retries))
     }
 
+    /// Replaces the wire body of a job no submit has carried under its current key (queued,
+    /// never sent since it was recorded or since [`Ledger::retry`] gave it a new key) and no
+    /// live lease holds, if its body is still `was`: a presigned image URL signed again
+    /// before it expires, say. The provider has never seen the key with any body, so the
+    /// body under it may still change. Returns the job as it now is, or `None` when it was
+    /// not so (a submit began, a worker holds it, or the body is another): then nothing
+    /// changed. The history records `note`.
+    fn replace_unsent_body<'a>(
+        &'a self,
+        id: &'a str,
+        was: &'a serde_json::Value,
+        body: &'a serde_json::Value,
+        note: &'a str,
+    ) -> LedgerFuture<'a, Option<Job>> {
+        Box::pin(bulk::replace_unsent_body(
+            self.engine(),
+            id,
+            was,
+            body,
+            note,
+        ))
+    }
+
     /// Every job, in recording order.
     fn jobs<'a>(&'a self) -> LedgerFuture<'a, Vec<Job>> {
         Box::pin(read::jobs(self.engine()))

@@ -417,8 +417,9 @@ pub struct Event {
     pub job: String,
     /// When.
     pub at: DateTime<Utc>,
-    /// What: a transition's name (`submitting`, `submitted`, `status`, ...), or `callback` /
-    /// `duplicate callback` for a delivery a receiver recorded.
+    /// What: a transition's name (`submitting`, `submitted`, `status`, ...), `callback` /
+    /// `duplicate callback` for a delivery a receiver recorded, or `body replaced`
+    /// ([`Ledger::replace_unsent_body`](super::Ledger::replace_unsent_body)).
     pub event: String,
     /// The state before (`None` for a job's first entry when not known).
     pub from: Option<JobState>,

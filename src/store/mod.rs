@@ -332,21 +332,39 @@ impl Destination {
                 .await
                 .map_err(storage(format!("cannot stage {}", self.shown(&name))))?;
         }
+        let url = self.signed(&name, ttl).await?;
+        Ok(Staged {
+            object: self.shown(&name),
+            url,
+            sha256,
+            bytes: size,
+            uploaded: !present,
+        })
+    }
+}
+
+impl Destination {
+    /// A new presigned GET URL for `name`, valid for `ttl`, if the store holds it (`None`
+    /// if not): an image staged earlier, signed again before its URL expires.
+    pub async fn presign(&self, name: &str, ttl: Duration) -> Result<Option<String>, Error> {
+        if self.stat(name).await?.is_none() {
+            return Ok(None);
+        }
+        self.signed(name, ttl).await.map(Some)
+    }
+
+    /// A presigned GET URL for `name`, valid for `ttl`.
+    async fn signed(&self, name: &str, ttl: Duration) -> Result<String, Error> {
+        let key = self.key(name)?;
         let url = self
             .store
             .signed_url(object_store::signer::Method::GET, &key, ttl)
             .await
             .map_err(storage(format!(
                 "cannot sign a URL for {}",
-                self.shown(&name)
+                self.shown(name)
             )))?;
-        Ok(Staged {
-            object: self.shown(&name),
-            url: url.to_string(),
-            sha256,
-            bytes: size,
-            uploaded: !present,
-        })
+        Ok(url.to_string())
     }
 }
 

@@ -38,6 +38,20 @@ pub(super) async fn step(run: &Run, client: &Client, lease: &Lease, job: Job) ->
             .defer(lease, &job, format!("not submitted: {why}"))
             .await;
     }
+    if job.state == JobState::Queued {
+        // Checked before the intent: until then the key is unused, and the body may still be
+        // signed again.
+        let before = Utc::now() + crate::presigned::MIN_LEFT;
+        if let Some(soon) = crate::presigned::expiring(&job.body, before).first() {
+            let why = format!(
+                "not submitted: the image URL {} in its body is presigned until {}, less than {} minutes from now, and the provider fetches images after the task starts; nothing was sent: sign it again",
+                soon.shown,
+                soon.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                crate::presigned::MIN_LEFT.num_minutes()
+            );
+            return run.defer(lease, &job, why).await;
+        }
+    }
     let Some(job) = intent(run, lease, job).await? else {
         return Ok(());
     };

@@ -9,11 +9,11 @@ use super::{
         engine::{Engine, Param},
         millis, now_millis,
         rows::{db_error, job_from_row},
-        Again, JobState, Retry,
+        Again, Job, JobState, Retry,
     },
     events::{log, NewEvent},
 };
-use crate::Error;
+use crate::{client::canonical_json, Error};
 
 pub(crate) async fn settle_uncertain(engine: &dyn Engine, to: JobState) -> Result<u64, Error> {
     let note = match to {
@@ -107,6 +107,47 @@ pub(crate) async fn retry(engine: &dyn Engine, retries: &[Retry]) -> Result<u64,
     }
     tx.commit().await.map_err(err)?;
     Ok(moved)
+}
+
+/// [`Ledger::replace_unsent_body`](super::super::Ledger::replace_unsent_body): only a queued
+/// job whose current key no submit carried (`submitting_at` is set by the first intent under
+/// a key and cleared when a retry gives a new one), held by no live lease, whose body is
+/// still `was`.
+pub(crate) async fn replace_unsent_body(
+    engine: &dyn Engine,
+    id: &str,
+    was: &serde_json::Value,
+    body: &serde_json::Value,
+    note: &str,
+) -> Result<Option<Job>, Error> {
+    let context = "replacing a job's body before its first submit";
+    let err = |e| db_error(context, e);
+    let mut tx = engine.begin().await.map_err(err)?;
+    let now = now_millis();
+    let rows = tx
+        .query(
+            "UPDATE jobs SET body = $2, updated_at = $4
+             WHERE id = $1 AND body = $3 AND state = 'queued' AND submitting_at IS NULL
+               AND (lease_owner IS NULL OR lease_until < $4)
+             RETURNING *",
+            &[
+                Param::text(id),
+                Param::text(canonical_json(body)),
+                Param::text(canonical_json(was)),
+                Param::int(now),
+            ],
+        )
+        .await
+        .map_err(err)?;
+    let Some(row) = rows.first() else {
+        tx.commit().await.map_err(err)?;
+        return Ok(None);
+    };
+    let job = job_from_row(&row)?;
+    let event = NewEvent::of(&job, "body replaced", Some(JobState::Queued)).error(Some(note));
+    log(&mut *tx, &[event]).await.map_err(err)?;
+    tx.commit().await.map_err(err)?;
+    Ok(Some(job))
 }
 
 /// Brings forward the due time of the jobs waiting on a callback, of one provider,
