@@ -124,8 +124,9 @@ pub struct Args {
     #[arg(long, value_name = "URL", env = "HAPPYHORSE_STAGE")]
     stage: Option<String>,
     /// How long a staged image's presigned URL lasts, in seconds: 60 to 604800 (7 days, the
-    /// most S3 signs). A job recorded but not submitted keeps the URL it was recorded with: a
-    /// rerun refuses one that expires within 10 minutes (see the README).
+    /// most S3 signs). A job is never sent with a URL good for less than 10 minutes; a rerun
+    /// signs again the staged URLs of a job not yet sent that expire within half of this (see
+    /// the README).
     #[arg(long, value_name = "SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=604_800))]
     stage_ttl: u64,
     /// Serve Prometheus metrics at http://ADDR/metrics while the batch runs (e.g.
