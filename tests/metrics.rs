@@ -20,7 +20,7 @@ use common::{
     runtime, sandbox_env,
 };
 use happyhorse::{
-    ledger::{self, JobState, NewJob, Transition},
+    ledger::{self, JobState, Ledger, NewJob, Transition},
     sandbox::{Sandbox, SandboxConfig, SAMPLE_MP4},
     webhook, Provider,
 };
@@ -309,6 +309,113 @@ fn a_pushed_back_batch_counts_its_retries_and_shows_its_pace() {
     assert_eq!(exit.code, Some(0), "{}", exit.stderr);
     assert_eq!(fs::read(out.join("m11.mp4")).unwrap(), SAMPLE_MP4);
     assert_eq!(sandbox.stats().tasks_created.get(Provider::HiApi), 12);
+}
+
+/// A video a rerun saves, its task having ended in an earlier run that stopped before saving
+/// it: its completion-to-file time counts from the end the ledger recorded, the time between
+/// the runs included (here at least 2 s), not left out.
+#[test]
+fn a_save_a_rerun_finishes_is_timed_from_the_recorded_end() {
+    let runtime = runtime();
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(3.0),
+        ))
+        .unwrap();
+    let env = sandbox_env(&sandbox);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let jobs = jobs_file(tmp.path(), 2);
+    let ledger_path = tmp.path().join("hh.db");
+    // The earlier run: m0 recorded, submitted, seen to succeed; then it stopped.
+    runtime.block_on(async {
+        let file = fs::File::open(&jobs).unwrap();
+        let m0 = happyhorse::batch::JobsReader::new(std::io::BufReader::new(file), Provider::HiApi)
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(m0.id, "m0");
+        let ledger = ledger::SqliteLedger::open(&ledger_path).await.unwrap();
+        ledger.enqueue(&[m0.to_new_job()]).await.unwrap();
+        let lease = ledger
+            .claim("earlier", Duration::from_secs(60), 1)
+            .await
+            .unwrap()
+            .remove(0)
+            .lease
+            .unwrap();
+        ledger
+            .apply(&lease, Transition::submitting(None))
+            .await
+            .unwrap();
+        let client = common::sandbox_client(&sandbox, Provider::HiApi);
+        let submission = client.submit(&m0.request).await.unwrap();
+        let submitted = Transition::Submitted {
+            task_id: submission.id.clone(),
+            status: "queued".into(),
+        };
+        ledger.apply(&lease, submitted).await.unwrap();
+        let finished = client.wait(submission.handle()).await.unwrap();
+        let succeeded = Transition::Succeeded {
+            output: finished.output().clone(),
+            task_seconds: 3.0,
+        };
+        ledger.apply(&lease, succeeded).await.unwrap();
+        ledger.release(&lease).await.unwrap();
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let running = Running::spawn(command(
+        &[
+            "batch",
+            &jobs,
+            "--out",
+            out.to_str().unwrap(),
+            "--ledger",
+            ledger_path.to_str().unwrap(),
+            "--metrics-addr",
+            "127.0.0.1:0",
+        ],
+        &pairs(&env),
+    ));
+    let started = Instant::now();
+    let url = loop {
+        let text = running.stderr();
+        if let Some(at) = text.find("metrics at http://") {
+            let rest = &text[at + "metrics at ".len()..];
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(started.elapsed() < PATIENCE, "no metrics address: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // m0 is saved at once; m1's task takes 3 s more.
+    let text = loop {
+        if let Some((_, text)) = scrape(&url) {
+            if value(&samples(&text), "happyhorse_downloads_total") >= 1.0 {
+                break text;
+            }
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "m0 never saved: {}",
+            running.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let now = samples(&text);
+    assert_eq!(value(&now, "happyhorse_downloads_total"), 1.0, "{text}");
+    assert_eq!(
+        value(&now, "happyhorse_completion_to_file_seconds_count"),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        value(&now, "happyhorse_completion_to_file_seconds_sum") >= 2.0,
+        "{text}"
+    );
+    let exit = running.exit(PATIENCE);
+    assert_eq!(exit.code, Some(0), "{}", exit.stderr);
+    assert_eq!(fs::read(out.join("m0.mp4")).unwrap(), SAMPLE_MP4);
+    runtime.block_on(sandbox.shutdown());
 }
 
 fn now() -> u64 {

@@ -118,6 +118,8 @@ pub struct Job {
     pub updated_at: DateTime<Utc>,
     /// When the provider answered the submit.
     pub submitted_at: Option<DateTime<Utc>>,
+    /// When a poll saw its task end (succeeded, failed), or its submit was refused.
+    pub finished_at: Option<DateTime<Utc>>,
     /// How long the task took at the provider, from submit to the poll that saw it end, on the
     /// batch's clock (used to time later polls).
     pub task_seconds: Option<f64>,
@@ -181,6 +183,7 @@ impl fmt::Debug for Job {
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .field("submitted_at", &self.submitted_at)
+            .field("finished_at", &self.finished_at)
             .field("task_seconds", &self.task_seconds)
             .field("lease", &self.lease)
             .field("callback_url", &self.callback_url)

@@ -155,6 +155,7 @@ pub(super) fn job_from_row(row: &Row<'_>) -> Result<Job, Error> {
         created_at: from_millis(row.int("created_at")?),
         updated_at: from_millis(row.int("updated_at")?),
         submitted_at: row.opt_int("submitted_at")?.map(from_millis),
+        finished_at: row.opt_int("finished_at")?.map(from_millis),
         task_seconds: row.opt_real("task_seconds")?,
         callback_url: row.opt_text("callback_url")?.map(CallbackUrl),
         heard_at: row.opt_int("heard_at")?.map(from_millis),

@@ -220,17 +220,18 @@ impl Run {
     }
 
     /// Counts a video saved (`bytes` long) and times it from its task's end: the poll this run
-    /// saw it succeed with, else the callback's record.
+    /// saw it succeed with, else the ledger's record of the end (a poll of an earlier run, or
+    /// a callback's), so a save a rerun finishes counts the time between runs too.
     fn saved(&self, job: &Job, bytes: u64) {
         self.tally.downloads.fetch_add(1, Ordering::Relaxed);
         self.metrics.count("happyhorse_downloads_total", &[], 1);
         self.metrics
             .count("happyhorse_download_bytes_total", &[], bytes);
         let polled = lock(&self.ended).remove(&job.id);
-        let seconds = match (polled, job.heard_at) {
+        let seconds = match (polled, job.finished_at.or(job.heard_at)) {
             (Some(at), _) => Some(at.elapsed().as_secs_f64()),
-            (None, Some(heard)) => Utc::now()
-                .signed_duration_since(heard)
+            (None, Some(ended)) => Utc::now()
+                .signed_duration_since(ended)
                 .to_std()
                 .ok()
                 .map(|d| d.as_secs_f64()),
