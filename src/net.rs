@@ -33,6 +33,48 @@ pub(crate) fn redacted(url: &str) -> String {
     }
 }
 
+/// `text` (a message, a provider's error) with the query and fragment of every `http://` or
+/// `https://` URL in it cut off: what the ledger stores and pages show of an error, since a
+/// provider may quote a presigned URL it could not fetch.
+pub(crate) fn redacted_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_url(rest) {
+        let (before, url) = rest.split_at(at);
+        out.push_str(before);
+        let end = url
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '`'))
+            .unwrap_or(url.len());
+        // Punctuation that ends a sentence is the message's, not the URL's.
+        let end = url[..end]
+            .trim_end_matches(['.', ',', ';', ':', ')', ']'])
+            .len();
+        let (url, after) = url.split_at(end);
+        match url.find(['?', '#']) {
+            Some(cut) => {
+                out.push_str(&url[..cut]);
+                out.push_str("?…");
+            }
+            None => out.push_str(url),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// Where the first `http://` or `https://` (any case) in `text` begins.
+fn find_url(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    [lower.find("https://"), lower.find("http://")]
+        .into_iter()
+        .flatten()
+        .min()
+}
+
 /// `body` with every URL in it [`redacted`] (a callback's token, a presigned image URL): what a
 /// wire body may show in `Debug`, pages and messages. Strings that are not a URL as a whole
 /// (a prompt that mentions one) are kept.
@@ -95,6 +137,25 @@ mod tests {
             !debug.contains("s3cr3t") && !debug.contains("t0k3n"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn messages_show_their_urls_without_queries() {
+        assert_eq!(
+            redacted_text("cannot fetch HTTPS://s3.example/b/a.png?X-Amz-Signature=s3cr3t: 403"),
+            "cannot fetch HTTPS://s3.example/b/a.png?…: 403"
+        );
+        assert_eq!(
+            redacted_text(
+                "images \"http://a/x.png?sig=1\" and http://b/y.png#t=2 and https://c/z.png"
+            ),
+            "images \"http://a/x.png?…\" and http://b/y.png?… and https://c/z.png"
+        );
+        assert_eq!(
+            redacted_text("no URL here: 50% off?"),
+            "no URL here: 50% off?"
+        );
+        assert_eq!(redacted_text("ends with http://"), "ends with http://");
     }
 
     #[test]

@@ -388,6 +388,16 @@ pub(crate) fn callback_of(provider: Provider, body: &Value) -> Option<&str> {
     .and_then(Value::as_str)
 }
 
+/// The prompt a provider's wire body carries, if any (HiAPI nests it in `input`).
+#[cfg(feature = "ledger")]
+pub(crate) fn prompt_of(provider: Provider, body: &Value) -> Option<&str> {
+    match provider {
+        Provider::HiApi => body.pointer("/input/prompt"),
+        Provider::Reapi | Provider::Apiframe => body.get("prompt"),
+    }
+    .and_then(Value::as_str)
+}
+
 /// A provider's body, as the generated transport types hold it. `Debug` shows it as JSON with
 /// the query of every URL left out (a presigned image URL, a callback's token).
 #[derive(Clone, PartialEq)]

@@ -14,7 +14,7 @@ use std::{
 };
 
 use happyhorse::{
-    ledger::{JobState, Ledger, SqliteLedger},
+    ledger::{JobState, Ledger, NewJob, SqliteLedger, Transition},
     sandbox::{FaultRates, Sandbox, SandboxConfig},
 };
 use serde_json::json;
@@ -410,5 +410,135 @@ async fn the_console_keeps_to_loopback_unless_a_token_guards_it() {
     assert_eq!(wrong.status(), 401);
     let _ = child.kill();
     let _ = child.wait();
+
+    // On loopback without a token, it answers only to a loopback name: a page whose own name
+    // was pointed at 127.0.0.1 (DNS rebinding) gets nothing.
+    let addr = common::process::free_addr();
+    let mut child = console(&["--addr", &addr], None)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::process::wait_listening(&addr, "the console");
+    let rebound = http
+        .get(format!("http://{addr}/api/jobs"))
+        .header("Host", "rebound.example:8788")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 421);
+    let body = rebound.text().await.unwrap();
+    assert!(!body.contains("horse"), "{body}");
+    let port = addr.rsplit_once(':').unwrap().1;
+    for name in [addr.clone(), format!("localhost:{port}")] {
+        let local = http
+            .get(format!("http://{addr}/api/jobs"))
+            .header("Host", name.as_str())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(local.status(), 200, "{name}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    sandbox.shutdown().await;
+}
+
+/// The events of a server-sent event stream, read as they come.
+struct Events {
+    answer: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    /// The data of the next `overview` event, as JSON.
+    async fn next_overview(&mut self) -> serde_json::Value {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if block.lines().any(|l| l == "event: overview") {
+                    let data = block
+                        .lines()
+                        .find_map(|l| l.strip_prefix("data: "))
+                        .expect("an overview's data");
+                    return serde_json::from_str(data).expect("an overview is JSON");
+                }
+                continue;
+            }
+            let chunk = self
+                .answer
+                .chunk()
+                .await
+                .expect("the stream reads")
+                .expect("the stream goes on");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+fn jobs_in(overview: &serde_json::Value, state: &str) -> u64 {
+    overview["states"]
+        .as_array()
+        .and_then(|states| states.iter().find(|s| s["state"] == state))
+        .and_then(|s| s["jobs"].as_u64())
+        .unwrap_or(0)
+}
+
+/// The live stream ends with the ledger's last change, even when changes come faster than the
+/// shared overview is made again (at most once a second): two changes 100 ms apart, right
+/// after the page opened, and the stream's last overview holds both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_stream_ends_with_the_last_change() {
+    let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = SqliteLedger::open(dir.path().join("hh.db")).await.unwrap();
+    let jobs: Vec<NewJob> = (0..2)
+        .map(|i| NewJob {
+            id: format!("live{i}"),
+            line: Some(i + 1),
+            provider: happyhorse::Provider::Reapi,
+            body: json!({"model": "happyhorse-1-1", "prompt": format!("a horse {i}")}),
+            idempotency_key: None,
+            resolution: "720p".into(),
+            video_seconds: 5,
+            credits: None,
+            output_name: format!("live{i}.mp4"),
+        })
+        .collect();
+    ledger.enqueue(&jobs).await.unwrap();
+    let console = Console::start(dir.path(), &sandbox);
+    happyhorse::install_crypto_provider();
+    let answer = reqwest::Client::new()
+        .get(format!("{}/api/stream", console.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let mut events = Events {
+        answer,
+        buffer: String::new(),
+    };
+    let first = events.next_overview().await;
+    assert_eq!(jobs_in(&first, "queued"), 2, "{first}");
+    for job in ledger.claim("w", Duration::from_secs(60), 2).await.unwrap() {
+        ledger
+            .apply(job.lease.as_ref().unwrap(), Transition::submitting(None))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let last = ledger.event_seq().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let overview = tokio::time::timeout_at(deadline, events.next_overview())
+            .await
+            .expect("the last change never reached the stream");
+        if overview["event_seq"] == last {
+            assert_eq!(jobs_in(&overview, "submitting"), 2, "{overview}");
+            break;
+        }
+    }
+    drop(events);
+    drop(console);
     sandbox.shutdown().await;
 }

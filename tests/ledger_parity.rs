@@ -808,3 +808,81 @@ async fn a_body_changes_only_while_its_key_is_unsent() {
         assert_eq!(again.map(|job| job.body), Some(other), "{name}");
     }
 }
+
+/// The console's search reads ids and prompts, never the rest of a body: what a URL's query
+/// holds (a presigned signature, a callback's token) cannot be guessed at by counting matches.
+/// Nor is it kept in an error: a provider's message quoting a presigned URL is stored without
+/// the query, in the job and its history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reads_ids_and_prompts_never_urls_and_errors_keep_no_queries() {
+    use happyhorse::ledger::JobFilter;
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, ledger) in ledgers(dir.path(), cluster.as_ref(), "parity_search").await {
+        let mut jobs = [
+            job(0, Provider::HiApi),
+            job(1, Provider::Reapi),
+            job(2, Provider::Apiframe),
+        ];
+        jobs[0].body = json!({"model": "m", "input": {"prompt": "A Horse at dawn", "reference_image": ["https://s3.example/b/x.png?X-Amz-Signature=abc123"]}});
+        jobs[1].body = json!({"model": "m", "prompt": "a pony in 50% fog", "image_urls": ["https://s3.example/b/y.png?X-Amz-Signature=def456"]});
+        jobs[2].body = json!({"model": "m", "prompt": "zebra", "webhookUrl": "https://hooks.example/hh?token=t0k3n"});
+        ledger.enqueue(&jobs).await.unwrap();
+        let found = |text: &str| {
+            let ledger = ledger.clone();
+            let mut filter = JobFilter::default();
+            filter.search = Some(text.to_owned());
+            async move {
+                let page = ledger.page(&filter, None, 10).await.unwrap();
+                assert_eq!(page.matching, page.jobs.len() as u64);
+                page.jobs.into_iter().map(|j| j.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found("horse").await, vec!["job-0000"], "{name}");
+        assert_eq!(found("PONY IN 50%").await, vec!["job-0001"], "{name}");
+        assert_eq!(found("zebra").await, vec!["job-0002"], "{name}");
+        assert_eq!(found("job-000").await.len(), 3, "{name}");
+        for secret in [
+            "x-amz-signature",
+            "abc123",
+            "def456",
+            "t0k3n",
+            "s3.example",
+            "model",
+        ] {
+            assert!(found(secret).await.is_empty(), "{name}: {secret} matched");
+        }
+        // A provider's error quoting the URL it could not fetch is kept without the query.
+        let held = ledger
+            .claim("w", Duration::from_secs(60), 1)
+            .await
+            .unwrap()
+            .remove(0);
+        let lease = held.lease.unwrap();
+        ledger
+            .apply(&lease, Transition::submitting(None))
+            .await
+            .unwrap();
+        let error = "IMAGE_FETCH_FAILED: cannot fetch https://s3.example/b/x.png?X-Amz-Signature=abc123: 403".to_owned();
+        let failed = ledger
+            .apply(&lease, Transition::Failed { error })
+            .await
+            .unwrap();
+        assert_eq!(
+            failed.error.as_deref(),
+            Some("IMAGE_FETCH_FAILED: cannot fetch https://s3.example/b/x.png?…: 403"),
+            "{name}"
+        );
+        let events = ledger.events(&held.id).await.unwrap();
+        assert!(
+            events
+                .iter()
+                .all(|e| !e.error.as_deref().unwrap_or("").contains("abc123")),
+            "{name}: {events:?}"
+        );
+        let mut filter = JobFilter::default();
+        filter.error = Some("abc123".into());
+        let page = ledger.page(&filter, None, 10).await.unwrap();
+        assert_eq!(page.matching, 0, "{name}");
+    }
+}

@@ -55,6 +55,18 @@ async fn states(ledger: &dyn Ledger) -> BTreeMap<String, JobState> {
 /// (the submitted one's task went with its emulator: submitted again; the queued one sent).
 async fn carries_on(ledger: std::sync::Arc<dyn Ledger>, name: &str) {
     assert_eq!(states(ledger.as_ref()).await, expected_states(), "{name}");
+    // Migration 9 filled the prompts in from the bodies, HiAPI's nested one included.
+    for (word, id) in [
+        ("retriever", "beach"),
+        ("RAIN", "street"),
+        ("harbor", "harbor"),
+    ] {
+        let mut filter = happyhorse::ledger::JobFilter::default();
+        filter.search = Some(word.into());
+        let page = ledger.page(&filter, None, 10).await.unwrap();
+        let ids: Vec<&str> = page.jobs.iter().map(|j| j.id.as_str()).collect();
+        assert_eq!(ids, vec![id], "{name}: {word}");
+    }
     let sandbox = Sandbox::start(SandboxConfig::default().with_time_scale(100.0))
         .await
         .unwrap();
@@ -98,7 +110,7 @@ async fn sqlite_ledgers_of_earlier_releases_upgrade_in_place() {
         carries_on(std::sync::Arc::new(ledger), version).await;
         assert_eq!(
             sqlite_versions(&path).await,
-            vec![1, 2, 3, 4, 5, 6, 7, 8],
+            vec![1, 2, 3, 4, 5, 6, 7, 8, 9],
             "{version}"
         );
     }
@@ -122,7 +134,7 @@ async fn postgres_ledgers_of_earlier_releases_upgrade_in_place() {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8], "{version}");
+        assert_eq!(versions, vec![1, 2, 3, 4, 5, 6, 7, 8, 9], "{version}");
     }
 }
 

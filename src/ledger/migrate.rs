@@ -58,6 +58,7 @@ pub(crate) const SQLITE: &[Migration] = migrations!("sqlite":
     6 "0006_due_index.sql",
     7 "0007_stored_objects.sql",
     8 "0008_polls.sql",
+    9 "0009_prompt.sql",
 );
 
 /// PostgreSQL's migrations: the same schema in its types.
@@ -70,6 +71,7 @@ pub(crate) const POSTGRES: &[Migration] = migrations!("postgres":
     6 "0006_due_index.sql",
     7 "0007_stored_objects.sql",
     8 "0008_polls.sql",
+    9 "0009_prompt.sql",
 );
 
 /// The application id a SQLite ledger's header carries (migration 3): "HHLG".

@@ -78,15 +78,16 @@ pub(crate) struct Cached {
     value: Value,
 }
 
-/// The overview as JSON: made again only when the ledger's history moved, and then at most
-/// once per [`OVERVIEW_EVERY`] (clients share it).
-async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
+/// The overview as JSON, with the history's event number it was made at: made again only
+/// when the ledger's history moved, and then at most once per [`OVERVIEW_EVERY`] (clients
+/// share it), so it may be older than the history.
+async fn overview_json(console: &Console) -> Result<(i64, Value), happyhorse::Error> {
     console.read(1);
     let seq = console.ledger.event_seq().await?;
     let mut cache = console.overview.lock().await;
     if let Some(cached) = cache.as_ref() {
         if cached.seq == seq || cached.made.elapsed() < OVERVIEW_EVERY {
-            return Ok(cached.value.clone());
+            return Ok((cached.seq, cached.value.clone()));
         }
     }
     let value = make_overview(console, seq).await?;
@@ -95,7 +96,7 @@ async fn overview_json(console: &Console) -> Result<Value, happyhorse::Error> {
         made: std::time::Instant::now(),
         value: value.clone(),
     });
-    Ok(value)
+    Ok((seq, value))
 }
 
 async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happyhorse::Error> {
@@ -160,28 +161,37 @@ async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happy
 
 pub(crate) async fn overview(State(console): State<Arc<Console>>) -> Response {
     match overview_json(&console).await {
-        Ok(value) => Json(value).into_response(),
+        Ok((_, value)) => Json(value).into_response(),
         Err(err) => failed(&err),
     }
 }
 
-/// The overview whenever the ledger's history moved (and once at the start).
+/// The overview whenever the ledger's history moved (and once at the start). A shared
+/// overview older than the history is sent once, and the newer one as soon as it is made:
+/// the last change of a run always reaches the page.
 pub(crate) async fn stream(
     State(console): State<Arc<Console>>,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let updates =
-        futures_util::stream::unfold((console, None::<i64>), |(console, last)| async move {
+        futures_util::stream::unfold((console, None::<i64>), |(console, sent)| async move {
             loop {
                 console.read(1);
                 let seq = console.ledger.event_seq().await.ok();
-                if seq.is_some() && seq != last {
-                    let event = match overview_json(&console).await {
-                        Ok(value) => SseEvent::default()
-                            .event("overview")
-                            .data(value.to_string()),
-                        Err(err) => SseEvent::default().event("problem").data(err.to_string()),
-                    };
-                    return Some((Ok(event), (console, seq)));
+                if seq.is_some() && seq != sent {
+                    match overview_json(&console).await {
+                        Ok((made_at, value)) if Some(made_at) != sent => {
+                            let event = SseEvent::default()
+                                .event("overview")
+                                .data(value.to_string());
+                            return Some((Ok(event), (console, Some(made_at))));
+                        }
+                        // Sent already; a newer one is made once the shared one may be.
+                        Ok(_) => {}
+                        Err(err) => {
+                            let event = SseEvent::default().event("problem").data(err.to_string());
+                            return Some((Ok(event), (console, seq)));
+                        }
+                    }
                 }
                 tokio::time::sleep(STREAM_EVERY).await;
             }

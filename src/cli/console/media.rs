@@ -117,10 +117,13 @@ pub(crate) async fn video(
     if text.contains("://") {
         return object(&text, range).await;
     }
-    let path = if file.is_absolute() || file.exists() {
+    // A relative path is the batch's (its working directory): the output directory's file
+    // of that name first, then the path as the console's working directory reads it.
+    let in_out_dir = console.out_dir.join(&job.output_name);
+    let path = if file.is_absolute() || !in_out_dir.exists() {
         file
     } else {
-        console.out_dir.join(&job.output_name)
+        in_out_dir
     };
     local(path, range).await
 }
@@ -180,6 +183,9 @@ async fn object(url: &str, range: Option<&str>) -> Response {
         Ok(wanted) => wanted,
         Err(()) => return unsatisfiable(total),
     };
+    if total == 0 {
+        return answer(0, None, Body::empty());
+    }
     let (first, last) = wanted.unwrap_or((0, total.saturating_sub(1)));
     match destination
         .read_range(name, first..last.saturating_add(1))

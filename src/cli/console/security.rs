@@ -96,6 +96,14 @@ pub(crate) async fn guard(
     let path = request.uri().path().to_owned();
     let open = matches!(path.as_str(), "/login" | "/app.css");
     let mut response = match &console.token {
+        // Without a token the console is on loopback, and must answer only to a loopback
+        // name: a page elsewhere that points its own name at 127.0.0.1 (DNS rebinding) would
+        // otherwise read it as its own origin.
+        None if !loopback_host(request.headers()) => (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this console answers only to localhost, 127.0.0.1 or [::1]\n",
+        )
+            .into_response(),
         Some(token) if !open && !token.admits(request.headers()) => {
             if path == "/" {
                 Redirect::to("/login").into_response()
@@ -127,6 +135,25 @@ pub(crate) async fn guard(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Whether the request's `Host` names a loopback host (`localhost`, 127.x.x.x, `[::1]`, with
+/// or without a port). A request without one (HTTP/1.0) is no browser's, and is let through.
+fn loopback_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map_or(rest, |(name, _)| name),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 const LOGIN: &str = r#"<!doctype html>
@@ -167,4 +194,39 @@ pub(crate) async fn login(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_names_are_loopback_hosts() {
+        let host = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(value).unwrap());
+            loopback_host(&headers)
+        };
+        for good in [
+            "localhost",
+            "LOCALHOST:8788",
+            "127.0.0.1:8788",
+            "127.9.9.9",
+            "[::1]:8788",
+            "[::1]",
+        ] {
+            assert!(host(good), "{good}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8788",
+            "localhost.evil.example",
+            "10.0.0.1:8788",
+            "[::2]:80",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(!host(bad), "{bad}");
+        }
+        assert!(loopback_host(&HeaderMap::new()));
+    }
 }

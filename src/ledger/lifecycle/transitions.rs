@@ -318,7 +318,8 @@ impl Transition {
         }
     }
 
-    /// Its definition and its own parameters (`$5` on), typed.
+    /// Its definition and its own parameters (`$5` on), typed. An error is stored with the
+    /// queries of the URLs in it cut off (a provider may quote a presigned URL).
     pub(crate) fn rule(&self) -> (&'static Rule, Vec<Param>) {
         let [submitting, submitted, status, succeeded, downloaded, failed, refused, expired, uncertain, lost, requeue, note, wait] =
             &RULES;
@@ -358,13 +359,13 @@ impl Transition {
                     Param::Text(version.clone()),
                 ],
             ),
-            Transition::Failed { error } => (failed, vec![Param::text(error)]),
-            Transition::Refused { error } => (refused, vec![Param::text(error)]),
-            Transition::Expired { error } => (expired, vec![Param::text(error)]),
-            Transition::Uncertain { error } => (uncertain, vec![Param::text(error)]),
-            Transition::Lost { error } => (lost, vec![Param::text(error)]),
-            Transition::Requeue { error } => (requeue, vec![Param::text(error)]),
-            Transition::Note { error } => (note, vec![Param::text(error)]),
+            Transition::Failed { error } => (failed, vec![shown_error(error)]),
+            Transition::Refused { error } => (refused, vec![shown_error(error)]),
+            Transition::Expired { error } => (expired, vec![shown_error(error)]),
+            Transition::Uncertain { error } => (uncertain, vec![shown_error(error)]),
+            Transition::Lost { error } => (lost, vec![shown_error(error)]),
+            Transition::Requeue { error } => (requeue, vec![shown_error(error)]),
+            Transition::Note { error } => (note, vec![shown_error(error)]),
             Transition::Wait => (wait, Vec::new()),
         }
     }
@@ -429,4 +430,9 @@ pub(crate) fn markdown() -> String {
         ));
     }
     out
+}
+
+/// An error as the ledger stores it: URLs without their queries.
+fn shown_error(error: &str) -> Param {
+    Param::text(crate::net::redacted_text(error))
 }

@@ -20,7 +20,8 @@ pub struct JobFilter {
     pub provider: Option<Provider>,
     /// Only jobs whose error contains this text (any case).
     pub error: Option<String>,
-    /// Only jobs whose id or request (prompt) contains this text (any case).
+    /// Only jobs whose id or prompt contains this text (any case); never the rest of the body,
+    /// whose URLs' queries are credentials a count of matches would give away.
     pub search: Option<String>,
     /// Only jobs saved (downloaded) with a file or object.
     pub saved: bool,
@@ -115,7 +116,7 @@ fn clause(filter: &JobFilter) -> (String, Vec<Param>) {
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.is_empty()) {
         bind(
-            "(LOWER(id) LIKE $? ESCAPE '\\' OR LOWER(body) LIKE $? ESCAPE '\\')",
+            "(LOWER(id) LIKE $? ESCAPE '\\' OR LOWER(prompt) LIKE $? ESCAPE '\\')",
             Param::text(contains(search)),
             &mut terms,
             &mut params,

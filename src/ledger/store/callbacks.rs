@@ -59,7 +59,7 @@ pub(crate) async fn record(engine: &dyn Engine, heard: &Heard) -> Result<Recorde
             Param::Int(output.expires_at.map(|t| t.timestamp_millis())),
             Param::Bool(output.expired),
         ]),
-        HeardEvent::Failed(error) => params.push(Param::text(error)),
+        HeardEvent::Failed(error) => params.push(Param::text(crate::net::redacted_text(error))),
     }
     let mut tx = engine.begin().await.map_err(err)?;
     let rows = tx

@@ -74,7 +74,7 @@ pub(crate) fn log<'a>(tx: &'a mut dyn Tx, events: &[NewEvent<'_>]) -> EngineFutu
                         Param::int(event.job.attempts),
                         Param::opt_text(event.job.status.clone()),
                         Param::Int(event.http_status.map(i64::from)),
-                        Param::opt_text(event.error),
+                        Param::opt_text(event.error.map(crate::net::redacted_text)),
                         Param::int(signed(event.job.deliveries)),
                     ]);
                     let marks: Vec<String> = (1..=11).map(|k| format!("${}", i * 11 + k)).collect();

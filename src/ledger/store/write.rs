@@ -15,9 +15,9 @@ use super::{
     events::{log, NewEvent},
     read::task_taken,
 };
-use crate::{client::canonical_json, Error};
+use crate::{client::canonical_json, request::prompt_of, Error};
 
-/// Rows per `INSERT` when recording jobs: 11 parameters each, well under both engines' limits
+/// Rows per `INSERT` when recording jobs: 12 parameters each, well under both engines' limits
 /// on bound parameters.
 const ENQUEUE_ROWS: usize = 200;
 
@@ -36,19 +36,19 @@ pub(crate) async fn enqueue(engine: &dyn Engine, jobs: &[NewJob]) -> Result<Enqu
         let bodies: Vec<String> = chunk.iter().map(|job| canonical_json(&job.body)).collect();
         let rows: Vec<String> = (0..chunk.len())
             .map(|i| {
-                let n = i * 11;
-                let p: Vec<String> = (1..=11).map(|k| format!("${}", n + k)).collect();
+                let n = i * 12;
+                let p: Vec<String> = (1..=12).map(|k| format!("${}", n + k)).collect();
                 format!("({}, 'queued', {})", p[..9].join(", "), p[9..].join(", "))
             })
             .collect();
         // Only generated `$N` placeholders are formatted in; every value is bound.
         let sql = format!(
             "INSERT INTO jobs (id, line, provider, body, idempotency_key, resolution,
-                video_seconds, credits, output_name, state, created_at, updated_at)
+                video_seconds, credits, output_name, state, created_at, updated_at, prompt)
              VALUES {} ON CONFLICT DO NOTHING RETURNING id",
             rows.join(", ")
         );
-        let mut params = Vec::with_capacity(chunk.len() * 11);
+        let mut params = Vec::with_capacity(chunk.len() * 12);
         for (job, body) in chunk.iter().zip(&bodies) {
             params.extend([
                 Param::text(&job.id),
@@ -62,6 +62,7 @@ pub(crate) async fn enqueue(engine: &dyn Engine, jobs: &[NewJob]) -> Result<Enqu
                 Param::text(&job.output_name),
                 Param::int(now),
                 Param::int(now),
+                Param::opt_text(prompt_of(job.provider, &job.body).map(str::to_owned)),
             ]);
         }
         let inserted = tx.query(&sql, &params).await.map_err(err)?;

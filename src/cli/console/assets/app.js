@@ -47,7 +47,8 @@ function route() {
   const hash = location.hash.replace(/^#\/?/, "");
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
-  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const decoded = (part) => { try { return decodeURIComponent(part); } catch { return part; } };
+  const parts = path.split("/").filter(Boolean).map(decoded);
   return { parts, params };
 }
 function setNav(name) {
