@@ -48,6 +48,24 @@ fn objects(server: &S3Server, prefix: &str) -> Vec<String> {
     names
 }
 
+/// A runtime, a sandbox whose tasks take 0.2 s, and a directory to work in.
+fn setting() -> (tokio::runtime::Runtime, Sandbox, tempfile::TempDir) {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let sandbox = runtime
+        .block_on(Sandbox::start(
+            SandboxConfig::default().with_task_seconds(0.2),
+        ))
+        .expect("the sandbox starts");
+    let dir = tempfile::tempdir().expect("a directory");
+    (runtime, sandbox, dir)
+}
+
+/// `url` as S3 presigns it: signed `ago`, for `seconds` (the signature is not checked here).
+fn presigned(url: &str, ago: chrono::TimeDelta, seconds: u32, signature: &str) -> String {
+    let signed = (chrono::Utc::now() - ago).format("%Y%m%dT%H%M%SZ");
+    format!("{url}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k&X-Amz-Date={signed}&X-Amz-Expires={seconds}&X-Amz-SignedHeaders=host&X-Amz-Signature={signature}")
+}
+
 fn jobs_in(dir: &Path, ledger: &str) -> Vec<happyhorse::ledger::Job> {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
@@ -81,13 +99,7 @@ fn local_images_are_checked_by_line_then_staged_once_each_and_fetched() {
     let Some(server) = S3Server::start() else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(
-            SandboxConfig::default().with_task_seconds(0.2),
-        ))
-        .expect("the sandbox starts");
-    let dir = tempfile::tempdir().expect("a directory");
+    let (runtime, sandbox, dir) = setting();
     let images = dir.path().join("images");
     std::fs::create_dir(&images).expect("images/");
     std::fs::write(images.join("horse.png"), Sandbox::sample_png(640, 480)).expect("horse.png");
@@ -284,13 +296,7 @@ fn a_recorded_job_whose_staged_url_expired_is_signed_again_or_refused() {
     let Some(server) = S3Server::start() else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(
-            SandboxConfig::default().with_task_seconds(0.2),
-        ))
-        .expect("the sandbox starts");
-    let dir = tempfile::tempdir().expect("a directory");
+    let (runtime, sandbox, dir) = setting();
     let png = Sandbox::sample_png(640, 480);
     std::fs::write(dir.path().join("horse.png"), &png).expect("png");
     let line = serde_json::json!({"id": "late", "prompt": "[Image 1] gallops", "references": ["horse.png"], "duration": 3});
@@ -424,17 +430,12 @@ fn a_presigned_image_url_about_to_expire_is_not_sent() {
     let Some(server) = S3Server::start() else {
         return;
     };
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let sandbox = runtime
-        .block_on(Sandbox::start(
-            SandboxConfig::default().with_task_seconds(0.2),
-        ))
-        .expect("the sandbox starts");
-    let dir = tempfile::tempdir().expect("a directory");
-    let url = format!(
-        "{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=k&X-Amz-Date={}&X-Amz-Expires=3600&X-Amz-SignedHeaders=host&X-Amz-Signature=0badc0de",
-        sandbox.sample_image_url(640, 640),
-        (chrono::Utc::now() - chrono::TimeDelta::minutes(55)).format("%Y%m%dT%H%M%SZ")
+    let (runtime, sandbox, dir) = setting();
+    let url = presigned(
+        &sandbox.sample_image_url(640, 640),
+        chrono::TimeDelta::minutes(55),
+        3600,
+        "0badc0de",
     );
     let line = serde_json::json!({"id": "soon", "prompt": "[Image 1] trots", "references": [url], "duration": 3});
     std::fs::write(dir.path().join("jobs.jsonl"), format!("{line}\n")).expect("jobs.jsonl");

@@ -65,6 +65,43 @@ fn scrape(url: &str) -> Option<(String, String)> {
     })
 }
 
+/// The metrics URL a `batch --metrics-addr 127.0.0.1:0` says on stderr.
+fn metrics_url(running: &Running) -> String {
+    let started = Instant::now();
+    loop {
+        let text = running.stderr();
+        if let Some(at) = text.find("metrics at http://") {
+            let rest = &text[at + "metrics at ".len()..];
+            return rest.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(started.elapsed() < PATIENCE, "no metrics address: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Scrapes `url` until a scrape's samples satisfy `shown`: its content type and text.
+fn scrape_until(
+    url: &str,
+    running: &Running,
+    what: &str,
+    shown: impl Fn(&BTreeMap<String, f64>) -> bool,
+) -> (String, String) {
+    let started = Instant::now();
+    loop {
+        if let Some((content_type, text)) = scrape(url) {
+            if shown(&samples(&text)) {
+                return (content_type, text);
+            }
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{what} never showed: {}",
+            running.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Every family the parser found, by name (the parser drops `_total` from counters).
 fn assert_families(parsed: &[String], expected: &[(&str, &str)]) {
     for (name, kind) in expected {
@@ -117,35 +154,15 @@ fn a_running_batch_serves_its_metrics() {
         ],
         &pairs(&env),
     ));
-    let started = Instant::now();
-    let url = loop {
-        let text = running.stderr();
-        if let Some(at) = text.find("metrics at http://") {
-            let rest = &text[at + "metrics at ".len()..];
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-        assert!(started.elapsed() < PATIENCE, "no metrics address: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (content_type, text) = loop {
-        if let Some((content_type, text)) = scrape(&url) {
-            let now = samples(&text);
-            if value(&now, "happyhorse_downloads_total") >= 3.0
+    let url = metrics_url(&running);
+    let (content_type, text) =
+        scrape_until(&url, &running, "three saved and four submitted", |now| {
+            value(now, "happyhorse_downloads_total") >= 3.0
                 && value(
-                    &now,
+                    now,
                     r#"happyhorse_submits_total{provider="hiapi",outcome="accepted"}"#,
                 ) >= 4.0
-            {
-                break (content_type, text);
-            }
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "three saved and four submitted never showed: {}",
-            running.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+        });
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
     let now = samples(&text);
     let downloads = value(&now, "happyhorse_downloads_total");
@@ -249,30 +266,11 @@ fn a_pushed_back_batch_counts_its_retries_and_shows_its_pace() {
         ],
         &pairs(&env),
     ));
-    let started = Instant::now();
-    let url = loop {
-        let text = running.stderr();
-        if let Some(at) = text.find("metrics at http://") {
-            let rest = &text[at + "metrics at ".len()..];
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-        assert!(started.elapsed() < PATIENCE, "no metrics address: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let url = metrics_url(&running);
     let accepted = r#"happyhorse_submits_total{provider="hiapi",outcome="accepted"}"#;
-    let text = loop {
-        if let Some((_, text)) = scrape(&url) {
-            if value(&samples(&text), accepted) >= 12.0 {
-                break text;
-            }
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "twelve submits never showed: {}",
-            running.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (_, text) = scrape_until(&url, &running, "twelve submits", |now| {
+        value(now, accepted) >= 12.0
+    });
     let now = samples(&text);
     let pushed_back = sandbox.stats().rate_limited.get(Provider::HiApi);
     assert!(
@@ -377,30 +375,11 @@ fn a_save_a_rerun_finishes_is_timed_from_the_recorded_end() {
         ],
         &pairs(&env),
     ));
-    let started = Instant::now();
-    let url = loop {
-        let text = running.stderr();
-        if let Some(at) = text.find("metrics at http://") {
-            let rest = &text[at + "metrics at ".len()..];
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-        assert!(started.elapsed() < PATIENCE, "no metrics address: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let url = metrics_url(&running);
     // m0 is saved at once; m1's task takes 3 s more.
-    let text = loop {
-        if let Some((_, text)) = scrape(&url) {
-            if value(&samples(&text), "happyhorse_downloads_total") >= 1.0 {
-                break text;
-            }
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "m0 never saved: {}",
-            running.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (_, text) = scrape_until(&url, &running, "m0 saved", |now| {
+        value(now, "happyhorse_downloads_total") >= 1.0
+    });
     let now = samples(&text);
     assert_eq!(value(&now, "happyhorse_downloads_total"), 1.0, "{text}");
     assert_eq!(

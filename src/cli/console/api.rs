@@ -99,6 +99,18 @@ async fn overview_json(console: &Console) -> Result<(i64, Value), happyhorse::Er
     Ok((seq, value))
 }
 
+/// How long until the shared overview may be made again.
+async fn remade_in(console: &Console) -> Duration {
+    console
+        .overview
+        .lock()
+        .await
+        .as_ref()
+        .map_or(Duration::ZERO, |cached| {
+            OVERVIEW_EVERY.saturating_sub(cached.made.elapsed())
+        })
+}
+
 async fn make_overview(console: &Console, event_seq: i64) -> Result<Value, happyhorse::Error> {
     let ledger = &console.ledger;
     console.read(5);
@@ -185,8 +197,13 @@ pub(crate) async fn stream(
                                 .data(value.to_string());
                             return Some((Ok(event), (console, Some(made_at))));
                         }
-                        // Sent already; a newer one is made once the shared one may be.
-                        Ok(_) => {}
+                        // Sent already; a newer one is made once the shared one may be:
+                        // look again then.
+                        Ok(_) => {
+                            let wait = remade_in(&console).await.min(STREAM_EVERY);
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
                         Err(err) => {
                             let event = SseEvent::default().event("problem").data(err.to_string());
                             return Some((Ok(event), (console, seq)));
