@@ -36,6 +36,7 @@ pub(crate) fn redacted(url: &str) -> String {
 /// `text` (a message, a provider's error) with the query and fragment of every `http://` or
 /// `https://` URL in it cut off: what the ledger stores and pages show of an error, since a
 /// provider may quote a presigned URL it could not fetch.
+#[cfg(feature = "ledger")]
 pub(crate) fn redacted_text(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.contains("://") {
         return std::borrow::Cow::Borrowed(text);
@@ -67,6 +68,7 @@ pub(crate) fn redacted_text(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Where the first `http://` or `https://` (any case) in `text` begins.
+#[cfg(feature = "ledger")]
 fn find_url(text: &str) -> Option<usize> {
     let lower = text.to_ascii_lowercase();
     [lower.find("https://"), lower.find("http://")]
@@ -139,6 +141,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "ledger")]
     #[test]
     fn messages_show_their_urls_without_queries() {
         assert_eq!(
