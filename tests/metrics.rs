@@ -65,6 +65,23 @@ fn scrape(url: &str) -> Option<(String, String)> {
     })
 }
 
+/// `happyhorse batch JOBS --out OUT EXTRA... --metrics-addr 127.0.0.1:0` against `sandbox`,
+/// running, and the metrics URL it says on stderr.
+fn batch_with_metrics(
+    sandbox: &Sandbox,
+    jobs: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> (Running, String) {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["batch", jobs, "--out", out];
+    args.extend_from_slice(extra);
+    args.extend(["--metrics-addr", "127.0.0.1:0"]);
+    let running = Running::spawn(command(&args, &pairs(&sandbox_env(sandbox))));
+    let url = metrics_url(&running);
+    (running, url)
+}
+
 /// The metrics URL a `batch --metrics-addr 127.0.0.1:0` says on stderr.
 fn metrics_url(running: &Running) -> String {
     let started = Instant::now();
@@ -137,24 +154,10 @@ fn a_running_batch_serves_its_metrics() {
             SandboxConfig::default().with_task_seconds(3.0),
         ))
         .unwrap();
-    let env = sandbox_env(&sandbox);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let jobs = jobs_file(tmp.path(), 4);
-    let running = Running::spawn(command(
-        &[
-            "batch",
-            &jobs,
-            "--out",
-            out.to_str().unwrap(),
-            "--max-in-flight",
-            "3",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
-        &pairs(&env),
-    ));
-    let url = metrics_url(&running);
+    let (running, url) = batch_with_metrics(&sandbox, &jobs, &out, &["--max-in-flight", "3"]);
     let (content_type, text) =
         scrape_until(&url, &running, "three saved and four submitted", |now| {
             value(now, "happyhorse_downloads_total") >= 3.0
@@ -249,24 +252,10 @@ fn a_pushed_back_batch_counts_its_retries_and_shows_its_pace() {
                 .with_rate_limit(2.0),
         ))
         .unwrap();
-    let env = sandbox_env(&sandbox);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let jobs = jobs_file(tmp.path(), 12);
-    let running = Running::spawn(command(
-        &[
-            "batch",
-            &jobs,
-            "--out",
-            out.to_str().unwrap(),
-            "--max-in-flight",
-            "12",
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
-        &pairs(&env),
-    ));
-    let url = metrics_url(&running);
+    let (running, url) = batch_with_metrics(&sandbox, &jobs, &out, &["--max-in-flight", "12"]);
     let accepted = r#"happyhorse_submits_total{provider="hiapi",outcome="accepted"}"#;
     let (_, text) = scrape_until(&url, &running, "twelve submits", |now| {
         value(now, accepted) >= 12.0
@@ -320,7 +309,6 @@ fn a_save_a_rerun_finishes_is_timed_from_the_recorded_end() {
             SandboxConfig::default().with_task_seconds(3.0),
         ))
         .unwrap();
-    let env = sandbox_env(&sandbox);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let jobs = jobs_file(tmp.path(), 2);
@@ -362,20 +350,12 @@ fn a_save_a_rerun_finishes_is_timed_from_the_recorded_end() {
         ledger.release(&lease).await.unwrap();
     });
     std::thread::sleep(Duration::from_secs(2));
-    let running = Running::spawn(command(
-        &[
-            "batch",
-            &jobs,
-            "--out",
-            out.to_str().unwrap(),
-            "--ledger",
-            ledger_path.to_str().unwrap(),
-            "--metrics-addr",
-            "127.0.0.1:0",
-        ],
-        &pairs(&env),
-    ));
-    let url = metrics_url(&running);
+    let (running, url) = batch_with_metrics(
+        &sandbox,
+        &jobs,
+        &out,
+        &["--ledger", ledger_path.to_str().unwrap()],
+    );
     // m0 is saved at once; m1's task takes 3 s more.
     let (_, text) = scrape_until(&url, &running, "m0 saved", |now| {
         value(now, "happyhorse_downloads_total") >= 1.0
