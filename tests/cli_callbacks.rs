@@ -265,10 +265,15 @@ fn a_killed_workers_jobs_are_taken_over_after_its_lease_and_each_job_has_one_tas
         return;
     };
     let runtime = runtime();
+    // A quarter of the requests answered 2 s late: a worker's steps (a submit, a reconciling
+    // poll, a download) then hold their leases long enough to be seen, and killed, mid-step
+    // on a loaded machine too.
     let faults = FaultRates::none()
         .with("duplicate_callback", 0.5)
         .unwrap()
         .with("drop_callback", 0.2)
+        .unwrap()
+        .with("slow", 0.25)
         .unwrap();
     let sandbox = sandbox(&runtime, faults);
     let env = sandbox_env(&sandbox);
